@@ -1,0 +1,241 @@
+/**
+ * Append, read and reclaim on the shared ring (layout in ./layout.ts).
+ *
+ * Concurrency contract — single producer, many consumers, one reclaimer:
+ * - The ingest thread is the only writer of items, TAIL and TAIL_ID (RingWriter). It writes an
+ *   item's bytes with plain stores, then publishes them with Atomics.store(TAIL); a reader that
+ *   Atomics.load()s TAIL and sees the new value also sees every byte written before the store
+ *   (Atomics are sequentially consistent).
+ * - The egress thread owns one cursor per destination (RingReader walks items). It reads only
+ *   bytes in [its released position, TAIL), which ingest never overwrites because
+ *   HEAD <= every RELEASED. It publishes RELEASED[d] once the writes that carried the bytes below
+ *   it have called back: until then the kernel may still be reading those bytes out of the ring.
+ * - The background thread is the only writer of HEAD (computeHead): the lowest RELEASED. Ingest
+ *   may overwrite bytes below HEAD; a stale HEAD only means ingest sees less free space.
+ * Nothing here blocks; a full ring makes append() return false.
+ */
+import {
+  BG_SLEEPING,
+  BG_WAKE,
+  EGRESS_SLEEPING,
+  HEAD,
+  ITEM_HEADER_BYTES,
+  RELEASED,
+  TAIL,
+  TAIL_ID,
+  WRAP_MARKER,
+  advance,
+  distance,
+  type RingViews,
+} from './layout.js';
+
+/** The ingest side: appends items and publishes them. One instance, in the ingest thread. */
+export class RingWriter {
+  private readonly v: RingViews;
+  /** Local tail: items appended but not yet published sit between TAIL and this. */
+  private tail: number;
+  private tailId: number;
+  /** Last HEAD this thread loaded; refreshed only when space looks short. */
+  private head: number;
+  private tailAtLastBackgroundWake: number;
+
+  constructor(views: RingViews) {
+    this.v = views;
+    this.tail = Atomics.load(views.control, TAIL) >>> 0;
+    this.tailId = Atomics.load(views.control, TAIL_ID) >>> 0;
+    this.head = Atomics.load(views.control, HEAD) >>> 0;
+    this.tailAtLastBackgroundWake = this.tail;
+  }
+
+  /**
+   * Copies `payload` into the ring as one item. Returns false, writing nothing, when the ring has
+   * no room for it. Readers see it only after publish().
+   */
+  append(payload: Uint8Array): boolean {
+    const v = this.v;
+    const need = ITEM_HEADER_BYTES + payload.length;
+    let offset = this.tail & v.mask;
+    const roomToLapEnd = v.capacity - offset;
+    const skip = roomToLapEnd < need ? roomToLapEnd : 0;
+    if (distance(this.tail, this.head) + skip + need > v.capacity) {
+      // Acquire: every byte below the HEAD we load has been released by all destinations.
+      this.head = Atomics.load(v.control, HEAD) >>> 0;
+      if (distance(this.tail, this.head) + skip + need > v.capacity) {
+        this.wakeBackground();
+        return false;
+      }
+    }
+    if (skip > 0) {
+      // Readers skip the rest of the lap on seeing the marker, or implicitly when < 4 bytes remain.
+      if (skip >= ITEM_HEADER_BYTES) v.dataView.setUint32(offset, WRAP_MARKER, true);
+      this.tail = advance(this.tail, skip);
+      offset = 0;
+    }
+    v.dataView.setUint32(offset, payload.length, true);
+    v.data.set(payload, offset + ITEM_HEADER_BYTES);
+    this.tail = advance(this.tail, need);
+    this.tailId = (this.tailId + 1) >>> 0;
+    return true;
+  }
+
+  /** Makes every appended item visible to readers and wakes whoever said it is going to sleep. */
+  publish(): void {
+    const c = this.v.control;
+    Atomics.store(c, TAIL_ID, this.tailId | 0);
+    // Publish: a reader that loads this TAIL sees all item bytes written above.
+    Atomics.store(c, TAIL, this.tail | 0);
+    // Only a consumer that announced it is parked gets a notify, so there is at most one wake
+    // (~25 µs) per batch. The exchange makes sure only one publisher pays for it.
+    if (Atomics.load(c, EGRESS_SLEEPING) === 1 && Atomics.exchange(c, EGRESS_SLEEPING, 0) === 1) {
+      Atomics.notify(c, TAIL);
+    }
+    const v = this.v;
+    if (
+      distance(this.tail, this.head) > v.capacity / 2 &&
+      distance(this.tail, this.tailAtLastBackgroundWake) >= v.capacity / 8
+    ) {
+      this.head = Atomics.load(c, HEAD) >>> 0;
+      if (distance(this.tail, this.head) > v.capacity / 2) this.wakeBackground();
+    }
+  }
+
+  /** Position just past the last appended item (published or not). */
+  get position(): number {
+    return this.tail;
+  }
+
+  /** Items appended so far (u32, wraps). */
+  get itemsAppended(): number {
+    return this.tailId;
+  }
+
+  private wakeBackground(): void {
+    const c = this.v.control;
+    this.tailAtLastBackgroundWake = this.tail;
+    if (Atomics.load(c, BG_SLEEPING) === 1 && Atomics.exchange(c, BG_SLEEPING, 0) === 1) {
+      Atomics.add(c, BG_WAKE, 1);
+      Atomics.notify(c, BG_WAKE);
+    }
+  }
+}
+
+/**
+ * Walks items from a consumer's cursor. Holds no position of its own: callers pass positions and
+ * read back the last segment found, so the egress hot loop allocates nothing.
+ */
+export class RingReader {
+  readonly v: RingViews;
+  /** Last scan(): first item, position just past the last item, number of items. */
+  segmentStart = 0;
+  segmentEnd = 0;
+  segmentItems = 0;
+  /** Last dropUntil(): items skipped. */
+  droppedItems = 0;
+  droppedBytes = 0;
+
+  constructor(views: RingViews) {
+    this.v = views;
+  }
+
+  /** Loads the published tail. Acquire: items below it are complete. */
+  loadTail(): number {
+    return Atomics.load(this.v.control, TAIL) >>> 0;
+  }
+
+  /** Loads the count of published items (may be read a moment apart from the tail). */
+  loadTailId(): number {
+    return Atomics.load(this.v.control, TAIL_ID) >>> 0;
+  }
+
+  /** The position of the item at or after `position`, skipping the unused end of a lap. `position` must be below the tail. */
+  itemStart(position: number): number {
+    const v = this.v;
+    const offset = position & v.mask;
+    const roomToLapEnd = v.capacity - offset;
+    if (roomToLapEnd < ITEM_HEADER_BYTES || v.dataView.getUint32(offset, true) === WRAP_MARKER) {
+      return advance(position, roomToLapEnd);
+    }
+    return position;
+  }
+
+  /** Payload length of the item at `position` (an item start, below the tail). */
+  payloadLength(position: number): number {
+    return this.v.dataView.getUint32(position & this.v.mask, true);
+  }
+
+  /**
+   * Finds the longest run of whole items that starts at `from`, ends at or before `tail`, does not
+   * cross the end of a lap, and spans at most `maxBytes` (but always at least one item).
+   * Sets segmentStart/segmentEnd/segmentItems; returns false when there is nothing to read.
+   * The run's bytes are `data[segmentStart & mask, + (segmentEnd - segmentStart))`, contiguous.
+   */
+  scan(from: number, tail: number, maxBytes: number): boolean {
+    if (from === tail) return false;
+    const v = this.v;
+    const start = this.itemStart(from);
+    let position = start;
+    let items = 0;
+    while (position !== tail) {
+      const offset = position & v.mask;
+      if (v.capacity - offset < ITEM_HEADER_BYTES) break;
+      const length = v.dataView.getUint32(offset, true);
+      if (length === WRAP_MARKER) break;
+      const next = advance(position, ITEM_HEADER_BYTES + length);
+      if (items > 0 && distance(next, start) > maxBytes) break;
+      position = next;
+      items++;
+    }
+    this.segmentStart = start;
+    this.segmentEnd = position;
+    this.segmentItems = items;
+    return true;
+  }
+
+  /**
+   * Skips whole items from `from` until at most `maxBacklog` bytes remain before `tail`. Returns
+   * the new cursor and sets droppedItems/droppedBytes (payload bytes) for loss accounting.
+   */
+  dropUntil(from: number, tail: number, maxBacklog: number): number {
+    let position = from;
+    let items = 0;
+    let bytes = 0;
+    while (position !== tail && distance(tail, position) > maxBacklog) {
+      position = this.itemStart(position);
+      if (position === tail) break;
+      const length = this.payloadLength(position);
+      position = advance(position, ITEM_HEADER_BYTES + length);
+      items++;
+      bytes += length;
+    }
+    this.droppedItems = items;
+    this.droppedBytes = bytes;
+    return position;
+  }
+
+  /** Publishes that destination `d` no longer needs the bytes below `position`. */
+  release(d: number, position: number): void {
+    // Publish: every write carrying bytes below `position` has called back, so the reclaimer may
+    // hand them back to ingest.
+    Atomics.store(this.v.control, RELEASED + d, position | 0);
+  }
+}
+
+/**
+ * The lowest position any destination still needs: the new HEAD. Loads every RELEASED before
+ * TAIL, so each released position is at or below the tail it is measured against.
+ */
+export function computeHead(v: RingViews): number {
+  const c = v.control;
+  const released: number[] = [];
+  for (let d = 0; d < v.destinationCount; d++) released.push(Atomics.load(c, RELEASED + d) >>> 0);
+  const tail = Atomics.load(c, TAIL) >>> 0;
+  let farthest = 0;
+  for (const r of released) farthest = Math.max(farthest, distance(tail, r));
+  return advance(tail, -farthest);
+}
+
+/** Publishes a new HEAD (background thread only). */
+export function publishHead(v: RingViews, head: number): void {
+  // Publish: bytes below `head` are free; ingest may overwrite them after loading this.
+  Atomics.store(v.control, HEAD, head | 0);
+}
