@@ -1,0 +1,236 @@
+/**
+ * The one parser of endpoint addresses: `SCHEME@HOST:PORT[?framing=NAME]` for listeners and
+ * destinations, and bare `HOST:PORT` (e.g. the metrics endpoint). Everything else in the relay
+ * receives an `Endpoint` and never looks at the text again.
+ *
+ * HOST is an IPv4 dotted quad, a bracketed IPv6 address (zone ids allowed), or an RFC 1123 name.
+ * Hosts are canonicalised (IPv6 compressed and lowercased, names lowercased) so that `text` is
+ * stable: two spellings of one endpoint give the same `text`.
+ *
+ * Errors are one line, `bad <what> "<input>": <what was wrong>, <what was expected>`, and carry
+ * code ERR_BAD_ADDRESS.
+ */
+import { SocketAddress, isIPv6 } from 'node:net';
+import { RelayError } from '../errors.js';
+import { FRAMING_NAMES, isFramingName, type FramingName } from '../framing/index.js';
+
+export type Scheme = 'udp' | 'tcp';
+export type HostKind = 'ipv4' | 'ipv6' | 'name';
+
+export interface Endpoint {
+  scheme: Scheme;
+  /** Without brackets: '127.0.0.1', '::1', 'fe80::1%eth0', 'logs-a.example'. */
+  host: string;
+  /** 0..65535; 0 only where the caller allowed it (a listener binding an ephemeral port). */
+  port: number;
+  kind: HostKind;
+  /** Only from '?framing=NAME'; undefined means "the configured default". */
+  framing: FramingName | undefined;
+  /** Canonical text: 'tcp@[::1]:2009', 'udp@127.0.0.1:2008', 'tcp@host:1?framing=lf'. */
+  text: string;
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+  kind: HostKind;
+  /** Canonical `HOST:PORT`, IPv6 in brackets. */
+  text: string;
+}
+
+export interface ParseOptions {
+  /** Schemes this kind of endpoint may use. */
+  schemes: readonly Scheme[];
+  /** Whether port 0 (bind an ephemeral port) is acceptable. */
+  allowPortZero: boolean;
+  /** Whether a `?framing=NAME` query is acceptable. */
+  allowFraming: boolean;
+  /** What the endpoint is, for messages: 'listener', 'destination'. */
+  what: string;
+}
+
+const SCHEMES: readonly Scheme[] = ['udp', 'tcp'];
+const MAX_NAME_LENGTH = 253;
+const MAX_LABEL_LENGTH = 63;
+const LABEL_CHARS = /^[A-Za-z0-9-]+$/;
+/** Labels that getaddrinfo (inet_aton) would read as numbers: '127', '0x7f'. */
+const NUMERIC_LABEL = /^(?:[0-9]+|0x[0-9a-f]*)$/i;
+const IPV4_OCTET = /^(?:0|[1-9][0-9]{0,2})$/;
+const PORT_DIGITS = /^(?:0|[1-9][0-9]{0,4})$/;
+
+/** Parses `SCHEME@HOST:PORT[?framing=NAME]`; throws RelayError('ERR_BAD_ADDRESS') naming the input and what was expected. */
+export function parseEndpoint(input: string, opts: ParseOptions): Endpoint {
+  const fail: Fail = failer(opts.what, input);
+  const expectedSchemes = opts.schemes.join(' or ');
+  const example = `${opts.schemes[0] ?? 'tcp'}@HOST:PORT`;
+
+  const at = input.indexOf('@');
+  if (at < 0) {
+    fail(input === '' ? `empty, expected ${example}` : `missing "@", expected ${example}`);
+  }
+  const scheme = input.slice(0, at);
+  if (!isScheme(scheme)) {
+    const hint = isScheme(scheme.toLowerCase()) ? ' (schemes are lowercase)' : '';
+    fail(`unknown scheme ${quote(scheme)}, expected ${expectedSchemes}${hint}`);
+  }
+  if (!opts.schemes.includes(scheme)) {
+    fail(`a ${opts.what} cannot be ${scheme}, expected ${expectedSchemes}`);
+  }
+
+  const rest = input.slice(at + 1);
+  const questionMark = rest.indexOf('?');
+  const hostPortText = questionMark < 0 ? rest : rest.slice(0, questionMark);
+  const query = questionMark < 0 ? undefined : rest.slice(questionMark + 1);
+
+  const { host, port, kind } = splitHostPort(hostPortText, opts.allowPortZero, `${scheme}@`, fail);
+  let framing: FramingName | undefined;
+  if (query !== undefined) {
+    if (!opts.allowFraming) {
+      fail(`a ${scheme} ${opts.what} takes no "?" options, expected ${example}`);
+    }
+    framing = parseQuery(query, fail);
+  }
+  return { scheme, host, port, kind, framing, text: formatEndpoint(scheme, host, port, framing) };
+}
+
+/** Parses `HOST:PORT` without a scheme (same host and port rules); throws RelayError('ERR_BAD_ADDRESS'). */
+export function parseHostPort(input: string, what: string, allowPortZero = false): HostPort {
+  const fail: Fail = failer(what, input);
+  if (input === '') fail('empty, expected HOST:PORT');
+  const { host, port, kind } = splitHostPort(input, allowPortZero, '', fail);
+  return { host, port, kind, text: formatHostPort(host, port) };
+}
+
+/** Formats `HOST:PORT`, putting an IPv6 host in brackets. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The canonical text of an endpoint, which parseEndpoint reads back to the same value. */
+export function formatEndpoint(scheme: Scheme, host: string, port: number, framing: FramingName | undefined): string {
+  const query = framing === undefined ? '' : `?framing=${framing}`;
+  return `${scheme}@${formatHostPort(host, port)}${query}`;
+}
+
+type Fail = (reason: string) => never;
+
+function failer(what: string, input: string): Fail {
+  return (reason) => {
+    throw new RelayError('ERR_BAD_ADDRESS', `bad ${what} ${quote(input)}: ${reason}`);
+  };
+}
+
+/** JSON quoting keeps the message on one line whatever the input holds (newlines, quotes). */
+function quote(text: string): string {
+  return JSON.stringify(text);
+}
+
+function isScheme(text: string): text is Scheme {
+  return (SCHEMES as readonly string[]).includes(text);
+}
+
+/** `prefix` is what the user typed before HOST ('tcp@' or ''), to build the bracketed suggestion. */
+function splitHostPort(
+  text: string,
+  allowPortZero: boolean,
+  prefix: string,
+  fail: Fail,
+): { host: string; port: number; kind: HostKind } {
+  let hostText: string;
+  let portText: string;
+  if (text.startsWith('[')) {
+    const close = text.indexOf(']');
+    if (close < 0) fail(`missing "]" after the IPv6 address, expected ${prefix}[IPV6]:PORT`);
+    hostText = text.slice(1, close);
+    const afterBracket = text.slice(close + 1);
+    if (!afterBracket.startsWith(':')) {
+      fail(afterBracket === '' ? `missing port, expected ${prefix}[IPV6]:PORT` : `expected ":PORT" after "]", got ${quote(afterBracket)}`);
+    }
+    portText = afterBracket.slice(1);
+    if (!isIPv6(hostText)) {
+      fail(`${quote(hostText)} is not an IPv6 address`);
+    }
+  } else {
+    const colon = text.lastIndexOf(':');
+    if (colon < 0) fail(`missing port, expected ${prefix}HOST:PORT`);
+    hostText = text.slice(0, colon);
+    portText = text.slice(colon + 1);
+    if (hostText.includes(':')) {
+      const suggestion = isIPv6(hostText) ? `${prefix}[${hostText}]:${portText}` : `${prefix}[::1]:2009`;
+      fail(`IPv6 addresses must be in brackets, e.g. ${suggestion}`);
+    }
+    if (hostText === '') fail(`missing host, expected ${prefix}HOST:PORT`);
+    if (hostText.includes('[') || hostText.includes(']')) {
+      fail(`misplaced bracket, expected ${prefix}[IPV6]:PORT`);
+    }
+  }
+  const port = parsePort(portText, allowPortZero, fail);
+  if (hostText.includes(':')) return { host: canonicalIPv6(hostText), port, kind: 'ipv6' };
+  return { ...parseHostname(hostText, fail), port };
+}
+
+function parsePort(text: string, allowPortZero: boolean, fail: Fail): number {
+  const range = allowPortZero ? '0-65535' : '1-65535';
+  if (text === '') fail(`missing port, expected an integer ${range}`);
+  const port = PORT_DIGITS.test(text) ? Number(text) : NaN;
+  if (!(port <= 65535) || (port === 0 && !allowPortZero)) {
+    fail(`port must be an integer ${range}, got ${quote(text)}`);
+  }
+  return port;
+}
+
+/** An IPv4 dotted quad, or else an RFC 1123 name; a numeric-looking name must be a valid quad. */
+function parseHostname(text: string, fail: Fail): { host: string; kind: 'ipv4' | 'name' } {
+  const labels = (text.endsWith('.') ? text.slice(0, -1) : text).split('.');
+  const last = labels[labels.length - 1] ?? '';
+  if (NUMERIC_LABEL.test(last) || labels.every((label) => NUMERIC_LABEL.test(label))) {
+    const isQuad = labels.length === 4 && !text.endsWith('.') && labels.every(isOctet);
+    if (!isQuad) fail(`${quote(text)} is not an IPv4 address, expected four numbers 0-255 like 192.0.2.1`);
+    return { host: text, kind: 'ipv4' };
+  }
+  const reason = nameError(text, labels);
+  if (reason !== undefined) fail(`${quote(text)} is not a valid host name: ${reason}`);
+  return { host: text.toLowerCase(), kind: 'name' };
+}
+
+function isOctet(label: string): boolean {
+  return IPV4_OCTET.test(label) && Number(label) <= 255;
+}
+
+/** Why `text` is not an RFC 1123 name, or undefined if it is one. */
+function nameError(text: string, labels: readonly string[]): string | undefined {
+  if (text.length > MAX_NAME_LENGTH) return `longer than ${MAX_NAME_LENGTH} characters`;
+  for (const label of labels) {
+    if (label === '') return 'empty label (two dots in a row, or a leading dot)';
+    if (label.length > MAX_LABEL_LENGTH) return `label ${quote(label)} is longer than ${MAX_LABEL_LENGTH} characters`;
+    if (!LABEL_CHARS.test(label)) return `label ${quote(label)} may hold only letters, digits and hyphens`;
+    if (label.startsWith('-') || label.endsWith('-')) return `label ${quote(label)} starts or ends with a hyphen`;
+  }
+  return undefined;
+}
+
+/** Compressed lowercase form ('0:0::1' -> '::1'); a zone id is kept as typed (interface names are case-sensitive). */
+function canonicalIPv6(text: string): string {
+  const percent = text.indexOf('%');
+  const address = percent < 0 ? text : text.slice(0, percent);
+  const zone = percent < 0 ? '' : text.slice(percent);
+  return new SocketAddress({ address, family: 'ipv6' }).address + zone;
+}
+
+function parseQuery(query: string, fail: Fail): FramingName {
+  const expected = `expected ?framing=${FRAMING_NAMES.join('|')}`;
+  if (query === '') fail(`empty "?" query, ${expected}`);
+  let framing: FramingName | undefined;
+  for (const param of query.split('&')) {
+    const eq = param.indexOf('=');
+    const key = eq < 0 ? param : param.slice(0, eq);
+    const value = eq < 0 ? '' : param.slice(eq + 1);
+    if (key !== 'framing') fail(`unknown option ${quote(key)}, ${expected}`);
+    if (framing !== undefined) fail(`framing given twice, ${expected}`);
+    if (value === '') fail(`empty framing, ${expected}`);
+    if (!isFramingName(value)) fail(`unknown framing ${quote(value)}, ${expected}`);
+    framing = value;
+  }
+  // The loop ran at least once and either failed or set framing.
+  return framing as FramingName;
+}
