@@ -1,0 +1,73 @@
+/**
+ * The relay's whole configuration as one validated value, and the checks that span options.
+ * Each single value is parsed where it is typed (address.ts, size.ts); this module adds the
+ * defaults and the rules between values.
+ */
+import type { FramingName } from '../framing/index.js';
+import { RelayError } from '../errors.js';
+import { ITEM_HEADER_BYTES, MAX_CAPACITY, MIN_CAPACITY, floorPowerOfTwo } from '../ring/layout.js';
+import type { Endpoint } from './address.js';
+import { formatBytes } from './size.js';
+
+export interface RelayConfig {
+  listeners: Endpoint[];
+  destinations: Endpoint[];
+  /** Framing of destinations and TCP listeners that name none. */
+  framing: FramingName;
+  /** Ring size actually used: `--buffer` rounded down to a power of two. */
+  ringBytes: number;
+  maxMessageBytes: number;
+  recvBufferBytes: number;
+  drainTimeoutMs: number;
+  connectTimeoutMs: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  /** How stale the ring's HEAD may get while ingest does not ask for space. */
+  reclaimIntervalMs: number;
+  /** Repeated warnings of one cause: at most one line per this interval. */
+  logIntervalMs: number;
+}
+
+export const DEFAULTS = {
+  framing: 'len32le' as FramingName,
+  bufferBytes: 64 * 1024 * 1024,
+  maxMessageBytes: 65535,
+  recvBufferBytes: 32 * 1024 * 1024,
+  drainTimeoutMs: 5000,
+  connectTimeoutMs: 5000,
+  reconnectMinMs: 100,
+  reconnectMaxMs: 30_000,
+  reclaimIntervalMs: 1000,
+  logIntervalMs: 10_000,
+};
+
+/** Items of this many max-size messages must fit in the ring at once. */
+const MIN_MESSAGES_IN_RING = 4;
+
+/** The ring size for `--buffer` bytes: the largest power of two not above it. Throws if too small for `maxMessageBytes`. */
+export function ringBytesFor(bufferBytes: number, maxMessageBytes: number): number {
+  const ringBytes = Math.min(floorPowerOfTwo(bufferBytes), MAX_CAPACITY);
+  const needed = ceilPowerOfTwo(Math.max(MIN_CAPACITY, MIN_MESSAGES_IN_RING * (maxMessageBytes + ITEM_HEADER_BYTES)));
+  if (ringBytes < needed) {
+    throw new RelayError(
+      'ERR_BAD_OPTION',
+      `--buffer ${formatBytes(bufferBytes)} is too small: the ring must hold ${MIN_MESSAGES_IN_RING} messages of --max-message ${maxMessageBytes} bytes, so at least ${formatBytes(needed)}`,
+    );
+  }
+  return ringBytes;
+}
+
+/** Checks the rules between values that no single parser can see. */
+export function validateConfig(config: RelayConfig): RelayConfig {
+  if (config.destinations.length === 0) {
+    throw new RelayError('ERR_BAD_OPTION', 'no destination: give at least one tcp@HOST:PORT after the listener');
+  }
+  if (config.reconnectMinMs > config.reconnectMaxMs) {
+    throw new RelayError('ERR_BAD_OPTION', `--reconnect-min ${config.reconnectMinMs}ms is above --reconnect-max ${config.reconnectMaxMs}ms`);
+  }
+  return config;
+}
+
+function ceilPowerOfTwo(bytes: number): number {
+  return 2 ** Math.ceil(Math.log2(bytes));
+}

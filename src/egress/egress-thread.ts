@@ -1,0 +1,16 @@
+/** Egress (client) thread entry: wiring only (logic in ./egress.ts and ./destination.ts). */
+import { parentPort, workerData } from 'node:worker_threads';
+import { viewRing } from '../ring/layout.js';
+import { RateLimitedLog } from '../logging.js';
+import type { EgressWorkerData, FromEgress, ToEgress } from '../thread-protocol.js';
+import { Egress } from './egress.js';
+
+const data = workerData as EgressWorkerData;
+const port = parentPort!;
+const post = (message: FromEgress): void => port.postMessage(message);
+const log = new RateLimitedLog((level, message) => post({ type: 'log', level, message }), data.logIntervalMs);
+const egress = new Egress(viewRing(data.ring), data.destinations, new Float64Array(data.counters), data.listenerCount, log);
+port.on('message', (message: ToEgress) => {
+  if (message.type === 'drain') void egress.drain(message.timeoutMs).then((report) => post({ type: 'drained', ...report }));
+});
+egress.start();

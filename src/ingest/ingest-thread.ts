@@ -1,0 +1,24 @@
+/** Ingest (server) thread entry: wiring only (logic in ./ingest.ts). */
+import { parentPort, workerData } from 'node:worker_threads';
+import { viewRing } from '../ring/layout.js';
+import { RingWriter } from '../ring/ring.js';
+import { RateLimitedLog } from '../logging.js';
+import { RelayError } from '../errors.js';
+import type { FromIngest, IngestWorkerData, ToIngest } from '../thread-protocol.js';
+import { Ingest } from './ingest.js';
+
+const data = workerData as IngestWorkerData;
+const port = parentPort!;
+const post = (message: FromIngest): void => port.postMessage(message);
+const log = new RateLimitedLog((level, message) => post({ type: 'log', level, message }), data.logIntervalMs);
+const ingest = new Ingest(new RingWriter(viewRing(data.ring)), new Float64Array(data.counters), data.options, log);
+port.on('message', (message: ToIngest) => {
+  if (message.type === 'stop') void ingest.close().then(() => post({ type: 'stopped' }));
+});
+Promise.all(data.listeners.map((l) => ingest.listen(l))).then(
+  (listeners) => post({ type: 'listening', listeners }),
+  (error: unknown) => {
+    const code = error instanceof RelayError ? error.code : 'ERR_BIND';
+    post({ type: 'fatal', code, message: (error as Error).message });
+  },
+);

@@ -1,0 +1,167 @@
+/**
+ * The ingest side: owns every listening socket, appends each message as one ring item and
+ * publishes. Never waits for a destination: a message the ring has no room for is counted
+ * (droppedRingFull) and dropped. Oversize and malformed input is counted, never fatal.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { FrameDecoder, type FramingName } from '../framing/index.js';
+import { formatHostPort } from '../config/address.js';
+import { resolveHost } from '../config/resolve.js';
+import { RelayError } from '../errors.js';
+import { ListenerField, listenerBase } from '../metrics/counters.js';
+import type { RingWriter } from '../ring/ring.js';
+import type { RateLimitedLog } from '../logging.js';
+
+export interface ListenerOptions {
+  index: number;
+  scheme: 'udp' | 'tcp';
+  host: string;
+  port: number;
+  /** Canonical address text, for logs. */
+  text: string;
+  /** Framing of a TCP input stream. */
+  framing: FramingName;
+}
+
+export interface IngestOptions {
+  maxMessageBytes: number;
+  /** SO_RCVBUF asked for on UDP listeners. */
+  recvBufferBytes: number;
+}
+
+/** What a bound listener reports. */
+export interface BoundListener {
+  /** The address actually bound, port 0 resolved: e.g. udp@127.0.0.1:41234. */
+  text: string;
+  /** SO_RCVBUF the kernel granted (UDP only). */
+  recvBufferBytes?: number;
+}
+
+/** Every listener of the relay, feeding one RingWriter. One instance, in the ingest thread. */
+export class Ingest {
+  private readonly udpSockets: dgram.Socket[] = [];
+  private readonly tcpServers: net.Server[] = [];
+  private readonly tcpConnections = new Set<net.Socket>();
+
+  constructor(
+    private readonly writer: RingWriter,
+    private readonly counters: Float64Array,
+    private readonly options: IngestOptions,
+    private readonly log: RateLimitedLog,
+  ) {}
+
+  /** Appends one message from listener `l` (publish() makes it visible). */
+  accept(l: number, payload: Uint8Array): void {
+    const c = this.counters;
+    const b = listenerBase(l);
+    if (payload.length > this.options.maxMessageBytes) {
+      c[b + ListenerField.droppedOversize]! += 1;
+      this.log.log('warn', `oversize:${l}`, `dropped a ${payload.length}-byte message: larger than --max-message ${this.options.maxMessageBytes}`);
+      return;
+    }
+    if (!this.writer.append(payload)) {
+      c[b + ListenerField.droppedRingFull]! += 1;
+      this.log.log('warn', `ring-full:${l}`, 'ring full: dropped an incoming message (the background thread has not reclaimed space yet)');
+      return;
+    }
+    c[b + ListenerField.receivedMessages]! += 1;
+    c[b + ListenerField.receivedBytes]! += payload.length;
+  }
+
+  /** Binds a listener; rejects with RelayError('ERR_BIND') when it cannot. */
+  async listen(listener: ListenerOptions): Promise<BoundListener> {
+    const address = await resolveHost(listener.host, `cannot listen on ${listener.text}`);
+    try {
+      return listener.scheme === 'udp'
+        ? await this.listenUdp(listener, address)
+        : await this.listenTcp(listener, address);
+    } catch (error) {
+      const reason = (error as Error).message;
+      throw new RelayError('ERR_BIND', `cannot listen on ${listener.text}: ${reason}`);
+    }
+  }
+
+  /** Closes every listener and input connection; what was received stays in the ring. */
+  async close(): Promise<void> {
+    for (const socket of this.tcpConnections) socket.destroy();
+    await Promise.all([
+      ...this.udpSockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+      ...this.tcpServers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+    ]);
+    this.writer.publish();
+  }
+
+  private async listenUdp(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): Promise<BoundListener> {
+    const socket = dgram.createSocket({ type: address.family === 6 ? 'udp6' : 'udp4' });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(listener.port, address.host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    this.udpSockets.push(socket);
+    let granted: number | undefined;
+    try {
+      socket.setRecvBufferSize(this.options.recvBufferBytes);
+    } catch {
+      // Refused outright: keep the kernel default, reported below.
+    }
+    granted = socket.getRecvBufferSize();
+    // Linux reports twice what it grants (bookkeeping overhead): compare against half.
+    if (granted / 2 < this.options.recvBufferBytes) {
+      this.log.log('warn', `rcvbuf:${listener.index}`, `${listener.text}: kernel granted SO_RCVBUF ${granted / 2} of ${this.options.recvBufferBytes} bytes asked (limit net.core.rmem_max); bursts may be dropped by the kernel`);
+    }
+    socket.on('error', (error) => this.log.log('warn', `udp-error:${listener.index}`, `${listener.text}: ${error.message}`));
+    const l = listener.index;
+    socket.on('message', (payload) => {
+      this.accept(l, payload);
+      this.writer.publish();
+    });
+    const bound = socket.address();
+    return { text: `udp@${formatHostPort(bound.address, bound.port)}`, recvBufferBytes: granted };
+  }
+
+  private async listenTcp(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): Promise<BoundListener> {
+    const server = net.createServer((socket) => this.serveTcpInput(listener, socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port: listener.port, host: address.host, ipv6Only: address.family === 6 }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.tcpServers.push(server);
+    server.on('error', (error) => this.log.log('warn', `tcp-error:${listener.index}`, `${listener.text}: ${error.message}`));
+    const bound = server.address() as net.AddressInfo;
+    return { text: `tcp@${formatHostPort(bound.address, bound.port)}` };
+  }
+
+  /** One framed TCP input: every whole frame becomes one item; garbage closes the connection. */
+  private serveTcpInput(listener: ListenerOptions, socket: net.Socket): void {
+    const l = listener.index;
+    const b = listenerBase(l);
+    this.counters[b + ListenerField.connectionsAccepted]! += 1;
+    this.tcpConnections.add(socket);
+    const decoder = new FrameDecoder(listener.framing, this.options.maxMessageBytes);
+    socket.on('data', (chunk) => {
+      let messages: Buffer[];
+      try {
+        messages = decoder.push(chunk);
+      } catch (error) {
+        this.counters[b + ListenerField.droppedFraming]! += 1;
+        this.log.log('warn', `framing:${l}`, `${listener.text}: closed input from ${socket.remoteAddress}: ${(error as Error).message}`);
+        socket.destroy();
+        return;
+      }
+      for (const payload of messages) this.accept(l, payload);
+      this.writer.publish();
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.tcpConnections.delete(socket);
+      if (decoder.pendingBytes > 0) this.counters[b + ListenerField.droppedFraming]! += 1;
+    });
+  }
+}

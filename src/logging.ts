@@ -1,0 +1,52 @@
+/**
+ * Log lines. Only the main thread writes to stderr; worker threads send LogMessage records to it
+ * (rare events only — never one per datagram). Repeated causes are rate-limited at the source.
+ */
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/** What a worker thread posts to the main thread to have a line logged. */
+export interface LogMessage {
+  type: 'log';
+  level: LogLevel;
+  message: string;
+}
+
+/** Where log lines go. */
+export type LogSink = (level: LogLevel, message: string) => void;
+
+/**
+ * Lets the first occurrence of each cause through at once, then at most one line per
+ * `intervalMs` per cause, saying how many were suppressed in between.
+ */
+export class RateLimitedLog {
+  private readonly causes = new Map<string, { lastMs: number; suppressed: number }>();
+
+  constructor(
+    private readonly sink: LogSink,
+    private readonly intervalMs: number,
+    private readonly nowMs: () => number = Date.now,
+  ) {}
+
+  /** Logs `message` under `cause` unless that cause was logged less than `intervalMs` ago. */
+  log(level: LogLevel, cause: string, message: string): void {
+    const now = this.nowMs();
+    const entry = this.causes.get(cause);
+    if (entry && now - entry.lastMs < this.intervalMs) {
+      entry.suppressed++;
+      return;
+    }
+    const suffix = entry && entry.suppressed > 0 ? ` (${entry.suppressed} more since the last report)` : '';
+    this.causes.set(cause, { lastMs: now, suppressed: 0 });
+    this.sink(level, message + suffix);
+  }
+}
+
+const SEVERITY: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+
+/** Writes `relay: <message>` lines to stderr for levels at or above `minimum` (main thread). */
+export function stderrSink(minimum: LogLevel, prefix = 'relay'): LogSink {
+  return (level, message) => {
+    if (SEVERITY[level] <= SEVERITY[minimum]) process.stderr.write(`${prefix}: ${message}\n`);
+  };
+}

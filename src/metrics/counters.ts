@@ -1,0 +1,92 @@
+/**
+ * Counters in shared memory: one Float64Array over a SharedArrayBuffer, one block per listener
+ * and one per destination.
+ *
+ * | block            | first slot                                   | fields                 | written by | read by |
+ * |------------------|----------------------------------------------|------------------------|------------|---------|
+ * | listener l       | l * LISTENER_FIELD_COUNT                     | ListenerField          | ingest     | main    |
+ * | destination d    | listenerCount * LISTENER_FIELD_COUNT + d * DESTINATION_FIELD_COUNT | DestinationField | egress | main |
+ *
+ * Each block has exactly one writing thread, which does plain read-modify-write on its own slots:
+ * no other thread writes them, so no update is lost. The main thread reads a snapshot that may
+ * be a moment stale. Counters are never used to coordinate threads (the ring's positions are),
+ * so a stale read is harmless; aligned 8-byte stores do not tear on the 64-bit platforms Node
+ * runs on (the ECMAScript model promises tear-freedom only for integer element types, which
+ * would overflow too soon for byte totals).
+ */
+
+/** Slot offsets within a listener block. */
+export const ListenerField = {
+  receivedMessages: 0,
+  receivedBytes: 1,
+  droppedOversize: 2,
+  droppedRingFull: 3,
+  droppedFraming: 4,
+  connectionsAccepted: 5,
+} as const;
+export const LISTENER_FIELD_COUNT = Object.keys(ListenerField).length;
+
+/** Slot offsets within a destination block. */
+export const DestinationField = {
+  /** Messages whose write has called back (handed to the kernel). */
+  sentMessages: 0,
+  /** Bytes on the TCP stream, framing included, whose write has called back. */
+  sentBytes: 1,
+  /** Messages dropped for this destination because it lagged past the ring's limit. */
+  droppedOverflow: 2,
+  /** Messages this destination's framing cannot carry (empty payload on `octet`). */
+  droppedUnframeable: 3,
+  /** Messages forwarded on `lf` that contain a newline the receiver will split on. */
+  splitLf: 4,
+  /** Connections established (the first one included). */
+  connects: 5,
+  /** Connections lost or failed attempts. */
+  disconnects: 6,
+  /** 1 while connected. */
+  up: 7,
+  /** Messages handed to the kernel, not yet confirmed, that a lost connection makes us resend. */
+  resentMessages: 8,
+} as const;
+export const DESTINATION_FIELD_COUNT = Object.keys(DestinationField).length;
+
+export type ListenerCounterName = keyof typeof ListenerField;
+export type DestinationCounterName = keyof typeof DestinationField;
+export type ListenerCounts = Record<ListenerCounterName, number>;
+export type DestinationCounts = Record<DestinationCounterName, number>;
+
+/** Allocates the counters for a relay of this shape. */
+export function allocateCounters(listenerCount: number, destinationCount: number): SharedArrayBuffer {
+  const slots = listenerCount * LISTENER_FIELD_COUNT + destinationCount * DESTINATION_FIELD_COUNT;
+  return new SharedArrayBuffer(Math.max(slots, 1) * Float64Array.BYTES_PER_ELEMENT);
+}
+
+/** First slot of listener `l`'s block. */
+export function listenerBase(l: number): number {
+  return l * LISTENER_FIELD_COUNT;
+}
+
+/** First slot of destination `d`'s block. */
+export function destinationBase(listenerCount: number, d: number): number {
+  return listenerCount * LISTENER_FIELD_COUNT + d * DESTINATION_FIELD_COUNT;
+}
+
+/** Plain-data copy of every counter (main thread). */
+export function readCounters(
+  buffer: SharedArrayBuffer,
+  listenerCount: number,
+  destinationCount: number,
+): { listeners: ListenerCounts[]; destinations: DestinationCounts[] } {
+  const slots = new Float64Array(buffer);
+  const block = <K extends string>(fields: Record<K, number>, base: number): Record<K, number> => {
+    const out = {} as Record<K, number>;
+    for (const name of Object.keys(fields) as K[]) out[name] = slots[base + fields[name]] ?? 0;
+    return out;
+  };
+  const listeners: ListenerCounts[] = [];
+  for (let l = 0; l < listenerCount; l++) listeners.push(block(ListenerField, listenerBase(l)));
+  const destinations: DestinationCounts[] = [];
+  for (let d = 0; d < destinationCount; d++) {
+    destinations.push(block(DestinationField, destinationBase(listenerCount, d)));
+  }
+  return { listeners, destinations };
+}

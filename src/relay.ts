@@ -1,0 +1,159 @@
+/**
+ * The main thread's side of a running relay: allocates the shared ring and counters, starts the
+ * background, egress and ingest threads, and runs the stop sequence (stop ingest, drain egress,
+ * stop background). It holds no datagram path itself.
+ */
+import { Worker } from 'node:worker_threads';
+import { once } from 'node:events';
+import { allocateRing, viewRing, type RingBuffers } from './ring/layout.js';
+import { stopReclaimer } from './background/reclaimer.js';
+import { allocateCounters, readCounters } from './metrics/counters.js';
+import { RelayError, type RelayErrorCode } from './errors.js';
+import type { RelayConfig } from './config/config.js';
+import type { BoundListener } from './ingest/ingest.js';
+import type { LogSink } from './logging.js';
+import type {
+  BackgroundWorkerData,
+  EgressWorkerData,
+  FromEgress,
+  FromIngest,
+  IngestWorkerData,
+  ToEgress,
+  ToIngest,
+} from './thread-protocol.js';
+
+/** What a graceful stop left undelivered, per destination (same order as the config). */
+export interface StopReport {
+  undeliveredMessages: number[];
+}
+
+/** A started relay. */
+export class Relay {
+  private stopping: Promise<StopReport> | undefined;
+
+  private constructor(
+    readonly config: RelayConfig,
+    readonly listening: BoundListener[],
+    private readonly ring: RingBuffers,
+    private readonly countersBuffer: SharedArrayBuffer,
+    private readonly ingest: Worker,
+    private readonly egress: Worker,
+    private readonly background: Worker,
+  ) {}
+
+  /**
+   * Starts the three threads and binds every listener. Rejects with RelayError('ERR_BIND') when
+   * a listener cannot bind (nothing is left running then). `onFatal` is called if a thread dies.
+   */
+  static async start(config: RelayConfig, log: LogSink, onFatal: (error: Error) => void): Promise<Relay> {
+    const ring = allocateRing(config.ringBytes, config.destinations.length);
+    const counters = allocateCounters(config.listeners.length, config.destinations.length);
+    const shared = {
+      ring,
+      counters,
+      listenerCount: config.listeners.length,
+      destinationCount: config.destinations.length,
+      logIntervalMs: config.logIntervalMs,
+    };
+    const spawn = (file: string, workerData: unknown): Worker => {
+      const worker = new Worker(new URL(file, import.meta.url), { workerData });
+      worker.on('error', (error) => onFatal(error));
+      worker.on('message', (message: { type: string; level?: string; message?: string }) => {
+        if (message.type === 'log') log(message.level as Parameters<LogSink>[0], message.message ?? '');
+      });
+      return worker;
+    };
+    const backgroundData: BackgroundWorkerData = { ...shared, reclaimIntervalMs: config.reclaimIntervalMs };
+    const background = spawn('./background/background-thread.js', backgroundData);
+    const egressData: EgressWorkerData = {
+      ...shared,
+      destinations: config.destinations.map((d, index) => ({
+        index,
+        host: d.host,
+        port: d.port,
+        text: d.text,
+        framing: d.framing ?? config.framing,
+        maxWriteBytes: Math.min(1024 * 1024, config.ringBytes / 16),
+        connectTimeoutMs: config.connectTimeoutMs,
+        reconnectMinMs: config.reconnectMinMs,
+        reconnectMaxMs: config.reconnectMaxMs,
+      })),
+    };
+    const egress = spawn('./egress/egress-thread.js', egressData);
+    const ingestData: IngestWorkerData = {
+      ...shared,
+      listeners: config.listeners.map((l, index) => ({
+        index,
+        scheme: l.scheme,
+        host: l.host,
+        port: l.port,
+        text: l.text,
+        framing: l.framing ?? config.framing,
+      })),
+      options: { maxMessageBytes: config.maxMessageBytes, recvBufferBytes: config.recvBufferBytes },
+    };
+    const ingest = spawn('./ingest/ingest-thread.js', ingestData);
+    const ready = await nextMessage<FromIngest>(ingest, (m) => m.type === 'listening' || m.type === 'fatal');
+    if (ready.type === 'fatal') {
+      stopReclaimer(viewRing(ring));
+      await Promise.all([ingest.terminate(), egress.terminate(), background.terminate()]);
+      throw new RelayError(ready.code as RelayErrorCode, ready.message);
+    }
+    if (ready.type !== 'listening') throw new RelayError('ERR_INTERNAL', 'ingest thread sent no listening report');
+    return new Relay(config, ready.listeners, ring, counters, ingest, egress, background);
+  }
+
+  /** Counters as plain data (may be a moment stale). */
+  counters(): ReturnType<typeof readCounters> {
+    return readCounters(this.countersBuffer, this.config.listeners.length, this.config.destinations.length);
+  }
+
+  /**
+   * Graceful stop: close the listeners, drain the ring to every connected destination for at
+   * most `config.drainTimeoutMs`, then end the threads. Idempotent.
+   */
+  stop(): Promise<StopReport> {
+    this.stopping ??= this.runStop();
+    return this.stopping;
+  }
+
+  /** Ends every thread at once, delivering nothing more. */
+  async kill(): Promise<void> {
+    stopReclaimer(viewRing(this.ring));
+    await Promise.all([this.ingest.terminate(), this.egress.terminate(), this.background.terminate()]);
+  }
+
+  private async runStop(): Promise<StopReport> {
+    const stopped = nextMessage<FromIngest>(this.ingest, (m) => m.type === 'stopped');
+    this.ingest.postMessage({ type: 'stop' } satisfies ToIngest);
+    await stopped;
+    const drained = nextMessage<FromEgress>(this.egress, (m) => m.type === 'drained');
+    this.egress.postMessage({ type: 'drain', timeoutMs: this.config.drainTimeoutMs } satisfies ToEgress);
+    const report = await drained;
+    if (report.type !== 'drained') throw new RelayError('ERR_INTERNAL', 'egress thread sent no drain report');
+    stopReclaimer(viewRing(this.ring));
+    await Promise.all([this.ingest.terminate(), this.egress.terminate(), once(this.background, 'exit')]);
+    return { undeliveredMessages: report.undeliveredMessages };
+  }
+}
+
+/** Resolves with the first message from `worker` that `matches`; rejects if the thread exits first. */
+function nextMessage<T extends { type: string }>(worker: Worker, matches: (m: T) => boolean): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: T): void => {
+      if (!matches(m)) return;
+      cleanup();
+      resolve(m);
+    };
+    const onExit = (code: number): void => {
+      cleanup();
+      reject(new RelayError('ERR_INTERNAL', `a relay thread exited unexpectedly (code ${code})`));
+    };
+    const cleanup = (): void => {
+      worker.off('message', onMessage);
+      worker.off('exit', onExit);
+    };
+    worker.on('message', onMessage);
+    worker.on('exit', onExit);
+  });
+}

@@ -1,0 +1,45 @@
+/**
+ * What the main thread hands each worker thread (workerData) and the messages they exchange.
+ * Control messages only: datagrams never travel by postMessage, they go through the ring.
+ */
+import type { RingBuffers } from './ring/layout.js';
+import type { DestinationOptions } from './egress/destination.js';
+import type { BoundListener, IngestOptions, ListenerOptions } from './ingest/ingest.js';
+import type { LogMessage } from './logging.js';
+import type { DrainReport } from './egress/egress.js';
+
+interface Shared {
+  ring: RingBuffers;
+  counters: SharedArrayBuffer;
+  listenerCount: number;
+  destinationCount: number;
+  /** One line per cause per interval for repeated warnings. */
+  logIntervalMs: number;
+}
+
+export interface IngestWorkerData extends Shared {
+  listeners: ListenerOptions[];
+  options: IngestOptions;
+}
+
+export interface EgressWorkerData extends Shared {
+  destinations: DestinationOptions[];
+}
+
+export interface BackgroundWorkerData extends Shared {
+  reclaimIntervalMs: number;
+}
+
+/** main -> ingest */
+export type ToIngest = { type: 'stop' };
+/** ingest -> main */
+export type FromIngest =
+  | { type: 'listening'; listeners: BoundListener[] }
+  | { type: 'fatal'; code: string; message: string }
+  | { type: 'stopped' }
+  | LogMessage;
+
+/** main -> egress */
+export type ToEgress = { type: 'drain'; timeoutMs: number };
+/** egress -> main */
+export type FromEgress = ({ type: 'drained' } & DrainReport) | LogMessage;
