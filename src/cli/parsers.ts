@@ -1,0 +1,56 @@
+/**
+ * Commander argument parsers: each wraps the one parser in config/ and turns its RelayError into
+ * commander's InvalidArgumentError, so every CLI argument error is reported the same way.
+ */
+import { InvalidArgumentError } from 'commander';
+import { parseEndpoint, type Endpoint, type ParseOptions } from '../config/address.js';
+import { parseDurationMs, parseSize } from '../config/size.js';
+import { FRAMING_NAMES, isFramingName, type FramingName } from '../framing/index.js';
+import { RelayError } from '../errors.js';
+
+function commanderError<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof RelayError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+}
+
+/** A listener: udp@ or tcp@ (framed input), port 0 allowed. */
+export const LISTENER: ParseOptions = { schemes: ['udp', 'tcp'], allowPortZero: true, allowFraming: true, what: 'listener' };
+/** A destination: tcp@ with an optional ?framing=. */
+export const DESTINATION: ParseOptions = { schemes: ['tcp'], allowPortZero: false, allowFraming: true, what: 'destination' };
+
+/** Parser for one endpoint argument. */
+export function endpointArgument(options: ParseOptions): (value: string) => Endpoint {
+  return (value) => commanderError(() => parseEndpoint(value, options));
+}
+
+/** Parser for a repeatable endpoint option (collects into a list). */
+export function endpointListOption(options: ParseOptions): (value: string, previous: Endpoint[] | undefined) => Endpoint[] {
+  return (value, previous) => [...(previous ?? []), commanderError(() => parseEndpoint(value, options))];
+}
+
+/** Parser for a variadic endpoint argument. */
+export function endpointsArgument(options: ParseOptions): (value: string, previous: Endpoint[] | undefined) => Endpoint[] {
+  return endpointListOption(options);
+}
+
+/** Parser for a size option such as --buffer 64MiB. */
+export function sizeOption(name: string, bounds: { min: number; max: number }): (value: string) => number {
+  return (value) => commanderError(() => parseSize(value, name, bounds));
+}
+
+/** Parser for a duration option such as --drain-timeout 5s. */
+export function durationOption(name: string, bounds: { min: number; max: number }): (value: string) => number {
+  return (value) => commanderError(() => parseDurationMs(value, name, bounds));
+}
+
+/** Parser for --framing. */
+export function framingOption(value: string): FramingName {
+  if (!isFramingName(value)) {
+    throw new InvalidArgumentError(`--framing "${value}": expected one of ${FRAMING_NAMES.join(', ')}`);
+  }
+  return value;
+}

@@ -1,0 +1,105 @@
+/** The default command: `relay LISTENER DESTINATION...` runs the relay until a signal. */
+import { Command, Option } from 'commander';
+import type { Endpoint } from '../config/address.js';
+import { DEFAULTS, ringBytesFor, validateConfig, type RelayConfig } from '../config/config.js';
+import { formatBytes } from '../config/size.js';
+import type { FramingName } from '../framing/index.js';
+import { Relay } from '../relay.js';
+import { stderrSink } from '../logging.js';
+import { DESTINATION, LISTENER, durationOption, endpointArgument, endpointListOption, endpointsArgument, framingOption, sizeOption } from './parsers.js';
+
+interface RunOptions {
+  listen: Endpoint[];
+  framing: FramingName;
+  buffer: number;
+  maxMessage: number;
+  recvBuffer: number;
+  drainTimeout: number;
+  connectTimeout: number;
+  reconnectMin: number;
+  reconnectMax: number;
+  quiet: boolean;
+  verbose: boolean;
+}
+
+const MIB = 1024 * 1024;
+const EXAMPLES = `
+Examples:
+  relay udp@0.0.0.0:2008 tcp@127.0.0.1:2009
+  relay udp@[::]:514 'tcp@logs-a:6514?framing=octet' 'tcp@logs-b:6514?framing=octet'
+  relay udp@127.0.0.1:2003 --framing lf tcp@graphite:2003 --buffer 256MiB
+  relay tcp@0.0.0.0:2008 --listen udp@0.0.0.0:2008 tcp@127.0.0.1:2009
+
+Framings: len32le (default; u32 little-endian length + payload), len32be, lf (payload + \\n),
+octet (RFC 6587 "LEN SP payload"). Per destination: 'tcp@HOST:PORT?framing=lf' (quote it).`;
+
+/** Puts the run command's arguments, options and action on `program`. */
+export function configureRun(program: Command): Command {
+  return program
+    .argument('<listener>', 'where datagrams arrive: udp@HOST:PORT, or tcp@HOST:PORT for framed TCP input', endpointArgument(LISTENER))
+    .argument('[destinations...]', 'where every message goes: tcp@HOST:PORT[?framing=NAME]', endpointsArgument(DESTINATION))
+    .option('--listen <address>', 'another listener (repeatable)', endpointListOption(LISTENER), [] as Endpoint[])
+    .addOption(new Option('--framing <name>', 'default framing of destinations and TCP listeners').default(DEFAULTS.framing).argParser(framingOption))
+    .option('--buffer <size>', 'ring size, rounded down to a power of two (e.g. 64MiB)', sizeOption('--buffer', { min: 64 * 1024, max: 1024 * MIB }), DEFAULTS.bufferBytes)
+    .option('--max-message <bytes>', 'largest message accepted; larger ones are counted and dropped', sizeOption('--max-message', { min: 1, max: 16 * MIB }), DEFAULTS.maxMessageBytes)
+    .option('--recv-buffer <bytes>', 'SO_RCVBUF asked for on UDP listeners (capped by net.core.rmem_max)', sizeOption('--recv-buffer', { min: 4096, max: 2048 * MIB }), DEFAULTS.recvBufferBytes)
+    .option('--drain-timeout <duration>', 'on SIGINT/SIGTERM, how long to keep delivering what was received', durationOption('--drain-timeout', { min: 0, max: 3_600_000 }), DEFAULTS.drainTimeoutMs)
+    .option('--connect-timeout <duration>', 'give up a connection attempt after this long', durationOption('--connect-timeout', { min: 1, max: 600_000 }), DEFAULTS.connectTimeoutMs)
+    .option('--reconnect-min <duration>', 'first reconnect delay (doubles, with jitter)', durationOption('--reconnect-min', { min: 1, max: 3_600_000 }), DEFAULTS.reconnectMinMs)
+    .option('--reconnect-max <duration>', 'longest reconnect delay', durationOption('--reconnect-max', { min: 1, max: 3_600_000 }), DEFAULTS.reconnectMaxMs)
+    .option('-q, --quiet', 'log warnings and errors only', false)
+    .option('-v, --verbose', 'log debug detail too', false)
+    .addHelpText('after', EXAMPLES)
+    .action(async (listener: Endpoint, destinations: Endpoint[] | undefined, options: RunOptions) => {
+      await run(listener, destinations ?? [], options);
+    });
+}
+
+async function run(listener: Endpoint, destinations: Endpoint[], options: RunOptions): Promise<void> {
+  const config: RelayConfig = validateConfig({
+    listeners: [listener, ...options.listen],
+    destinations,
+    framing: options.framing,
+    ringBytes: ringBytesFor(options.buffer, options.maxMessage),
+    maxMessageBytes: options.maxMessage,
+    recvBufferBytes: options.recvBuffer,
+    drainTimeoutMs: options.drainTimeout,
+    connectTimeoutMs: options.connectTimeout,
+    reconnectMinMs: options.reconnectMin,
+    reconnectMaxMs: options.reconnectMax,
+    reclaimIntervalMs: DEFAULTS.reclaimIntervalMs,
+    logIntervalMs: DEFAULTS.logIntervalMs,
+  });
+  const log = stderrSink(options.quiet ? 'warn' : options.verbose ? 'debug' : 'info');
+  const relay = await Relay.start(config, log, (error) => {
+    log('error', `a relay thread failed: ${error.message}`);
+    process.exit(1);
+  });
+  for (const bound of relay.listening) log('info', `listening on ${bound.text}`);
+  log('info', `forwarding to ${destinations.map((d) => d.text).join(' ')} (ring ${formatBytes(config.ringBytes)}, framing ${config.framing})`);
+
+  let signals = 0;
+  const onSignal = (signal: string): void => {
+    signals++;
+    if (signals > 1) {
+      log('warn', `${signal} again: exiting without draining`);
+      process.exit(1);
+    }
+    log('info', `${signal}: stopping; draining for up to ${config.drainTimeoutMs} ms`);
+    relay.stop().then(
+      (report) => {
+        report.undeliveredMessages.forEach((count, d) => {
+          if (count > 0) log('warn', `${destinations[d]!.text}: ${count} message(s) undelivered at shutdown`);
+        });
+        log('info', 'stopped');
+        process.exit(0);
+      },
+      (error: Error) => {
+        log('error', `stop failed: ${error.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+}

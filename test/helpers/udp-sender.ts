@@ -1,0 +1,28 @@
+/** A UDP sender for end-to-end tests that never outruns the receiver: at most `window` messages in flight. */
+import dgram from 'node:dgram';
+import net from 'node:net';
+
+/**
+ * Sends payloadAt(0..count-1) to host:port, one datagram each, waiting whenever `window`
+ * messages are not yet delivered (as `waitDelivered(n)` reports), so loopback never drops for
+ * lack of socket buffer. Bounded: every wait has the caller's deadline.
+ */
+export async function sendWindowed(
+  target: { host: string; port: number },
+  count: number,
+  payloadAt: (i: number) => Buffer,
+  waitDelivered: (n: number) => Promise<void>,
+  window = 16,
+): Promise<void> {
+  const socket = dgram.createSocket(net.isIPv6(target.host) ? 'udp6' : 'udp4');
+  try {
+    for (let i = 0; i < count; i++) {
+      if (i >= window) await waitDelivered(i - window + 1);
+      await new Promise<void>((resolve, reject) =>
+        socket.send(payloadAt(i), target.port, target.host, (error) => (error ? reject(error) : resolve())),
+      );
+    }
+  } finally {
+    socket.close();
+  }
+}
