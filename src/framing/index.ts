@@ -1,0 +1,11 @@
+/** The framing module's public surface: encoders per framing (framing.ts) and the stream decoder (decoder.ts). */
+export {
+  FRAMING_NAMES,
+  encode,
+  framingFor,
+  isFramingName,
+  type CarryVerdict,
+  type Framing,
+  type FramingName,
+} from './framing.js';
+export { FrameDecoder } from './decoder.js';
