@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import type { Endpoint } from '../config/address.js';
 import { DEFAULTS, ringBytesFor, validateConfig, type RelayConfig } from '../config/config.js';
-import { formatBytes } from '../config/size.js';
+import { formatBytes, formatDurationMs } from '../config/size.js';
 import type { FramingName } from '../framing/index.js';
 import { Relay } from '../relay.js';
 import { stderrSink } from '../logging.js';
@@ -23,6 +23,19 @@ interface RunOptions {
 }
 
 const MIB = 1024 * 1024;
+const HOUR_MS = 3_600_000;
+
+/** A size option whose default is shown the way a user would type it. */
+function sized(flags: string, description: string, defaultBytes: number, bounds: { min: number; max: number }): Option {
+  const name = flags.split(' ')[0]!;
+  return new Option(flags, description).default(defaultBytes, formatBytes(defaultBytes).replace(' ', '')).argParser(sizeOption(name, bounds));
+}
+
+/** A duration option whose default is shown the way a user would type it. */
+function timed(flags: string, description: string, defaultMs: number, bounds: { min: number; max: number }): Option {
+  const name = flags.split(' ')[0]!;
+  return new Option(flags, description).default(defaultMs, formatDurationMs(defaultMs)).argParser(durationOption(name, bounds));
+}
 const EXAMPLES = `
 Examples:
   relay udp@0.0.0.0:2008 tcp@127.0.0.1:2009
@@ -40,13 +53,13 @@ export function configureRun(program: Command): Command {
     .argument('[destinations...]', 'where every message goes: tcp@HOST:PORT[?framing=NAME]', endpointsArgument(DESTINATION))
     .option('--listen <address>', 'another listener (repeatable)', endpointListOption(LISTENER), [] as Endpoint[])
     .addOption(new Option('--framing <name>', 'default framing of destinations and TCP listeners').default(DEFAULTS.framing).argParser(framingOption))
-    .option('--buffer <size>', 'ring size, rounded down to a power of two (e.g. 64MiB)', sizeOption('--buffer', { min: 64 * 1024, max: 1024 * MIB }), DEFAULTS.bufferBytes)
-    .option('--max-message <bytes>', 'largest message accepted; larger ones are counted and dropped', sizeOption('--max-message', { min: 1, max: 16 * MIB }), DEFAULTS.maxMessageBytes)
-    .option('--recv-buffer <bytes>', 'SO_RCVBUF asked for on UDP listeners (capped by net.core.rmem_max)', sizeOption('--recv-buffer', { min: 4096, max: 2048 * MIB }), DEFAULTS.recvBufferBytes)
-    .option('--drain-timeout <duration>', 'on SIGINT/SIGTERM, how long to keep delivering what was received', durationOption('--drain-timeout', { min: 0, max: 3_600_000 }), DEFAULTS.drainTimeoutMs)
-    .option('--connect-timeout <duration>', 'give up a connection attempt after this long', durationOption('--connect-timeout', { min: 1, max: 600_000 }), DEFAULTS.connectTimeoutMs)
-    .option('--reconnect-min <duration>', 'first reconnect delay (doubles, with jitter)', durationOption('--reconnect-min', { min: 1, max: 3_600_000 }), DEFAULTS.reconnectMinMs)
-    .option('--reconnect-max <duration>', 'longest reconnect delay', durationOption('--reconnect-max', { min: 1, max: 3_600_000 }), DEFAULTS.reconnectMaxMs)
+    .addOption(sized('--buffer <size>', 'ring size, rounded down to a power of two', DEFAULTS.bufferBytes, { min: 64 * 1024, max: 1024 * MIB }))
+    .addOption(sized('--max-message <bytes>', 'largest message accepted; larger ones are counted and dropped', DEFAULTS.maxMessageBytes, { min: 1, max: 16 * MIB }))
+    .addOption(sized('--recv-buffer <bytes>', 'SO_RCVBUF asked for on UDP listeners (capped by net.core.rmem_max)', DEFAULTS.recvBufferBytes, { min: 4096, max: 2048 * MIB }))
+    .addOption(timed('--drain-timeout <duration>', 'on SIGINT/SIGTERM, how long to keep delivering what was received', DEFAULTS.drainTimeoutMs, { min: 0, max: HOUR_MS }))
+    .addOption(timed('--connect-timeout <duration>', 'give up a connection attempt after this long', DEFAULTS.connectTimeoutMs, { min: 1, max: HOUR_MS }))
+    .addOption(timed('--reconnect-min <duration>', 'first reconnect delay (doubles, with jitter)', DEFAULTS.reconnectMinMs, { min: 1, max: HOUR_MS }))
+    .addOption(timed('--reconnect-max <duration>', 'longest reconnect delay', DEFAULTS.reconnectMaxMs, { min: 1, max: HOUR_MS }))
     .option('-q, --quiet', 'log warnings and errors only', false)
     .option('-v, --verbose', 'log debug detail too', false)
     .addHelpText('after', EXAMPLES)

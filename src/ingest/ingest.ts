@@ -127,7 +127,7 @@ export class Ingest {
     const server = net.createServer((socket) => this.serveTcpInput(listener, socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ port: listener.port, host: address.host, ipv6Only: address.family === 6 }, () => {
+      server.listen({ port: listener.port, host: address.host }, () => {
         server.off('error', reject);
         resolve();
       });
