@@ -75,6 +75,7 @@ export class Relay {
         framing: d.framing ?? config.framing,
         maxWriteBytes: Math.min(1024 * 1024, config.ringBytes / 16),
         connectTimeoutMs: config.connectTimeoutMs,
+        stallTimeoutMs: config.stallTimeoutMs,
         reconnectMinMs: config.reconnectMinMs,
         reconnectMaxMs: config.reconnectMaxMs,
       })),
@@ -90,7 +91,7 @@ export class Relay {
         text: l.text,
         framing: l.framing ?? config.framing,
       })),
-      options: { maxMessageBytes: config.maxMessageBytes, recvBufferBytes: config.recvBufferBytes },
+      options: { maxMessageBytes: config.maxMessageBytes, recvBufferBytes: config.recvBufferBytes, allow: config.allow },
     };
     const ingest = spawn('./ingest/ingest-thread.js', ingestData);
     const ready = await nextMessage<FromIngest>(ingest, (m) => m.type === 'listening' || m.type === 'fatal');

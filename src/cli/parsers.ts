@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from 'commander';
 import { parseEndpoint, type Endpoint, type ParseOptions } from '../config/address.js';
 import { parseDurationMs, parseSize } from '../config/size.js';
+import { parseCidr, type Cidr } from '../config/cidr.js';
 import { FRAMING_NAMES, isFramingName, type FramingName } from '../framing/index.js';
 import { RelayError } from '../errors.js';
 
@@ -53,4 +54,9 @@ export function framingOption(value: string): FramingName {
     throw new InvalidArgumentError(`--framing "${value}": expected one of ${FRAMING_NAMES.join(', ')}`);
   }
   return value;
+}
+
+/** Parser for the repeatable --allow. */
+export function cidrListOption(value: string, previous: Cidr[] | undefined): Cidr[] {
+  return [...(previous ?? []), commanderError(() => parseCidr(value))];
 }

@@ -6,7 +6,8 @@ import { formatBytes, formatDurationMs } from '../config/size.js';
 import type { FramingName } from '../framing/index.js';
 import { Relay } from '../relay.js';
 import { stderrSink } from '../logging.js';
-import { DESTINATION, LISTENER, durationOption, endpointArgument, endpointListOption, endpointsArgument, framingOption, sizeOption } from './parsers.js';
+import type { Cidr } from '../config/cidr.js';
+import { DESTINATION, LISTENER, cidrListOption, durationOption, endpointArgument, endpointListOption, endpointsArgument, framingOption, sizeOption } from './parsers.js';
 
 interface RunOptions {
   listen: Endpoint[];
@@ -16,6 +17,8 @@ interface RunOptions {
   recvBuffer: number;
   drainTimeout: number;
   connectTimeout: number;
+  stallTimeout: number;
+  allow: Cidr[];
   reconnectMin: number;
   reconnectMax: number;
   quiet: boolean;
@@ -58,6 +61,8 @@ export function configureRun(program: Command): Command {
     .addOption(sized('--recv-buffer <bytes>', 'SO_RCVBUF asked for on UDP listeners (capped by net.core.rmem_max)', DEFAULTS.recvBufferBytes, { min: 4096, max: 2048 * MIB }))
     .addOption(timed('--drain-timeout <duration>', 'on SIGINT/SIGTERM, how long to keep delivering what was received', DEFAULTS.drainTimeoutMs, { min: 0, max: HOUR_MS }))
     .addOption(timed('--connect-timeout <duration>', 'give up a connection attempt after this long', DEFAULTS.connectTimeoutMs, { min: 1, max: HOUR_MS }))
+    .addOption(timed('--stall-timeout <duration>', 'close a connection whose pending write made no progress for this long', DEFAULTS.stallTimeoutMs, { min: 1, max: HOUR_MS }))
+    .option('--allow <cidr>', 'accept only sources in this block, e.g. 10.0.0.0/8 (repeatable; default: everyone)', cidrListOption, [] as Cidr[])
     .addOption(timed('--reconnect-min <duration>', 'first reconnect delay (doubles, with jitter)', DEFAULTS.reconnectMinMs, { min: 1, max: HOUR_MS }))
     .addOption(timed('--reconnect-max <duration>', 'longest reconnect delay', DEFAULTS.reconnectMaxMs, { min: 1, max: HOUR_MS }))
     .option('-q, --quiet', 'log warnings and errors only', false)
@@ -78,6 +83,8 @@ async function run(listener: Endpoint, destinations: Endpoint[], options: RunOpt
     recvBufferBytes: options.recvBuffer,
     drainTimeoutMs: options.drainTimeout,
     connectTimeoutMs: options.connectTimeout,
+    stallTimeoutMs: options.stallTimeout,
+    allow: options.allow,
     reconnectMinMs: options.reconnectMin,
     reconnectMaxMs: options.reconnectMax,
     reclaimIntervalMs: DEFAULTS.reclaimIntervalMs,

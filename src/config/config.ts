@@ -7,6 +7,7 @@ import type { FramingName } from '../framing/index.js';
 import { RelayError } from '../errors.js';
 import { ITEM_HEADER_BYTES, MAX_CAPACITY, MIN_CAPACITY, floorPowerOfTwo } from '../ring/layout.js';
 import type { Endpoint } from './address.js';
+import type { Cidr } from './cidr.js';
 import { formatBytes } from './size.js';
 
 export interface RelayConfig {
@@ -18,8 +19,11 @@ export interface RelayConfig {
   ringBytes: number;
   maxMessageBytes: number;
   recvBufferBytes: number;
+  /** Sources allowed to send; empty: everyone. */
+  allow: Cidr[];
   drainTimeoutMs: number;
   connectTimeoutMs: number;
+  stallTimeoutMs: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
   /** How stale the ring's HEAD may get while ingest does not ask for space. */
@@ -35,6 +39,7 @@ export const DEFAULTS = {
   recvBufferBytes: 32 * 1024 * 1024,
   drainTimeoutMs: 5000,
   connectTimeoutMs: 5000,
+  stallTimeoutMs: 30_000,
   reconnectMinMs: 100,
   reconnectMaxMs: 30_000,
   reclaimIntervalMs: 1000,

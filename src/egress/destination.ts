@@ -34,6 +34,8 @@ export interface DestinationOptions {
   /** Largest single write, in ring bytes. */
   maxWriteBytes: number;
   connectTimeoutMs: number;
+  /** A connection with writes pending and no progress for this long is reported stalled and closed. */
+  stallTimeoutMs: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
 }
@@ -225,6 +227,7 @@ export class Destination {
   private releasePinnedWrites(): void {
     if (this.state === 'up') {
       this.log.log('warn', `stalled:${this.options.index}`, `${this.options.text}: not reading (a write has pinned the ring for 7/8 of its size); reconnecting`);
+      this.counters[this.counterBase + DestinationField.stalls]! += 1;
       this.socket!.destroy();
       return;
     }
@@ -252,8 +255,17 @@ export class Destination {
     this.generation++;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
-    socket.setTimeout(this.options.connectTimeoutMs, () => {
-      if (this.state === 'connecting') socket.destroy(new Error(`connect timed out after ${this.options.connectTimeoutMs} ms`));
+    // One inactivity timer serves both limits: while connecting it is the connect timeout, once up
+    // it is the stall timeout (Node restarts it on every write issued and every byte read).
+    socket.setTimeout(this.options.connectTimeoutMs);
+    socket.on('timeout', () => {
+      if (this.state === 'connecting') {
+        socket.destroy(new Error(`connect timed out after ${this.options.connectTimeoutMs} ms`));
+      } else if (this.state === 'up' && this.unconfirmed.length > 0) {
+        this.log.log('warn', `stalled:${this.options.index}`, `${this.options.text}: stalled: no write completed for ${this.options.stallTimeoutMs} ms; reconnecting`);
+        this.counters[this.counterBase + DestinationField.stalls]! += 1;
+        socket.destroy();
+      }
     });
     socket.on('connect', () => this.onConnect(socket));
     // Read and discard: reading is how a peer's FIN is noticed while we have nothing to send.
@@ -267,7 +279,7 @@ export class Destination {
 
   private onConnect(socket: net.Socket): void {
     if (socket !== this.socket || this.state !== 'connecting') return;
-    socket.setTimeout(0);
+    socket.setTimeout(this.options.stallTimeoutMs);
     this.state = 'up';
     const c = this.counters;
     const b = this.counterBase;

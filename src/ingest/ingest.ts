@@ -8,6 +8,7 @@ import net from 'node:net';
 import { FrameDecoder, type FramingName } from '../framing/index.js';
 import { formatHostPort } from '../config/address.js';
 import { resolveHost } from '../config/resolve.js';
+import { AllowList, type Cidr } from '../config/cidr.js';
 import { RelayError } from '../errors.js';
 import { ListenerField, listenerBase } from '../metrics/counters.js';
 import type { RingWriter } from '../ring/ring.js';
@@ -26,6 +27,8 @@ export interface ListenerOptions {
 
 export interface IngestOptions {
   maxMessageBytes: number;
+  /** Sources allowed to send (`--allow`); empty: everyone. */
+  allow: Cidr[];
   /** SO_RCVBUF asked for on UDP listeners. */
   recvBufferBytes: number;
 }
@@ -43,13 +46,24 @@ export class Ingest {
   private readonly udpSockets: dgram.Socket[] = [];
   private readonly tcpServers: net.Server[] = [];
   private readonly tcpConnections = new Set<net.Socket>();
+  private readonly allowList: AllowList;
 
   constructor(
     private readonly writer: RingWriter,
     private readonly counters: Float64Array,
     private readonly options: IngestOptions,
     private readonly log: RateLimitedLog,
-  ) {}
+  ) {
+    this.allowList = new AllowList(options.allow);
+  }
+
+  /** Counts and logs a source outside --allow; true when `address` may send. */
+  private admits(l: number, text: string, address: string | undefined): boolean {
+    if (this.allowList.allows(address)) return true;
+    this.counters[listenerBase(l) + ListenerField.droppedNotAllowed]! += 1;
+    this.log.log('warn', `not-allowed:${l}`, `${text}: ignored ${address ?? 'an unknown source'}: not in --allow`);
+    return false;
+  }
 
   /** Appends one message from listener `l` (publish() makes it visible). */
   accept(l: number, payload: Uint8Array): void {
@@ -115,7 +129,8 @@ export class Ingest {
     }
     socket.on('error', (error) => this.log.log('warn', `udp-error:${listener.index}`, `${listener.text}: ${error.message}`));
     const l = listener.index;
-    socket.on('message', (payload) => {
+    socket.on('message', (payload, sender) => {
+      if (!this.admits(l, listener.text, sender.address)) return;
       this.accept(l, payload);
       this.writer.publish();
     });
@@ -142,6 +157,10 @@ export class Ingest {
   private serveTcpInput(listener: ListenerOptions, socket: net.Socket): void {
     const l = listener.index;
     const b = listenerBase(l);
+    if (!this.admits(l, listener.text, socket.remoteAddress)) {
+      socket.destroy();
+      return;
+    }
     this.counters[b + ListenerField.connectionsAccepted]! += 1;
     this.tcpConnections.add(socket);
     const decoder = new FrameDecoder(listener.framing, this.options.maxMessageBytes);

@@ -23,6 +23,8 @@ export const ListenerField = {
   droppedRingFull: 3,
   droppedFraming: 4,
   connectionsAccepted: 5,
+  /** Datagrams or connections from a source outside --allow. */
+  droppedNotAllowed: 6,
 } as const;
 export const LISTENER_FIELD_COUNT = Object.keys(ListenerField).length;
 
@@ -46,6 +48,18 @@ export const DestinationField = {
   up: 7,
   /** Messages handed to the kernel, not yet confirmed, that a lost connection makes us resend. */
   resentMessages: 8,
+  /** Connections closed because the peer stopped reading. */
+  stalls: 9,
+  /** Messages written to the spill directory instead of being dropped. */
+  spilledMessages: 10,
+  /** Spilled messages sent to the destination. */
+  replayedMessages: 11,
+  /** Messages dropped because the spill directory was full (--spill-max) or failed. */
+  droppedSpillFull: 12,
+  /** Spill segments found damaged (bad checksum, truncated): their remainder was skipped. */
+  spillCorruptSegments: 13,
+  /** Bytes skipped in damaged spill segments. */
+  spillCorruptBytes: 14,
 } as const;
 export const DESTINATION_FIELD_COUNT = Object.keys(DestinationField).length;
 

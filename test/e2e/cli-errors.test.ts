@@ -29,6 +29,7 @@ const cases: { args: string[]; message: RegExp }[] = [
   { args: ['--max-message', '-5', 'udp@127.0.0.1:2008', 'tcp@127.0.0.1:2009'], message: /--max-message "-5"/ },
   { args: ['--drain-timeout', 'soon', 'udp@127.0.0.1:2008', 'tcp@127.0.0.1:2009'], message: /--drain-timeout "soon"/ },
   { args: ['--reconnect-min', '5s', '--reconnect-max', '1s', 'udp@127.0.0.1:2008', 'tcp@127.0.0.1:2009'], message: /--reconnect-min 5000ms is above --reconnect-max 1000ms/ },
+  { args: ['--allow', '10.0.0.0/33', 'udp@127.0.0.1:2008', 'tcp@127.0.0.1:2009'], message: /--allow "10\.0\.0\.0\/33": prefix length must be 0-32/ },
   { args: ['--no-such-option', 'udp@127.0.0.1:2008', 'tcp@127.0.0.1:2009'], message: /unknown option '--no-such-option'/ },
   { args: ['sink', 'udp@127.0.0.1:2009'], message: /bad sink address "udp@127\.0\.0\.1:2009"/ },
   { args: ['send', 'tcp@127.0.0.1:2009'], message: /bad target "tcp@127\.0\.0\.1:2009"/ },

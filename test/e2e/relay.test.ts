@@ -178,3 +178,29 @@ test('e2e: relay send and relay sink, as in the README walkthrough', async () =>
     await sink.stop('SIGTERM');
   }
 });
+
+for (const { allow, delivered } of [
+  { allow: '192.0.2.0/24', delivered: false },
+  { allow: '127.0.0.1', delivered: true },
+]) {
+  test(`e2e: --allow ${allow} ${delivered ? 'admits' : 'ignores (and logs)'} a sender on 127.0.0.1`, async () => {
+    const sink = await TestSink.start();
+    const { relay, listeners } = await startRelay(['udp@127.0.0.1:0', '--allow', allow, sink.address()]);
+    try {
+      await relay.waitForStderr(/connected/);
+      const target = hostPortOf(listeners[0]!);
+      await sendWindowed(target, 1, () => Buffer.from('from loopback'), async () => {}, 1);
+      if (delivered) {
+        await sink.waitFor(1);
+        assert.deepEqual(sink.messages.map(String), ['from loopback']);
+      } else {
+        await relay.waitForStderr(/ignored 127\.0\.0\.1: not in --allow/);
+        // Dropped at ingest (the log line says so), so nothing can reach the sink.
+        assert.equal(sink.messages.length, 0);
+      }
+    } finally {
+      await relay.stop('SIGKILL');
+      await sink.close();
+    }
+  });
+}
