@@ -11,7 +11,9 @@
  *   HEAD <= every RELEASED. It publishes RELEASED[d] once the writes that carried the bytes below
  *   it have called back: until then the kernel may still be reading those bytes out of the ring.
  * - The background thread is the only writer of HEAD (computeHead): the lowest RELEASED. Ingest
- *   may overwrite bytes below HEAD; a stale HEAD only means ingest sees less free space.
+ *   may overwrite bytes below HEAD; a stale HEAD only means ingest sees less free space. When the
+ *   ring looks full, ingest computes that same bound itself (computeHead, loads only) instead of
+ *   waiting for the background thread, and keeps it local.
  * Nothing here blocks; a full ring makes append() return false.
  */
 import {
@@ -58,8 +60,10 @@ export class RingWriter {
     const roomToLapEnd = v.capacity - offset;
     const skip = roomToLapEnd < need ? roomToLapEnd : 0;
     if (distance(this.tail, this.head) + skip + need > v.capacity) {
-      // Acquire: every byte below the HEAD we load has been released by all destinations.
-      this.head = Atomics.load(v.control, HEAD) >>> 0;
+      // Short of space by our cached head. Rather than wait for the background thread (a wake
+      // costs ~30 µs, longer than a small ring takes to fill), compute the same lower bound it
+      // publishes from the RELEASED slots; kept local, so HEAD keeps its single writer.
+      this.head = computeHead(v);
       if (distance(this.tail, this.head) + skip + need > v.capacity) {
         this.wakeBackground();
         return false;
@@ -210,6 +214,26 @@ export class RingReader {
     this.droppedItems = items;
     this.droppedBytes = bytes;
     return position;
+  }
+
+  /**
+   * Appends to `out` a view of each payload in [from, to) (item boundaries, across a lap end
+   * too) and returns how many. Views alias the ring: use them before releasing the range.
+   */
+  payloads(from: number, to: number, out: Uint8Array[]): number {
+    const v = this.v;
+    let position = from;
+    let items = 0;
+    while (position !== to) {
+      position = this.itemStart(position);
+      if (position === to) break;
+      const length = this.payloadLength(position);
+      const offset = (position & v.mask) + ITEM_HEADER_BYTES;
+      out.push(v.data.subarray(offset, offset + length));
+      position = advance(position, ITEM_HEADER_BYTES + length);
+      items++;
+    }
+    return items;
   }
 
   /** Publishes that destination `d` no longer needs the bytes below `position`. */
