@@ -10,6 +10,7 @@ export type RelayErrorCode =
   | 'ERR_BAD_OPTION' // an option value out of range or malformed
   | 'ERR_BIND' // a listener could not bind
   | 'ERR_FRAMING' // bytes on a framed TCP stream that are not a valid frame
+  | 'ERR_SPILL' // the spill directory cannot be used
   | 'ERR_INTERNAL';
 
 /** Exit codes: 2 for anything the user typed wrong, 1 for what failed at run time. */
@@ -18,6 +19,7 @@ const EXIT_CODES: Record<RelayErrorCode, number> = {
   ERR_BAD_OPTION: 2,
   ERR_BIND: 1,
   ERR_FRAMING: 1,
+  ERR_SPILL: 1,
   ERR_INTERNAL: 1,
 };
 

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { allocateRing, viewRing, type RingBuffers } from './ring/layout.js';
 import { stopReclaimer } from './background/reclaimer.js';
+import { ensureWritableDirectory } from './spill/spill-options.js';
 import { allocateCounters, readCounters } from './metrics/counters.js';
 import { RelayError, type RelayErrorCode } from './errors.js';
 import type { RelayConfig } from './config/config.js';
@@ -46,6 +47,7 @@ export class Relay {
    * a listener cannot bind (nothing is left running then). `onFatal` is called if a thread dies.
    */
   static async start(config: RelayConfig, log: LogSink, onFatal: (error: Error) => void): Promise<Relay> {
+    if (config.spill) await ensureWritableDirectory(config.spill.dir);
     const ring = allocateRing(config.ringBytes, config.destinations.length);
     const counters = allocateCounters(config.listeners.length, config.destinations.length);
     const shared = {
@@ -79,8 +81,17 @@ export class Relay {
         reconnectMinMs: config.reconnectMinMs,
         reconnectMaxMs: config.reconnectMaxMs,
       })),
+      spill: config.spill && {
+        dir: config.spill.dir,
+        maxBytes: config.spill.maxBytes,
+        // Several segments per directory, so replayed ones can be deleted while spilling goes on.
+        segmentBytes: Math.max(1024 * 1024, Math.min(64 * 1024 * 1024, config.spill.maxBytes / 8)),
+        maxRecordBytes: config.maxMessageBytes,
+      },
     };
     const egress = spawn('./egress/egress-thread.js', egressData);
+    // Every destination must hold its cursor before the first datagram is appended.
+    await nextMessage<FromEgress>(egress, (m) => m.type === 'ready');
     const ingestData: IngestWorkerData = {
       ...shared,
       listeners: config.listeners.map((l, index) => ({

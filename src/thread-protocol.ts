@@ -7,6 +7,7 @@ import type { DestinationOptions } from './egress/destination.js';
 import type { BoundListener, IngestOptions, ListenerOptions } from './ingest/ingest.js';
 import type { LogMessage } from './logging.js';
 import type { DrainReport } from './egress/egress.js';
+import type { SpillOptions } from './spill/spill-options.js';
 
 interface Shared {
   ring: RingBuffers;
@@ -24,6 +25,8 @@ export interface IngestWorkerData extends Shared {
 
 export interface EgressWorkerData extends Shared {
   destinations: DestinationOptions[];
+  /** Absent without --spill-dir. */
+  spill: SpillOptions | undefined;
 }
 
 export interface BackgroundWorkerData extends Shared {
@@ -42,4 +45,4 @@ export type FromIngest =
 /** main -> egress */
 export type ToEgress = { type: 'drain'; timeoutMs: number };
 /** egress -> main */
-export type FromEgress = ({ type: 'drained' } & DrainReport) | LogMessage;
+export type FromEgress = { type: 'ready' } | ({ type: 'drained' } & DrainReport) | LogMessage;

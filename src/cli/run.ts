@@ -19,6 +19,8 @@ interface RunOptions {
   connectTimeout: number;
   stallTimeout: number;
   allow: Cidr[];
+  spillDir: string | undefined;
+  spillMax: number;
   reconnectMin: number;
   reconnectMax: number;
   quiet: boolean;
@@ -62,6 +64,8 @@ export function configureRun(program: Command): Command {
     .addOption(timed('--drain-timeout <duration>', 'on SIGINT/SIGTERM, how long to keep delivering what was received', DEFAULTS.drainTimeoutMs, { min: 0, max: HOUR_MS }))
     .addOption(timed('--connect-timeout <duration>', 'give up a connection attempt after this long', DEFAULTS.connectTimeoutMs, { min: 1, max: HOUR_MS }))
     .addOption(timed('--stall-timeout <duration>', 'close a connection whose pending write made no progress for this long', DEFAULTS.stallTimeoutMs, { min: 1, max: HOUR_MS }))
+    .option('--spill-dir <dir>', 'write a lagging destination\'s oldest data here instead of dropping it; replayed in order, also after a restart')
+    .addOption(sized('--spill-max <size>', 'most bytes spilled per destination; beyond it data is dropped and counted', DEFAULTS.spillMaxBytes, { min: 1024 * 1024, max: 2 ** 50 }))
     .option('--allow <cidr>', 'accept only sources in this block, e.g. 10.0.0.0/8 (repeatable; default: everyone)', cidrListOption, [] as Cidr[])
     .addOption(timed('--reconnect-min <duration>', 'first reconnect delay (doubles, with jitter)', DEFAULTS.reconnectMinMs, { min: 1, max: HOUR_MS }))
     .addOption(timed('--reconnect-max <duration>', 'longest reconnect delay', DEFAULTS.reconnectMaxMs, { min: 1, max: HOUR_MS }))
@@ -85,6 +89,7 @@ async function run(listener: Endpoint, destinations: Endpoint[], options: RunOpt
     connectTimeoutMs: options.connectTimeout,
     stallTimeoutMs: options.stallTimeout,
     allow: options.allow,
+    spill: options.spillDir === undefined ? undefined : { dir: options.spillDir, maxBytes: options.spillMax },
     reconnectMinMs: options.reconnectMin,
     reconnectMaxMs: options.reconnectMax,
     reclaimIntervalMs: DEFAULTS.reclaimIntervalMs,

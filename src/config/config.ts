@@ -26,6 +26,8 @@ export interface RelayConfig {
   stallTimeoutMs: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
+  /** --spill-dir and --spill-max; absent: a lagging destination's oldest data is dropped. */
+  spill: { dir: string; maxBytes: number } | undefined;
   /** How stale the ring's HEAD may get while ingest does not ask for space. */
   reclaimIntervalMs: number;
   /** Repeated warnings of one cause: at most one line per this interval. */
@@ -40,6 +42,7 @@ export const DEFAULTS = {
   drainTimeoutMs: 5000,
   connectTimeoutMs: 5000,
   stallTimeoutMs: 30_000,
+  spillMaxBytes: 1024 * 1024 * 1024,
   reconnectMinMs: 100,
   reconnectMaxMs: 30_000,
   reclaimIntervalMs: 1000,

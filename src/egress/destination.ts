@@ -1,26 +1,32 @@
 /**
- * One TCP destination in the egress thread: its connection, its cursor in the ring, and the
- * writes the kernel has not yet taken.
+ * One TCP destination in the egress thread: its connection, its cursor in the ring, the writes
+ * the kernel has not yet taken, and (with --spill-dir) its spill directory.
  *
  * Positions (all u32 ring positions, see ring/layout.ts):
- *   released <= first unconfirmed write's start <= ... <= cursor <= TAIL
- * - `cursor`: the next item to hand to a write.
- * - `unconfirmed`: writes issued and not yet called back, in order. Their bytes may still be read
- *   by the kernel straight out of the ring (a len32le write is a view, not a copy), so nothing at
- *   or above the first one's start may be reclaimed. If the connection breaks they are written
- *   again, whole, on the next one: a frame is never torn and never skipped.
- * - `released` = first unconfirmed start, or `cursor` when none: published to the background
- *   thread, which reclaims below the lowest released of all destinations.
+ *   released <= first unconfirmed ring write's start <= ... <= cursor <= TAIL
+ * - `cursor`: the next ring item to hand to a write (or to the spill).
+ * - `unconfirmed`: writes issued and not yet called back, in order. A ring write's bytes may still
+ *   be read by the kernel straight out of the ring (a len32le write is a view, not a copy), so
+ *   nothing at or above the first one's start may be reclaimed. If the connection breaks they are
+ *   written again, whole, first thing on the next one: a frame is never torn and never skipped.
+ * - `released` = first unconfirmed ring write's start, or `cursor` when none: published to the
+ *   background thread, which reclaims below the lowest released of all destinations.
  *
- * Isolation: when this destination lags more than 3/4 of the ring it drops its own oldest items
- * (counted as overflow) down to 1/2. If a write that never completes pins the ring past 7/8, the
- * peer is not reading: the connection is closed and, while down, the pinned writes are dropped.
+ * Delivery order is: unconfirmed writes, then the spill directory (oldest first), then the ring
+ * from `cursor`. While the spill has a backlog, nothing is sent from the ring.
+ *
+ * Isolation: when this destination lags more than 3/4 of the ring, its oldest items (down to 1/2)
+ * are appended to its spill directory, or, without one (or while a whole ring's worth of spilled
+ * data is still on its way to the disk), dropped and counted as overflow. If a write that never completes pins the ring past
+ * 7/8, the peer is not reading: the connection is closed and, while down, the pinned writes are
+ * dropped.
  */
 import net from 'node:net';
 import { framingFor, type Framing, type FramingName } from '../framing/index.js';
-import { ITEM_HEADER_BYTES, distance } from '../ring/layout.js';
+import { distance } from '../ring/layout.js';
 import type { RingReader } from '../ring/ring.js';
 import { DestinationField } from '../metrics/counters.js';
+import type { SpillBatch, SpillStore } from '../spill/segment-store.js';
 import { Backoff } from './backoff.js';
 import type { RateLimitedLog } from '../logging.js';
 
@@ -41,11 +47,13 @@ export interface DestinationOptions {
 }
 
 interface UnconfirmedWrite {
-  /** Ring position of the first item carried. */
-  start: number;
   chunk: Uint8Array;
   /** Messages carried (skipped ones excluded). */
   messages: number;
+  /** A write from the ring: the positions of its first item and just past its last. */
+  ring?: { start: number; end: number };
+  /** A write replayed from the spill directory: confirmed there once written. */
+  spill?: SpillBatch;
 }
 
 type State = 'down' | 'connecting' | 'up' | 'closed';
@@ -65,6 +73,12 @@ export class Destination {
   private readonly overflowHighBytes: number;
   private readonly overflowLowBytes: number;
   private readonly pinLimitBytes: number;
+  /** Reused list of payload views for one batch (no allocation per message). */
+  private readonly batch: Uint8Array[] = [];
+  private spill: SpillStore | undefined;
+  /** Bytes copied for the spill and not yet on disk: at most one ring's worth per destination. */
+  private spillBytesInFlight = 0;
+  private replaying = false;
 
   constructor(
     private readonly options: DestinationOptions,
@@ -72,7 +86,7 @@ export class Destination {
     private readonly counters: Float64Array,
     private readonly counterBase: number,
     private readonly log: RateLimitedLog,
-    /** Called when the destination can take data again (connected, or its socket drained). */
+    /** Called when the destination can take data again (connected, drained, spill ready). */
     private readonly onWritable: (destination: Destination) => void,
   ) {
     this.framing = framingFor(options.framing);
@@ -91,13 +105,17 @@ export class Destination {
     return this.state === 'up';
   }
 
-  /** True when everything below `tail` has been handed to the kernel. */
+  /** True when everything below `tail`, and everything spilled, has been handed to the kernel. */
   caughtUp(tail: number): boolean {
-    return this.cursor === tail && this.unconfirmed.length === 0;
+    return this.cursor === tail && this.unconfirmed.length === 0 && !this.spill?.hasBacklog;
   }
 
-  /** Starts connecting; the cursor starts at `tail` (a relay forwards what arrives from now on). */
-  start(tail: number): void {
+  /**
+   * Starts connecting; the cursor starts at `tail` (a relay forwards what arrives from now on).
+   * With a spill store, what it holds from an earlier run is sent first.
+   */
+  start(tail: number, spill: SpillStore | undefined): void {
+    this.spill = spill;
     this.cursor = tail;
     this.updateReleased(true);
     this.connect();
@@ -106,82 +124,92 @@ export class Destination {
   /** Enforces the lag limits, then writes whatever the socket will take up to `tail`. */
   service(tail: number): void {
     if (this.state === 'closed') return;
-    if (distance(tail, this.cursor) > this.overflowHighBytes) this.dropOldest(tail);
+    if (distance(tail, this.cursor) > this.overflowHighBytes) {
+      if (this.spill && this.spillBytesInFlight < this.reader.v.capacity) this.spillOldest(tail);
+      else this.dropOldest(tail);
+    }
     if (this.unconfirmed.length > 0 && distance(tail, this.released) > this.pinLimitBytes) {
       this.releasePinnedWrites();
     }
     if (this.state !== 'up') return;
+    if (this.spill?.hasBacklog) {
+      this.replay();
+      return;
+    }
     const socket = this.socket!;
     while (!socket.writableNeedDrain && this.cursor !== tail) {
       if (!this.reader.scan(this.cursor, tail, this.options.maxWriteBytes)) break;
       const start = this.reader.segmentStart;
-      const chunk = this.frameSegment(start, this.reader.segmentEnd);
-      const messages = this.lastSegmentMessages;
-      this.cursor = this.reader.segmentEnd;
+      const end = this.reader.segmentEnd;
+      const v = this.reader.v;
+      let chunk: Uint8Array;
+      let messages: number;
+      if (this.framing.name === 'len32le') {
+        // The ring holds len32le frames already: send a view of it, no copy.
+        chunk = Buffer.from(v.dataBuffer, start & v.mask, distance(end, start));
+        messages = this.reader.segmentItems;
+      } else {
+        this.batch.length = 0;
+        this.reader.payloads(start, end, this.batch);
+        ({ chunk, messages } = this.frame(this.batch));
+      }
+      this.cursor = end;
       if (chunk.length === 0) {
         this.updateReleased();
         continue;
       }
-      const write: UnconfirmedWrite = { start, chunk, messages };
-      this.unconfirmed.push(write);
-      this.write(socket, write);
+      this.send(socket, { chunk, messages, ring: { start, end } });
     }
   }
-
-  /** Ends the connection after what was written; no reconnect afterwards. */
-  close(): void {
-    this.state = 'closed';
-    clearTimeout(this.reconnectTimer);
-    this.socket?.end();
-  }
-
-  /** Closes the connection at once (used when a drain deadline passed). */
-  destroy(): void {
-    this.state = 'closed';
-    clearTimeout(this.reconnectTimer);
-    this.socket?.destroy();
-  }
-
-  private lastSegmentMessages = 0;
 
   /**
-   * The bytes to write for the items in [start, end): a view of the ring for len32le (the ring
-   * holds len32le frames already), else a freshly encoded buffer. Sets lastSegmentMessages.
+   * Stops for good at shutdown: with a spill directory, what was not delivered is appended to it
+   * (in order) for the next run; returns how many messages were not delivered nor kept.
    */
-  private frameSegment(start: number, end: number): Uint8Array {
-    const v = this.reader.v;
-    const items = this.reader.segmentItems;
-    if (this.framing.name === 'len32le') {
-      this.lastSegmentMessages = items;
-      return Buffer.from(v.dataBuffer, start & v.mask, distance(end, start));
+  async finish(tail: number): Promise<number> {
+    const caughtUp = this.caughtUp(tail);
+    this.state = 'closed';
+    clearTimeout(this.reconnectTimer);
+    let lost = 0;
+    const ringWrites = this.unconfirmed.filter((w) => w.ring);
+    this.batch.length = 0;
+    // Unconfirmed ring writes are older than anything spilled: keep them only if the spill is
+    // empty, so the order on disk stays the order of arrival.
+    if (this.spill && !this.spill.hasBacklog) {
+      for (const w of ringWrites) this.reader.payloads(w.ring!.start, w.ring!.end, this.batch);
+    } else {
+      for (const w of ringWrites) lost += w.messages;
     }
-    const data = v.data;
-    const base = start & v.mask;
-    const spanBytes = distance(end, start);
-    // Pass 1: size the output and count what the framing cannot carry intact.
+    this.reader.payloads(this.cursor, tail, this.batch);
+    if (this.batch.length > 0) {
+      const kept = this.spill ? await this.spill.append(this.batch) : false;
+      if (kept) this.counters[this.counterBase + DestinationField.spilledMessages]! += this.batch.length;
+      else lost += this.batch.length;
+    }
+    this.batch.length = 0;
+    this.cursor = tail;
+    if (caughtUp) this.socket?.end();
+    else this.socket?.destroy();
+    await this.spill?.close();
+    return lost;
+  }
+
+  /** Encodes payloads in this destination's framing, counting what the framing cannot carry intact. */
+  private frame(payloads: readonly Uint8Array[]): { chunk: Buffer; messages: number } {
     let total = 0;
     let skipped = 0;
     let split = 0;
-    for (let offset = 0; offset < spanBytes; ) {
-      const length = v.dataView.getUint32(base + offset, true);
-      const payload = data.subarray(base + offset + ITEM_HEADER_BYTES, base + offset + ITEM_HEADER_BYTES + length);
-      const verdict = this.framing.verdict(payload);
+    for (const p of payloads) {
+      const verdict = this.framing.verdict(p);
       if (verdict === 'skip') skipped++;
       else {
         if (verdict === 'split') split++;
-        total += this.framing.frameLength(payload);
+        total += this.framing.frameLength(p);
       }
-      offset += ITEM_HEADER_BYTES + length;
     }
-    // Pass 2: encode.
-    const out = Buffer.allocUnsafe(total);
+    const chunk = Buffer.allocUnsafe(total);
     let written = 0;
-    for (let offset = 0; offset < spanBytes; ) {
-      const length = v.dataView.getUint32(base + offset, true);
-      const payload = data.subarray(base + offset + ITEM_HEADER_BYTES, base + offset + ITEM_HEADER_BYTES + length);
-      if (this.framing.verdict(payload) !== 'skip') written += this.framing.encodeInto(payload, out, written);
-      offset += ITEM_HEADER_BYTES + length;
-    }
+    for (const p of payloads) if (this.framing.verdict(p) !== 'skip') written += this.framing.encodeInto(p, chunk, written);
     const c = this.counters;
     const b = this.counterBase;
     if (skipped > 0) {
@@ -189,8 +217,12 @@ export class Destination {
       this.log.log('warn', `unframeable:${this.options.index}`, `${this.options.text}: skipped ${skipped} empty message(s): framing ${this.framing.name} cannot carry an empty payload`);
     }
     if (split > 0) c[b + DestinationField.splitLf]! += split;
-    this.lastSegmentMessages = items - skipped;
-    return out;
+    return { chunk, messages: payloads.length - skipped };
+  }
+
+  private send(socket: net.Socket, write: UnconfirmedWrite): void {
+    this.unconfirmed.push(write);
+    this.write(socket, write);
   }
 
   private write(socket: net.Socket, write: UnconfirmedWrite): void {
@@ -211,8 +243,70 @@ export class Destination {
     const b = this.counterBase;
     c[b + DestinationField.sentMessages]! += done.messages;
     c[b + DestinationField.sentBytes]! += done.chunk.length;
+    if (done.spill) {
+      c[b + DestinationField.replayedMessages]! += done.messages;
+      void this.spill!.confirm(done.spill).catch((error: Error) =>
+        this.log.log('warn', `spill-confirm:${this.options.index}`, `${this.options.text}: cannot record replay progress: ${error.message}`),
+      );
+    }
     this.backoff.reset();
     this.updateReleased();
+  }
+
+  /** Sends the spill directory's backlog, batch by batch, until it is empty or the socket is full. */
+  private replay(): void {
+    // A full socket resumes us through its 'drain' event; starting now would only spin.
+    if (this.replaying || this.state !== 'up' || this.socket!.writableNeedDrain) return;
+    this.replaying = true;
+    void this.replayBatches().then((emptied) => {
+      this.replaying = false;
+      // Backlog sent: carry on from the ring (or with what was spilled meanwhile).
+      if (emptied && this.state === 'up') this.onWritable(this);
+    });
+  }
+
+  /** Resolves true when the spill had nothing more to read, false when it stopped for the socket or the connection. */
+  private async replayBatches(): Promise<boolean> {
+    const spill = this.spill!;
+    while (this.state === 'up' && !this.socket!.writableNeedDrain) {
+      const batch = await spill.readBatch(this.options.maxWriteBytes).catch((error: Error) => {
+        this.log.log('warn', `spill-read:${this.options.index}`, `${this.options.text}: cannot read spill: ${error.message}`);
+        return undefined;
+      });
+      if (!batch) return true;
+      const { chunk, messages } = this.frame(batch.payloads);
+      const write: UnconfirmedWrite = { chunk, messages, spill: batch };
+      // Read means owed: if the connection went away meanwhile, it is resent on the next one.
+      this.unconfirmed.push(write);
+      if (this.state === 'up') this.write(this.socket!, write);
+    }
+    return false;
+  }
+
+  /** Moves the oldest items (down to half the ring) to the spill directory. */
+  private spillOldest(tail: number): void {
+    const spill = this.spill!;
+    const from = this.cursor;
+    this.cursor = this.reader.dropUntil(from, tail, this.overflowLowBytes);
+    this.batch.length = 0;
+    const messages = this.reader.payloads(from, this.cursor, this.batch);
+    const bytes = distance(this.cursor, from);
+    // append() copies the payloads before returning, so the range can be released right away.
+    const appended = spill.append(this.batch);
+    this.batch.length = 0;
+    this.spillBytesInFlight += bytes;
+    this.updateReleased();
+    void appended.then((kept) => {
+      this.spillBytesInFlight -= bytes;
+      const c = this.counters;
+      const b = this.counterBase;
+      if (kept) c[b + DestinationField.spilledMessages]! += messages;
+      else {
+        c[b + DestinationField.droppedSpillFull]! += messages;
+        this.log.log('warn', `spill-full:${this.options.index}`, `${this.options.text}: spill directory full or failing: dropped ${messages} message(s)`);
+      }
+      if (this.state === 'up') this.onWritable(this);
+    });
   }
 
   private dropOldest(tail: number): void {
@@ -232,15 +326,18 @@ export class Destination {
       return;
     }
     let dropped = 0;
-    for (const w of this.unconfirmed) dropped += w.messages;
+    for (const w of this.unconfirmed) if (w.ring) dropped += w.messages;
+    // Replayed batches stay owed: they live on disk, not in the ring.
+    const kept = this.unconfirmed.filter((w) => !w.ring);
     this.unconfirmed.length = 0;
+    this.unconfirmed.push(...kept);
     this.counters[this.counterBase + DestinationField.droppedOverflow]! += dropped;
     this.updateReleased();
   }
 
   private updateReleased(force = false): void {
-    const first = this.unconfirmed[0];
-    const released = first ? first.start : this.cursor;
+    const firstRingWrite = this.unconfirmed.find((w) => w.ring);
+    const released = firstRingWrite ? firstRingWrite.ring!.start : this.cursor;
     if (force || released !== this.released) {
       this.released = released;
       this.reader.release(this.options.index, released);

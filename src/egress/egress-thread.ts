@@ -9,8 +9,8 @@ const data = workerData as EgressWorkerData;
 const port = parentPort!;
 const post = (message: FromEgress): void => port.postMessage(message);
 const log = new RateLimitedLog((level, message) => post({ type: 'log', level, message }), data.logIntervalMs);
-const egress = new Egress(viewRing(data.ring), data.destinations, new Float64Array(data.counters), data.listenerCount, log);
+const egress = new Egress(viewRing(data.ring), data.destinations, new Float64Array(data.counters), data.listenerCount, log, data.spill);
 port.on('message', (message: ToEgress) => {
   if (message.type === 'drain') void egress.drain(message.timeoutMs).then((report) => post({ type: 'drained', ...report }));
 });
-egress.start();
+void egress.start().then(() => post({ type: 'ready' }));

@@ -10,8 +10,10 @@
  */
 import { EGRESS_SLEEPING, TAIL, type RingViews } from '../ring/layout.js';
 import { RingReader } from '../ring/ring.js';
-import { destinationBase } from '../metrics/counters.js';
+import { DestinationField, destinationBase } from '../metrics/counters.js';
 import type { RateLimitedLog } from '../logging.js';
+import { SpillStore } from '../spill/segment-store.js';
+import { spillDirectoryFor, type SpillOptions } from '../spill/spill-options.js';
 import { Destination, type DestinationOptions } from './destination.js';
 
 /** What is left undelivered per destination after a drain. */
@@ -29,11 +31,13 @@ export class Egress {
 
   constructor(
     views: RingViews,
-    destinations: DestinationOptions[],
-    counters: Float64Array,
-    listenerCount: number,
-    log: RateLimitedLog,
+    private readonly destinationOptions: DestinationOptions[],
+    private readonly counters: Float64Array,
+    private readonly listenerCount: number,
+    private readonly log: RateLimitedLog,
+    private readonly spill: SpillOptions | undefined,
   ) {
+    const destinations = destinationOptions;
     this.reader = new RingReader(views);
     this.destinations = destinations.map(
       (options) =>
@@ -43,16 +47,41 @@ export class Egress {
     );
   }
 
-  /** Connects every destination and starts serving the ring. */
-  start(): void {
+  /** Opens the spill directories (if any), connects every destination and starts serving the ring. */
+  async start(): Promise<void> {
+    const stores = await Promise.all(this.destinationOptions.map((o) => this.openSpill(o)));
     const tail = this.reader.loadTail();
-    for (const d of this.destinations) d.start(tail);
+    this.destinations.forEach((d, i) => d.start(tail, stores[i]));
     this.pump();
+  }
+
+  /** A destination's spill store; undefined without --spill-dir or when its directory fails (logged). */
+  private async openSpill(options: DestinationOptions): Promise<SpillStore | undefined> {
+    if (!this.spill) return undefined;
+    const spill = this.spill;
+    const base = destinationBase(this.listenerCount, options.index);
+    const dir = spillDirectoryFor(spill.dir, options);
+    try {
+      return await SpillStore.open(dir, {
+        maxBytes: spill.maxBytes,
+        segmentBytes: spill.segmentBytes,
+        maxRecordBytes: spill.maxRecordBytes,
+        onCorrupt: (segment, bytes, why) => {
+          this.counters[base + DestinationField.spillCorruptSegments]! += 1;
+          this.counters[base + DestinationField.spillCorruptBytes]! += bytes;
+          this.log.log('warn', `spill-corrupt:${options.index}`, `${options.text}: skipped ${bytes} damaged byte(s) of ${segment}: ${why}`);
+        },
+      });
+    } catch (error) {
+      this.log.log('error', `spill-open:${options.index}`, `${options.text}: cannot use spill directory ${dir}: ${(error as Error).message}; lagging data will be dropped`);
+      return undefined;
+    }
   }
 
   /**
    * Called once ingest has stopped: keeps serving until every connected destination has handed
-   * the whole ring to the kernel or `timeoutMs` passes, then closes the connections.
+   * the whole ring (and its spill backlog) to the kernel or `timeoutMs` passes, then closes the
+   * connections; what is left goes to the spill directory when there is one.
    */
   async drain(timeoutMs: number): Promise<DrainReport> {
     const deadline = Date.now() + timeoutMs;
@@ -68,13 +97,7 @@ export class Egress {
     }
     this.stopped = true;
     const tail = this.reader.loadTail();
-    const undeliveredMessages = this.destinations.map((d) => {
-      const caughtUp = d.caughtUp(tail);
-      this.reader.dropUntil(d.released, tail, 0);
-      if (caughtUp) d.close();
-      else d.destroy();
-      return this.reader.droppedItems;
-    });
+    const undeliveredMessages = await Promise.all(this.destinations.map((d) => d.finish(tail)));
     return { undeliveredMessages };
   }
 

@@ -1,0 +1,305 @@
+/**
+ * One destination's spill directory: append-only segment files of checksummed records, replayed
+ * oldest first, surviving a restart.
+ *
+ * Segment file `NNNNNNNNNNNN.seg` (12 decimal digits, increasing):
+ *
+ * | offset | size | field                                   |
+ * |--------|------|-----------------------------------------|
+ * | 0      | 8    | magic "RLYSPL01"                        |
+ * | 8      | ...  | records, back to back                   |
+ *
+ * Record:
+ *
+ * | offset | size | field                                   |
+ * |--------|------|-----------------------------------------|
+ * | 0      | 4    | payload length, u32 little-endian       |
+ * | 4      | 4    | CRC-32 of the payload, u32 little-endian |
+ * | 8      | len  | payload                                 |
+ *
+ * `replay.pos` holds "SEGMENT OFFSET\n": everything before it has been delivered (its writes
+ * called back). It is replaced atomically (write, then rename) after each confirmed batch, so
+ * a restart resumes there and nothing confirmed is replayed twice.
+ *
+ * A record whose length is impossible, whose checksum does not match, or that is cut short ends
+ * its segment: the rest of that segment is counted (onCorrupt) and skipped, and replay goes on
+ * with the next segment. A failed append (disk full, directory gone) returns false: the caller
+ * counts and drops those messages; the segment is closed at its last good length.
+ *
+ * Used from one thread (egress). Every file operation goes through fs.promises (libuv's thread
+ * pool, so the event loop never waits on the disk) and operations run one at a time, in call
+ * order, so a read issued after an append sees it.
+ */
+import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { crc32 } from './crc32.js';
+
+const MAGIC = Buffer.from('RLYSPL01');
+const RECORD_HEADER_BYTES = 8;
+const SEGMENT_NAME = /^(\d{12})\.seg$/;
+const POSITION_FILE = 'replay.pos';
+
+export interface SpillStoreOptions {
+  /** Bytes the directory may hold (segments, headers included). */
+  maxBytes: number;
+  /** A new segment is started once the current one would pass this size. */
+  segmentBytes: number;
+  /** Longest payload a record may declare; anything longer is corruption. */
+  maxRecordBytes: number;
+  /** Told about damaged data that was skipped: which segment, how many bytes, why. */
+  onCorrupt: (segment: string, bytes: number, why: string) => void;
+}
+
+/** Records read for replay; hand it back to confirm() once they are delivered. */
+export interface SpillBatch {
+  payloads: Buffer[];
+  /** Position just past the last record of the batch. */
+  end: { seq: number; offset: number };
+}
+
+interface Segment {
+  seq: number;
+  /** Bytes of whole records (and the magic) in the file. */
+  size: number;
+}
+
+/** A destination's spill directory (see the module comment for the formats). */
+export class SpillStore {
+  private readonly segments: Segment[] = [];
+  /** Next record to read: in memory, ahead of the confirmed position while batches are in flight. */
+  private readPosition = { seq: 0, offset: 0 };
+  /** Segment that appends go to, with its open handle; undefined until the first append of a run. */
+  private active: { segment: Segment; file: FileHandle } | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private appendsInFlight = 0;
+  /** Highest segment number ever used here: new segments always sort after every older one. */
+  private lastSeq = 0;
+
+  private constructor(
+    readonly dir: string,
+    private readonly options: SpillStoreOptions,
+  ) {}
+
+  /** Opens (creating if needed) `dir` and finds what a previous run left to replay. */
+  static async open(dir: string, options: SpillStoreOptions): Promise<SpillStore> {
+    await mkdir(dir, { recursive: true });
+    const store = new SpillStore(dir, options);
+    const position = await readPosition(path.join(dir, POSITION_FILE));
+    for (const name of (await readdir(dir)).sort()) {
+      const match = SEGMENT_NAME.exec(name);
+      if (!match) continue;
+      const seq = Number(match[1]);
+      if (seq < position.seq) {
+        await unlink(path.join(dir, name)).catch(() => {});
+        continue;
+      }
+      store.segments.push({ seq, size: (await stat(path.join(dir, name))).size });
+    }
+    store.lastSeq = Math.max(position.seq, store.segments.at(-1)?.seq ?? 0);
+    store.readPosition = store.segments.length > 0 && store.segments[0]!.seq === position.seq ? position : { seq: store.segments[0]?.seq ?? 0, offset: 0 };
+    return store;
+  }
+
+  /** Bytes on disk. */
+  get bytes(): number {
+    return this.segments.reduce((sum, s) => sum + s.size, 0);
+  }
+
+  /** True while anything appended (or being appended) has not been read for replay yet. */
+  get hasBacklog(): boolean {
+    if (this.appendsInFlight > 0) return true;
+    const { seq, offset } = this.readPosition;
+    return this.segments.some((s) => (s.seq > seq && s.size > MAGIC.length) || (s.seq === seq && s.size > Math.max(offset, MAGIC.length)));
+  }
+
+  /**
+   * Appends one record per payload, after every earlier operation. The payloads are copied
+   * before this returns, so the caller may reuse their memory at once. Resolves false, keeping
+   * nothing of this call, when the directory would pass maxBytes or the disk fails.
+   */
+  append(payloads: readonly Uint8Array[]): Promise<boolean> {
+    let total = 0;
+    for (const p of payloads) total += RECORD_HEADER_BYTES + p.length;
+    const records = Buffer.allocUnsafe(total);
+    let offset = 0;
+    for (const p of payloads) {
+      records.writeUInt32LE(p.length, offset);
+      records.writeUInt32LE(crc32(p), offset + 4);
+      records.set(p, offset + RECORD_HEADER_BYTES);
+      offset += RECORD_HEADER_BYTES + p.length;
+    }
+    this.appendsInFlight++;
+    return this.serially(async () => {
+      try {
+        return await this.appendRecords(records);
+      } finally {
+        this.appendsInFlight--;
+      }
+    });
+  }
+
+  /** Reads the next records in order, at most about `maxBytes` (at least one record); undefined when all is read. */
+  readBatch(maxBytes: number): Promise<SpillBatch | undefined> {
+    return this.serially(() => this.readRecords(maxBytes));
+  }
+
+  /** Marks a batch delivered: persists the position and deletes segments wholly behind it. */
+  confirm(batch: SpillBatch): Promise<void> {
+    return this.serially(async () => {
+      await writeFile(path.join(this.dir, `${POSITION_FILE}.tmp`), `${batch.end.seq} ${batch.end.offset}\n`);
+      await rename(path.join(this.dir, `${POSITION_FILE}.tmp`), path.join(this.dir, POSITION_FILE));
+      while (this.segments.length > 0) {
+        const first = this.segments[0]!;
+        const done = first.seq < batch.end.seq || (first.seq === batch.end.seq && batch.end.offset >= first.size);
+        if (!done) break;
+        if (first === this.active?.segment) {
+          // Wholly delivered: the next append starts a new segment (appends queue behind us).
+          await this.active.file.close();
+          this.active = undefined;
+        }
+        await this.remove(first);
+      }
+    });
+  }
+
+  /** Closes the file being appended to, after every pending operation. */
+  close(): Promise<void> {
+    return this.serially(async () => {
+      await this.active?.file.close();
+      this.active = undefined;
+    });
+  }
+
+  private serially<T>(operation: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(operation);
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private async appendRecords(records: Buffer): Promise<boolean> {
+    const startsSegment = !this.active || this.active.segment.size + records.length > this.options.segmentBytes;
+    if (this.bytes + records.length + (startsSegment ? MAGIC.length : 0) > this.options.maxBytes) return false;
+    let written: Segment | undefined;
+    try {
+      if (startsSegment) {
+        await this.active?.file.close();
+        this.active = undefined;
+        const seq = ++this.lastSeq;
+        const file = await open(this.segmentPath(seq), 'wx');
+        const segment = { seq, size: 0 };
+        this.active = { segment, file };
+        this.segments.push(segment);
+        if (this.segments.length === 1) this.readPosition = { seq, offset: 0 };
+        await file.write(MAGIC, 0, MAGIC.length, 0);
+        segment.size = MAGIC.length;
+      }
+      written = this.active!.segment;
+      await this.active!.file.write(records, 0, records.length, written.size);
+      written.size += records.length;
+      return true;
+    } catch {
+      // Keep the segment at its last good size (a partial record would read as damage) and
+      // start a fresh one next time.
+      await this.active?.file.truncate(this.active.segment.size).catch(() => {});
+      await this.active?.file.close().catch(() => {});
+      this.active = undefined;
+      return false;
+    }
+  }
+
+  private async readRecords(maxBytes: number): Promise<SpillBatch | undefined> {
+    for (;;) {
+      const index = this.segments.findIndex((s) => s.seq >= this.readPosition.seq);
+      if (index === -1) return undefined;
+      const segment = this.segments[index]!;
+      if (segment.seq !== this.readPosition.seq) this.readPosition = { seq: segment.seq, offset: 0 };
+      const file = await open(this.segmentPath(segment.seq), 'r');
+      try {
+        if (this.readPosition.offset === 0) {
+          const magic = Buffer.alloc(MAGIC.length);
+          const { bytesRead } = await file.read(magic, 0, MAGIC.length, 0);
+          if (segment.size < MAGIC.length || bytesRead < MAGIC.length || !magic.equals(MAGIC)) {
+            await this.skipDamaged(segment, 0, 'not a spill segment (bad magic)');
+            continue;
+          }
+          this.readPosition.offset = MAGIC.length;
+        }
+        const batch = await this.readFrom(file, segment, maxBytes);
+        if (batch) return batch;
+        if (segment === this.active?.segment || segment === this.segments.at(-1)) return undefined;
+        this.readPosition = { seq: segment.seq + 1, offset: 0 };
+      } finally {
+        await file.close();
+      }
+    }
+  }
+
+  /** Records from the read position of `segment`; undefined at its end or when the rest was damaged. */
+  private async readFrom(file: FileHandle, segment: Segment, maxBytes: number): Promise<SpillBatch | undefined> {
+    const start = this.readPosition.offset;
+    const available = segment.size - start;
+    if (available <= 0) return undefined;
+    let block = Buffer.allocUnsafe(Math.min(available, Math.max(maxBytes, RECORD_HEADER_BYTES)));
+    let { bytesRead } = await file.read(block, 0, block.length, start);
+    const payloads: Buffer[] = [];
+    let offset = 0;
+    let damage: string | undefined;
+    for (;;) {
+      if (bytesRead - offset < RECORD_HEADER_BYTES) {
+        // Short of a header although the segment says there is more: the file was cut.
+        if (payloads.length === 0) damage = 'truncated record';
+        break;
+      }
+      const length = block.readUInt32LE(offset);
+      const recordBytes = RECORD_HEADER_BYTES + length;
+      if (length > this.options.maxRecordBytes) {
+        damage = `record length ${length} is impossible`;
+        break;
+      }
+      if (bytesRead - offset < recordBytes) {
+        if (payloads.length > 0) break; // the next batch starts with it
+        block = Buffer.allocUnsafe(recordBytes);
+        ({ bytesRead } = await file.read(block, 0, recordBytes, start));
+        if (bytesRead < recordBytes) {
+          damage = 'truncated record';
+          break;
+        }
+      }
+      const payload = block.subarray(offset + RECORD_HEADER_BYTES, offset + recordBytes);
+      if (crc32(payload) !== block.readUInt32LE(offset + 4)) {
+        damage = 'checksum mismatch';
+        break;
+      }
+      payloads.push(payload);
+      offset += recordBytes;
+      if (offset >= maxBytes) break;
+    }
+    if (damage !== undefined) await this.skipDamaged(segment, start + offset, damage);
+    if (payloads.length === 0) return undefined;
+    if (this.readPosition.seq === segment.seq && this.readPosition.offset === start) this.readPosition.offset = start + offset;
+    return { payloads, end: { seq: segment.seq, offset: start + offset } };
+  }
+
+  /** Counts the rest of `segment` from `offset` as damaged and moves reading past it. */
+  private async skipDamaged(segment: Segment, offset: number, why: string): Promise<void> {
+    this.options.onCorrupt(this.segmentPath(segment.seq), Math.max(0, segment.size - offset), why);
+    // Records before the damage stay readable until this batch is confirmed; nothing after it is.
+    segment.size = offset;
+    this.readPosition = { seq: segment.seq + 1, offset: 0 };
+  }
+
+  private async remove(segment: Segment): Promise<void> {
+    await unlink(this.segmentPath(segment.seq)).catch(() => {});
+    this.segments.splice(this.segments.indexOf(segment), 1);
+  }
+
+  private segmentPath(seq: number): string {
+    return path.join(this.dir, `${String(seq).padStart(12, '0')}.seg`);
+  }
+}
+
+async function readPosition(file: string): Promise<{ seq: number; offset: number }> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const match = /^(\d+) (\d+)\n$/.exec(text);
+  return match ? { seq: Number(match[1]), offset: Number(match[2]) } : { seq: 0, offset: 0 };
+}
