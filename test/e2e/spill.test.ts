@@ -1,0 +1,199 @@
+/**
+ * Spill to disk through the real relay: a destination that is down while several rings' worth
+ * of data arrives gets every message, once, in order, when it comes up — also across a relay
+ * restart; damaged segments, an unusable directory and --spill-max are counted, never fatal.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { once } from 'node:events';
+import { mkdtemp, readdir, rm, writeFile, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { hostPortOf, spawnRelay, startRelay, type RelayProcess } from '../helpers/relay-process.js';
+import { TestSink } from '../helpers/sinks.js';
+import { sendWindowed } from '../helpers/udp-sender.js';
+
+const MESSAGE_BYTES = 1000;
+/** 4 MiB ring, 1000-byte messages: 24 000 messages are ~6 rings. */
+const RING = ['--buffer', '4MiB', '--max-message', '2048'];
+const FAST_RECONNECT = ['--reconnect-min', '20ms', '--reconnect-max', '200ms'];
+
+/** Message i: its sequence number, padded to MESSAGE_BYTES. */
+function numbered(i: number): Buffer {
+  return Buffer.from(String(i).padStart(MESSAGE_BYTES, '.'));
+}
+
+function sequence(sink: TestSink): number[] {
+  return sink.messages.map((m) => Number(m.toString().replace(/^\.+/, '')));
+}
+
+/** A port nobody listens on now (the destination that comes up later). */
+async function freePort(): Promise<number> {
+  const probe = net.createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/**
+ * Sends messages [from, to) paced at `perSecond` (the destination is down, so there is no
+ * receiver to window on; pacing keeps the kernel from dropping datagrams before the relay
+ * reads them).
+ */
+async function sendPaced(listener: string, from: number, to: number, perSecond = 20_000): Promise<void> {
+  const started = Date.now();
+  const pace = async (n: number): Promise<void> => {
+    const due = started + ((n - from) * 1000) / perSecond;
+    if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+  };
+  await sendWindowed(hostPortOf(listener), to - from, (i) => numbered(from + i), (n) => pace(from + n), 64);
+}
+
+async function withSpillDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'relay-spill-'));
+  try {
+    await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function stopCleanly(relay: RelayProcess): Promise<void> {
+  const exit = await relay.stop('SIGTERM');
+  assert.equal(exit.code, 0, exit.stderr);
+}
+
+test('spill: a destination down while ~6 rings of data arrive gets every message once, in order', async () => {
+  await withSpillDir(async (dir) => {
+    const port = await freePort();
+    const count = 24_000;
+    const { relay, listeners } = await startRelay(['udp@127.0.0.1:0', ...RING, ...FAST_RECONNECT, '--spill-dir', dir, `tcp@127.0.0.1:${port}`]);
+    let sink: TestSink | undefined;
+    try {
+      await sendPaced(listeners[0]!, 0, count);
+      sink = await TestSink.start('len32le', '127.0.0.1', port);
+      await sink.waitFor(count, 60_000);
+      assert.deepEqual(sequence(sink), Array.from({ length: count }, (_, i) => i));
+      assert.equal(sink.tornBytes, 0);
+      await stopCleanly(relay);
+      // Everything replayed and confirmed: no segment left behind.
+      const left = (await readdir(path.join(dir, `127.0.0.1_${port}`))).filter((f) => f.endsWith('.seg'));
+      assert.deepEqual(left, []);
+    } finally {
+      await relay.stop('SIGKILL');
+      await sink?.close();
+    }
+  });
+});
+
+test('spill: the relay stopped and started again before the destination comes back; nothing lost, nothing twice', async () => {
+  await withSpillDir(async (dir) => {
+    const port = await freePort();
+    const args = ['udp@127.0.0.1:0', ...RING, ...FAST_RECONNECT, '--spill-dir', dir, `tcp@127.0.0.1:${port}`];
+    const first = await startRelay(args);
+    try {
+      await sendPaced(first.listeners[0]!, 0, 12_000);
+      await stopCleanly(first.relay);
+    } finally {
+      await first.relay.stop('SIGKILL');
+    }
+    const second = await startRelay(args);
+    let sink: TestSink | undefined;
+    try {
+      await sendPaced(second.listeners[0]!, 12_000, 16_000);
+      sink = await TestSink.start('len32le', '127.0.0.1', port);
+      await sink.waitFor(16_000, 60_000);
+      assert.deepEqual(sequence(sink), Array.from({ length: 16_000 }, (_, i) => i));
+      await stopCleanly(second.relay);
+    } finally {
+      await second.relay.stop('SIGKILL');
+      await sink?.close();
+    }
+  });
+});
+
+test('spill: a damaged segment is skipped and counted; the rest still arrives in order', async () => {
+  await withSpillDir(async (dir) => {
+    const port = await freePort();
+    const args = ['udp@127.0.0.1:0', ...RING, ...FAST_RECONNECT, '--spill-dir', dir, `tcp@127.0.0.1:${port}`];
+    const first = await startRelay(args);
+    try {
+      await sendPaced(first.listeners[0]!, 0, 8000);
+      await stopCleanly(first.relay);
+    } finally {
+      await first.relay.stop('SIGKILL');
+    }
+    const destinationDir = path.join(dir, `127.0.0.1_${port}`);
+    const segments = (await readdir(destinationDir)).filter((f) => f.endsWith('.seg')).sort();
+    assert.ok(segments.length >= 1, 'the first run spilled');
+    // Flip a byte in the middle of the first segment's payloads.
+    const file = path.join(destinationDir, segments[0]!);
+    const bytes = await readFile(file);
+    const at = Math.floor(bytes.length / 2);
+    bytes[at] = bytes[at]! ^ 0xff;
+    await writeFile(file, bytes);
+
+    const second = await startRelay(args);
+    const sink = await TestSink.start('len32le', '127.0.0.1', port);
+    try {
+      await second.relay.waitForStderr(/skipped \d+ damaged byte\(s\) of .*\.seg: checksum mismatch/, 30_000);
+      // Delivery settles: whatever arrives is strictly increasing, starts at 0, and is missing
+      // only a contiguous run from the damaged segment.
+      await sink.waitFor(1, 30_000);
+      const got = await settled(sink);
+      for (let i = 1; i < got.length; i++) assert.ok(got[i]! > got[i - 1]!, `out of order at ${i}: ${got[i - 1]} then ${got[i]}`);
+      assert.equal(got[0], 0);
+      assert.ok(got.length < 8000, 'the damaged part was skipped');
+      const gaps = got.filter((v, i) => i > 0 && v !== got[i - 1]! + 1).length;
+      assert.ok(gaps <= 1, `one skipped run, got ${gaps} gaps`);
+      assert.equal(second.relay.child.exitCode, null, 'the relay kept running');
+    } finally {
+      await second.relay.stop('SIGKILL');
+      await sink.close();
+    }
+  });
+});
+
+/** The sink's sequence once no new message has arrived for 500 ms (bounded at 30 s). */
+async function settled(sink: TestSink): Promise<number[]> {
+  const deadline = Date.now() + 30_000;
+  let last = -1;
+  while (sink.messages.length !== last && Date.now() < deadline) {
+    last = sink.messages.length;
+    await sink.waitFor(last + 1, 500).catch(() => {});
+  }
+  return sequence(sink);
+}
+
+test('spill: a spill directory that cannot be created is a one-line startup error, exit 1', async () => {
+  await withSpillDir(async (dir) => {
+    const aFile = path.join(dir, 'not-a-directory');
+    await writeFile(aFile, '');
+    const exit = await spawnRelay(['udp@127.0.0.1:0', '--spill-dir', path.join(aFile, 'spill'), 'tcp@127.0.0.1:9']).exit();
+    assert.equal(exit.code, 1, exit.stderr);
+    assert.match(exit.stderr, /^relay: cannot use --spill-dir ".*not-a-directory\/spill": ENOTDIR/m);
+  });
+});
+
+test('spill: past --spill-max further spills are dropped and counted; what was kept arrives in order', async () => {
+  await withSpillDir(async (dir) => {
+    const port = await freePort();
+    const { relay, listeners } = await startRelay(['udp@127.0.0.1:0', ...RING, ...FAST_RECONNECT, '--spill-dir', dir, '--spill-max', '2MiB', `tcp@127.0.0.1:${port}`]);
+    let sink: TestSink | undefined;
+    try {
+      await sendPaced(listeners[0]!, 0, 16_000);
+      await relay.waitForStderr(/spill directory full or failing: dropped \d+ message/);
+      sink = await TestSink.start('len32le', '127.0.0.1', port);
+      await sink.waitFor(1, 30_000);
+      const got = await settled(sink);
+      for (let i = 1; i < got.length; i++) assert.ok(got[i]! > got[i - 1]!, `out of order at ${i}`);
+      assert.ok(got.length < 16_000 && got.length > 2000, `kept a bounded part: ${got.length}`);
+      assert.equal(got.at(-1), 15_999, 'the newest data is still delivered');
+    } finally {
+      await relay.stop('SIGKILL');
+      await sink?.close();
+    }
+  });
+});
