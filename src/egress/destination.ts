@@ -116,7 +116,8 @@ export class Destination {
    */
   start(tail: number, spill: SpillStore | undefined): void {
     this.spill = spill;
-    this.cursor = tail;
+    this.advanceCursor(tail, 0);
+    this.counters[this.counterBase + DestinationField.sinceMs] = Date.now();
     this.updateReleased(true);
     this.connect();
   }
@@ -153,7 +154,7 @@ export class Destination {
         this.reader.payloads(start, end, this.batch);
         ({ chunk, messages } = this.frame(this.batch));
       }
-      this.cursor = end;
+      this.advanceCursor(end, this.reader.segmentItems);
       if (chunk.length === 0) {
         this.updateReleased();
         continue;
@@ -173,21 +174,22 @@ export class Destination {
     let lost = 0;
     const ringWrites = this.unconfirmed.filter((w) => w.ring);
     this.batch.length = 0;
-    // Unconfirmed ring writes are older than anything spilled: keep them only if the spill is
-    // empty, so the order on disk stays the order of arrival.
-    if (this.spill && !this.spill.hasBacklog) {
+    // Unconfirmed ring writes may be older than spilled data (read for replay or not): keep them
+    // only if nothing from the spill is outstanding, so the order on disk stays the order of arrival.
+    if (this.spill && !this.spill.hasBacklog && !this.unconfirmed.some((w) => w.spill)) {
       for (const w of ringWrites) this.reader.payloads(w.ring!.start, w.ring!.end, this.batch);
     } else {
       for (const w of ringWrites) lost += w.messages;
     }
-    this.reader.payloads(this.cursor, tail, this.batch);
+    const rest = this.reader.payloads(this.cursor, tail, this.batch);
     if (this.batch.length > 0) {
       const kept = this.spill ? await this.spill.append(this.batch) : false;
       if (kept) this.counters[this.counterBase + DestinationField.spilledMessages]! += this.batch.length;
       else lost += this.batch.length;
     }
     this.batch.length = 0;
-    this.cursor = tail;
+    this.advanceCursor(tail, rest);
+    this.counters[this.counterBase + DestinationField.droppedShutdown]! += lost;
     if (caughtUp) this.socket?.end();
     else this.socket?.destroy();
     await this.spill?.close();
@@ -287,7 +289,7 @@ export class Destination {
   private spillOldest(tail: number): void {
     const spill = this.spill!;
     const from = this.cursor;
-    this.cursor = this.reader.dropUntil(from, tail, this.overflowLowBytes);
+    this.advanceCursor(this.reader.dropUntil(from, tail, this.overflowLowBytes), this.reader.droppedItems);
     this.batch.length = 0;
     const messages = this.reader.payloads(from, this.cursor, this.batch);
     const bytes = distance(this.cursor, from);
@@ -310,7 +312,7 @@ export class Destination {
   }
 
   private dropOldest(tail: number): void {
-    this.cursor = this.reader.dropUntil(this.cursor, tail, this.overflowLowBytes);
+    this.advanceCursor(this.reader.dropUntil(this.cursor, tail, this.overflowLowBytes), this.reader.droppedItems);
     const dropped = this.reader.droppedItems;
     this.counters[this.counterBase + DestinationField.droppedOverflow]! += dropped;
     this.log.log('warn', `overflow:${this.options.index}`, `${this.options.text}: lagging ${this.state === 'up' ? 'behind' : 'while down'}, dropped its ${dropped} oldest message(s) (ring overflow)`);
@@ -333,6 +335,23 @@ export class Destination {
     this.unconfirmed.push(...kept);
     this.counters[this.counterBase + DestinationField.droppedOverflow]! += dropped;
     this.updateReleased();
+  }
+
+  /** Moves the cursor past `items` ring items ending at `position`, and publishes both for metrics. */
+  private advanceCursor(position: number, items: number): void {
+    this.cursor = position;
+    const c = this.counters;
+    const b = this.counterBase;
+    c[b + DestinationField.cursorItems]! += items;
+    c[b + DestinationField.cursorPosition] = position;
+  }
+
+  /** Publishes `up` and when it changed. */
+  private markUp(up: boolean): void {
+    const c = this.counters;
+    const b = this.counterBase;
+    c[b + DestinationField.up] = up ? 1 : 0;
+    c[b + DestinationField.sinceMs] = Date.now();
   }
 
   private updateReleased(force = false): void {
@@ -381,7 +400,7 @@ export class Destination {
     const c = this.counters;
     const b = this.counterBase;
     c[b + DestinationField.connects]! += 1;
-    c[b + DestinationField.up] = 1;
+    this.markUp(true);
     this.log.log('info', `up:${this.options.index}`, `${this.options.text}: connected`);
     // Writes the last connection never confirmed go first, whole, in their original order.
     for (const w of this.unconfirmed) {
@@ -397,10 +416,8 @@ export class Destination {
     this.socket = undefined;
     this.generation++;
     const wasUp = this.state === 'up';
-    const c = this.counters;
-    const b = this.counterBase;
-    c[b + DestinationField.up] = 0;
-    c[b + DestinationField.disconnects]! += 1;
+    if (wasUp) this.markUp(false);
+    this.counters[this.counterBase + DestinationField.disconnects]! += 1;
     if (this.state === 'closed') return;
     this.state = 'down';
     if (wasUp) this.log.log('warn', `down:${this.options.index}`, `${this.options.text}: disconnected; ${this.unconfirmed.length} unconfirmed write(s) will be resent`);
