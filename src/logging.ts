@@ -12,8 +12,11 @@ export interface LogMessage {
   message: string;
 }
 
-/** Where log lines go. */
-export type LogSink = (level: LogLevel, message: string) => void;
+/** Where log lines go; `fields` are structured extras that only the JSON format shows. */
+export type LogSink = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
+
+/** How stderr lines look: `relay: message`, or one JSON object per line. */
+export type LogFormat = 'text' | 'json';
 
 /**
  * Lets the first occurrence of each cause through at once, then at most one line per
@@ -44,9 +47,11 @@ export class RateLimitedLog {
 
 const SEVERITY: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
-/** Writes `relay: <message>` lines to stderr for levels at or above `minimum` (main thread). */
-export function stderrSink(minimum: LogLevel, prefix = 'relay'): LogSink {
-  return (level, message) => {
-    if (SEVERITY[level] <= SEVERITY[minimum]) process.stderr.write(`${prefix}: ${message}\n`);
+/** Writes lines to stderr for levels at or above `minimum` (main thread): `relay: <message>`, or JSON. */
+export function stderrSink(minimum: LogLevel, format: LogFormat = 'text', prefix = 'relay'): LogSink {
+  return (level, message, fields) => {
+    if (SEVERITY[level] > SEVERITY[minimum]) return;
+    const line = format === 'json' ? JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields }) : `${prefix}: ${message}`;
+    process.stderr.write(`${line}\n`);
   };
 }

@@ -8,11 +8,13 @@ import { once } from 'node:events';
 import { allocateRing, viewRing, type RingBuffers } from './ring/layout.js';
 import { stopReclaimer } from './background/reclaimer.js';
 import { ensureWritableDirectory } from './spill/spill-options.js';
-import { allocateCounters, readCounters } from './metrics/counters.js';
+import { allocateCounters } from './metrics/counters.js';
 import { RelayError, type RelayErrorCode } from './errors.js';
 import type { RelayConfig } from './config/config.js';
 import type { BoundListener } from './ingest/ingest.js';
 import type { LogSink } from './logging.js';
+import { takeSnapshot } from './metrics/snapshot.js';
+import type { Snapshot } from './metrics/snapshot-types.js';
 import type {
   BackgroundWorkerData,
   EgressWorkerData,
@@ -31,6 +33,7 @@ export interface StopReport {
 /** A started relay. */
 export class Relay {
   private stopping: Promise<StopReport> | undefined;
+  private readonly startedMs = Date.now();
 
   private constructor(
     readonly config: RelayConfig,
@@ -40,6 +43,8 @@ export class Relay {
     private readonly ingest: Worker,
     private readonly egress: Worker,
     private readonly background: Worker,
+    /** Kernel thread id of each relay thread, as each reported it. */
+    private readonly threadIds: Map<string, number>,
   ) {}
 
   /**
@@ -57,16 +62,18 @@ export class Relay {
       destinationCount: config.destinations.length,
       logIntervalMs: config.logIntervalMs,
     };
-    const spawn = (file: string, workerData: unknown): Worker => {
-      const worker = new Worker(new URL(file, import.meta.url), { workerData });
+    const threadIds = new Map<string, number>([['main', process.pid]]);
+    const spawn = (name: string, file: string, workerData: unknown): Worker => {
+      const worker = new Worker(new URL(file, import.meta.url), { workerData, name: `relay-${name}` });
       worker.on('error', (error) => onFatal(error));
-      worker.on('message', (message: { type: string; level?: string; message?: string }) => {
+      worker.on('message', (message: { type: string; level?: string; message?: string; tid?: number }) => {
         if (message.type === 'log') log(message.level as Parameters<LogSink>[0], message.message ?? '');
+        if (message.type === 'thread-id' && message.tid !== undefined) threadIds.set(name, message.tid);
       });
       return worker;
     };
     const backgroundData: BackgroundWorkerData = { ...shared, reclaimIntervalMs: config.reclaimIntervalMs };
-    const background = spawn('./background/background-thread.js', backgroundData);
+    const background = spawn('background', './background/background-thread.js', backgroundData);
     const egressData: EgressWorkerData = {
       ...shared,
       destinations: config.destinations.map((d, index) => ({
@@ -89,7 +96,7 @@ export class Relay {
         maxRecordBytes: config.maxMessageBytes,
       },
     };
-    const egress = spawn('./egress/egress-thread.js', egressData);
+    const egress = spawn('egress', './egress/egress-thread.js', egressData);
     // Every destination must hold its cursor before the first datagram is appended.
     await nextMessage<FromEgress>(egress, (m) => m.type === 'ready');
     const ingestData: IngestWorkerData = {
@@ -104,7 +111,7 @@ export class Relay {
       })),
       options: { maxMessageBytes: config.maxMessageBytes, recvBufferBytes: config.recvBufferBytes, allow: config.allow },
     };
-    const ingest = spawn('./ingest/ingest-thread.js', ingestData);
+    const ingest = spawn('ingest', './ingest/ingest-thread.js', ingestData);
     const ready = await nextMessage<FromIngest>(ingest, (m) => m.type === 'listening' || m.type === 'fatal');
     if (ready.type === 'fatal') {
       stopReclaimer(viewRing(ring));
@@ -112,12 +119,20 @@ export class Relay {
       throw new RelayError(ready.code as RelayErrorCode, ready.message);
     }
     if (ready.type !== 'listening') throw new RelayError('ERR_INTERNAL', 'ingest thread sent no listening report');
-    return new Relay(config, ready.listeners, ring, counters, ingest, egress, background);
+    return new Relay(config, ready.listeners, ring, counters, ingest, egress, background, threadIds);
   }
 
-  /** Counters as plain data (may be a moment stale). */
-  counters(): ReturnType<typeof readCounters> {
-    return readCounters(this.countersBuffer, this.config.listeners.length, this.config.destinations.length);
+  /** Every number the relay reports, now (counters may be a moment stale). */
+  snapshot(): Promise<Snapshot> {
+    return takeSnapshot({
+      views: viewRing(this.ring),
+      counters: this.countersBuffer,
+      listeners: this.listening.map((l) => l.text),
+      destinations: this.config.destinations.map((d) => d.text),
+      threads: [...this.threadIds].map(([name, tid]) => ({ name, tid })),
+      startedMs: this.startedMs,
+      ingestRunning: () => this.stopping === undefined,
+    });
   }
 
   /**

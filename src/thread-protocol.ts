@@ -33,6 +33,12 @@ export interface BackgroundWorkerData extends Shared {
   reclaimIntervalMs: number;
 }
 
+/** Every thread, once at start: its kernel thread id, for per-thread CPU accounting. */
+export interface ThreadIdMessage {
+  type: 'thread-id';
+  tid: number | undefined;
+}
+
 /** main -> ingest */
 export type ToIngest = { type: 'stop' };
 /** ingest -> main */
@@ -40,9 +46,10 @@ export type FromIngest =
   | { type: 'listening'; listeners: BoundListener[] }
   | { type: 'fatal'; code: string; message: string }
   | { type: 'stopped' }
+  | ThreadIdMessage
   | LogMessage;
 
 /** main -> egress */
 export type ToEgress = { type: 'drain'; timeoutMs: number };
 /** egress -> main */
-export type FromEgress = { type: 'ready' } | ({ type: 'drained' } & DrainReport) | LogMessage;
+export type FromEgress = { type: 'ready' } | ({ type: 'drained' } & DrainReport) | ThreadIdMessage | LogMessage;

@@ -3,7 +3,7 @@
  * commander's InvalidArgumentError, so every CLI argument error is reported the same way.
  */
 import { InvalidArgumentError } from 'commander';
-import { parseEndpoint, type Endpoint, type ParseOptions } from '../config/address.js';
+import { parseEndpoint, parseHostPort, type Endpoint, type HostPort, type ParseOptions } from '../config/address.js';
 import { parseDurationMs, parseSize } from '../config/size.js';
 import { parseCidr, type Cidr } from '../config/cidr.js';
 import { FRAMING_NAMES, isFramingName, type FramingName } from '../framing/index.js';
@@ -59,4 +59,9 @@ export function framingOption(value: string): FramingName {
 /** Parser for the repeatable --allow. */
 export function cidrListOption(value: string, previous: Cidr[] | undefined): Cidr[] {
   return [...(previous ?? []), commanderError(() => parseCidr(value))];
+}
+
+/** Parser for a HOST:PORT option such as --metrics (port 0 picks a free one). */
+export function hostPortOption(name: string): (value: string) => HostPort {
+  return (value) => commanderError(() => parseHostPort(value, name, true));
 }

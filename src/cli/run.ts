@@ -5,9 +5,13 @@ import { DEFAULTS, ringBytesFor, validateConfig, type RelayConfig } from '../con
 import { formatBytes, formatDurationMs } from '../config/size.js';
 import type { FramingName } from '../framing/index.js';
 import { Relay } from '../relay.js';
-import { stderrSink } from '../logging.js';
+import { stderrSink, type LogFormat, type LogSink } from '../logging.js';
+import type { HostPort } from '../config/address.js';
+import { serveMetrics } from '../metrics/http.js';
+import { renderStatsLine, statsRecord } from '../metrics/stats-line.js';
+import type { Snapshot } from '../metrics/snapshot-types.js';
 import type { Cidr } from '../config/cidr.js';
-import { DESTINATION, LISTENER, cidrListOption, durationOption, endpointArgument, endpointListOption, endpointsArgument, framingOption, sizeOption } from './parsers.js';
+import { DESTINATION, LISTENER, cidrListOption, durationOption, hostPortOption, endpointArgument, endpointListOption, endpointsArgument, framingOption, sizeOption } from './parsers.js';
 
 interface RunOptions {
   listen: Endpoint[];
@@ -23,6 +27,9 @@ interface RunOptions {
   spillMax: number;
   reconnectMin: number;
   reconnectMax: number;
+  metrics: HostPort | undefined;
+  statsInterval: number;
+  logFormat: LogFormat;
   quiet: boolean;
   verbose: boolean;
 }
@@ -69,12 +76,26 @@ export function configureRun(program: Command): Command {
     .option('--allow <cidr>', 'accept only sources in this block, e.g. 10.0.0.0/8 (repeatable; default: everyone)', cidrListOption, [] as Cidr[])
     .addOption(timed('--reconnect-min <duration>', 'first reconnect delay (doubles, with jitter)', DEFAULTS.reconnectMinMs, { min: 1, max: HOUR_MS }))
     .addOption(timed('--reconnect-max <duration>', 'longest reconnect delay', DEFAULTS.reconnectMaxMs, { min: 1, max: HOUR_MS }))
+    .option('--metrics <host:port>', 'serve /metrics (Prometheus), /stats (JSON) and /health over HTTP here', hostPortOption('--metrics'))
+    .addOption(timed('--stats-interval <duration>', 'log a stats line this often (0: never)', DEFAULTS.statsIntervalMs, { min: 0, max: HOUR_MS }))
+    .addOption(new Option('--log-format <format>', 'text, or json (one object per line)').choices(['text', 'json']).default('text'))
     .option('-q, --quiet', 'log warnings and errors only', false)
     .option('-v, --verbose', 'log debug detail too', false)
     .addHelpText('after', EXAMPLES)
     .action(async (listener: Endpoint, destinations: Endpoint[] | undefined, options: RunOptions) => {
       await run(listener, destinations ?? [], options);
     });
+}
+
+/** Logs a stats line every `intervalMs`: rates since the previous one. */
+function reportStats(relay: Relay, intervalMs: number, log: LogSink): void {
+  let previous: Snapshot | undefined;
+  setInterval(() => {
+    void relay.snapshot().then((current) => {
+      log('info', renderStatsLine(previous, current), { stats: statsRecord(previous, current) });
+      previous = current;
+    });
+  }, intervalMs).unref();
 }
 
 async function run(listener: Endpoint, destinations: Endpoint[], options: RunOptions): Promise<void> {
@@ -95,13 +116,18 @@ async function run(listener: Endpoint, destinations: Endpoint[], options: RunOpt
     reclaimIntervalMs: DEFAULTS.reclaimIntervalMs,
     logIntervalMs: DEFAULTS.logIntervalMs,
   });
-  const log = stderrSink(options.quiet ? 'warn' : options.verbose ? 'debug' : 'info');
+  const log = stderrSink(options.quiet ? 'warn' : options.verbose ? 'debug' : 'info', options.logFormat);
   const relay = await Relay.start(config, log, (error) => {
     log('error', `a relay thread failed: ${error.message}`);
     process.exit(1);
   });
   for (const bound of relay.listening) log('info', `listening on ${bound.text}`);
   log('info', `forwarding to ${destinations.map((d) => d.text).join(' ')} (ring ${formatBytes(config.ringBytes)}, framing ${config.framing})`);
+  if (options.metrics) {
+    const { url } = await serveMetrics(options.metrics.host, options.metrics.port, () => relay.snapshot());
+    log('info', `metrics on ${url}/metrics (also /stats, /health)`);
+  }
+  if (options.statsInterval > 0) reportStats(relay, options.statsInterval, log);
 
   let signals = 0;
   const onSignal = (signal: string): void => {

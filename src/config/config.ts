@@ -43,6 +43,7 @@ export const DEFAULTS = {
   connectTimeoutMs: 5000,
   stallTimeoutMs: 30_000,
   spillMaxBytes: 1024 * 1024 * 1024,
+  statsIntervalMs: 10_000,
   reconnectMinMs: 100,
   reconnectMaxMs: 30_000,
   reclaimIntervalMs: 1000,

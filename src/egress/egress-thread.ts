@@ -2,12 +2,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { viewRing } from '../ring/layout.js';
 import { RateLimitedLog } from '../logging.js';
+import { currentThreadId } from '../metrics/thread-cpu.js';
 import type { EgressWorkerData, FromEgress, ToEgress } from '../thread-protocol.js';
 import { Egress } from './egress.js';
 
 const data = workerData as EgressWorkerData;
 const port = parentPort!;
 const post = (message: FromEgress): void => port.postMessage(message);
+post({ type: 'thread-id', tid: currentThreadId() });
 const log = new RateLimitedLog((level, message) => post({ type: 'log', level, message }), data.logIntervalMs);
 const egress = new Egress(viewRing(data.ring), data.destinations, new Float64Array(data.counters), data.listenerCount, log, data.spill);
 port.on('message', (message: ToEgress) => {

@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { viewRing } from '../ring/layout.js';
 import { RingWriter } from '../ring/ring.js';
 import { RateLimitedLog } from '../logging.js';
+import { currentThreadId } from '../metrics/thread-cpu.js';
 import { RelayError } from '../errors.js';
 import type { FromIngest, IngestWorkerData, ToIngest } from '../thread-protocol.js';
 import { Ingest } from './ingest.js';
@@ -10,6 +11,7 @@ import { Ingest } from './ingest.js';
 const data = workerData as IngestWorkerData;
 const port = parentPort!;
 const post = (message: FromIngest): void => port.postMessage(message);
+post({ type: 'thread-id', tid: currentThreadId() });
 const log = new RateLimitedLog((level, message) => post({ type: 'log', level, message }), data.logIntervalMs);
 const ingest = new Ingest(new RingWriter(viewRing(data.ring)), new Float64Array(data.counters), data.options, log);
 port.on('message', (message: ToIngest) => {

@@ -60,13 +60,17 @@ export const DestinationField = {
   spillCorruptSegments: 13,
   /** Bytes skipped in damaged spill segments. */
   spillCorruptBytes: 14,
+  /** Messages not delivered nor spilled when the relay stopped. */
+  droppedShutdown: 15,
+  /** Ring items the cursor has passed (sent, spilled or dropped): lag = items published - this. */
+  cursorItems: 16,
+  /** The cursor's ring position (u32): lag in bytes = TAIL - this. */
+  cursorPosition: 17,
+  /** When `up` last changed, ms since the epoch (0: never). */
+  sinceMs: 18,
 } as const;
 export const DESTINATION_FIELD_COUNT = Object.keys(DestinationField).length;
 
-export type ListenerCounterName = keyof typeof ListenerField;
-export type DestinationCounterName = keyof typeof DestinationField;
-export type ListenerCounts = Record<ListenerCounterName, number>;
-export type DestinationCounts = Record<DestinationCounterName, number>;
 
 /** Allocates the counters for a relay of this shape. */
 export function allocateCounters(listenerCount: number, destinationCount: number): SharedArrayBuffer {
@@ -82,25 +86,4 @@ export function listenerBase(l: number): number {
 /** First slot of destination `d`'s block. */
 export function destinationBase(listenerCount: number, d: number): number {
   return listenerCount * LISTENER_FIELD_COUNT + d * DESTINATION_FIELD_COUNT;
-}
-
-/** Plain-data copy of every counter (main thread). */
-export function readCounters(
-  buffer: SharedArrayBuffer,
-  listenerCount: number,
-  destinationCount: number,
-): { listeners: ListenerCounts[]; destinations: DestinationCounts[] } {
-  const slots = new Float64Array(buffer);
-  const block = <K extends string>(fields: Record<K, number>, base: number): Record<K, number> => {
-    const out = {} as Record<K, number>;
-    for (const name of Object.keys(fields) as K[]) out[name] = slots[base + fields[name]] ?? 0;
-    return out;
-  };
-  const listeners: ListenerCounts[] = [];
-  for (let l = 0; l < listenerCount; l++) listeners.push(block(ListenerField, listenerBase(l)));
-  const destinations: DestinationCounts[] = [];
-  for (let d = 0; d < destinationCount; d++) {
-    destinations.push(block(DestinationField, destinationBase(listenerCount, d)));
-  }
-  return { listeners, destinations };
 }

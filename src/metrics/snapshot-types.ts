@@ -1,0 +1,56 @@
+/**
+ * The snapshot: every number the relay reports, as plain data taken at one moment. Prometheus
+ * text, JSON (/stats), the stats log line, /health and `relay top` are all renderings of it
+ * (STYLE.md rule 6: compute, then render). Counters are totals since start; gauges are now.
+ */
+
+/** Why ingest dropped a message before it reached the ring. */
+export type IngestDropReason = 'oversize' | 'ring_full' | 'framing' | 'not_allowed';
+/** Why a destination did not get a message the relay had received. */
+export type DestinationDropReason = 'overflow' | 'spill_full' | 'unframeable' | 'shutdown';
+
+export interface ListenerSnapshot {
+  /** Canonical bound address, e.g. udp@127.0.0.1:2008 (the `listener` label). */
+  name: string;
+  receivedMessages: number;
+  receivedBytes: number;
+  /** Datagrams the kernel dropped on this socket before the relay read them (UDP; 0 for TCP). */
+  kernelDroppedMessages: number;
+  droppedMessages: Record<IngestDropReason, number>;
+}
+
+export interface DestinationSnapshot {
+  /** Canonical address, e.g. tcp@127.0.0.1:2009 (the `destination` label). */
+  name: string;
+  up: boolean;
+  /** When `up` last changed (ms since the epoch); the relay's start time if it never did. */
+  sinceMs: number;
+  sentMessages: number;
+  sentBytes: number;
+  droppedMessages: Record<DestinationDropReason, number>;
+  spilledMessages: number;
+  replayedMessages: number;
+  /** Messages received but not yet handed to a write for this destination. */
+  lagMessages: number;
+  lagBytes: number;
+  /** Connections lost or failed attempts. */
+  reconnects: number;
+  /** Messages forwarded on `lf` that the receiver will split (contain a newline). */
+  splitMessages: number;
+  /** Connections closed because the peer stopped reading. */
+  stalls: number;
+}
+
+export interface Snapshot {
+  /** When it was taken (ms since the epoch). */
+  timeMs: number;
+  startedMs: number;
+  /** False once ingest has stopped (shutting down). */
+  ingestRunning: boolean;
+  ring: { capacityBytes: number; usedBytes: number };
+  listeners: ListenerSnapshot[];
+  destinations: DestinationSnapshot[];
+  /** CPU seconds per relay thread: main, ingest, egress, background. */
+  threads: { name: string; cpuSeconds: number }[];
+  process: { cpuSeconds: number; residentBytes: number };
+}

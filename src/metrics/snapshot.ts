@@ -1,0 +1,89 @@
+/**
+ * Taking a snapshot (main thread): the shared counters, the ring's positions and what /proc says
+ * about threads and kernel drops, turned into the plain Snapshot every renderer reads.
+ */
+import { TAIL, TAIL_ID, distance, type RingViews } from '../ring/layout.js';
+import { computeHead } from '../ring/ring.js';
+import { DestinationField, ListenerField, destinationBase, listenerBase } from './counters.js';
+import { ownUdpSocketDrops } from './kernel-drops.js';
+import { threadCpuSeconds } from './thread-cpu.js';
+import type { Snapshot } from './snapshot-types.js';
+
+/** What the snapshot needs to know about the running relay. */
+export interface SnapshotInputs {
+  views: RingViews;
+  counters: SharedArrayBuffer;
+  /** Bound listener names in counter order (udp@127.0.0.1:2008). */
+  listeners: string[];
+  /** Destination names in counter order. */
+  destinations: string[];
+  /** Relay threads with their kernel thread ids (main included). */
+  threads: { name: string; tid: number }[];
+  startedMs: number;
+  ingestRunning: () => boolean;
+}
+
+const U32 = 2 ** 32;
+
+/** Reads everything now and returns it as plain data. */
+export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
+  const { views, listeners, destinations } = inputs;
+  const slots = new Float64Array(inputs.counters);
+  const at = (slot: number): number => slots[slot] ?? 0;
+  const udpDrops = await ownUdpSocketDrops();
+  const tail = Atomics.load(views.control, TAIL) >>> 0;
+  const tailId = Atomics.load(views.control, TAIL_ID) >>> 0;
+  const cpu = process.cpuUsage();
+  return {
+    timeMs: Date.now(),
+    startedMs: inputs.startedMs,
+    ingestRunning: inputs.ingestRunning(),
+    ring: { capacityBytes: views.capacity, usedBytes: distance(tail, computeHead(views)) },
+    listeners: listeners.map((name, l) => {
+      const b = listenerBase(l);
+      const port = name.startsWith('udp@') ? Number(name.slice(name.lastIndexOf(':') + 1)) : undefined;
+      return {
+        name,
+        receivedMessages: at(b + ListenerField.receivedMessages),
+        receivedBytes: at(b + ListenerField.receivedBytes),
+        kernelDroppedMessages: udpDrops.filter((s) => s.port === port).reduce((sum, s) => sum + s.drops, 0),
+        droppedMessages: {
+          oversize: at(b + ListenerField.droppedOversize),
+          ring_full: at(b + ListenerField.droppedRingFull),
+          framing: at(b + ListenerField.droppedFraming),
+          not_allowed: at(b + ListenerField.droppedNotAllowed),
+        },
+      };
+    }),
+    destinations: destinations.map((name, d) => {
+      const b = destinationBase(listeners.length, d);
+      const since = at(b + DestinationField.sinceMs);
+      return {
+        name,
+        up: at(b + DestinationField.up) === 1,
+        sinceMs: since > 0 ? since : inputs.startedMs,
+        sentMessages: at(b + DestinationField.sentMessages),
+        sentBytes: at(b + DestinationField.sentBytes),
+        droppedMessages: {
+          overflow: at(b + DestinationField.droppedOverflow),
+          spill_full: at(b + DestinationField.droppedSpillFull),
+          unframeable: at(b + DestinationField.droppedUnframeable),
+          shutdown: at(b + DestinationField.droppedShutdown),
+        },
+        spilledMessages: at(b + DestinationField.spilledMessages),
+        replayedMessages: at(b + DestinationField.replayedMessages),
+        // Both sides count items; the ring's count is a u32 that wraps.
+        lagMessages: (tailId - (at(b + DestinationField.cursorItems) % U32) + U32) % U32,
+        lagBytes: distance(tail, at(b + DestinationField.cursorPosition)),
+        reconnects: at(b + DestinationField.disconnects),
+        splitMessages: at(b + DestinationField.splitLf),
+        stalls: at(b + DestinationField.stalls),
+      };
+    }),
+    threads: inputs.threads.flatMap(({ name, tid }) => {
+      const cpuSeconds = threadCpuSeconds(tid);
+      return cpuSeconds === undefined ? [] : [{ name, cpuSeconds }];
+    }),
+    process: { cpuSeconds: (cpu.user + cpu.system) / 1e6, residentBytes: process.memoryUsage.rss() },
+  };
+}
