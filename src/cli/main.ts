@@ -9,6 +9,8 @@ import { RelayError } from '../errors.js';
 import { configureRun } from './run.js';
 import { sendCommand } from './send.js';
 import { sinkCommand } from './sink.js';
+import { topCommand } from './top.js';
+import { benchCommand } from './bench.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -36,6 +38,8 @@ const program = quietExits(
 );
 program.addCommand(quietExits(sinkCommand()));
 program.addCommand(quietExits(sendCommand()));
+program.addCommand(quietExits(topCommand()));
+program.addCommand(quietExits(benchCommand()));
 
 try {
   await program.parseAsync(process.argv);

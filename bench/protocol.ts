@@ -1,0 +1,36 @@
+/** Messages between the bench's main thread, its sink workers and its sender tasks. */
+
+/** main -> sink worker */
+export type ToSink = { type: 'report' } | { type: 'close' };
+
+/** sink worker -> main, on request. */
+export interface SinkReport {
+  type: 'report';
+  /** Messages that parsed, duplicates included. */
+  delivered: number;
+  duplicates: number;
+  /** Messages that arrived after a later one from the same sender. */
+  reordered: number;
+  /** Frames that did not parse or payloads that were not ours. */
+  torn: number;
+  connections: number;
+  /** HDR histogram of end-to-end latency in microseconds (compressed base64). */
+  latencyHistogram: string;
+}
+
+/** One sender's work (a piscina task). */
+export interface SenderTask {
+  host: string;
+  port: number;
+  sender: number;
+  /** Datagrams per second for this sender. */
+  rate: number;
+  count: number;
+  /** Payload sizes to cycle through (bytes). */
+  sizes: number[];
+}
+
+export interface SenderResult {
+  sent: number;
+  elapsedS: number;
+}

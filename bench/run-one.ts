@@ -1,0 +1,215 @@
+/**
+ * One benchmark run: K verifying sinks, the relay under test as its own process, M paced senders;
+ * then what arrived, how late, and what the relay cost.
+ */
+import { Worker } from 'node:worker_threads';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import dgram from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+import * as hdr from 'hdr-histogram-js';
+import type { Piscina } from 'piscina';
+import type { FramingName } from '../src/framing/index.js';
+import { cpuSeconds, kernelDropsOnPort, peakRssBytes, processTree } from './proc-usage.js';
+import type { SenderResult, SenderTask, SinkReport, ToSink } from './protocol.js';
+
+export interface RunSpec {
+  /** Name in reports: 'relay' for this one, else the command. */
+  label: string;
+  /** Command with {udp} and {tcp} placeholders; undefined: this relay (bin/relay). */
+  relayCommand: string | undefined;
+  rate: number;
+  count: number;
+  sizes: number[];
+  destinations: number;
+  framing: FramingName;
+  senders: number;
+  /** How long to wait for stragglers once the senders are done. */
+  settleMs: number;
+}
+
+export interface DestinationResult {
+  delivered: number;
+  gaps: number;
+  duplicates: number;
+  reordered: number;
+  torn: number;
+}
+
+export interface RunResult {
+  relay: string;
+  offered_rate: number;
+  sent: number;
+  send_rate: number;
+  /** False when the senders could not keep up with the offered rate (the run measured less). */
+  offered_rate_reached: boolean;
+  destinations: DestinationResult[];
+  loss_pct: number;
+  latency_us: { p50: number; p90: number; p99: number; p999: number; max: number };
+  relay_cpu_s: number;
+  cpu_us_per_msg: number;
+  relay_peak_rss_mb: number;
+  kernel_drops: number;
+  bench_cpu_s: number;
+}
+
+const RELAY_BIN = fileURLToPath(new URL('../../bin/relay', import.meta.url));
+const SINK_WORKER = new URL('./sink-worker.js', import.meta.url);
+
+/** Runs `spec` once against a fresh relay process. `progress` is told the running totals. */
+export async function runOnce(spec: RunSpec, pool: Piscina, progress?: (sent: number, delivered: number) => void): Promise<RunResult> {
+  const sinks = await Promise.all(Array.from({ length: spec.destinations }, () => startSink(spec.framing)));
+  const udpPort = await freeUdpPort();
+  const relay = startRelay(spec, udpPort, sinks.map((s) => s.port));
+  try {
+    await waitUntil(async () => (await Promise.all(sinks.map((s) => s.report()))).every((r) => r.connections > 0), 15_000, () => `${spec.label} did not connect to every sink`);
+    const tree = await processTree(relay.pid!);
+    const cpuBefore = await cpuSeconds(tree);
+    const dropsBefore = await kernelDropsOnPort(udpPort);
+    const benchCpuBefore = process.cpuUsage();
+
+    const perSender = Math.ceil(spec.count / spec.senders);
+    const tasks: SenderTask[] = Array.from({ length: spec.senders }, (_, sender) => ({
+      host: '127.0.0.1',
+      port: udpPort,
+      sender,
+      rate: spec.rate / spec.senders,
+      count: Math.min(perSender, spec.count - sender * perSender),
+      sizes: spec.sizes,
+    }));
+    let sentSoFar = 0;
+    const ticker = progress && setInterval(() => void sinks[0]!.report().then((r) => progress(sentSoFar, r.delivered)), 1000);
+    const results = (await Promise.all(tasks.map((t) => pool.run(t) as Promise<SenderResult>)));
+    const sent = results.reduce((sum, r) => sum + r.sent, 0);
+    sentSoFar = sent;
+    const sendSeconds = Math.max(...results.map((r) => r.elapsedS));
+    // Stragglers: wait until every sink has everything, or nothing moved for settleMs.
+    let reports = await Promise.all(sinks.map((s) => s.report()));
+    for (let last = -1, idleSince = Date.now(); Date.now() - idleSince < spec.settleMs; ) {
+      const total = reports.reduce((sum, r) => sum + r.delivered, 0);
+      if (reports.every((r) => r.delivered - r.duplicates >= sent)) break;
+      if (total !== last) idleSince = Date.now();
+      last = total;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      reports = await Promise.all(sinks.map((s) => s.report()));
+    }
+    if (ticker) clearInterval(ticker);
+    const benchCpu = process.cpuUsage(benchCpuBefore);
+    const relayCpu = (await cpuSeconds(tree)) - cpuBefore;
+    const rss = await peakRssBytes(tree);
+    const kernelDrops = (await kernelDropsOnPort(udpPort)) - dropsBefore;
+
+    const latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+    for (const r of reports) latency.add(hdr.decodeFromCompressedBase64(r.latencyHistogram));
+    const destinations = reports.map((r) => ({
+      delivered: r.delivered,
+      gaps: Math.max(0, sent - (r.delivered - r.duplicates)),
+      duplicates: r.duplicates,
+      reordered: r.reordered,
+      torn: r.torn,
+    }));
+    const deliveredTotal = destinations.reduce((sum, d) => sum + d.delivered - d.duplicates, 0);
+    const expectedTotal = sent * destinations.length;
+    return {
+      relay: spec.label,
+      offered_rate: spec.rate,
+      sent,
+      send_rate: Math.round(sent / sendSeconds),
+      offered_rate_reached: sent / sendSeconds >= spec.rate * 0.95,
+      destinations,
+      loss_pct: expectedTotal === 0 ? 0 : round(((expectedTotal - deliveredTotal) / expectedTotal) * 100, 4),
+      latency_us: {
+        p50: latency.getValueAtPercentile(50),
+        p90: latency.getValueAtPercentile(90),
+        p99: latency.getValueAtPercentile(99),
+        p999: latency.getValueAtPercentile(99.9),
+        max: latency.maxValue,
+      },
+      relay_cpu_s: round(relayCpu, 3),
+      cpu_us_per_msg: deliveredTotal === 0 ? 0 : round((relayCpu * 1e6) / (deliveredTotal / destinations.length), 3),
+      relay_peak_rss_mb: round(rss / (1024 * 1024), 1),
+      kernel_drops: kernelDrops,
+      bench_cpu_s: round((benchCpu.user + benchCpu.system) / 1e6, 3),
+    };
+  } finally {
+    await stopProcess(relay);
+    await Promise.all(sinks.map((s) => s.close()));
+  }
+}
+
+function round(value: number, digits: number): number {
+  return Number(value.toFixed(digits));
+}
+
+interface Sink {
+  port: number;
+  report(): Promise<SinkReport>;
+  close(): Promise<void>;
+}
+
+async function startSink(framing: FramingName): Promise<Sink> {
+  const worker = new Worker(SINK_WORKER, { workerData: { framing } });
+  const [ready] = (await once(worker, 'message')) as [{ port: number }];
+  // Reports are answered in order, so a FIFO of resolvers pairs them up.
+  const waiting: ((r: SinkReport) => void)[] = [];
+  worker.on('message', (m: SinkReport) => {
+    if (m.type === 'report') waiting.shift()?.(m);
+  });
+  return {
+    port: ready.port,
+    report: () =>
+      new Promise((resolve) => {
+        waiting.push(resolve);
+        worker.postMessage({ type: 'report' } satisfies ToSink);
+      }),
+    close: async () => {
+      worker.postMessage({ type: 'close' } satisfies ToSink);
+      await once(worker, 'exit');
+    },
+  };
+}
+
+/** A UDP port free right now on 127.0.0.1 (the relay under test binds it next). */
+async function freeUdpPort(): Promise<number> {
+  const socket = dgram.createSocket('udp4');
+  socket.bind(0, '127.0.0.1');
+  await once(socket, 'listening');
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+function startRelay(spec: RunSpec, udpPort: number, sinkPorts: number[]): ChildProcess {
+  const destinations = sinkPorts.map((p) => `tcp@127.0.0.1:${p}`);
+  const child = spec.relayCommand === undefined
+    ? spawn(process.execPath, [RELAY_BIN, `udp@127.0.0.1:${udpPort}`, ...destinations.map((d) => `${d}?framing=${spec.framing}`), '--quiet', '--stats-interval', '0'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn('/bin/sh', ['-c', spec.relayCommand.replaceAll('{udp}', `127.0.0.1:${udpPort}`).replaceAll('{tcp}', destinations.join(' '))], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  child.stderr!.resume();
+  return child;
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  // A --relay-cmd runs in its own process group: end the shell and what it started.
+  const kill = (signal: NodeJS.Signals): void => {
+    try {
+      if (child.spawnargs[0] === '/bin/sh') process.kill(-child.pid!, signal);
+      else child.kill(signal);
+    } catch {
+      // already gone
+    }
+  };
+  kill('SIGTERM');
+  const timer = setTimeout(() => kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number, why: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(why());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * One verifying TCP sink, in its own worker thread: decodes the framing, checks every payload
+ * against the per-sender sequence, and records end-to-end latency in an HDR histogram.
+ *
+ * Per sender, `expected` is the next sequence number: a higher one marks the skipped numbers
+ * missing; a lower one is either a missing one arriving late (reordered) or a duplicate. Gaps
+ * (never delivered) are what was sent less what arrived once, computed by the caller who knows
+ * what was sent. A frame that does not parse, or a payload that is not ours, counts as torn.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import net from 'node:net';
+import { once } from 'node:events';
+import * as hdr from 'hdr-histogram-js';
+import { FrameDecoder, type FramingName } from '../src/framing/index.js';
+import { readPayload } from './payload.js';
+import type { SinkReport, ToSink } from './protocol.js';
+
+const { framing } = workerData as { framing: FramingName };
+const port = parentPort!;
+/** Latency in microseconds, 1 µs to 10 minutes, 3 significant digits. */
+const latencyUs = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+const senders = new Map<number, { expected: number; missing: Set<number> }>();
+let delivered = 0;
+let duplicates = 0;
+let reordered = 0;
+let torn = 0;
+let connections = 0;
+const sockets = new Set<net.Socket>();
+
+function accept(payload: Buffer, nowNs: bigint): void {
+  const fields = readPayload(payload);
+  if (!fields) {
+    torn++;
+    return;
+  }
+  delivered++;
+  const latency = Number((nowNs - fields.sendTimeNs) / 1000n);
+  latencyUs.recordValue(Math.max(1, latency));
+  let state = senders.get(fields.sender);
+  if (!state) senders.set(fields.sender, (state = { expected: 0, missing: new Set() }));
+  if (fields.seq === state.expected) state.expected++;
+  else if (fields.seq > state.expected) {
+    for (let s = state.expected; s < fields.seq; s++) state.missing.add(s);
+    state.expected = fields.seq + 1;
+  } else if (state.missing.delete(fields.seq)) reordered++;
+  else duplicates++;
+}
+
+const server = net.createServer((socket) => {
+  connections++;
+  sockets.add(socket);
+  const decoder = new FrameDecoder(framing, 16 * 1024 * 1024);
+  socket.on('data', (chunk) => {
+    const nowNs = process.hrtime.bigint();
+    try {
+      for (const payload of decoder.push(chunk)) accept(payload, nowNs);
+    } catch {
+      torn++;
+      socket.destroy();
+    }
+  });
+  socket.on('error', () => {});
+  socket.on('close', () => {
+    if (decoder.pendingBytes > 0) torn++;
+    sockets.delete(socket);
+  });
+});
+server.listen(0, '127.0.0.1');
+await once(server, 'listening');
+
+function report(): SinkReport {
+  return {
+    type: 'report',
+    delivered,
+    duplicates,
+    reordered,
+    torn,
+    connections,
+    latencyHistogram: hdr.encodeIntoCompressedBase64(latencyUs),
+  };
+}
+
+port.on('message', (message: ToSink) => {
+  if (message.type === 'report') port.postMessage(report());
+  if (message.type === 'close') {
+    for (const s of sockets) s.destroy();
+    server.close(() => port.close());
+  }
+});
+port.postMessage({ type: 'listening', port: (server.address() as net.AddressInfo).port });

@@ -1,0 +1,135 @@
+/**
+ * `relay bench`: offers paced UDP load to this relay (or any relay given by --relay-cmd), verifies
+ * what every TCP sink receives, and reports loss, latency and the relay's CPU and memory.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { Piscina } from 'piscina';
+import { DEFAULTS } from '../config/config.js';
+import type { FramingName } from '../framing/index.js';
+import { renderHtmlReport } from '../../bench/html-report.js';
+import { MIN_PAYLOAD_BYTES } from '../../bench/payload.js';
+import { renderResultsTable } from '../../bench/results-table.js';
+import { runOnce, type RunResult } from '../../bench/run-one.js';
+import { durationOption, framingOption } from './parsers.js';
+
+interface BenchOptions {
+  rate: number;
+  count: number | undefined;
+  duration: number;
+  size: number;
+  sizes: number[] | undefined;
+  dests: number;
+  framing: FramingName;
+  senders: number;
+  relayCmd: string[];
+  json: boolean;
+  sweep: number[] | undefined;
+  report: string | undefined;
+  settle: number;
+}
+
+function positiveInteger(name: string, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < 1 || n > max) throw new InvalidArgumentError(`${name} "${value}": expected an integer 1-${max}`);
+    return n;
+  };
+}
+
+function payloadSize(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < MIN_PAYLOAD_BYTES || n > 65507) {
+    throw new InvalidArgumentError(`size "${value}": expected ${MIN_PAYLOAD_BYTES}-65507 bytes (a bench payload carries a sequence number and a timestamp)`);
+  }
+  return n;
+}
+
+/** `100,1400` cycles through the sizes; `64-1400` draws 1000 sizes uniformly (fixed seed, the same every run). */
+function sizeDistribution(value: string): number[] {
+  const range = /^(\d+)-(\d+)$/.exec(value);
+  if (range) {
+    const [min, max] = [payloadSize(range[1]!), payloadSize(range[2]!)];
+    if (min > max) throw new InvalidArgumentError(`--sizes "${value}": the range must go from small to large`);
+    let seed = 12345;
+    return Array.from({ length: 1000 }, () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return min + (seed % (max - min + 1));
+    });
+  }
+  return value.split(',').map(payloadSize);
+}
+
+function rateList(value: string): number[] {
+  return value.split(',').map(positiveInteger('--sweep rate', 10_000_000));
+}
+
+/** The bench subcommand. */
+export function benchCommand(): Command {
+  return new Command('bench')
+    .description('measure a relay: paced UDP load in, verifying TCP sinks out; loss, latency, CPU and memory')
+    .option('--rate <pps>', 'offered datagrams per second (all senders together)', positiveInteger('--rate', 10_000_000), 10_000)
+    .option('--count <n>', 'datagrams per run (default: rate × duration)', positiveInteger('--count', 1e9))
+    .option('--duration <duration>', 'length of a run when --count is not given', durationOption('--duration', { min: 100, max: 3_600_000 }), 5000)
+    .option('--size <bytes>', 'payload size', payloadSize, 100)
+    .option('--sizes <dist>', 'payload sizes: a list (100,1400) cycled, or a range (64-1400) drawn uniformly', sizeDistribution)
+    .option('--dests <k>', 'TCP destinations (verifying sinks)', positiveInteger('--dests', 64), 1)
+    .addOption(new Option('--framing <name>', 'framing the sinks decode (and this relay is told to use)').default(DEFAULTS.framing).argParser(framingOption))
+    .option('--senders <m>', 'sender threads (a piscina pool)', positiveInteger('--senders', 64), 1)
+    .option('--relay-cmd <cmd>', 'relay to measure instead of this one, with {udp} (HOST:PORT) and {tcp} (the destinations) placeholders; repeat to compare', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--json', 'print one JSON object per run instead of a table', false)
+    .option('--sweep <rates>', 'run at each of these rates, e.g. 10000,50000,100000', rateList)
+    .option('--report <file.html>', 'write a self-contained HTML report (charts per relay over the rates)')
+    .option('--settle <duration>', 'after sending, wait this long without progress for stragglers', durationOption('--settle', { min: 100, max: 600_000 }), 2000)
+    .addHelpText(
+      'after',
+      `\nExamples:\n  relay bench --rate 50000 --duration 5s --dests 4\n  relay bench --sweep 20000,50000,100000 --report bench.html\n  relay bench --rate 100000 --relay-cmd 'relay-lockless/bin/relay udp@{udp} {tcp}'`,
+    )
+    .action(async (options: BenchOptions) => {
+      await bench(options);
+    });
+}
+
+async function bench(options: BenchOptions): Promise<void> {
+  const relays: { label: string; command: string | undefined }[] =
+    options.relayCmd.length > 0 ? options.relayCmd.map((command) => ({ label: command, command })) : [{ label: 'relay', command: undefined }];
+  const rates = options.sweep ?? [options.rate];
+  const pool = new Piscina({ filename: new URL('../../bench/sender-task.js', import.meta.url).href, minThreads: options.senders, maxThreads: options.senders });
+  const tty = process.stderr.isTTY;
+  const results: RunResult[] = [];
+  try {
+    for (const rate of rates) {
+      for (const relay of relays) {
+        const count = options.count ?? Math.max(1, Math.round((rate * options.duration) / 1000));
+        const started = Date.now();
+        const result = await runOnce(
+          {
+            label: relay.label,
+            relayCommand: relay.command,
+            rate,
+            count,
+            sizes: options.sizes ?? [options.size],
+            destinations: options.dests,
+            framing: options.framing,
+            senders: options.senders,
+            settleMs: options.settle,
+          },
+          pool,
+          tty ? (sent, delivered) => process.stderr.write(`\r${relay.label} @ ${rate}/s: ${((Date.now() - started) / 1000).toFixed(1)} s, delivered ${delivered} of ${count}   `) : undefined,
+        );
+        if (tty) process.stderr.write('\r\x1b[K');
+        results.push(result);
+        if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+      }
+    }
+  } finally {
+    await pool.destroy();
+  }
+  if (!options.json) process.stdout.write(`${renderResultsTable(results)}\n`);
+  if (options.report) {
+    const context = `${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.availableParallelism()}, Node ${process.version}\nrelay ${process.argv.slice(2).join(' ')}`;
+    await writeFile(options.report, renderHtmlReport(results, context));
+    process.stderr.write(`relay bench: wrote ${options.report}\n`);
+  }
+}
