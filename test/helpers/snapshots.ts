@@ -1,0 +1,45 @@
+/** Snapshot fixtures for renderer tests: realistic values, no clock. */
+import type { Snapshot } from '../../src/metrics/snapshot-types.js';
+
+const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);
+
+/** A relay 10 minutes up: two listeners, three destinations (one down for 90 s, one with every drop reason). */
+export function snapshotFixture(): Snapshot {
+  return {
+    timeMs: T0 + 600_000,
+    startedMs: T0,
+    ingestRunning: true,
+    ring: { capacityBytes: 64 * 1024 * 1024, usedBytes: 16 * 1024 * 1024 },
+    listeners: [
+      { name: 'udp@0.0.0.0:2008', receivedMessages: 1_000_000, receivedBytes: 100_000_000, kernelDroppedMessages: 12, droppedMessages: { oversize: 1, ring_full: 0, framing: 0, not_allowed: 3 } },
+      { name: 'tcp@[::]:2010', receivedMessages: 5000, receivedBytes: 500_000, kernelDroppedMessages: 0, droppedMessages: { oversize: 0, ring_full: 0, framing: 2, not_allowed: 0 } },
+    ],
+    destinations: [
+      dest('tcp@10.0.0.5:2009', true, T0, 1_005_000, { overflow: 0, spill_full: 0, unframeable: 0, shutdown: 0 }, 0),
+      dest('tcp@10.0.0.6:2009', false, T0 + 510_000, 900_000, { overflow: 50_000, spill_full: 0, unframeable: 0, shutdown: 0 }, 55_000),
+      dest('tcp@logs-b:6514?framing=octet', true, T0 + 1000, 990_000, { overflow: 7, spill_full: 8, unframeable: 9, shutdown: 10 }, 4),
+    ],
+    threads: [
+      { name: 'main', cpuSeconds: 1.5 },
+      { name: 'ingest', cpuSeconds: 120 },
+      { name: 'egress', cpuSeconds: 90 },
+      { name: 'background', cpuSeconds: 0.5 },
+    ],
+    process: { cpuSeconds: 212, residentBytes: 150 * 1024 * 1024 },
+  };
+}
+
+function dest(name: string, up: boolean, sinceMs: number, sent: number, dropped: Snapshot['destinations'][number]['droppedMessages'], lag: number): Snapshot['destinations'][number] {
+  return { name, up, sinceMs, sentMessages: sent, sentBytes: sent * 104, droppedMessages: dropped, spilledMessages: 20, replayedMessages: 15, lagMessages: lag, lagBytes: lag * 104, reconnects: up ? 1 : 6, splitMessages: 2, stalls: 1 };
+}
+
+/** `s` advanced by `seconds`, with every listener receiving and every up destination sending `perSecond` more a second. */
+export function later(s: Snapshot, seconds: number, perSecond: number): Snapshot {
+  const next = structuredClone(s);
+  next.timeMs += seconds * 1000;
+  for (const l of next.listeners) l.receivedMessages += perSecond * seconds;
+  for (const d of next.destinations) if (d.up) d.sentMessages += perSecond * seconds;
+  next.destinations[1]!.droppedMessages.overflow += 310;
+  next.process.cpuSeconds += seconds * 0.5;
+  return next;
+}
