@@ -1,0 +1,60 @@
+/**
+ * A tiny `relay bench` run through the real CLI: the JSON has every field, and they agree with
+ * each other (no timing thresholds: at a low rate on loopback nothing may be lost).
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnRelay } from '../helpers/relay-process.js';
+
+interface BenchJson {
+  relay: string;
+  offered_rate: number;
+  sent: number;
+  send_rate: number;
+  offered_rate_reached: boolean;
+  destinations: { delivered: number; gaps: number; duplicates: number; reordered: number; torn: number }[];
+  loss_pct: number;
+  latency_us: { p50: number; p90: number; p99: number; p999: number; max: number };
+  relay_cpu_s: number;
+  cpu_us_per_msg: number;
+  relay_peak_rss_mb: number;
+  kernel_drops: number;
+  bench_cpu_s: number;
+}
+
+for (const framing of ['len32le', 'octet']) {
+  test(`bench: a small ${framing} run reports consistent JSON and an HTML report`, async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'relay-bench-'));
+    try {
+      const report = path.join(dir, 'report.html');
+      const exit = await spawnRelay(['bench', '--rate', '2000', '--count', '3000', '--dests', '2', '--senders', '2', '--framing', framing, '--sizes', '40-300', '--json', '--report', report]).exit(60_000);
+      assert.equal(exit.code, 0, exit.stderr);
+      const runs = exit.stdout.trim().split('\n').map((line) => JSON.parse(line) as BenchJson);
+      assert.equal(runs.length, 1);
+      const run = runs[0]!;
+      assert.equal(run.relay, 'relay');
+      assert.equal(run.offered_rate, 2000);
+      assert.equal(run.sent, 3000);
+      assert.equal(run.destinations.length, 2);
+      for (const d of run.destinations) {
+        assert.ok(d.delivered <= run.sent, 'delivered <= sent');
+        assert.deepEqual(d, { delivered: 3000, gaps: 0, duplicates: 0, reordered: 0, torn: 0 });
+      }
+      assert.equal(run.loss_pct, 0);
+      const { p50, p90, p99, p999, max } = run.latency_us;
+      assert.ok(p50 > 0 && p50 <= p90 && p90 <= p99 && p99 <= p999 && p999 <= max, JSON.stringify(run.latency_us));
+      assert.ok(run.relay_cpu_s > 0 && run.cpu_us_per_msg > 0 && run.relay_peak_rss_mb > 10);
+      assert.equal(run.kernel_drops, 0);
+      assert.ok(run.bench_cpu_s > 0);
+      const html = await readFile(report, 'utf8');
+      assert.match(html, /^<!doctype html>/);
+      assert.equal((html.match(/<svg /g) ?? []).length, 4, 'four charts');
+      assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org\/2000\/svg)/, 'self-contained: no scripts, no network');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}
