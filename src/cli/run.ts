@@ -137,19 +137,22 @@ async function run(listener: Endpoint, destinations: Endpoint[], options: RunOpt
       process.exit(1);
     }
     log('info', `${signal}: stopping; draining for up to ${config.drainTimeoutMs} ms`);
-    relay.stop().then(
-      (report) => {
+    relay
+      .stop()
+      .then(async (report) => {
         report.undeliveredMessages.forEach((count, d) => {
           if (count > 0) log('warn', `${destinations[d]!.text}: ${count} message(s) undelivered at shutdown`);
         });
-        log('info', 'stopped');
+        const final = await relay.snapshot();
+        const received = final.listeners.reduce((sum, l) => sum + l.receivedMessages, 0);
+        const sent = final.destinations.map((d) => `${d.name} ${d.sentMessages}`).join(', ');
+        log('info', `stopped: received ${received} message(s); sent ${sent}`, { received, destinations: final.destinations });
         process.exit(0);
-      },
-      (error: Error) => {
+      })
+      .catch((error: Error) => {
         log('error', `stop failed: ${error.message}`);
         process.exit(1);
-      },
-    );
+      });
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));

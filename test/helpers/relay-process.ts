@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { readFile } from 'node:fs/promises';
 
 /** The launcher users run (bin/relay), from the compiled test's place in dist/test/helpers. */
 export const RELAY_BIN = fileURLToPath(new URL('../../../bin/relay', import.meta.url));
@@ -75,6 +76,12 @@ export class RelayProcess {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Peak resident memory of the process so far (VmHWM), in MB. */
+  async peakRssMb(): Promise<number> {
+    const status = await readFile(`/proc/${this.child.pid}/status`, 'utf8');
+    return Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)![1]) / 1024;
   }
 
   /** Sends `signal` and waits for the exit. */

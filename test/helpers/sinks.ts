@@ -54,6 +54,11 @@ export class TestSink {
     }
   }
 
+  /** Resets every open connection (RST, not FIN); the listener stays up for the reconnect. */
+  resetConnections(): void {
+    for (const s of this.sockets) s.resetAndDestroy();
+  }
+
   /** Closes the listener and every connection. */
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();

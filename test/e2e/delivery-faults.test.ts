@@ -1,0 +1,114 @@
+/**
+ * Delivery when destinations misbehave, through the real relay: a dead one, one that resets
+ * mid-stream, one that accepts and never reads, and a stop right after a burst. Payloads are
+ * sequence numbers, so order, gaps and duplicates are checked exactly.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { once } from 'node:events';
+import { hostPortOf, startRelay } from '../helpers/relay-process.js';
+import { TestSink } from '../helpers/sinks.js';
+import { sendWindowed } from '../helpers/udp-sender.js';
+
+/** Message i: its sequence number, padded to `bytes`. */
+function numbered(i: number, bytes = 1024): Buffer {
+  return Buffer.from(String(i).padStart(bytes, '.'));
+}
+
+function sequence(sink: TestSink): number[] {
+  return sink.messages.map((m) => Number(m.toString().replace(/^\.+/, '')));
+}
+
+/** Peak RSS bound for the default 64 MiB ring: ~80 MB at rest + the ring + slack for V8. */
+const RSS_BOUND_MB = 300;
+
+for (const kind of ['dead', 'never-reading'] as const) {
+  test(`faults: a ${kind} destination beside a live one: the live one gets every message in order, memory stays bounded`, async () => {
+    const live = await TestSink.start();
+    // A dead destination is a closed port; a never-reading one accepts and pauses its sockets.
+    const silent = net.createServer((socket) => socket.pause());
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const silentPort = (silent.address() as net.AddressInfo).port;
+    if (kind === 'dead') await new Promise<void>((resolve) => silent.close(() => resolve()));
+    const { relay, listeners } = await startRelay(['udp@127.0.0.1:0', '--stall-timeout', '2s', live.address(), `tcp@127.0.0.1:${silentPort}`]);
+    try {
+      // 150 000 x 1 KiB: more than twice the 64 MiB ring, so the silent one must overflow.
+      const count = 150_000;
+      await sendWindowed(hostPortOf(listeners[0]!), count, (i) => numbered(i), (n) => live.waitFor(n, 60_000), 2000);
+      await live.waitFor(count, 60_000);
+      const got = sequence(live);
+      assert.equal(got.length, count);
+      for (let i = 0; i < count; i++) if (got[i] !== i) assert.fail(`live sink: message ${i} is ${got[i]}`);
+      const rssMb = await relay.peakRssMb();
+      console.log(`peak RSS with a ${kind} destination after ${count} x 1 KiB: ${rssMb.toFixed(0)} MB`);
+      assert.ok(rssMb < RSS_BOUND_MB, `peak RSS ${rssMb} MB`);
+      await relay.waitForStderr(/dropped its \d+ oldest message\(s\) \(ring overflow\)/);
+    } finally {
+      await relay.stop('SIGKILL');
+      await live.close();
+      if (kind !== 'dead') silent.close();
+    }
+  });
+}
+
+test('faults: a destination reset mid-stream gets the rest on the next connection: no torn frame, order kept, loss bounded', async () => {
+  const sink = await TestSink.start();
+  const { relay, listeners } = await startRelay(['udp@127.0.0.1:0', '--reconnect-min', '10ms', '--reconnect-max', '50ms', sink.address()]);
+  try {
+    const target = hostPortOf(listeners[0]!);
+    await relay.waitForStderr(/connected/);
+    await sendWindowed(target, 2000, (i) => numbered(i, 200), (n) => sink.waitFor(n), 200);
+    sink.resetConnections();
+    // Keep sending while the relay notices and reconnects; wait on the relay's own account.
+    await sendWindowed(target, 2000, (i) => numbered(2000 + i, 200), async () => {}, 2000);
+    // The relay reconnects (its log lines are rate-limited, so watch the sink's side).
+    const deadline = Date.now() + 20_000;
+    while (sink.connections < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(sink.connections >= 2, 'the relay reconnected');
+    await sendWindowed(target, 1000, (i) => numbered(4000 + i, 200), async () => {}, 1000);
+    // The last message must arrive: it was sent after the reconnect.
+    while (!sequence(sink).includes(4999) && Date.now() < deadline) await sink.waitFor(sink.messages.length + 1, 500).catch(() => {});
+    const got = sequence(sink);
+    assert.ok(got.includes(4999), 'the stream resumed after the reset');
+    assert.equal(sink.errors.length, 0, 'every frame on every connection parsed');
+    for (const m of sink.messages) assert.match(m.toString(), /^\.*\d+$/, 'no message corrupted');
+    // Order: strictly increasing except where the reset makes the relay resend what the kernel
+    // had not confirmed (duplicates of recent messages, never older ones out of place).
+    let duplicates = 0;
+    for (let i = 1; i < got.length; i++) {
+      if (got[i]! <= got[i - 1]!) {
+        duplicates++;
+        assert.ok(got[i - 1]! - got[i]! < 2000, `resent from too far back: ${got[i - 1]} then ${got[i]}`);
+      }
+    }
+    const missing = 5000 - new Set(got).size;
+    console.log(`reset mid-stream: ${missing} of 5000 lost (accepted by the kernel before the RST), ${duplicates} resent twice, ${sink.tornBytes} torn bytes dropped with the old connection`);
+    assert.ok(missing < 2000, `lost ${missing}`);
+  } finally {
+    await relay.stop('SIGKILL');
+    await sink.close();
+  }
+});
+
+test('faults: SIGTERM right after a burst: everything the relay received reaches the sink, exit 0', async () => {
+  const sink = await TestSink.start();
+  const { relay, listeners } = await startRelay(['udp@127.0.0.1:0', sink.address()]);
+  try {
+    await relay.waitForStderr(/connected/);
+    const count = 5000;
+    // A burst with up to 1000 in flight: when the signal comes, the relay still holds many.
+    await sendWindowed(hostPortOf(listeners[0]!), count, (i) => numbered(i, 100), (n) => sink.waitFor(n), 1000);
+    const exit = await relay.stop('SIGTERM');
+    assert.equal(exit.code, 0, exit.stderr);
+    const received = Number(/stopped: received (\d+) message/.exec(exit.stderr)?.[1]);
+    assert.ok(received > 0, exit.stderr);
+    // What was still in the socket buffer when ingest closed was never received; the rest is all here.
+    assert.deepEqual(sequence(sink), Array.from({ length: received }, (_, i) => i));
+    assert.ok(received >= count - 1000);
+  } finally {
+    await relay.stop('SIGKILL');
+    await sink.close();
+  }
+});
