@@ -49,6 +49,15 @@ export async function peakRssBytes(pids: number[]): Promise<number> {
   return total;
 }
 
+/** True once some socket is bound to UDP `port` (the relay under test is ready to receive). */
+export async function udpPortBound(port: number): Promise<boolean> {
+  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+    const text = await readFile(table, 'utf8').catch(() => '');
+    if (parseUdpTable(text).some((row) => row.port === port)) return true;
+  }
+  return false;
+}
+
 /** Datagrams the kernel dropped on every UDP socket bound to `port` (only the relay binds the bench's port). */
 export async function kernelDropsOnPort(port: number): Promise<number> {
   let drops = 0;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import type { Piscina } from 'piscina';
 import type { FramingName } from '../src/framing/index.js';
-import { cpuSeconds, kernelDropsOnPort, peakRssBytes, processTree } from './proc-usage.js';
+import { cpuSeconds, kernelDropsOnPort, peakRssBytes, processTree, udpPortBound } from './proc-usage.js';
 import type { SenderResult, SenderTask, SinkReport, ToSink } from './protocol.js';
 
 export interface RunSpec {
@@ -63,6 +63,7 @@ export async function runOnce(spec: RunSpec, pool: Piscina, progress?: (sent: nu
   const relay = startRelay(spec, udpPort, sinks.map((s) => s.port));
   try {
     await waitUntil(async () => (await Promise.all(sinks.map((s) => s.report()))).every((r) => r.connections > 0), 15_000, () => `${spec.label} did not connect to every sink`);
+    await waitUntil(() => udpPortBound(udpPort), 15_000, () => `${spec.label} did not bind udp 127.0.0.1:${udpPort}`);
     const tree = await processTree(relay.pid!);
     const cpuBefore = await cpuSeconds(tree);
     const dropsBefore = await kernelDropsOnPort(udpPort);

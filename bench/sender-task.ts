@@ -15,6 +15,9 @@ export default async function send(task: SenderTask): Promise<SenderResult> {
   const socket = dgram.createSocket(task.host.includes(':') ? 'udp6' : 'udp4');
   socket.connect(task.port, task.host);
   await once(socket, 'connect');
+  // A connected UDP socket reports ICMP errors (port unreachable when the relay is gone): the
+  // datagram is lost, which the sinks count; the sender carries on.
+  socket.on('error', () => {});
   const startNs = process.hrtime.bigint();
   let sent = 0;
   let inFlight = 0;
