@@ -65,6 +65,12 @@ function rateList(value: string): number[] {
   return value.split(',').map(positiveInteger('--sweep rate', 10_000_000));
 }
 
+/** `NAME=COMMAND` names a relay in reports; a bare command is its own name. */
+function labelled(value: string): { label: string; command: string } {
+  const match = /^([A-Za-z][\w.-]*)=(.+)$/.exec(value);
+  return match ? { label: match[1]!, command: match[2]! } : { label: value, command: value };
+}
+
 /** The bench subcommand. */
 export function benchCommand(): Command {
   return new Command('bench')
@@ -77,14 +83,14 @@ export function benchCommand(): Command {
     .option('--dests <k>', 'TCP destinations (verifying sinks)', positiveInteger('--dests', 64), 1)
     .addOption(new Option('--framing <name>', 'framing the sinks decode (and this relay is told to use)').default(DEFAULTS.framing).argParser(framingOption))
     .option('--senders <m>', 'sender threads (a piscina pool)', positiveInteger('--senders', 64), 1)
-    .option('--relay-cmd <cmd>', 'relay to measure instead of this one, with {udp} (HOST:PORT) and {tcp} (the destinations) placeholders; repeat to compare', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--relay-cmd <cmd>', 'relay to measure instead of this one: [NAME=]COMMAND with {udp} (HOST:PORT) and {tcp} (the destinations) placeholders; repeat to compare', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--json', 'print one JSON object per run instead of a table', false)
     .option('--sweep <rates>', 'run at each of these rates, e.g. 10000,50000,100000', rateList)
     .option('--report <file.html>', 'write a self-contained HTML report (charts per relay over the rates)')
     .option('--settle <duration>', 'after sending, wait this long without progress for stragglers', durationOption('--settle', { min: 100, max: 600_000 }), 2000)
     .addHelpText(
       'after',
-      `\nExamples:\n  relay bench --rate 50000 --duration 5s --dests 4\n  relay bench --sweep 20000,50000,100000 --report bench.html\n  relay bench --rate 100000 --relay-cmd 'relay-lockless/bin/relay udp@{udp} {tcp}'`,
+      `\nExamples:\n  relay bench --rate 50000 --duration 5s --dests 4\n  relay bench --sweep 20000,50000,100000 --report bench.html\n  relay bench --rate 100000 --relay-cmd 'lockless=relay-lockless/bin/relay udp@{udp} {tcp}' --relay-cmd 'this=./bin/relay udp@{udp} {tcp} -q'`,
     )
     .action(async (options: BenchOptions) => {
       await bench(options);
@@ -93,7 +99,7 @@ export function benchCommand(): Command {
 
 async function bench(options: BenchOptions): Promise<void> {
   const relays: { label: string; command: string | undefined }[] =
-    options.relayCmd.length > 0 ? options.relayCmd.map((command) => ({ label: command, command })) : [{ label: 'relay', command: undefined }];
+    options.relayCmd.length > 0 ? options.relayCmd.map(labelled) : [{ label: 'relay', command: undefined }];
   const rates = options.sweep ?? [options.rate];
   const pool = new Piscina({ filename: new URL('../../bench/sender-task.js', import.meta.url).href, minThreads: options.senders, maxThreads: options.senders });
   const tty = process.stderr.isTTY;
