@@ -4,35 +4,19 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { spawnRelay } from '../helpers/relay-process.js';
-
-interface BenchJson {
-  relay: string;
-  offered_rate: number;
-  sent: number;
-  send_rate: number;
-  offered_rate_reached: boolean;
-  destinations: { delivered: number; gaps: number; duplicates: number; reordered: number; torn: number }[];
-  loss_pct: number;
-  latency_us: { p50: number; p90: number; p99: number; p999: number; max: number };
-  relay_cpu_s: number;
-  cpu_us_per_msg: number;
-  relay_peak_rss_mb: number;
-  kernel_drops: number;
-  bench_cpu_s: number;
-}
+import { withTempDir } from '../helpers/temp-dir.js';
+import type { RunResult } from '../../bench/run-one.js';
 
 for (const framing of ['len32le', 'octet']) {
   test(`bench: a small ${framing} run reports consistent JSON and an HTML report`, async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'relay-bench-'));
-    try {
+    await withTempDir('relay-bench-', async (dir) => {
       const report = path.join(dir, 'report.html');
       const exit = await spawnRelay(['bench', '--rate', '2000', '--count', '3000', '--dests', '2', '--senders', '2', '--framing', framing, '--sizes', '40-300', '--json', '--report', report]).exit(60_000);
       assert.equal(exit.code, 0, exit.stderr);
-      const runs = exit.stdout.trim().split('\n').map((line) => JSON.parse(line) as BenchJson);
+      const runs = exit.stdout.trim().split('\n').map((line) => JSON.parse(line) as RunResult);
       assert.equal(runs.length, 1);
       const run = runs[0]!;
       assert.equal(run.relay, 'relay');
@@ -53,8 +37,6 @@ for (const framing of ['len32le', 'octet']) {
       assert.match(html, /^<!doctype html>/);
       assert.equal((html.match(/<svg /g) ?? []).length, 4, 'four charts');
       assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org\/2000\/svg)/, 'self-contained: no scripts, no network');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 }

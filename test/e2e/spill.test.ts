@@ -7,12 +7,12 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import { mkdtemp, readdir, rm, writeFile, readFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { hostPortOf, spawnRelay, startRelay, type RelayProcess } from '../helpers/relay-process.js';
 import { TestSink } from '../helpers/sinks.js';
 import { sendWindowed } from '../helpers/udp-sender.js';
+import { withTempDir } from '../helpers/temp-dir.js';
 
 const MESSAGE_BYTES = 1000;
 /** 4 MiB ring, 1000-byte messages: 24 000 messages are ~6 rings. */
@@ -51,13 +51,8 @@ async function sendPaced(listener: string, from: number, to: number, perSecond =
   await sendWindowed(hostPortOf(listener), to - from, (i) => numbered(from + i), (n) => pace(from + n), 64);
 }
 
-async function withSpillDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'relay-spill-'));
-  try {
-    await body(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+function withSpillDir(body: (dir: string) => Promise<void>): Promise<void> {
+  return withTempDir('relay-spill-', body);
 }
 
 /** Stops the relay gracefully; returns how many messages it said it received. */

@@ -4,12 +4,12 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SpillStore, type SpillStoreOptions } from '../../src/spill/segment-store.js';
 import { crc32, crc32Portable } from '../../src/spill/crc32.js';
 import { mulberry32, payloadFor } from '../helpers/prng.js';
+import { withTempDir } from '../helpers/temp-dir.js';
 
 const SEED = 99;
 const MAX_PAYLOAD = 3000;
@@ -18,13 +18,8 @@ function options(corrupt: { why: string; bytes: number }[] = [], overrides: Part
   return { maxBytes: 64 * 1024 * 1024, segmentBytes: 16 * 1024, maxRecordBytes: 65_535, onCorrupt: (_segment, bytes, why) => corrupt.push({ why, bytes }), ...overrides };
 }
 
-async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'relay-spill-unit-'));
-  try {
-    await body(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+function withDir(body: (dir: string) => Promise<void>): Promise<void> {
+  return withTempDir('relay-spill-unit-', body);
 }
 
 /** Appends payloads [from, to) in batches of 50. */
