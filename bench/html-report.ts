@@ -74,7 +74,7 @@ export function renderHtmlReport(results: RunResult[], context: string): string 
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>relay bench report</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child{text-align:left}pre{background:#f6f6f6;padding:1em}svg{margin:0 1em 1em 0}</style>
+<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}pre{background:#f6f6f6;padding:1em}svg{margin:0 1em 1em 0}</style>
 </head><body>
 <h1>relay bench</h1>
 <pre>${escapeHtml(context)}</pre>

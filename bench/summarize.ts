@@ -1,12 +1,16 @@
 /**
  * Medians of repeated `relay bench --json` runs, as a Markdown table per file:
  *
- *   node dist/bench/summarize.js runs-1dest.jsonl [runs-4dest.jsonl …]
+ *   node dist/bench/summarize.js [--html report.html] runs-1dest.jsonl [runs-4dest.jsonl …]
  *
  * Rows are grouped by relay and offered rate; each cell is the median over the repetitions
- * (the machine is shared and noisy: one run proves little).
+ * (the machine is shared and noisy: one run proves little). --html renders the medians as the
+ * bench's HTML report, one line per relay and destination count.
  */
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { renderHtmlReport } from './html-report.js';
 import type { RunResult } from './run-one.js';
 
 function median(values: number[]): number {
@@ -15,28 +19,58 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function table(runs: RunResult[]): string {
-  const groups = new Map<string, RunResult[]>();
+/** Runs grouped by relay and offered rate, ordered by rate then relay. */
+function groups(runs: RunResult[]): RunResult[][] {
+  const byKey = new Map<string, RunResult[]>();
   for (const r of runs) {
     const key = `${r.relay}\t${r.offered_rate}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
+    byKey.set(key, [...(byKey.get(key) ?? []), r]);
   }
-  const rows = [...groups.values()].sort((a, b) => a[0]!.offered_rate - b[0]!.offered_rate || a[0]!.relay.localeCompare(b[0]!.relay));
+  return [...byKey.values()].sort((a, b) => a[0]!.offered_rate - b[0]!.offered_rate || a[0]!.relay.localeCompare(b[0]!.relay));
+}
+
+/** One run whose every number is the median of the group's. */
+function medianRun(g: RunResult[]): RunResult {
+  const m = (f: (r: RunResult) => number): number => median(g.map(f));
+  return {
+    ...g[0]!,
+    sent: m((r) => r.sent),
+    send_rate: m((r) => r.send_rate),
+    offered_rate_reached: g.every((r) => r.offered_rate_reached),
+    loss_pct: m((r) => r.loss_pct),
+    latency_us: { p50: m((r) => r.latency_us.p50), p90: m((r) => r.latency_us.p90), p99: m((r) => r.latency_us.p99), p999: m((r) => r.latency_us.p999), max: m((r) => r.latency_us.max) },
+    relay_cpu_s: m((r) => r.relay_cpu_s),
+    cpu_us_per_msg: m((r) => r.cpu_us_per_msg),
+    relay_peak_rss_mb: m((r) => r.relay_peak_rss_mb),
+    kernel_drops: m((r) => r.kernel_drops),
+    bench_cpu_s: m((r) => r.bench_cpu_s),
+  };
+}
+
+function table(medians: { runs: number; result: RunResult }[]): string {
   const lines = [
-    '| relay | offered/s | runs | sent/s (median) | loss % | p50 µs | p99 µs | CPU µs/msg | peak RSS MB | kernel drops |',
+    '| relay | offered/s | runs | sent/s | loss % | p50 µs | p99 µs | CPU µs/msg | peak RSS MB | kernel drops |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const g of rows) {
-    const m = (f: (r: RunResult) => number): number => median(g.map(f));
-    const reached = g.every((r) => r.offered_rate_reached) ? '' : ' *';
+  for (const { runs, result: r } of medians) {
     lines.push(
-      `| ${g[0]!.relay} | ${g[0]!.offered_rate} | ${g.length} | ${Math.round(m((r) => r.send_rate))}${reached} | ${m((r) => r.loss_pct).toFixed(3)} | ${Math.round(m((r) => r.latency_us.p50))} | ${Math.round(m((r) => r.latency_us.p99))} | ${m((r) => r.cpu_us_per_msg).toFixed(1)} | ${m((r) => r.relay_peak_rss_mb).toFixed(0)} | ${Math.round(m((r) => r.kernel_drops))} |`,
+      `| ${r.relay} | ${r.offered_rate} | ${runs} | ${Math.round(r.send_rate)}${r.offered_rate_reached ? '' : ' *'} | ${r.loss_pct.toFixed(3)} | ${Math.round(r.latency_us.p50)} | ${Math.round(r.latency_us.p99)} | ${r.cpu_us_per_msg.toFixed(1)} | ${r.relay_peak_rss_mb.toFixed(0)} | ${Math.round(r.kernel_drops)} |`,
     );
   }
   return lines.join('\n');
 }
 
-for (const file of process.argv.slice(2)) {
+const args = process.argv.slice(2);
+const htmlAt = args.indexOf('--html');
+const html = htmlAt === -1 ? undefined : args.splice(htmlAt, 2)[1];
+const all: RunResult[] = [];
+for (const file of args) {
   const runs = (await readFile(file, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as RunResult);
-  process.stdout.write(`${file} (${runs.length} runs)\n\n${table(runs)}\n\n`);
+  const medians = groups(runs).map((g) => ({ runs: g.length, result: medianRun(g) }));
+  all.push(...medians.map((m) => ({ ...m.result, relay: `${m.result.relay} (${m.result.destinations.length} dest)` })));
+  process.stdout.write(`${file} (${runs.length} runs; medians)\n\n${table(medians)}\n\n`);
+}
+if (html) {
+  const context = `medians of ${args.join(', ')}\n${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.availableParallelism()}, Node ${process.version}`;
+  await writeFile(html, renderHtmlReport(all, context));
 }
