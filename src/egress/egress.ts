@@ -37,9 +37,8 @@ export class Egress {
     private readonly log: RateLimitedLog,
     private readonly spill: SpillOptions | undefined,
   ) {
-    const destinations = destinationOptions;
     this.reader = new RingReader(views);
-    this.destinations = destinations.map(
+    this.destinations = destinationOptions.map(
       (options) =>
         new Destination(options, this.reader, counters, destinationBase(listenerCount, options.index), log, (d) =>
           d.service(this.reader.loadTail()),

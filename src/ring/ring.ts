@@ -135,7 +135,6 @@ export class RingReader {
   segmentItems = 0;
   /** Last dropUntil(): items skipped. */
   droppedItems = 0;
-  droppedBytes = 0;
 
   constructor(views: RingViews) {
     this.v = views;
@@ -197,22 +196,18 @@ export class RingReader {
 
   /**
    * Skips whole items from `from` until at most `maxBacklog` bytes remain before `tail`. Returns
-   * the new cursor and sets droppedItems/droppedBytes (payload bytes) for loss accounting.
+   * the new cursor and sets droppedItems for loss accounting.
    */
   dropUntil(from: number, tail: number, maxBacklog: number): number {
     let position = from;
     let items = 0;
-    let bytes = 0;
     while (position !== tail && distance(tail, position) > maxBacklog) {
       position = this.itemStart(position);
       if (position === tail) break;
-      const length = this.payloadLength(position);
-      position = advance(position, ITEM_HEADER_BYTES + length);
+      position = advance(position, ITEM_HEADER_BYTES + this.payloadLength(position));
       items++;
-      bytes += length;
     }
     this.droppedItems = items;
-    this.droppedBytes = bytes;
     return position;
   }
 
