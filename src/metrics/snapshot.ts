@@ -31,8 +31,23 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
   const slots = new Float64Array(inputs.counters);
   const at = (slot: number): number => slots[slot] ?? 0;
   const udpDrops = await ownUdpSocketDrops();
+  // Cursors first, then the tail: a cursor read after the tail could already be past it.
+  const cursors = destinations.map((_, d) => {
+    const b = destinationBase(listeners.length, d);
+    return { items: at(b + DestinationField.cursorItems), position: at(b + DestinationField.cursorPosition) };
+  });
   const tail = Atomics.load(views.control, TAIL) >>> 0;
   const tailId = Atomics.load(views.control, TAIL_ID) >>> 0;
+  // Counters are plain reads (no ordering promise against the tail's atomic load): a lag that
+  // comes out "negative" (wrapped) or past the ring's size is a read race, and means ~0.
+  const lagMessages = (items: number): number => {
+    const lag = (tailId - (items % U32) + U32) % U32;
+    return lag > U32 / 2 ? 0 : lag;
+  };
+  const lagBytes = (position: number): number => {
+    const lag = distance(tail, position);
+    return lag > views.capacity ? 0 : lag;
+  };
   const cpu = process.cpuUsage();
   return {
     timeMs: Date.now(),
@@ -72,9 +87,8 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
         },
         spilledMessages: at(b + DestinationField.spilledMessages),
         replayedMessages: at(b + DestinationField.replayedMessages),
-        // Both sides count items; the ring's count is a u32 that wraps.
-        lagMessages: (tailId - (at(b + DestinationField.cursorItems) % U32) + U32) % U32,
-        lagBytes: distance(tail, at(b + DestinationField.cursorPosition)),
+        lagMessages: lagMessages(cursors[d]!.items),
+        lagBytes: lagBytes(cursors[d]!.position),
         reconnects: at(b + DestinationField.disconnects),
         splitMessages: at(b + DestinationField.splitLf),
         stalls: at(b + DestinationField.stalls),

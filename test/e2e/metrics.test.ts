@@ -54,8 +54,17 @@ test('metrics: exact counts per destination, a dead destination is up 0, /health
   try {
     const base = await metricsUrl(relay);
     await relay.waitForStderr(/connected/);
-    const count = 500;
+    const count = 2000;
+    // Scrape while the load runs: lags must stay sane under concurrent updates.
+    const lagsSeen: number[] = [];
+    let sending = true;
+    const scraping = (async () => {
+      while (sending) lagsSeen.push(sample((await get(`${base}/metrics`)).body, 'relay_destination_lag_messages', { destination: sink.address() }) ?? -1);
+    })();
     await sendWindowed(hostPortOf(listeners[0]!), count, (i) => Buffer.from(`message ${i}`), (n) => sink.waitFor(n), 64);
+    sending = false;
+    await scraping;
+    assert.ok(lagsSeen.length > 0 && lagsSeen.every((lag) => lag >= 0 && lag <= count), `lags seen under load: ${lagsSeen.join(' ')}`);
     await sink.waitFor(count);
     const bytes = Array.from({ length: count }, (_, i) => `message ${i}`.length).reduce((a, b) => a + b, 0);
     const listener = { listener: listeners[0]! };
