@@ -77,7 +77,7 @@ export function benchCommand(): Command {
     .description('measure a relay: paced UDP load in, verifying TCP sinks out; loss, latency, CPU and memory')
     .option('--rate <pps>', 'offered datagrams per second (all senders together)', positiveInteger('--rate', 10_000_000), 10_000)
     .option('--count <n>', 'datagrams per run (default: rate × duration)', positiveInteger('--count', 1e9))
-    .option('--duration <duration>', 'length of a run when --count is not given', durationOption('--duration', { min: 100, max: 3_600_000 }), 5000)
+    .addOption(new Option('--duration <duration>', 'length of a run when --count is not given').default(5000, '5s').argParser(durationOption('--duration', { min: 100, max: 3_600_000 })))
     .option('--size <bytes>', 'payload size', payloadSize, 100)
     .option('--sizes <dist>', 'payload sizes: a list (100,1400) cycled, or a range (64-1400) drawn uniformly', sizeDistribution)
     .option('--dests <k>', 'TCP destinations (verifying sinks)', positiveInteger('--dests', 64), 1)
@@ -87,7 +87,7 @@ export function benchCommand(): Command {
     .option('--json', 'print one JSON object per run instead of a table', false)
     .option('--sweep <rates>', 'run at each of these rates, e.g. 10000,50000,100000', rateList)
     .option('--report <file.html>', 'write a self-contained HTML report (charts per relay over the rates)')
-    .option('--settle <duration>', 'after sending, wait this long without progress for stragglers', durationOption('--settle', { min: 100, max: 600_000 }), 2000)
+    .addOption(new Option('--settle <duration>', 'after sending, wait this long without progress for stragglers').default(2000, '2s').argParser(durationOption('--settle', { min: 100, max: 600_000 })))
     .addHelpText(
       'after',
       `\nExamples:\n  relay bench --rate 50000 --duration 5s --dests 4\n  relay bench --sweep 20000,50000,100000 --report bench.html\n  relay bench --rate 100000 --relay-cmd 'lockless=relay-lockless/bin/relay udp@{udp} {tcp}' --relay-cmd 'this=./bin/relay udp@{udp} {tcp} -q'`,

@@ -73,7 +73,7 @@ export function configureRun(program: Command): Command {
     .addOption(timed('--stall-timeout <duration>', 'close a connection whose pending write made no progress for this long', DEFAULTS.stallTimeoutMs, { min: 1, max: HOUR_MS }))
     .option('--spill-dir <dir>', 'write a lagging destination\'s oldest data here instead of dropping it; replayed in order, also after a restart')
     .addOption(sized('--spill-max <size>', 'most bytes spilled per destination; beyond it data is dropped and counted', DEFAULTS.spillMaxBytes, { min: 1024 * 1024, max: 2 ** 50 }))
-    .option('--allow <cidr>', 'accept only sources in this block, e.g. 10.0.0.0/8 (repeatable; default: everyone)', cidrListOption, [] as Cidr[])
+    .addOption(new Option('--allow <cidr>', 'accept only sources in this block, e.g. 10.0.0.0/8 (repeatable)').default([] as Cidr[], 'everyone').argParser(cidrListOption))
     .addOption(timed('--reconnect-min <duration>', 'first reconnect delay (doubles, with jitter)', DEFAULTS.reconnectMinMs, { min: 1, max: HOUR_MS }))
     .addOption(timed('--reconnect-max <duration>', 'longest reconnect delay', DEFAULTS.reconnectMaxMs, { min: 1, max: HOUR_MS }))
     .option('--metrics <host:port>', 'serve /metrics (Prometheus), /stats (JSON) and /health over HTTP here', hostPortOption('--metrics'))
