@@ -107,7 +107,7 @@ export class Destination {
 
   /** True when everything below `tail`, and everything spilled, has been handed to the kernel. */
   caughtUp(tail: number): boolean {
-    return this.cursor === tail && this.unconfirmed.length === 0 && !this.spill?.hasBacklog;
+    return this.cursor === tail && this.unconfirmed.length === 0 && !this.replaying && !this.spill?.hasBacklog;
   }
 
   /**
@@ -133,7 +133,9 @@ export class Destination {
       this.releasePinnedWrites();
     }
     if (this.state !== 'up') return;
-    if (this.spill?.hasBacklog) {
+    // While a replay runs, a batch may be read from disk but not yet written: the ring waits
+    // too, or its newer data would overtake that batch.
+    if (this.replaying || this.spill?.hasBacklog) {
       this.replay();
       return;
     }

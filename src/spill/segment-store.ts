@@ -213,7 +213,14 @@ export class SpillStore {
       if (index === -1) return undefined;
       const segment = this.segments[index]!;
       if (segment.seq !== this.readPosition.seq) this.readPosition = { seq: segment.seq, offset: 0 };
-      const file = await open(this.segmentPath(segment.seq), 'r');
+      let file: FileHandle;
+      try {
+        file = await open(this.segmentPath(segment.seq), 'r');
+      } catch (error) {
+        // Gone or unreadable (removed under us, say): what it held is lost; go on with the next.
+        await this.skipDamaged(segment, this.readPosition.offset, `unreadable: ${(error as Error).message}`);
+        continue;
+      }
       try {
         if (this.readPosition.offset === 0) {
           const magic = Buffer.alloc(MAGIC.length);

@@ -222,3 +222,18 @@ test('spill store: a garbage replay.pos is ignored (replay starts at the oldest 
     await reader.close();
   });
 });
+
+test('spill store: a segment removed under the store is counted as damaged and skipped, not retried forever', async () => {
+  await withDir(async (dir) => {
+    const corrupt: { why: string; bytes: number }[] = [];
+    const store = await SpillStore.open(dir, options(corrupt, { segmentBytes: 8 * 1024 }));
+    await appendRange(store, 0, 100);
+    const segments = (await readdir(dir)).filter((f) => f.endsWith('.seg')).sort();
+    await rm(path.join(dir, segments[0]!));
+    const got = await readAll(store, true);
+    assert.ok(got.length > 0 && got.length < 100 && got.at(-1) === 99, `the rest replays: ${got.length}`);
+    assert.equal(corrupt.length, 1);
+    assert.match(corrupt[0]!.why, /unreadable: ENOENT/);
+    await store.close();
+  });
+});
