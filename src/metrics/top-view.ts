@@ -1,26 +1,42 @@
 /**
  * The screen of `relay top`, as lines of text: what you would otherwise watch with
  * `watch curl …/stats`. Rates come from two snapshots; nothing here reads a clock.
+ * Drops by reason go on an indented line under their row, so a narrow terminal cuts the
+ * table's right edge, never the reasons.
  */
 import { shortBytes, shortCount, shortDuration } from './number-format.js';
 import { delta, intervalSeconds, total } from './rates.js';
 import type { Snapshot } from './snapshot-types.js';
 
-/** A bar of `width` cells filled to `fraction` (0..1). */
-function bar(fraction: number, width: number): string {
-  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+/** Inner cells of the lag bars: what the terminal leaves over, within these bounds. */
+const LAG_BAR_MIN_CELLS = 4;
+const LAG_BAR_MAX_CELLS = 20;
+const RING_BAR_CELLS = 30;
+
+/** A bar of `cells` cells between brackets, filled to `fraction` (0..1). */
+function bar(fraction: number, cells: number): string {
+  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * cells);
+  return `[${'#'.repeat(filled)}${'.'.repeat(cells - filled)}]`;
 }
 
+/** `overflow=310 shutdown=2` for the non-zero reasons. */
 function reasons(map: Record<string, number>): string {
-  const nonZero = Object.entries(map).filter(([, n]) => n > 0);
-  return nonZero.length === 0 ? '-' : nonZero.map(([k, n]) => `${k}=${shortCount(n)}`).join(' ');
+  return Object.entries(map)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k}=${shortCount(n)}`)
+    .join(' ');
 }
 
 /** Left-aligns the first column, right-aligns the others. */
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd());
+}
+
+/** Table lines with, under a row that has drops, an indented `label: reason=n …` line. */
+function withDropLines(tableLines: string[], drops: Record<string, number>[], label: string): string[] {
+  const [header = '', ...rows] = tableLines;
+  return [header, ...rows.flatMap((row, i) => (total(drops[i] ?? {}) > 0 ? [row, `    ${label}: ${reasons(drops[i]!)}`] : [row]))];
 }
 
 /** The lines of one screen, none wider than `widthColumns`. */
@@ -31,36 +47,48 @@ export function renderTop(previous: Snapshot | undefined, current: Snapshot, wid
   const lines = [
     `relay top — up ${shortDuration(current.timeMs - current.startedMs)}, ingest ${current.ingestRunning ? 'running' : 'STOPPED'}, ` +
       `cpu ${cpuPercent === undefined ? '-' : `${cpuPercent.toFixed(0)}%`}, rss ${shortBytes(current.process.residentBytes)}`,
-    `ring ${bar(ringFraction, 30)} ${(ringFraction * 100).toFixed(1)}% of ${shortBytes(current.ring.capacityBytes)}`,
+    `ring ${bar(ringFraction, RING_BAR_CELLS)} ${(ringFraction * 100).toFixed(1)}% of ${shortBytes(current.ring.capacityBytes)}`,
     '',
-    ...table([
-      ['LISTENER', 'IN/S', 'RECEIVED', 'KERNEL DROPS', 'INGEST DROPS'],
-      ...current.listeners.map((l, i) => [
-        l.name,
-        shortCount(delta(previous?.listeners[i]?.receivedMessages, l.receivedMessages) / seconds),
-        shortCount(l.receivedMessages),
-        shortCount(l.kernelDroppedMessages),
-        reasons(l.droppedMessages),
-      ]),
-    ]),
-    '',
-  ];
-  const maxLag = Math.max(1, ...current.destinations.map((d) => d.lagMessages));
-  if (current.destinations.length > 0) {
-    lines.push(
-      ...table([
-        ['DESTINATION', 'STATE', 'OUT/S', 'LAG', '', 'LAG BYTES', 'SPILLED/REPLAYED', 'DROPS'],
-        ...current.destinations.map((d, i) => [
-          d.name,
-          `${d.up ? 'up' : 'DOWN'} ${shortDuration(current.timeMs - d.sinceMs)}`,
-          shortCount(delta(previous?.destinations[i]?.sentMessages, d.sentMessages) / seconds),
-          shortCount(d.lagMessages),
-          bar(d.lagMessages / maxLag, 12),
-          shortBytes(d.lagBytes),
-          `${shortCount(d.spilledMessages)}/${shortCount(d.replayedMessages)}`,
-          total(d.droppedMessages) === 0 ? '-' : reasons(d.droppedMessages),
+    ...withDropLines(
+      table([
+        ['LISTENER', 'IN/S', 'RECEIVED', 'KERNEL DROPS', 'INGEST DROPS'],
+        ...current.listeners.map((l, i) => [
+          l.name,
+          shortCount(delta(previous?.listeners[i]?.receivedMessages, l.receivedMessages) / seconds),
+          shortCount(l.receivedMessages),
+          shortCount(l.kernelDroppedMessages),
+          shortCount(total(l.droppedMessages)),
         ]),
       ]),
+      current.listeners.map((l) => l.droppedMessages),
+      'ingest drops',
+    ),
+    '',
+  ];
+  if (current.destinations.length > 0) {
+    const maxLag = Math.max(1, ...current.destinations.map((d) => d.lagMessages));
+    const rows = (lagBar: (lagMessages: number) => string): string[][] => [
+      ['DESTINATION', 'STATE', 'OUT/S', 'LAG', '', 'LAG BYTES', 'SPILL/REPLAY', 'DROPPED'],
+      ...current.destinations.map((d, i) => [
+        d.name,
+        `${d.up ? 'up' : 'DOWN'} ${shortDuration(current.timeMs - d.sinceMs)}`,
+        shortCount(delta(previous?.destinations[i]?.sentMessages, d.sentMessages) / seconds),
+        shortCount(d.lagMessages),
+        lagBar(d.lagMessages),
+        shortBytes(d.lagBytes),
+        `${shortCount(d.spilledMessages)}/${shortCount(d.replayedMessages)}`,
+        shortCount(total(d.droppedMessages)),
+      ]),
+    ];
+    // The bars take what the other columns leave (the empty column already counts its separator).
+    const othersWidth = Math.max(...table(rows(() => '')).map((line) => line.length));
+    const barCells = Math.min(LAG_BAR_MAX_CELLS, Math.max(LAG_BAR_MIN_CELLS, widthColumns - othersWidth - 2));
+    lines.push(
+      ...withDropLines(
+        table(rows((lagMessages) => bar(lagMessages / maxLag, barCells))),
+        current.destinations.map((d) => d.droppedMessages),
+        'dropped',
+      ),
       '',
     );
   }
@@ -71,5 +99,11 @@ export function renderTop(previous: Snapshot | undefined, current: Snapshot, wid
     });
     lines.push(`threads: ${busy.join('  ')}`);
   }
-  return lines.map((line) => (line.length > widthColumns ? line.slice(0, Math.max(0, widthColumns - 1)) + '…' : line));
+  return lines.map((line) => fit(line, widthColumns));
+}
+
+/** `line` cut to `widthColumns`, its last cell an ellipsis when it was cut. */
+function fit(line: string, widthColumns: number): string {
+  if (line.length <= widthColumns) return line;
+  return widthColumns < 1 ? '' : `${line.slice(0, widthColumns - 1)}…`;
 }

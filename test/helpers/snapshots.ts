@@ -33,13 +33,39 @@ function dest(name: string, up: boolean, sinceMs: number, sent: number, dropped:
   return { name, up, sinceMs, sentMessages: sent, sentBytes: sent * 104, droppedMessages: dropped, spilledMessages: 20, replayedMessages: 15, lagMessages: lag, lagBytes: lag * 104, reconnects: up ? 1 : 6, splitMessages: 2, stalls: 1 };
 }
 
-/** `s` advanced by `seconds`, with every listener receiving and every up destination sending `perSecond` more a second. */
+/**
+ * `s` advanced by `seconds`, by known amounts (tests assert these exact numbers):
+ * - every listener receives `perSecond` more messages a second (100 bytes each), every up
+ *   destination sends them (104 bytes each, framing included);
+ * - udp@0.0.0.0:2008: 40 more kernel drops and 5 more `not_allowed`; tcp@[::]:2010: 1 more `framing`;
+ * - tcp@10.0.0.6:2009 (down): 310 more `overflow`; tcp@logs-b:6514?framing=octet: 2 more `unframeable`;
+ * - CPU: main 1%, ingest 25%, egress 20%, background 4% of one core; the process 50%.
+ */
 export function later(s: Snapshot, seconds: number, perSecond: number): Snapshot {
   const next = structuredClone(s);
+  const messages = perSecond * seconds;
   next.timeMs += seconds * 1000;
-  for (const l of next.listeners) l.receivedMessages += perSecond * seconds;
-  for (const d of next.destinations) if (d.up) d.sentMessages += perSecond * seconds;
-  next.destinations[1]!.droppedMessages.overflow += 310;
-  next.process.cpuSeconds += seconds * 0.5;
+  for (const l of next.listeners) {
+    l.receivedMessages += messages;
+    l.receivedBytes += messages * 100;
+  }
+  for (const d of next.destinations) {
+    if (!d.up) continue;
+    d.sentMessages += messages;
+    d.sentBytes += messages * 104;
+  }
+  // By position, so a test may first remove listeners or destinations from the fixture.
+  const [udp, tcp] = next.listeners;
+  const [, down, octet] = next.destinations;
+  if (udp) {
+    udp.kernelDroppedMessages += 40;
+    udp.droppedMessages.not_allowed += 5;
+  }
+  if (tcp) tcp.droppedMessages.framing += 1;
+  if (down) down.droppedMessages.overflow += 310;
+  if (octet) octet.droppedMessages.unframeable += 2;
+  const cpuShare: Record<string, number> = { main: 0.01, ingest: 0.25, egress: 0.2, background: 0.04 };
+  for (const t of next.threads) t.cpuSeconds += (cpuShare[t.name] ?? 0) * seconds;
+  next.process.cpuSeconds += 0.5 * seconds;
   return next;
 }

@@ -8,6 +8,7 @@ import { renderPrometheus } from '../../src/metrics/prometheus.js';
 import { health } from '../../src/metrics/health.js';
 import { renderStatsLine, statsRecord } from '../../src/metrics/stats-line.js';
 import { renderTop } from '../../src/metrics/top-view.js';
+import type { DestinationSnapshot, ListenerSnapshot, Snapshot } from '../../src/metrics/snapshot-types.js';
 import { later, snapshotFixture } from '../helpers/snapshots.js';
 
 interface Sample {
@@ -19,19 +20,25 @@ interface Sample {
 /**
  * A strict parser of the Prometheus text format 0.0.4: every sample belongs to a family declared
  * by # HELP and # TYPE before it, names and label names match the format's patterns, label values
- * are quoted with \\ \" \n escapes, values are floats (or NaN, +Inf, -Inf), no series twice.
+ * are quoted with \\ \" \n escapes, values are floats (or NaN, +Inf, -Inf), no series twice, a
+ * family's samples form one group, one trailing newline.
  */
 function parsePrometheus(text: string): { samples: Sample[]; types: Map<string, string> } {
   assert.ok(text.endsWith('\n'), 'ends with a newline');
   const types = new Map<string, string>();
   const helps = new Set<string>();
   const seen = new Set<string>();
+  const closedFamilies = new Set<string>();
+  let currentFamily: string | undefined;
   const samples: Sample[] = [];
+  assert.ok(!text.endsWith('\n\n'), 'one trailing newline');
   for (const line of text.slice(0, -1).split('\n')) {
     const meta = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.+)$/.exec(line);
     if (meta) {
-      if (meta[1] === 'HELP') helps.add(meta[2]!);
-      else {
+      if (meta[1] === 'HELP') {
+        assert.ok(!helps.has(meta[2]!), `HELP twice for ${meta[2]}`);
+        helps.add(meta[2]!);
+      } else {
         assert.match(meta[3]!, /^(counter|gauge|histogram|summary|untyped)$/, line);
         assert.ok(!types.has(meta[2]!), `TYPE twice for ${meta[2]}`);
         types.set(meta[2]!, meta[3]!);
@@ -42,6 +49,11 @@ function parsePrometheus(text: string): { samples: Sample[]; types: Map<string, 
     assert.ok(match, `not a sample line: ${JSON.stringify(line)}`);
     const [, name, , labelText = '', valueText] = match;
     assert.ok(types.has(name!) && helps.has(name!), `${name} has HELP and TYPE before its samples`);
+    if (name !== currentFamily) {
+      assert.ok(!closedFamilies.has(name!), `${name}: samples of one family are one group`);
+      if (currentFamily !== undefined) closedFamilies.add(currentFamily);
+      currentFamily = name;
+    }
     const labels: Record<string, string> = {};
     let rest = labelText;
     while (rest.length > 0) {
@@ -63,6 +75,73 @@ function parsePrometheus(text: string): { samples: Sample[]; types: Map<string, 
 function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
   return samples.find((s) => s.name === name && JSON.stringify(Object.entries(s.labels).sort()) === JSON.stringify(Object.entries(labels).sort()))?.value;
 }
+
+const seriesKey = (name: string, labels: Record<string, string>): string => `${name}${JSON.stringify(Object.entries(labels).sort())}`;
+
+/** The interface: every family with its type, and how its samples come from the snapshot. */
+const perListener: [string, 'counter' | 'gauge', (l: ListenerSnapshot) => number][] = [
+  ['relay_received_messages_total', 'counter', (l) => l.receivedMessages],
+  ['relay_received_bytes_total', 'counter', (l) => l.receivedBytes],
+  ['relay_kernel_dropped_messages_total', 'counter', (l) => l.kernelDroppedMessages],
+];
+const perDestination: [string, 'counter' | 'gauge', (d: DestinationSnapshot) => number][] = [
+  ['relay_sent_messages_total', 'counter', (d) => d.sentMessages],
+  ['relay_sent_bytes_total', 'counter', (d) => d.sentBytes],
+  ['relay_spilled_messages_total', 'counter', (d) => d.spilledMessages],
+  ['relay_replayed_messages_total', 'counter', (d) => d.replayedMessages],
+  ['relay_destination_up', 'gauge', (d) => (d.up ? 1 : 0)],
+  ['relay_destination_lag_messages', 'gauge', (d) => d.lagMessages],
+  ['relay_destination_lag_bytes', 'gauge', (d) => d.lagBytes],
+  ['relay_reconnects_total', 'counter', (d) => d.reconnects],
+  ['relay_lf_split_messages_total', 'counter', (d) => d.splitMessages],
+  ['relay_stalls_total', 'counter', (d) => d.stalls],
+];
+
+test('prometheus: exactly the interface families, one series per listener, destination, reason and thread', () => {
+  const s = snapshotFixture();
+  const { samples, types } = parsePrometheus(renderPrometheus(s));
+  const expected = new Map<string, number>();
+  const expectedTypes = new Map<string, string>([
+    ['relay_ingest_dropped_messages_total', 'counter'],
+    ['relay_dropped_messages_total', 'counter'],
+    ['relay_ring_capacity_bytes', 'gauge'],
+    ['relay_ring_used_bytes', 'gauge'],
+    ['relay_ingest_running', 'gauge'],
+    ['relay_start_time_seconds', 'gauge'],
+    ['relay_thread_cpu_seconds_total', 'counter'],
+    ['process_cpu_seconds_total', 'counter'],
+    ['process_resident_memory_bytes', 'gauge'],
+  ]);
+  for (const [name, type, value] of perListener) {
+    expectedTypes.set(name, type);
+    for (const l of s.listeners) expected.set(seriesKey(name, { listener: l.name }), value(l));
+  }
+  for (const [name, type, value] of perDestination) {
+    expectedTypes.set(name, type);
+    for (const d of s.destinations) expected.set(seriesKey(name, { destination: d.name }), value(d));
+  }
+  for (const l of s.listeners) {
+    for (const reason of ['oversize', 'ring_full', 'framing', 'not_allowed'] as const) {
+      expected.set(seriesKey('relay_ingest_dropped_messages_total', { listener: l.name, reason }), l.droppedMessages[reason]);
+    }
+  }
+  for (const d of s.destinations) {
+    for (const reason of ['overflow', 'spill_full', 'unframeable', 'shutdown'] as const) {
+      expected.set(seriesKey('relay_dropped_messages_total', { destination: d.name, reason }), d.droppedMessages[reason]);
+    }
+  }
+  for (const t of s.threads) expected.set(seriesKey('relay_thread_cpu_seconds_total', { thread: t.name }), t.cpuSeconds);
+  expected.set(seriesKey('relay_ring_capacity_bytes', {}), 64 * 1024 * 1024);
+  expected.set(seriesKey('relay_ring_used_bytes', {}), 16 * 1024 * 1024);
+  expected.set(seriesKey('relay_ingest_running', {}), 1);
+  expected.set(seriesKey('relay_start_time_seconds', {}), Date.UTC(2026, 10, 22, 12, 0, 0) / 1000);
+  expected.set(seriesKey('process_cpu_seconds_total', {}), 212);
+  expected.set(seriesKey('process_resident_memory_bytes', {}), 150 * 1024 * 1024);
+
+  assert.deepEqual(new Map([...types].sort()), new Map([...expectedTypes].sort()), 'families and their types');
+  assert.equal(samples.length, 2 * (3 + 4) + 3 * (10 + 4) + 4 + 6, 'series count');
+  assert.deepEqual(new Map(samples.map((x) => [seriesKey(x.name, x.labels), x.value] as const).sort()), new Map([...expected].sort()));
+});
 
 test('prometheus: parses strictly, with every required name, label set and value', () => {
   const s = snapshotFixture();
@@ -111,6 +190,38 @@ test('prometheus: label values with a quote, a backslash and a newline round-tri
   assert.equal(valueOf(samples, 'relay_sent_messages_total', { destination: tricky }), 1_005_000);
 });
 
+// The parser is the check, so it must reject what the format forbids.
+const head = '# HELP a_total A.\n# TYPE a_total counter\n';
+const malformed: [string, string][] = [
+  ['no trailing newline', `${head}a_total 1`],
+  ['two trailing newlines', `${head}a_total 1\n\n`],
+  ['a sample before its HELP and TYPE', `a_total 1\n${head}`],
+  ['a metric name starting with a digit', '# HELP 1a_total A.\n# TYPE 1a_total counter\n1a_total 1\n'],
+  ['a label name with a dash', `${head}a_total{x-y="1"} 1\n`],
+  ['an unescaped quote in a label value', `${head}a_total{x="a"b"} 1\n`],
+  ['an unknown escape in a label value', `${head}a_total{x="a\\tb"} 1\n`],
+  ['a value that is not a float', `${head}a_total 1,5\n`],
+  ['a series twice', `${head}a_total{x="1"} 1\na_total{x="1"} 2\n`],
+  ['a family in two groups', `${head}# HELP b B.\n# TYPE b gauge\na_total 1\nb 1\na_total{x="2"} 1\n`],
+  ['a counter not ending in _total', '# HELP a A.\n# TYPE a counter\na 1\n'],
+  ['an unknown type', '# HELP a A.\n# TYPE a meter\na 1\n'],
+];
+for (const [name, text] of malformed) {
+  test(`prometheus test parser rejects ${name}`, () => {
+    assert.throws(() => parsePrometheus(text), assert.AssertionError);
+  });
+}
+
+test('prometheus test parser reads escapes, special values and label-less samples', () => {
+  const text = `${head}a_total{x="q\\"b\\\\n\\n",y="2"} +Inf\n# HELP g G.\n# TYPE g gauge\ng NaN\ng{z=""} -1.5e3\n`;
+  const { samples } = parsePrometheus(text);
+  assert.deepEqual(samples.map((x) => [x.name, x.labels, x.value]), [
+    ['a_total', { x: 'q"b\\n\n', y: '2' }, Infinity],
+    ['g', {}, NaN],
+    ['g', { z: '' }, -1500],
+  ]);
+});
+
 for (const { name, mutate, status, httpStatus, down } of [
   { name: 'some destinations down', mutate: () => {}, status: 'degraded', httpStatus: 200, down: ['tcp@10.0.0.6:2009'] },
   { name: 'every destination up', mutate: (s: ReturnType<typeof snapshotFixture>) => (s.destinations[1]!.up = true), status: 'ok', httpStatus: 200, down: [] },
@@ -132,43 +243,100 @@ test('stats line: rates from counter deltas, drops since the last line, down tim
   const before = snapshotFixture();
   const after = later(before, 10, 12_345);
   const line = renderStatsLine(before, after);
-  assert.ok(!line.includes('\n'), 'one line');
-  assert.match(line, /^in 24\.7k\/s \[udp@0\.0\.0\.0:2008 12\.3k\/s, tcp@\[::\]:2010 12\.3k\/s\] \(kernel drops 0, ingest drops 0\)/);
-  assert.match(line, /\| tcp@10\.0\.0\.5:2009 up out 12\.3k\/s lag 0 \|/);
-  assert.match(line, /\| tcp@10\.0\.0\.6:2009 DOWN 1m40s out 0\/s lag 55\.0k dropped overflow=310 \|/);
-  const record = statsRecord(before, after);
-  assert.equal(record.intervalS, 10);
-  assert.equal(record.destinations[0]!.outPerS, 12_345);
-  assert.deepEqual(record.destinations[1]!.dropped, { overflow: 310 });
-  assert.equal(record.destinations[1]!.downForS, 100);
+  assert.equal(
+    line,
+    'in 24.7k/s [udp@0.0.0.0:2008 12.3k/s, tcp@[::]:2010 12.3k/s] (kernel drops 40, ingest drops 6: not_allowed=5 framing=1)' +
+      ' | tcp@10.0.0.5:2009 up out 12.3k/s lag 0' +
+      ' | tcp@10.0.0.6:2009 DOWN 1m40s out 0/s lag 55.0k dropped overflow=310' +
+      ' | tcp@logs-b:6514?framing=octet up out 12.3k/s lag 4 dropped unframeable=2',
+  );
+  assert.deepEqual(statsRecord(before, after), {
+    intervalS: 10,
+    inPerS: 24_690,
+    kernelDropped: 40,
+    ingestDropped: { not_allowed: 5, framing: 1 },
+    listeners: [
+      { name: 'udp@0.0.0.0:2008', inPerS: 12_345 },
+      { name: 'tcp@[::]:2010', inPerS: 12_345 },
+    ],
+    destinations: [
+      { name: 'tcp@10.0.0.5:2009', up: true, outPerS: 12_345, lagMessages: 0, dropped: {} },
+      { name: 'tcp@10.0.0.6:2009', up: false, downForS: 100, outPerS: 0, lagMessages: 55_000, dropped: { overflow: 310 } },
+      { name: 'tcp@logs-b:6514?framing=octet', up: true, outPerS: 12_345, lagMessages: 4, dropped: { unframeable: 2 } },
+    ],
+  });
 });
 
-test('stats line: the first one reports rates since the start', () => {
+test('stats line: the first one reports rates and drops since the start', () => {
   const s = snapshotFixture();
+  // 1_005_000 messages in 600 s; 1_000_000 + 5000 over 600 s = 1675/s, 5000 / 600 = 8.3/s.
   assert.match(renderStatsLine(undefined, s), /^in 1\.7k\/s \[udp@0\.0\.0\.0:2008 1\.7k\/s, tcp@\[::\]:2010 8\.3\/s\] \(kernel drops 12, ingest drops 6: oversize=1 not_allowed=3 framing=2\)/);
+  assert.match(renderStatsLine(undefined, s), /\| tcp@logs-b:6514\?framing=octet up out 1\.6k\/s lag 4 dropped overflow=7 spill_full=8 unframeable=9 shutdown=10$/);
 });
 
-for (const width of [60, 100, 160]) {
-  test(`top: renders within ${width} columns with rates, lag bars and drops`, () => {
+for (const { name, shape, expected } of [
+  { name: 'one listener: no per-listener rates', shape: (s: Snapshot) => void s.listeners.pop(), expected: /^in 12\.3k\/s \(kernel drops 40, ingest drops 5: not_allowed=5\) \| tcp@10\.0\.0\.5:2009 up / },
+  { name: 'no destinations: the input part alone', shape: (s: Snapshot) => void (s.destinations = []), expected: /^in 24\.7k\/s \[.+\] \(kernel drops 40, ingest drops 6: not_allowed=5 framing=1\)$/ },
+]) {
+  test(`stats line: ${name}`, () => {
     const before = snapshotFixture();
-    const lines = renderTop(before, later(before, 2, 5000), width);
-    for (const line of lines) assert.ok(line.length <= width, `${line.length} > ${width}: ${line}`);
-    const screen = lines.join('\n');
-    assert.match(screen, /^relay top — up 10m2s, ingest running, cpu 50%, rss 150 MiB/);
-    assert.match(screen, /ring \[#{8}\.{22}\] 25\.0% of 64 MiB/);
-    if (width >= 100) {
-      assert.match(screen, /udp@0\.0\.0\.0:2008 +5\.0k +1\.0M +12 +oversize=1 not_allowed=3/);
-      assert.match(screen, /tcp@10\.0\.0\.6:2009 +DOWN 1m32s +0 +55\.0k +\[#{12}\]/);
-      assert.match(screen, /threads: main 0%  ingest 0%  egress 0%  background 0%/);
-    }
+    shape(before);
+    const line = renderStatsLine(before, later(before, 10, 12_345));
+    assert.match(line, expected);
+    assert.ok(!line.includes('\n'), 'one line');
   });
 }
 
-test('top: a relay with no destinations still renders', () => {
+// Below 100 columns the destination rows are cut before the lag bars; from 100 the bars take the room left.
+for (const { widthColumns, lagBarCells } of [
+  { widthColumns: 1, lagBarCells: undefined },
+  { widthColumns: 60, lagBarCells: undefined },
+  { widthColumns: 100, lagBarCells: 7 },
+  { widthColumns: 160, lagBarCells: 20 },
+]) {
+  test(`top: ${widthColumns} columns: no line wider, the same rows cut at the right edge`, () => {
+    const before = snapshotFixture();
+    const lines = renderTop(before, later(before, 2, 5000), widthColumns);
+    for (const line of lines) assert.ok(line.length <= widthColumns, `${line.length} > ${widthColumns}: ${line}`);
+    // The screen has the same rows at every width; only their right edge is cut.
+    assert.equal(lines.length, 17);
+    const wide = renderTop(before, later(before, 2, 5000), 1000);
+    // Compare the left 20 columns (the lag bars further right change width with the terminal).
+    lines.forEach((line, i) => assert.ok(wide[i]!.startsWith(line.replace(/…$/, '').slice(0, 20)), `line ${i} starts like the full line`));
+    if (lagBarCells === undefined) return;
+    const screen = lines.join('\n');
+    // 2 s apart at 5000/s in and out; the process used 1 s of CPU, the threads their share (see later()).
+    assert.match(screen, /^relay top — up 10m2s, ingest running, cpu 50%, rss 150 MiB\n/);
+    assert.match(screen, /\nring \[#{8}\.{22}\] 25\.0% of 64 MiB\n/);
+    assert.match(screen, /\nudp@0\.0\.0\.0:2008 +5\.0k +1\.0M +52 +9\n {4}ingest drops: oversize=1 not_allowed=8\n/);
+    assert.match(screen, /\ntcp@\[::\]:2010 +5\.0k +15\.0k +0 +3\n {4}ingest drops: framing=3\n/);
+    assert.match(screen, new RegExp(`\\ntcp@10\\.0\\.0\\.5:2009 +up 10m2s +5\\.0k +0 +\\[\\.{${lagBarCells}}\\] +0 B +20/15 +0\\n`));
+    assert.match(screen, new RegExp(`\\ntcp@10\\.0\\.0\\.6:2009 +DOWN 1m32s +0 +55\\.0k +\\[#{${lagBarCells}}\\] +5\\.5 MiB +20/15 +50\\.3k\\n {4}dropped: overflow=50\\.3k\\n`));
+    assert.match(screen, /\ntcp@logs-b:6514\?framing=octet +up 10m1s +5\.0k +4 +\[\.+\] +416 B +20\/15 +36\n {4}dropped: overflow=7 spill_full=8 unframeable=11 shutdown=10\n/);
+    assert.match(screen, /\nthreads: main 1% {2}ingest 25% {2}egress 20% {2}background 4%$/);
+  });
+}
+
+test('top: lag bars are scaled to the largest lag', () => {
+  const s = snapshotFixture();
+  s.destinations[2]!.lagMessages = 27_500;
+  const bars = renderTop(undefined, s, 160).flatMap((line) => /(\[[#.]+\]) /.exec(line)?.[1] ?? []);
+  assert.deepEqual(bars.slice(1), [`[${'.'.repeat(20)}]`, `[${'#'.repeat(20)}]`, `[${'#'.repeat(10)}${'.'.repeat(10)}]`]);
+});
+
+test('top: with no previous snapshot, rates since the start and CPU as seconds', () => {
+  const screen = renderTop(undefined, snapshotFixture(), 160).join('\n');
+  assert.match(screen, /^relay top — up 10m0s, ingest running, cpu -, rss 150 MiB\n/);
+  // 1_000_000 received over 600 s.
+  assert.match(screen, /\nudp@0\.0\.0\.0:2008 +1\.7k +1\.0M +12 +4\n/);
+  assert.match(screen, /\nthreads: main 1\.5s {2}ingest 120\.0s {2}egress 90\.0s {2}background 0\.5s$/);
+});
+
+test('top: a relay with no destinations and no thread figures still renders', () => {
   const s = snapshotFixture();
   s.destinations = [];
   s.threads = [];
   const lines = renderTop(undefined, s, 80);
-  assert.ok(lines.some((l) => l.includes('LISTENER')));
-  assert.ok(!lines.some((l) => l.includes('DESTINATION')));
+  assert.ok(lines.some((l) => l.startsWith('LISTENER')));
+  assert.ok(!lines.some((l) => l.includes('DESTINATION') || l.startsWith('threads:')));
 });
