@@ -10,7 +10,7 @@ import { formatHostPort } from '../config/address.js';
 import { resolveHost } from '../config/resolve.js';
 import { AllowList, type Cidr } from '../config/cidr.js';
 import { RelayError } from '../errors.js';
-import { ListenerField, listenerBase } from '../metrics/counters.js';
+import { ListenerCounters, listenerBase } from '../metrics/counters.js';
 import type { RingWriter } from '../ring/ring.js';
 import type { RateLimitedLog } from '../logging.js';
 
@@ -47,6 +47,8 @@ export class Ingest {
   private readonly tcpServers: net.Server[] = [];
   private readonly tcpConnections = new Set<net.Socket>();
   private readonly allowList: AllowList;
+  /** Per listener index, its counters (created on first use). */
+  private readonly listenerCounters: ListenerCounters[] = [];
 
   constructor(
     private readonly writer: RingWriter,
@@ -55,6 +57,10 @@ export class Ingest {
     private readonly log: RateLimitedLog,
   ) {
     this.allowList = new AllowList(options.allow);
+  }
+
+  private countersOf(l: number): ListenerCounters {
+    return (this.listenerCounters[l] ??= new ListenerCounters(this.counters, listenerBase(l)));
   }
 
   /**
@@ -75,27 +81,25 @@ export class Ingest {
   /** Counts and logs a source outside --allow; true when `address` may send. */
   private admits(l: number, text: string, address: string | undefined): boolean {
     if (this.allowList.allows(address)) return true;
-    this.counters[listenerBase(l) + ListenerField.droppedNotAllowed]! += 1;
+    this.countersOf(l).dropped('not_allowed');
     this.log.log('warn', `not-allowed:${l}`, `${text}: ignored ${address ?? 'an unknown source'}: not in --allow`);
     return false;
   }
 
   /** Appends one message from listener `l` (publish() makes it visible). */
   accept(l: number, payload: Uint8Array): void {
-    const c = this.counters;
-    const b = listenerBase(l);
+    const counters = this.countersOf(l);
     if (payload.length > this.options.maxMessageBytes) {
-      c[b + ListenerField.droppedOversize]! += 1;
+      counters.dropped('oversize');
       this.log.log('warn', `oversize:${l}`, `dropped a ${payload.length}-byte message: larger than --max-message ${this.options.maxMessageBytes}`);
       return;
     }
     if (!this.writer.append(payload)) {
-      c[b + ListenerField.droppedRingFull]! += 1;
+      counters.dropped('ring_full');
       this.log.log('warn', `ring-full:${l}`, 'ring full: dropped an incoming message (the background thread has not reclaimed space yet)');
       return;
     }
-    c[b + ListenerField.receivedMessages]! += 1;
-    c[b + ListenerField.receivedBytes]! += payload.length;
+    counters.received(payload.length);
   }
 
   /** Binds a listener; rejects with RelayError('ERR_BIND') when it cannot. */
@@ -171,12 +175,12 @@ export class Ingest {
   /** One framed TCP input: every whole frame becomes one item; garbage closes the connection. */
   private serveTcpInput(listener: ListenerOptions, socket: net.Socket): void {
     const l = listener.index;
-    const b = listenerBase(l);
+    const counters = this.countersOf(l);
     if (!this.admits(l, listener.text, socket.remoteAddress)) {
       socket.destroy();
       return;
     }
-    this.counters[b + ListenerField.connectionsAccepted]! += 1;
+    counters.accepted();
     this.tcpConnections.add(socket);
     const decoder = new FrameDecoder(listener.framing, this.options.maxMessageBytes);
     socket.on('data', (chunk) => {
@@ -184,7 +188,7 @@ export class Ingest {
       try {
         messages = decoder.push(chunk);
       } catch (error) {
-        this.counters[b + ListenerField.droppedFraming]! += 1;
+        counters.dropped('framing');
         this.log.log('warn', `framing:${l}`, `${listener.text}: closed input from ${socket.remoteAddress}: ${(error as Error).message}`);
         socket.destroy();
         return;
@@ -195,7 +199,7 @@ export class Ingest {
     socket.on('error', () => {});
     socket.on('close', () => {
       this.tcpConnections.delete(socket);
-      if (decoder.pendingBytes > 0) this.counters[b + ListenerField.droppedFraming]! += 1;
+      if (decoder.pendingBytes > 0) counters.dropped('framing');
     });
   }
 }

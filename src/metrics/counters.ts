@@ -14,6 +14,7 @@
  * runs on (the ECMAScript model promises tear-freedom only for integer element types, which
  * would overflow too soon for byte totals).
  */
+import type { DestinationDropReason, IngestDropReason } from './snapshot-types.js';
 
 /** Slot offsets within a listener block. */
 export const ListenerField = {
@@ -71,7 +72,6 @@ export const DestinationField = {
 } as const;
 export const DESTINATION_FIELD_COUNT = Object.keys(DestinationField).length;
 
-
 /** Allocates the counters for a relay of this shape. */
 export function allocateCounters(listenerCount: number, destinationCount: number): SharedArrayBuffer {
   const slots = listenerCount * LISTENER_FIELD_COUNT + destinationCount * DESTINATION_FIELD_COUNT;
@@ -87,3 +87,144 @@ export function listenerBase(l: number): number {
 export function destinationBase(listenerCount: number, d: number): number {
   return listenerCount * LISTENER_FIELD_COUNT + d * DESTINATION_FIELD_COUNT;
 }
+
+/** Why a destination did not get a message, and the field that counts it. */
+const DROP_FIELD = {
+  overflow: DestinationField.droppedOverflow,
+  spill_full: DestinationField.droppedSpillFull,
+  unframeable: DestinationField.droppedUnframeable,
+  shutdown: DestinationField.droppedShutdown,
+} as const satisfies Record<DestinationDropReason, number>;
+
+/**
+ * The egress thread's typed view of one destination's block: every write goes through a named
+ * method, so no caller does slot arithmetic and every field has one place that writes it.
+ */
+export class DestinationCounters {
+  private readonly slots: Float64Array;
+  private readonly base: number;
+
+  constructor(slots: Float64Array, base: number) {
+    this.slots = slots;
+    this.base = base;
+  }
+
+  /** A write of `messages` messages, `bytes` bytes on the wire, was handed to the kernel. */
+  sent(messages: number, bytes: number): void {
+    this.add(DestinationField.sentMessages, messages);
+    this.add(DestinationField.sentBytes, bytes);
+  }
+
+  /** Of what was just counted sent, `messages` came from the spill directory. */
+  replayed(messages: number): void {
+    this.add(DestinationField.replayedMessages, messages);
+  }
+
+  /** `messages` unconfirmed by a lost connection are written again on a new one. */
+  resent(messages: number): void {
+    this.add(DestinationField.resentMessages, messages);
+  }
+
+  dropped(reason: DestinationDropReason, messages: number): void {
+    this.add(DROP_FIELD[reason], messages);
+  }
+
+  spilled(messages: number): void {
+    this.add(DestinationField.spilledMessages, messages);
+  }
+
+  /** `messages` were forwarded on `lf` although they contain a newline. */
+  split(messages: number): void {
+    this.add(DestinationField.splitLf, messages);
+  }
+
+  /** A damaged spill segment: `bytes` of it were skipped. */
+  spillCorrupt(bytes: number): void {
+    this.add(DestinationField.spillCorruptSegments, 1);
+    this.add(DestinationField.spillCorruptBytes, bytes);
+  }
+
+  /** A peer that stopped reading had its connection closed. */
+  stalled(): void {
+    this.add(DestinationField.stalls, 1);
+  }
+
+  /** A connection came up at `nowMs`. */
+  connected(nowMs: number): void {
+    this.add(DestinationField.connects, 1);
+    this.setUp(true, nowMs);
+  }
+
+  /** A connection went down, or an attempt failed, at `nowMs`. */
+  disconnected(wasUp: boolean, nowMs: number): void {
+    this.add(DestinationField.disconnects, 1);
+    if (wasUp) this.setUp(false, nowMs);
+  }
+
+  /** The destination exists from `nowMs` on (down until it connects). */
+  started(nowMs: number): void {
+    this.slots[this.base + DestinationField.sinceMs] = nowMs;
+  }
+
+  /** The cursor moved to ring `position`, past `items` more items. */
+  cursorMoved(position: number, items: number): void {
+    this.add(DestinationField.cursorItems, items);
+    this.slots[this.base + DestinationField.cursorPosition] = position;
+  }
+
+  /** The current value of a field (tests and the simulation read it this way). */
+  read(field: DestinationFieldName): number {
+    return this.slots[this.base + DestinationField[field]]!;
+  }
+
+  private setUp(up: boolean, nowMs: number): void {
+    this.slots[this.base + DestinationField.up] = up ? 1 : 0;
+    this.slots[this.base + DestinationField.sinceMs] = nowMs;
+  }
+
+  private add(field: number, n: number): void {
+    this.slots[this.base + field]! += n;
+  }
+}
+export type DestinationFieldName = keyof typeof DestinationField;
+
+/** The ingest thread's typed view of one listener's block. */
+export class ListenerCounters {
+  private readonly slots: Float64Array;
+  private readonly base: number;
+
+  constructor(slots: Float64Array, base: number) {
+    this.slots = slots;
+    this.base = base;
+  }
+
+  /** A message of `bytes` bytes went into the ring. */
+  received(bytes: number): void {
+    this.add(ListenerField.receivedMessages, 1);
+    this.add(ListenerField.receivedBytes, bytes);
+  }
+
+  dropped(reason: IngestDropReason): void {
+    this.add(INGEST_DROP_FIELD[reason], 1);
+  }
+
+  /** A TCP input connection was accepted. */
+  accepted(): void {
+    this.add(ListenerField.connectionsAccepted, 1);
+  }
+
+  read(field: keyof typeof ListenerField): number {
+    return this.slots[this.base + ListenerField[field]]!;
+  }
+
+  private add(field: number, n: number): void {
+    this.slots[this.base + field]! += n;
+  }
+}
+
+const INGEST_DROP_FIELD = {
+  oversize: ListenerField.droppedOversize,
+  ring_full: ListenerField.droppedRingFull,
+  framing: ListenerField.droppedFraming,
+  not_allowed: ListenerField.droppedNotAllowed,
+} as const satisfies Record<IngestDropReason, number>;

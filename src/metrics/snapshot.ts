@@ -3,7 +3,7 @@
  * about threads and kernel drops, turned into the plain Snapshot every renderer reads.
  */
 import { TAIL, TAIL_ID, distance, type RingViews } from '../ring/layout.js';
-import { computeHead } from '../ring/ring.js';
+import { usedBytes } from '../ring/ring.js';
 import { DestinationField, ListenerField, destinationBase, listenerBase } from './counters.js';
 import { ownUdpSocketDrops } from './kernel-drops.js';
 import { threadCpuSeconds } from './thread-cpu.js';
@@ -53,7 +53,7 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
     timeMs: Date.now(),
     startedMs: inputs.startedMs,
     ingestRunning: inputs.ingestRunning(),
-    ring: { capacityBytes: views.capacity, usedBytes: distance(tail, computeHead(views)) },
+    ring: { capacityBytes: views.capacity, usedBytes: usedBytes(views) },
     listeners: listeners.map((name, l) => {
       const b = listenerBase(l);
       const port = name.startsWith('udp@') ? Number(name.slice(name.lastIndexOf(':') + 1)) : undefined;

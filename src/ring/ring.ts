@@ -170,7 +170,8 @@ export class RingReader {
    * Finds the longest run of whole items that starts at `from`, ends at or before `tail`, does not
    * cross the end of a lap, and spans at most `maxBytes` (but always at least one item).
    * Sets segmentStart/segmentEnd/segmentItems; returns false when there is nothing to read.
-   * The run's bytes are `data[segmentStart & mask, + (segmentEnd - segmentStart))`, contiguous.
+   * The run's bytes are `data[segmentStart & mask, + (segmentEnd - segmentStart))`, contiguous:
+   * view() returns them.
    */
   scan(from: number, tail: number, maxBytes: number): boolean {
     if (from === tail) return false;
@@ -187,11 +188,27 @@ export class RingReader {
       if (items > 0 && distance(next, start) > maxBytes) break;
       position = next;
       items++;
+      // An item that ends exactly at the end of the buffer leaves no wrap marker behind it: the
+      // run ends here, or it would continue at offset 0 and no single view could hold it.
+      if ((position & v.mask) === 0) break;
     }
     this.segmentStart = start;
     this.segmentEnd = position;
     this.segmentItems = items;
     return true;
+  }
+
+  /**
+   * A zero-copy Buffer over the ring bytes [start, end), one run found by scan(). It aliases the
+   * ring: until a write of it has called back, nothing at or above `start` may be released.
+   * Throws RangeError if the range crosses the end of the buffer (a scan() bug, never data).
+   */
+  view(start: number, end: number): Buffer {
+    const v = this.v;
+    const offset = start & v.mask;
+    const bytes = distance(end, start);
+    if (offset + bytes > v.capacity) throw new RangeError(`ring view [${start}, ${end}) crosses the end of the ${v.capacity}-byte buffer`);
+    return Buffer.from(v.dataBuffer, offset, bytes);
   }
 
   /**
@@ -244,13 +261,28 @@ export class RingReader {
  * TAIL, so each released position is at or below the tail it is measured against.
  */
 export function computeHead(v: RingViews): number {
+  const { tail, used } = loadTailThenUsed(v);
+  return advance(tail, -used);
+}
+
+/** Ring bytes some destination still needs (TAIL - lowest RELEASED), for metrics. */
+export function usedBytes(v: RingViews): number {
+  return loadTailThenUsed(v).used;
+}
+
+/**
+ * The tail and how far below it the farthest-behind released position is. Every RELEASED is
+ * loaded before TAIL: a released position never passes the tail it was published under, so
+ * measured against a tail loaded later it is at or below it and the distance cannot wrap.
+ */
+function loadTailThenUsed(v: RingViews): { tail: number; used: number } {
   const c = v.control;
   const released: number[] = [];
   for (let d = 0; d < v.destinationCount; d++) released.push(Atomics.load(c, RELEASED + d) >>> 0);
   const tail = Atomics.load(c, TAIL) >>> 0;
-  let farthest = 0;
-  for (const r of released) farthest = Math.max(farthest, distance(tail, r));
-  return advance(tail, -farthest);
+  let used = 0;
+  for (const r of released) used = Math.max(used, distance(tail, r));
+  return { tail, used };
 }
 
 /** Publishes a new HEAD (background thread only). */
