@@ -71,6 +71,16 @@ export function validateConfig(config: RelayConfig): RelayConfig {
   if (config.destinations.length === 0) {
     throw new RelayError('ERR_BAD_OPTION', 'no destination: give at least one tcp@HOST:PORT after the listener');
   }
+  // A destination is its address and framing: it owns a spill directory and a replay position,
+  // so the same one twice would share them (and a user who wants two copies runs two sinks).
+  const seen = new Set<string>();
+  for (const d of config.destinations) {
+    const identity = `${d.scheme}@${d.host}:${d.port} ${d.framing ?? config.framing}`;
+    if (seen.has(identity)) {
+      throw new RelayError('ERR_BAD_OPTION', `destination ${d.text} is given twice (framing ${d.framing ?? config.framing}): each destination may appear once`);
+    }
+    seen.add(identity);
+  }
   if (config.reconnectMinMs > config.reconnectMaxMs) {
     throw new RelayError('ERR_BAD_OPTION', `--reconnect-min ${config.reconnectMinMs}ms is above --reconnect-max ${config.reconnectMaxMs}ms`);
   }

@@ -1,34 +1,32 @@
 /**
- * One TCP destination in the egress thread: its connection, its cursor in the ring, the writes
- * the kernel has not yet taken, and (with --spill-dir) its spill directory.
+ * One destination in the egress thread: composes its connection (./connection.ts), its window
+ * of unconfirmed writes (./delivery-window.ts), the lag policy (./lag-policy.ts) and, with
+ * --spill-dir, its spill store and replay (./replay.ts). This module owns the cursor and decides
+ * what each write carries; each part owns its own state.
  *
- * Positions (all u32 ring positions, see ring/layout.ts):
+ * Positions (u32 ring positions, see ring/layout.ts):
  *   released <= first unconfirmed ring write's start <= ... <= cursor <= TAIL
- * - `cursor`: the next ring item to hand to a write (or to the spill).
- * - `unconfirmed`: writes issued and not yet called back, in order. A ring write's bytes may still
- *   be read by the kernel straight out of the ring (a len32le write is a view, not a copy), so
- *   nothing at or above the first one's start may be reclaimed. If the connection breaks they are
- *   written again, whole, first thing on the next one: a frame is never torn and never skipped.
- * - `released` = first unconfirmed ring write's start, or `cursor` when none: published to the
- *   background thread, which reclaims below the lowest released of all destinations.
+ * `released` is published to the background thread, which reclaims below the lowest of all.
  *
- * Delivery order is: unconfirmed writes, then the spill directory (oldest first), then the ring
- * from `cursor`. While the spill has a backlog, nothing is sent from the ring.
+ * Delivery order: unconfirmed writes (resent first on a new connection), then the spill
+ * directory (oldest first), then the ring from `cursor`. While the spill has a backlog or a
+ * batch is being read, nothing is sent from the ring.
  *
- * Isolation: when this destination lags more than 3/4 of the ring, its oldest items (down to 1/2)
- * are appended to its spill directory, or, without one (or while a whole ring's worth of spilled
- * data is still on its way to the disk), dropped and counted as overflow. If a write that never completes pins the ring past
- * 7/8, the peer is not reading: the connection is closed and, while down, the pinned writes are
- * dropped.
+ * Accounting: every message this destination is responsible for (ring items published since it
+ * started, plus what its spill held at start) is at any moment in exactly one place: sent
+ * (confirmed), dropped (by reason), lag (cursor..TAIL), the window, or queued in the spill.
+ * `accounting()` reports the last three; the simulation checks the sum after every step.
  */
-import net from 'node:net';
 import { framingFor, type Framing, type FramingName } from '../framing/index.js';
 import { distance } from '../ring/layout.js';
 import type { RingReader } from '../ring/ring.js';
-import { DestinationField } from '../metrics/counters.js';
+import type { DestinationCounters } from '../metrics/counters.js';
 import type { SpillBatch, SpillStore } from '../spill/segment-store.js';
-import { Backoff } from './backoff.js';
 import type { RateLimitedLog } from '../logging.js';
+import { Connection, systemClock, tcpConnect, type Clock, type ConnectFn } from './connection.js';
+import { DeliveryWindow, type PendingWrite } from './delivery-window.js';
+import { isPinned, lagLimits, overflowAction, type LagLimits } from './lag-policy.js';
+import { ReplayDriver } from './replay.js';
 
 export interface DestinationOptions {
   index: number;
@@ -46,55 +44,71 @@ export interface DestinationOptions {
   reconnectMaxMs: number;
 }
 
-interface UnconfirmedWrite {
-  chunk: Uint8Array;
-  /** Messages carried (skipped ones excluded). */
-  messages: number;
-  /** A write from the ring: the positions of its first item and just past its last. */
-  ring?: { start: number; end: number };
-  /** A write replayed from the spill directory: confirmed there once written. */
-  spill?: SpillBatch;
+/** How the destination reaches the world; the simulation passes fakes. */
+export interface DestinationEnvironment {
+  connect: ConnectFn;
+  clock: Clock;
+  random: () => number;
 }
 
-type State = 'down' | 'connecting' | 'up' | 'closed';
+const REAL_WORLD: DestinationEnvironment = { connect: tcpConnect, clock: systemClock, random: Math.random };
 
-/** Connection and cursor of one destination; driven by the Egress pump. */
+/** Where the messages not yet sent nor dropped are; see the module comment. */
+export interface DestinationAccounting {
+  windowMessages: number;
+  /** Net messages this run added to the spill queue: appended (or on their way) minus read for replay. */
+  spillQueueDelta: number;
+}
+
+/** Connection, cursor and spill of one destination; driven by the Egress pump. */
 export class Destination {
   cursor = 0;
   released = 0;
-  private state: State = 'down';
-  private socket: net.Socket | undefined;
-  /** Bumped on every new connection so callbacks of an old one are ignored. */
-  private generation = 0;
-  private readonly unconfirmed: UnconfirmedWrite[] = [];
+  private closed = false;
+  private readonly connection: Connection;
+  private readonly window = new DeliveryWindow();
   private readonly framing: Framing;
-  private readonly backoff: Backoff;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private readonly overflowHighBytes: number;
-  private readonly overflowLowBytes: number;
-  private readonly pinLimitBytes: number;
+  private readonly limits: LagLimits;
   /** Reused list of payload views for one batch (no allocation per message). */
   private readonly batch: Uint8Array[] = [];
   private spill: SpillStore | undefined;
-  /** Bytes copied for the spill and not yet on disk: at most one ring's worth per destination. */
+  private replay: ReplayDriver | undefined;
+  /** Spill appends issued this run: a ring write may go to disk later only if none came after it. */
+  private spillAppends = 0;
+  /** Ring bytes copied for the spill and not yet on disk. */
   private spillBytesInFlight = 0;
-  private replaying = false;
+  private spillQueueDelta = 0;
+  /** Every spill operation this destination started, for finish() to wait on. */
+  private spillWork: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly options: DestinationOptions,
     private readonly reader: RingReader,
-    private readonly counters: Float64Array,
-    private readonly counterBase: number,
+    private readonly counters: DestinationCounters,
     private readonly log: RateLimitedLog,
     /** Called when the destination can take data again (connected, drained, spill ready). */
     private readonly onWritable: (destination: Destination) => void,
+    private readonly env: DestinationEnvironment = REAL_WORLD,
   ) {
     this.framing = framingFor(options.framing);
-    this.backoff = new Backoff(options.reconnectMinMs, options.reconnectMaxMs);
-    const capacity = reader.v.capacity;
-    this.overflowHighBytes = (capacity / 4) * 3;
-    this.overflowLowBytes = capacity / 2;
-    this.pinLimitBytes = (capacity / 8) * 7;
+    this.limits = lagLimits(reader.v.capacity);
+    this.connection = new Connection(
+      options,
+      {
+        onUp: () => this.onUp(),
+        onDown: (wasUp, reason) => this.onDown(wasUp, reason),
+        onDrain: () => this.onWritable(this),
+        onIdle: () => {
+          if (this.window.isEmpty) return;
+          this.log.log('warn', `stalled:${options.index}`, `${options.text}: stalled: no write completed for ${options.stallTimeoutMs} ms; reconnecting`);
+          this.counters.stalled();
+          this.connection.cut('stalled');
+        },
+      },
+      env.connect,
+      env.clock,
+      env.random,
+    );
   }
 
   get index(): number {
@@ -102,12 +116,18 @@ export class Destination {
   }
 
   get isUp(): boolean {
-    return this.state === 'up';
+    return this.connection.state === 'up';
   }
 
-  /** True when everything below `tail`, and everything spilled, has been handed to the kernel. */
+  /** True when everything below `tail`, and everything spilled, has been confirmed by the kernel. */
   caughtUp(tail: number): boolean {
-    return this.cursor === tail && this.unconfirmed.length === 0 && !this.replaying && !this.spill?.hasBacklog;
+    return this.cursor === tail && this.window.isEmpty && !this.replay?.pending;
+  }
+
+  /** Where the messages not yet sent nor dropped are (the ring lag is the cursor's business). */
+  accounting(): DestinationAccounting {
+    const { ring, spill } = this.window.messages();
+    return { windowMessages: ring + spill, spillQueueDelta: this.spillQueueDelta };
   }
 
   /**
@@ -116,84 +136,76 @@ export class Destination {
    */
   start(tail: number, spill: SpillStore | undefined): void {
     this.spill = spill;
-    this.advanceCursor(tail, 0);
-    this.counters[this.counterBase + DestinationField.sinceMs] = Date.now();
-    this.updateReleased(true);
-    this.connect();
+    if (spill) {
+      this.replay = new ReplayDriver(spill, this.options.maxWriteBytes, {
+        canWrite: () => !this.closed && this.connection.writable,
+        deliver: (batch) => this.deliverReplayed(batch),
+        emptied: () => this.onWritable(this),
+        readFailed: (error) => this.log.log('warn', `spill-read:${this.options.index}`, `${this.options.text}: cannot read spill: ${error.message}`),
+      });
+    }
+    this.moveCursor(tail, 0);
+    this.counters.started(this.env.clock.nowMs());
+    this.publishReleased(true);
+    this.connection.start();
   }
 
-  /** Enforces the lag limits, then writes whatever the socket will take up to `tail`. */
+  /** Enforces the lag limits, then writes whatever the connection will take up to `tail`. */
   service(tail: number): void {
-    if (this.state === 'closed') return;
-    if (distance(tail, this.cursor) > this.overflowHighBytes) {
-      if (this.spill && this.spillBytesInFlight < this.reader.v.capacity) this.spillOldest(tail);
-      else this.dropOldest(tail);
-    }
-    if (this.unconfirmed.length > 0 && distance(tail, this.released) > this.pinLimitBytes) {
-      this.releasePinnedWrites();
-    }
-    if (this.state !== 'up') return;
-    // While a replay runs, a batch may be read from disk but not yet written: the ring waits
-    // too, or its newer data would overtake that batch.
-    if (this.replaying || this.spill?.hasBacklog) {
-      this.replay();
+    if (this.closed) return;
+    this.enforceLimits(tail);
+    if (!this.connection.writable) return;
+    if (this.replay?.pending) {
+      this.replay.kick();
       return;
     }
-    const socket = this.socket!;
-    while (!socket.writableNeedDrain && this.cursor !== tail) {
+    while (this.connection.writable && this.cursor !== tail) {
       if (!this.reader.scan(this.cursor, tail, this.options.maxWriteBytes)) break;
       const start = this.reader.segmentStart;
       const end = this.reader.segmentEnd;
-      const v = this.reader.v;
+      const items = this.reader.segmentItems;
       let chunk: Uint8Array;
       let messages: number;
       if (this.framing.name === 'len32le') {
         // The ring holds len32le frames already: send a view of it, no copy.
-        chunk = Buffer.from(v.dataBuffer, start & v.mask, distance(end, start));
-        messages = this.reader.segmentItems;
+        chunk = this.reader.view(start, end);
+        messages = items;
       } else {
         this.batch.length = 0;
         this.reader.payloads(start, end, this.batch);
         ({ chunk, messages } = this.frame(this.batch));
       }
-      this.advanceCursor(end, this.reader.segmentItems);
+      this.moveCursor(end, items);
       if (chunk.length === 0) {
-        this.updateReleased();
+        this.publishReleased();
         continue;
       }
-      this.send(socket, { chunk, messages, ring: { start, end } });
+      this.send({ chunk, messages, ring: { start, end }, spillAppendsBefore: this.spillAppends });
     }
   }
 
   /**
-   * Stops for good at shutdown: with a spill directory, what was not delivered is appended to it
-   * (in order) for the next run; returns how many messages were not delivered nor kept.
+   * Stops for good at shutdown. What was not confirmed goes to the spill directory when order
+   * allows (see keepOrDrop); the rest is counted as dropped for `shutdown`. Returns how many
+   * messages were neither delivered nor kept.
    */
   async finish(tail: number): Promise<number> {
-    const caughtUp = this.caughtUp(tail);
-    this.state = 'closed';
-    clearTimeout(this.reconnectTimer);
+    const graceful = this.caughtUp(tail);
+    this.closed = true;
+    this.connection.close(graceful);
     let lost = 0;
-    const ringWrites = this.unconfirmed.filter((w) => w.ring);
-    this.batch.length = 0;
-    // Unconfirmed ring writes may be older than spilled data (read for replay or not): keep them
-    // only if nothing from the spill is outstanding, so the order on disk stays the order of arrival.
-    if (this.spill && !this.spill.hasBacklog && !this.unconfirmed.some((w) => w.spill)) {
-      for (const w of ringWrites) this.reader.payloads(w.ring!.start, w.ring!.end, this.batch);
-    } else {
-      for (const w of ringWrites) lost += w.messages;
+    for (const w of this.window.takeAll()) {
+      if (w.spill) this.spillQueueDelta += w.messages; // still on disk, before the replay position
+      else lost += this.keepOrDrop([w], 'shutdown');
     }
-    const rest = this.reader.payloads(this.cursor, tail, this.batch);
-    if (this.batch.length > 0) {
-      const kept = this.spill ? await this.spill.append(this.batch) : false;
-      if (kept) this.counters[this.counterBase + DestinationField.spilledMessages]! += this.batch.length;
-      else lost += this.batch.length;
-    }
+    const from = this.cursor;
     this.batch.length = 0;
-    this.advanceCursor(tail, rest);
-    this.counters[this.counterBase + DestinationField.droppedShutdown]! += lost;
-    if (caughtUp) this.socket?.end();
-    else this.socket?.destroy();
+    const rest = this.reader.payloads(from, tail, this.batch);
+    this.moveCursor(tail, rest);
+    if (rest > 0) lost += this.keepPayloads(this.batch, 'shutdown');
+    this.batch.length = 0;
+    this.publishReleased();
+    await this.spillWork;
     await this.spill?.close();
     return lost;
   }
@@ -214,216 +226,181 @@ export class Destination {
     const chunk = Buffer.allocUnsafe(total);
     let written = 0;
     for (const p of payloads) if (this.framing.verdict(p) !== 'skip') written += this.framing.encodeInto(p, chunk, written);
-    const c = this.counters;
-    const b = this.counterBase;
-    if (skipped > 0) {
-      c[b + DestinationField.droppedUnframeable]! += skipped;
-      this.log.log('warn', `unframeable:${this.options.index}`, `${this.options.text}: skipped ${skipped} empty message(s): framing ${this.framing.name} cannot carry an empty payload`);
-    }
-    if (split > 0) c[b + DestinationField.splitLf]! += split;
+    this.countUnframeable(skipped);
+    if (split > 0) this.counters.split(split);
     return { chunk, messages: payloads.length - skipped };
   }
 
-  private send(socket: net.Socket, write: UnconfirmedWrite): void {
-    this.unconfirmed.push(write);
-    this.write(socket, write);
+  private countUnframeable(skipped: number): void {
+    if (skipped === 0) return;
+    this.counters.dropped('unframeable', skipped);
+    this.log.log('warn', `unframeable:${this.options.index}`, `${this.options.text}: skipped ${skipped} empty message(s): framing ${this.framing.name} cannot carry an empty payload`);
   }
 
-  private write(socket: net.Socket, write: UnconfirmedWrite): void {
-    const generation = this.generation;
-    socket.write(write.chunk, (error) => {
-      // Errors are handled once, by the 'close' handler; a callback from an older connection
-      // must not move this one's positions.
-      if (error || generation !== this.generation) return;
-      this.confirm();
+  /** Makes `write` owed and writes it if the connection is up. */
+  private send(write: PendingWrite): void {
+    this.window.add(write);
+    if (this.connection.state === 'up') this.write(write);
+  }
+
+  private write(write: PendingWrite): void {
+    this.connection.write(write.chunk, (confirmed) => {
+      // Unconfirmed (lost connection): it stays in the window and is resent. A write removed
+      // from the window meanwhile (pinned, shutdown) was already counted by whoever removed it.
+      if (!confirmed || this.closed) return;
+      this.confirmed(write);
     });
   }
 
-  /** The oldest unconfirmed write was handed to the kernel. */
-  private confirm(): void {
-    const done = this.unconfirmed.shift();
-    if (!done) return;
-    const c = this.counters;
-    const b = this.counterBase;
-    c[b + DestinationField.sentMessages]! += done.messages;
-    c[b + DestinationField.sentBytes]! += done.chunk.length;
-    if (done.spill) {
-      c[b + DestinationField.replayedMessages]! += done.messages;
-      void this.spill!.confirm(done.spill).catch((error: Error) =>
+  /** The kernel took all of `write`. */
+  private confirmed(write: PendingWrite): void {
+    this.window.confirm(write);
+    this.counters.sent(write.messages, write.chunk.length);
+    if (write.spill) {
+      this.counters.replayed(write.messages);
+      this.trackSpill(this.spill!.confirm(write.spill)).catch((error: Error) =>
         this.log.log('warn', `spill-confirm:${this.options.index}`, `${this.options.text}: cannot record replay progress: ${error.message}`),
       );
     }
-    this.backoff.reset();
-    this.updateReleased();
+    this.connection.healthy();
+    this.publishReleased();
   }
 
-  /** Sends the spill directory's backlog, batch by batch, until it is empty or the socket is full. */
-  private replay(): void {
-    // A full socket resumes us through its 'drain' event; starting now would only spin.
-    if (this.replaying || this.state !== 'up' || this.socket!.writableNeedDrain) return;
-    this.replaying = true;
-    void this.replayBatches().then((emptied) => {
-      this.replaying = false;
-      // Backlog sent: carry on from the ring (or with what was spilled meanwhile).
-      if (emptied && this.state === 'up') this.onWritable(this);
-    });
-  }
-
-  /** Resolves true when the spill had nothing more to read, false when it stopped for the socket or the connection. */
-  private async replayBatches(): Promise<boolean> {
-    const spill = this.spill!;
-    while (this.state === 'up' && !this.socket!.writableNeedDrain) {
-      const batch = await spill.readBatch(this.options.maxWriteBytes).catch((error: Error) => {
-        this.log.log('warn', `spill-read:${this.options.index}`, `${this.options.text}: cannot read spill: ${error.message}`);
-        return undefined;
-      });
-      if (!batch) return true;
-      const { chunk, messages } = this.frame(batch.payloads);
-      const write: UnconfirmedWrite = { chunk, messages, spill: batch };
-      // Read means owed: if the connection went away meanwhile, it is resent on the next one.
-      this.unconfirmed.push(write);
-      if (this.state === 'up') this.write(this.socket!, write);
-    }
-    return false;
-  }
-
-  /** Moves the oldest items (down to half the ring) to the spill directory. */
-  private spillOldest(tail: number): void {
-    const spill = this.spill!;
-    const from = this.cursor;
-    this.advanceCursor(this.reader.dropUntil(from, tail, this.overflowLowBytes), this.reader.droppedItems);
-    this.batch.length = 0;
-    const messages = this.reader.payloads(from, this.cursor, this.batch);
-    const bytes = distance(this.cursor, from);
-    // append() copies the payloads before returning, so the range can be released right away.
-    const appended = spill.append(this.batch);
-    this.batch.length = 0;
-    this.spillBytesInFlight += bytes;
-    this.updateReleased();
-    void appended.then((kept) => {
-      this.spillBytesInFlight -= bytes;
-      const c = this.counters;
-      const b = this.counterBase;
-      if (kept) c[b + DestinationField.spilledMessages]! += messages;
-      else {
-        c[b + DestinationField.droppedSpillFull]! += messages;
-        this.log.log('warn', `spill-full:${this.options.index}`, `${this.options.text}: spill directory full or failing: dropped ${messages} message(s)`);
-      }
-      if (this.state === 'up') this.onWritable(this);
-    });
-  }
-
-  private dropOldest(tail: number): void {
-    this.advanceCursor(this.reader.dropUntil(this.cursor, tail, this.overflowLowBytes), this.reader.droppedItems);
-    const dropped = this.reader.droppedItems;
-    this.counters[this.counterBase + DestinationField.droppedOverflow]! += dropped;
-    this.log.log('warn', `overflow:${this.options.index}`, `${this.options.text}: lagging ${this.state === 'up' ? 'behind' : 'while down'}, dropped its ${dropped} oldest message(s) (ring overflow)`);
-    this.updateReleased();
-  }
-
-  /** A write that never completes pins the ring: cut the connection, then let the data go. */
-  private releasePinnedWrites(): void {
-    if (this.state === 'up') {
-      this.log.log('warn', `stalled:${this.options.index}`, `${this.options.text}: not reading (a write has pinned the ring for 7/8 of its size); reconnecting`);
-      this.counters[this.counterBase + DestinationField.stalls]! += 1;
-      this.socket!.destroy();
+  /** A batch read from the spill: owed from now on (on disk until confirmed). */
+  private deliverReplayed(batch: SpillBatch): void {
+    this.spillQueueDelta -= batch.payloads.length;
+    if (this.closed) {
+      // Read while stopping: it stays on disk, before the replay position, for the next run.
+      this.spillQueueDelta += batch.payloads.length;
       return;
     }
-    let dropped = 0;
-    for (const w of this.unconfirmed) if (w.ring) dropped += w.messages;
-    // Replayed batches stay owed: they live on disk, not in the ring.
-    const kept = this.unconfirmed.filter((w) => !w.ring);
-    this.unconfirmed.length = 0;
-    this.unconfirmed.push(...kept);
-    this.counters[this.counterBase + DestinationField.droppedOverflow]! += dropped;
-    this.updateReleased();
+    const { chunk, messages } = this.frame(batch.payloads);
+    this.send({ chunk, messages, spill: batch, spillAppendsBefore: this.spillAppends });
+  }
+
+  private onUp(): void {
+    this.counters.connected(this.env.clock.nowMs());
+    this.log.log('info', `up:${this.options.index}`, `${this.options.text}: connected`);
+    // Writes the last connection never confirmed go first, whole, in their original order.
+    for (const w of this.window.all()) {
+      this.counters.resent(w.messages);
+      this.write(w);
+    }
+    this.onWritable(this);
+  }
+
+  private onDown(wasUp: boolean, reason: string): void {
+    this.counters.disconnected(wasUp, this.env.clock.nowMs());
+    if (wasUp) {
+      this.log.log('warn', `down:${this.options.index}`, `${this.options.text}: connection lost (${reason}); ${this.window.size} unconfirmed write(s) will be resent`);
+    } else {
+      this.log.log('warn', `error:${this.options.index}:${reason}`, `${this.options.text}: cannot connect: ${reason}`);
+    }
+  }
+
+  /** Applies the lag policy: overflow to spill or drop, and a pinned ring cut loose. */
+  private enforceLimits(tail: number): void {
+    const action = overflowAction(this.limits, distance(tail, this.cursor), { enabled: this.spill !== undefined, inFlightBytes: this.spillBytesInFlight });
+    if (action !== 'none') {
+      const from = this.cursor;
+      const to = this.reader.dropUntil(from, tail, this.limits.overflowLowBytes);
+      this.batch.length = 0;
+      const items = this.reader.payloads(from, to, this.batch);
+      this.moveCursor(to, items);
+      if (action === 'spill') this.keepPayloads(this.batch, 'overflow');
+      else {
+        this.counters.dropped('overflow', items);
+        this.log.log('warn', `overflow:${this.options.index}`, `${this.options.text}: lagging ${this.isUp ? 'behind' : 'while down'}, dropped its ${items} oldest message(s) (ring overflow)`);
+      }
+      this.batch.length = 0;
+      this.publishReleased();
+    }
+    const pinned = isPinned(this.limits, distance(tail, this.released), this.window.hasRingWrites());
+    if (!pinned) return;
+    if (this.connection.state === 'up') {
+      this.log.log('warn', `stalled:${this.options.index}`, `${this.options.text}: not reading (a write has pinned the ring for 7/8 of its size); reconnecting`);
+      this.counters.stalled();
+      this.connection.cut('not reading');
+    }
+    // Down now: the pinned writes leave the ring (replayed batches stay owed: they live on disk).
+    this.keepOrDrop(this.window.takeRingWrites(), 'overflow');
+    this.publishReleased();
+  }
+
+  /**
+   * Ring writes taken out of the window: appended to the spill when that keeps the order on disk
+   * (no spill append was issued after them, so everything on disk is older), else dropped for
+   * `reason`. Returns the messages dropped.
+   */
+  private keepOrDrop(writes: PendingWrite[], reason: 'overflow' | 'shutdown'): number {
+    this.batch.length = 0;
+    let messages = 0;
+    for (const w of writes) messages += w.messages;
+    if (writes.length === 0) return 0;
+    const inOrder = this.spill !== undefined && writes.every((w) => w.spillAppendsBefore === this.spillAppends);
+    if (!inOrder) {
+      this.counters.dropped(reason, messages);
+      return messages;
+    }
+    // Payloads the framing skipped were counted when framed; keep only what the write carried.
+    for (const w of writes) this.reader.payloads(w.ring!.start, w.ring!.end, this.batch);
+    const carried = this.batch.filter((p) => this.framing.verdict(p) !== 'skip');
+    this.batch.length = 0;
+    return this.keepPayloads(carried, reason, false);
+  }
+
+  /**
+   * Appends `payloads` (ring views: copied before this returns) to the spill, or drops them for
+   * `reason` when there is no spill or it is too far behind. Empty payloads this framing cannot
+   * carry are counted now, not at replay. Returns the messages dropped now (0 when appended:
+   * a failed append is counted when it fails).
+   */
+  private keepPayloads(payloads: readonly Uint8Array[], reason: 'overflow' | 'shutdown', countSkips = true): number {
+    const spill = this.spill;
+    if (!spill || (reason === 'overflow' && this.spillBytesInFlight >= this.limits.spillInFlightLimitBytes)) {
+      this.counters.dropped(reason, payloads.length);
+      return payloads.length;
+    }
+    const carried = countSkips ? payloads.filter((p) => this.framing.verdict(p) !== 'skip') : payloads;
+    if (countSkips) this.countUnframeable(payloads.length - carried.length);
+    if (carried.length === 0) return 0;
+    let bytes = 0;
+    for (const p of carried) bytes += p.length;
+    const messages = carried.length;
+    this.spillAppends++;
+    this.spillBytesInFlight += bytes;
+    this.spillQueueDelta += messages;
+    void this.trackSpill(spill.append(carried)).then((kept) => {
+      this.spillBytesInFlight -= bytes;
+      if (kept) this.counters.spilled(messages);
+      else {
+        this.spillQueueDelta -= messages;
+        this.counters.dropped('spill_full', messages);
+        this.log.log('warn', `spill-full:${this.options.index}`, `${this.options.text}: spill directory full or failing: dropped ${messages} message(s)`);
+      }
+      if (!this.closed && this.isUp) this.onWritable(this);
+    });
+    return 0;
+  }
+
+  /** Remembers a spill operation so finish() waits for it. */
+  private trackSpill<T>(operation: Promise<T>): Promise<T> {
+    this.spillWork = Promise.all([this.spillWork, operation.catch(() => {})]);
+    return operation;
   }
 
   /** Moves the cursor past `items` ring items ending at `position`, and publishes both for metrics. */
-  private advanceCursor(position: number, items: number): void {
+  private moveCursor(position: number, items: number): void {
     this.cursor = position;
-    const c = this.counters;
-    const b = this.counterBase;
-    c[b + DestinationField.cursorItems]! += items;
-    c[b + DestinationField.cursorPosition] = position;
+    this.counters.cursorMoved(position, items);
   }
 
-  /** Publishes `up` and when it changed. */
-  private markUp(up: boolean): void {
-    const c = this.counters;
-    const b = this.counterBase;
-    c[b + DestinationField.up] = up ? 1 : 0;
-    c[b + DestinationField.sinceMs] = Date.now();
-  }
-
-  private updateReleased(force = false): void {
-    const firstRingWrite = this.unconfirmed.find((w) => w.ring);
-    const released = firstRingWrite ? firstRingWrite.ring!.start : this.cursor;
+  /** Publishes the lowest ring position this destination still needs, when it changed. */
+  private publishReleased(force = false): void {
+    const released = this.window.releasedPosition(this.cursor);
     if (force || released !== this.released) {
       this.released = released;
       this.reader.release(this.options.index, released);
     }
-  }
-
-  private connect(): void {
-    if (this.state === 'closed') return;
-    this.state = 'connecting';
-    const socket = net.connect({ host: this.options.host, port: this.options.port });
-    this.socket = socket;
-    this.generation++;
-    socket.setNoDelay(true);
-    socket.setKeepAlive(true, 10_000);
-    // One inactivity timer serves both limits: while connecting it is the connect timeout, once up
-    // it is the stall timeout (Node restarts it on every write issued and every byte read).
-    socket.setTimeout(this.options.connectTimeoutMs);
-    socket.on('timeout', () => {
-      if (this.state === 'connecting') {
-        socket.destroy(new Error(`connect timed out after ${this.options.connectTimeoutMs} ms`));
-      } else if (this.state === 'up' && this.unconfirmed.length > 0) {
-        this.log.log('warn', `stalled:${this.options.index}`, `${this.options.text}: stalled: no write completed for ${this.options.stallTimeoutMs} ms; reconnecting`);
-        this.counters[this.counterBase + DestinationField.stalls]! += 1;
-        socket.destroy();
-      }
-    });
-    socket.on('connect', () => this.onConnect(socket));
-    // Read and discard: reading is how a peer's FIN is noticed while we have nothing to send.
-    socket.on('data', () => {});
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      const what = this.state === 'up' ? 'connection lost' : 'cannot connect';
-      this.log.log('warn', `error:${this.options.index}:${error.code ?? error.message}`, `${this.options.text}: ${what}: ${error.message}`);
-    });
-    socket.on('close', () => this.onClose(socket));
-  }
-
-  private onConnect(socket: net.Socket): void {
-    if (socket !== this.socket || this.state !== 'connecting') return;
-    socket.setTimeout(this.options.stallTimeoutMs);
-    this.state = 'up';
-    const c = this.counters;
-    const b = this.counterBase;
-    c[b + DestinationField.connects]! += 1;
-    this.markUp(true);
-    this.log.log('info', `up:${this.options.index}`, `${this.options.text}: connected`);
-    // Writes the last connection never confirmed go first, whole, in their original order.
-    for (const w of this.unconfirmed) {
-      c[b + DestinationField.resentMessages]! += w.messages;
-      this.write(socket, w);
-    }
-    this.onWritable(this);
-    socket.on('drain', () => this.onWritable(this));
-  }
-
-  private onClose(socket: net.Socket): void {
-    if (socket !== this.socket) return;
-    this.socket = undefined;
-    this.generation++;
-    const wasUp = this.state === 'up';
-    if (wasUp) this.markUp(false);
-    this.counters[this.counterBase + DestinationField.disconnects]! += 1;
-    if (this.state === 'closed') return;
-    this.state = 'down';
-    if (wasUp) this.log.log('warn', `down:${this.options.index}`, `${this.options.text}: disconnected; ${this.unconfirmed.length} unconfirmed write(s) will be resent`);
-    const delayMs = this.backoff.nextDelayMs();
-    this.reconnectTimer = setTimeout(() => this.connect(), delayMs);
   }
 }

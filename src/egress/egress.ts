@@ -10,11 +10,11 @@
  */
 import { EGRESS_SLEEPING, TAIL, type RingViews } from '../ring/layout.js';
 import { RingReader } from '../ring/ring.js';
-import { DestinationField, destinationBase } from '../metrics/counters.js';
+import { DestinationCounters, destinationBase } from '../metrics/counters.js';
 import type { RateLimitedLog } from '../logging.js';
 import { SpillStore } from '../spill/segment-store.js';
 import { spillDirectoryFor, type SpillOptions } from '../spill/spill-options.js';
-import { Destination, type DestinationOptions } from './destination.js';
+import { Destination, type DestinationEnvironment, type DestinationOptions } from './destination.js';
 
 /** What is left undelivered per destination after a drain. */
 export interface DrainReport {
@@ -36,14 +36,16 @@ export class Egress {
     private readonly listenerCount: number,
     private readonly log: RateLimitedLog,
     private readonly spill: SpillOptions | undefined,
+    env?: DestinationEnvironment,
   ) {
     this.reader = new RingReader(views);
     this.destinations = destinationOptions.map(
-      (options) =>
-        new Destination(options, this.reader, counters, destinationBase(listenerCount, options.index), log, (d) =>
-          d.service(this.reader.loadTail()),
-        ),
+      (options) => new Destination(options, this.reader, this.countersOf(options), log, (d) => d.service(this.reader.loadTail()), env),
     );
+  }
+
+  private countersOf(options: DestinationOptions): DestinationCounters {
+    return new DestinationCounters(this.counters, destinationBase(this.listenerCount, options.index));
   }
 
   /** Opens the spill directories (if any), connects every destination and starts serving the ring. */
@@ -58,7 +60,7 @@ export class Egress {
   private async openSpill(options: DestinationOptions): Promise<SpillStore | undefined> {
     if (!this.spill) return undefined;
     const spill = this.spill;
-    const base = destinationBase(this.listenerCount, options.index);
+    const counters = this.countersOf(options);
     const dir = spillDirectoryFor(spill.dir, options);
     try {
       return await SpillStore.open(dir, {
@@ -66,8 +68,7 @@ export class Egress {
         segmentBytes: spill.segmentBytes,
         maxRecordBytes: spill.maxRecordBytes,
         onCorrupt: (segment, bytes, why) => {
-          this.counters[base + DestinationField.spillCorruptSegments]! += 1;
-          this.counters[base + DestinationField.spillCorruptBytes]! += bytes;
+          counters.spillCorrupt(bytes);
           this.log.log('warn', `spill-corrupt:${options.index}`, `${options.text}: skipped ${bytes} damaged byte(s) of ${segment}: ${why}`);
         },
       });

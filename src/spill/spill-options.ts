@@ -2,6 +2,7 @@
 import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { RelayError } from '../errors.js';
+import type { FramingName } from '../framing/index.js';
 
 export interface SpillOptions {
   dir: string;
@@ -12,11 +13,14 @@ export interface SpillOptions {
 }
 
 /**
- * The directory of one destination: named after its host and port (not its framing, which
- * records do not depend on), so a restarted relay finds what the last run left for it.
+ * The directory of one destination: named after its host, port and framing, so a restarted relay
+ * finds what the last run left for it and two destinations on one host:port in different framings
+ * never share one (records are payloads, but the replay position is per stream). The default
+ * framing keeps the bare `HOST_PORT` name that earlier versions used for every destination.
  */
-export function spillDirectoryFor(root: string, destination: { host: string; port: number }): string {
-  return path.join(root, `${destination.host}_${destination.port}`.replace(/[^A-Za-z0-9._-]/g, '_'));
+export function spillDirectoryFor(root: string, destination: { host: string; port: number; framing: FramingName }): string {
+  const suffix = destination.framing === 'len32le' ? '' : `_${destination.framing}`;
+  return path.join(root, `${destination.host}_${destination.port}${suffix}`.replace(/[^A-Za-z0-9._-]/g, '_'));
 }
 
 /** Creates `dir` if needed and proves a file can be written in it; throws RelayError('ERR_SPILL') saying why not. */

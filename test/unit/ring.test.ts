@@ -111,6 +111,8 @@ function simulate(seed: number, readerSpecs: Omit<SimReader, 'reader' | 'index' 
       const turns = r.speed >= 1 ? r.speed : random() < r.speed ? 1 : 0;
       for (let s = 0; s < turns && r.reader.scan(r.cursor, tail, maxWriteBytes); s++) {
         const { segmentStart: start, segmentEnd: end, segmentItems: ids } = r.reader;
+        // The run is one zero-copy view: it must lie inside the buffer.
+        assert.equal(r.reader.view(start, end).length, distance(end, start));
         assert.equal(verifyRange(v, seed, maxLength, start, end, r.nextId, r.reader), ids);
         r.pending.push({ start, end, firstId: r.nextId, ids });
         r.nextId += ids;
@@ -174,6 +176,46 @@ test('ring: a stalled reader that drops its oldest items never blocks the writer
   assert.ok(stalled!.dropped > items / 2, `the stalled reader dropped ${stalled!.dropped}`);
   assert.equal(stalled!.nextId, items, 'delivered + dropped accounts for every item');
   assert.ok(laps > 300);
+});
+
+// Sizes whose item (payload + 4-byte header) divides the ring: the last item of a lap ends exactly
+// at the end of the buffer, where no wrap marker is written.
+for (const payloadBytes of [60, 124, 1020, 4092]) {
+  test(`ring: a run stops at the end of the buffer when a ${payloadBytes}-byte item ends exactly there`, () => {
+    const v = viewRing(allocateRing(MIN_CAPACITY, 1));
+    const writer = new RingWriter(v);
+    const reader = new RingReader(v);
+    const itemsPerLap = MIN_CAPACITY / (payloadBytes + ITEM_HEADER_BYTES);
+    let cursor = 0;
+    let seen = 0;
+    let appended = 0;
+    // Append in bursts of a little over half a lap, so a scan starts mid-lap and its tail lies
+    // past the lap end: the run must stop at the end of the buffer, not run on into the next lap.
+    const burst = itemsPerLap / 2 + 1;
+    while (appended < 3 * itemsPerLap) {
+      for (let i = 0; i < burst; i++) assert.ok(writer.append(Buffer.alloc(payloadBytes, appended++ & 0xff)));
+      writer.publish();
+      const tail = reader.loadTail();
+      while (reader.scan(cursor, tail, MIN_CAPACITY)) {
+        const { segmentStart: start, segmentEnd: end } = reader;
+        assert.ok((start & v.mask) + distance(end, start) <= v.capacity, `run [${start}, ${end}) crosses the end of the buffer`);
+        const view = reader.view(start, end);
+        for (let at = 0; at < view.length; at += payloadBytes + ITEM_HEADER_BYTES) {
+          assert.equal(view.readUInt32LE(at), payloadBytes);
+          assert.equal(view[at + ITEM_HEADER_BYTES], seen++ & 0xff);
+        }
+        cursor = end;
+      }
+      reader.release(0, cursor);
+      Atomics.store(v.control, HEAD, cursor | 0);
+    }
+    assert.equal(seen, appended);
+  });
+}
+
+test('ring: view() refuses a range that crosses the end of the buffer', () => {
+  const reader = new RingReader(viewRing(allocateRing(MIN_CAPACITY, 1)));
+  assert.throws(() => reader.view(MIN_CAPACITY - 8, MIN_CAPACITY + 8), /crosses the end of the 65536-byte buffer/);
 });
 
 test('ring: items of every size up to a quarter of the ring, including empty ones', () => {

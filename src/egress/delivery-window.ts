@@ -1,0 +1,91 @@
+/**
+ * The writes of one destination that the kernel has not confirmed yet, oldest first. Pure: no
+ * I/O, no timers; the destination feeds it events and asks it what follows.
+ *
+ * Invariants (checked by the simulation in test/sim/ after every step):
+ * - writes are in arrival order of what they carry; a connection's callbacks confirm them oldest
+ *   first, so confirm() always takes the head;
+ * - a ring write's bytes may still be read by the kernel straight out of the ring (a len32le
+ *   write is a view), so nothing at or above the first ring write's start may be released;
+ * - a write the connection lost unconfirmed stays here and is written again, whole and in the
+ *   same order, first thing on the next connection (resend), or is counted by whoever removes it.
+ */
+import type { SpillBatch } from '../spill/segment-store.js';
+
+export interface PendingWrite {
+  chunk: Uint8Array;
+  /** Messages carried (those the framing skipped are not counted here). */
+  messages: number;
+  /** A write from the ring: the positions of its first item and just past its last. */
+  ring?: { start: number; end: number };
+  /** A write replayed from the spill directory: confirmed there once written. */
+  spill?: SpillBatch;
+  /** How many spill appends this destination had issued when the write was made (shutdown keeps order with it). */
+  spillAppendsBefore: number;
+}
+
+/** Unconfirmed writes in order; see the module comment. */
+export class DeliveryWindow {
+  private readonly writes: PendingWrite[] = [];
+
+  get size(): number {
+    return this.writes.length;
+  }
+
+  get isEmpty(): boolean {
+    return this.writes.length === 0;
+  }
+
+  /** Records a write as issued (or owed: written once a connection is up). */
+  add(write: PendingWrite): void {
+    this.writes.push(write);
+  }
+
+  /** Removes and returns the oldest write, which its connection has just confirmed. */
+  confirm(write: PendingWrite): void {
+    // A connection confirms in order; anything else is a bug that would count the wrong messages.
+    if (this.writes[0] !== write) throw new Error('delivery window: a write was confirmed out of order');
+    this.writes.shift();
+  }
+
+  /** Every write, oldest first: what to resend on a new connection. */
+  all(): readonly PendingWrite[] {
+    return this.writes;
+  }
+
+  /** True while some ring write is unconfirmed (it pins the ring from its start). */
+  hasRingWrites(): boolean {
+    return this.writes.some((w) => w.ring);
+  }
+
+  /** The lowest ring position still needed: the first ring write's start, else `cursor`. */
+  releasedPosition(cursor: number): number {
+    for (const w of this.writes) if (w.ring) return w.ring.start;
+    return cursor;
+  }
+
+  /** Messages in ring writes / in spill writes. */
+  messages(): { ring: number; spill: number } {
+    let ring = 0;
+    let spill = 0;
+    for (const w of this.writes) {
+      if (w.ring) ring += w.messages;
+      else spill += w.messages;
+    }
+    return { ring, spill };
+  }
+
+  /** Removes every ring write (spill writes stay owed: they live on disk) and returns them. */
+  takeRingWrites(): PendingWrite[] {
+    const ring = this.writes.filter((w) => w.ring);
+    const rest = this.writes.filter((w) => !w.ring);
+    this.writes.length = 0;
+    this.writes.push(...rest);
+    return ring;
+  }
+
+  /** Removes everything (shutdown) and returns it, oldest first. */
+  takeAll(): PendingWrite[] {
+    return this.writes.splice(0);
+  }
+}
