@@ -17,6 +17,8 @@ export interface ListenerSnapshot {
   /** Datagrams the kernel dropped on this socket before the relay read them (UDP; 0 for TCP). */
   kernelDroppedMessages: number;
   droppedMessages: Record<IngestDropReason, number>;
+  /** TCP input connections accepted (0 for UDP). */
+  connectionsAccepted: number;
 }
 
 export interface DestinationSnapshot {
@@ -39,6 +41,14 @@ export interface DestinationSnapshot {
   splitMessages: number;
   /** Connections closed because the peer stopped reading. */
   stalls: number;
+  /** Connections established (the first one included). */
+  connects: number;
+  /** Messages written again on a new connection because the lost one had not confirmed them. */
+  resentMessages: number;
+  /** Spill segments found damaged (bad checksum, truncated): their remainder was skipped. */
+  spillCorruptSegments: number;
+  /** Bytes skipped in damaged spill segments. */
+  spillCorruptBytes: number;
 }
 
 export interface Snapshot {

@@ -68,6 +68,7 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
           framing: at(b + ListenerField.droppedFraming),
           not_allowed: at(b + ListenerField.droppedNotAllowed),
         },
+        connectionsAccepted: at(b + ListenerField.connectionsAccepted),
       };
     }),
     destinations: destinations.map((name, d) => {
@@ -92,6 +93,10 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
         reconnects: at(b + DestinationField.disconnects),
         splitMessages: at(b + DestinationField.splitLf),
         stalls: at(b + DestinationField.stalls),
+        connects: at(b + DestinationField.connects),
+        resentMessages: at(b + DestinationField.resentMessages),
+        spillCorruptSegments: at(b + DestinationField.spillCorruptSegments),
+        spillCorruptBytes: at(b + DestinationField.spillCorruptBytes),
       };
     }),
     threads: inputs.threads.flatMap(({ name, tid }) => {

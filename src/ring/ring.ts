@@ -265,24 +265,43 @@ export function computeHead(v: RingViews): number {
   return advance(tail, -used);
 }
 
-/** Ring bytes some destination still needs (TAIL - lowest RELEASED), for metrics. */
+/** Attempts usedBytes() makes at a reading no RELEASED moved across, before it settles for a bound. */
+const USED_BYTES_ATTEMPTS = 4;
+
+/**
+ * Ring bytes some destination still needs (TAIL - lowest RELEASED), for metrics: never more than
+ * the capacity. Loading RELEASED before TAIL keeps the distance from wrapping, but alone it does
+ * not bound it: a thread paused between the loads (preempted, a GC pause) measures an old
+ * RELEASED against a TAIL that may have moved laps since. So the RELEASED slots are loaded again
+ * after TAIL: if none moved, they held those values when TAIL was loaded and the distance is the
+ * exact one at that instant, at most the capacity (ingest publishes at most HEAD + capacity, and
+ * HEAD <= every RELEASED). If they keep moving (egress releasing all along), the last distance
+ * is an upper bound of the true one, which is at most the capacity: report the smaller.
+ */
 export function usedBytes(v: RingViews): number {
-  return loadTailThenUsed(v).used;
+  for (let attempt = 1; ; attempt++) {
+    const { used, released } = loadTailThenUsed(v);
+    if (attempt === USED_BYTES_ATTEMPTS) return Math.min(used, v.capacity);
+    let moved = false;
+    for (let d = 0; d < released.length; d++) moved ||= (Atomics.load(v.control, RELEASED + d) >>> 0) !== released[d];
+    if (!moved) return used;
+  }
 }
 
 /**
- * The tail and how far below it the farthest-behind released position is. Every RELEASED is
- * loaded before TAIL: a released position never passes the tail it was published under, so
- * measured against a tail loaded later it is at or below it and the distance cannot wrap.
+ * The tail, how far below it the farthest-behind released position is, and the released
+ * positions loaded. Every RELEASED is loaded before TAIL: a released position never passes the
+ * tail it was published under, so measured against a tail loaded later it is at or below it and
+ * the distance cannot wrap.
  */
-function loadTailThenUsed(v: RingViews): { tail: number; used: number } {
+function loadTailThenUsed(v: RingViews): { tail: number; used: number; released: number[] } {
   const c = v.control;
   const released: number[] = [];
   for (let d = 0; d < v.destinationCount; d++) released.push(Atomics.load(c, RELEASED + d) >>> 0);
   const tail = Atomics.load(c, TAIL) >>> 0;
   let used = 0;
   for (const r of released) used = Math.max(used, distance(tail, r));
-  return { tail, used };
+  return { tail, used, released };
 }
 
 /** Publishes a new HEAD (background thread only). */

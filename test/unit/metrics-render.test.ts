@@ -83,15 +83,20 @@ const perListener: [string, 'counter' | 'gauge', (l: ListenerSnapshot) => number
   ['relay_received_messages_total', 'counter', (l) => l.receivedMessages],
   ['relay_received_bytes_total', 'counter', (l) => l.receivedBytes],
   ['relay_kernel_dropped_messages_total', 'counter', (l) => l.kernelDroppedMessages],
+  ['relay_input_connections_total', 'counter', (l) => l.connectionsAccepted],
 ];
 const perDestination: [string, 'counter' | 'gauge', (d: DestinationSnapshot) => number][] = [
   ['relay_sent_messages_total', 'counter', (d) => d.sentMessages],
   ['relay_sent_bytes_total', 'counter', (d) => d.sentBytes],
+  ['relay_resent_messages_total', 'counter', (d) => d.resentMessages],
   ['relay_spilled_messages_total', 'counter', (d) => d.spilledMessages],
   ['relay_replayed_messages_total', 'counter', (d) => d.replayedMessages],
+  ['relay_spill_corrupt_segments_total', 'counter', (d) => d.spillCorruptSegments],
+  ['relay_spill_corrupt_bytes_total', 'counter', (d) => d.spillCorruptBytes],
   ['relay_destination_up', 'gauge', (d) => (d.up ? 1 : 0)],
   ['relay_destination_lag_messages', 'gauge', (d) => d.lagMessages],
   ['relay_destination_lag_bytes', 'gauge', (d) => d.lagBytes],
+  ['relay_connects_total', 'counter', (d) => d.connects],
   ['relay_reconnects_total', 'counter', (d) => d.reconnects],
   ['relay_lf_split_messages_total', 'counter', (d) => d.splitMessages],
   ['relay_stalls_total', 'counter', (d) => d.stalls],
@@ -139,7 +144,7 @@ test('prometheus: exactly the interface families, one series per listener, desti
   expected.set(seriesKey('process_resident_memory_bytes', {}), 150 * 1024 * 1024);
 
   assert.deepEqual(new Map([...types].sort()), new Map([...expectedTypes].sort()), 'families and their types');
-  assert.equal(samples.length, 2 * (3 + 4) + 3 * (10 + 4) + 4 + 6, 'series count');
+  assert.equal(samples.length, 2 * (4 + 4) + 3 * (14 + 4) + 4 + 6, 'series count');
   assert.deepEqual(new Map(samples.map((x) => [seriesKey(x.name, x.labels), x.value] as const).sort()), new Map([...expected].sort()));
 });
 
@@ -168,6 +173,12 @@ test('prometheus: parses strictly, with every required name, label set and value
     ['relay_destination_lag_messages', { destination: 'tcp@10.0.0.6:2009' }, 55_000, 'gauge'],
     ['relay_destination_lag_bytes', { destination: 'tcp@10.0.0.6:2009' }, 55_000 * 104, 'gauge'],
     ['relay_reconnects_total', { destination: 'tcp@10.0.0.6:2009' }, 6, 'counter'],
+    ['relay_connects_total', { destination: 'tcp@10.0.0.6:2009' }, 3, 'counter'],
+    ['relay_resent_messages_total', { destination: 'tcp@10.0.0.6:2009' }, 40, 'counter'],
+    ['relay_spill_corrupt_segments_total', octet, 1, 'counter'],
+    ['relay_spill_corrupt_bytes_total', octet, 4096, 'counter'],
+    ['relay_input_connections_total', { listener: 'tcp@[::]:2010' }, 17, 'counter'],
+    ['relay_input_connections_total', listener, 0, 'counter'],
     ['relay_ring_capacity_bytes', {}, 64 * 1024 * 1024, 'gauge'],
     ['relay_ring_used_bytes', {}, 16 * 1024 * 1024, 'gauge'],
     ['relay_thread_cpu_seconds_total', { thread: 'ingest' }, 120, 'counter'],

@@ -19,7 +19,7 @@ import {
   viewRing,
   type RingViews,
 } from '../../src/ring/layout.js';
-import { RingReader, RingWriter, computeHead, publishHead } from '../../src/ring/ring.js';
+import { RingReader, RingWriter, computeHead, publishHead, usedBytes } from '../../src/ring/ring.js';
 import { mulberry32, payloadFor, randomInt } from '../helpers/prng.js';
 
 interface SimReader {
@@ -260,5 +260,54 @@ test('ring: one writer thread, two reader threads and the reclaimer thread', asy
     stopReclaimer(viewRing(buffers));
     await once(reclaimer, 'exit');
     await Promise.all([writer, ...readers].map((w) => w.terminate()));
+  }
+});
+
+test('ring: usedBytes is TAIL minus the lowest RELEASED, across the u32 wrap', () => {
+  const v = viewRing(allocateRing(MIN_CAPACITY, 2));
+  startAt(v, START_NEAR_WRAP);
+  Atomics.store(v.control, TAIL, (START_NEAR_WRAP + 3 * MIN_CAPACITY + 20_000) | 0);
+  Atomics.store(v.control, RELEASED + 0, (START_NEAR_WRAP + 3 * MIN_CAPACITY) | 0);
+  Atomics.store(v.control, RELEASED + 1, (START_NEAR_WRAP + 3 * MIN_CAPACITY + 15_000) | 0);
+  assert.equal(usedBytes(v), 20_000);
+});
+
+test('ring: usedBytes never exceeds the capacity while another thread moves TAIL and RELEASED', async (t) => {
+  // Why the order of loads matters: the mover stores TAIL, then RELEASED = TAIL, so at any moment
+  // RELEASED <= TAIL <= RELEASED + one step. usedBytes() loads RELEASED first and TAIL after, so
+  // the tail it measures from is at or past the released position it loaded and the distance
+  // cannot wrap. Loaded the other way round, RELEASED can already be past the TAIL loaded before
+  // it, and the u32 distance wraps to nearly 2^32 (this test then fails within a few thousand
+  // calls). The order alone is not enough either: a main thread paused between the two loads
+  // (preempted: the machine is shared) measures an old RELEASED against a TAIL that moved on by
+  // many laps, which is why usedBytes() loads RELEASED again after TAIL (see its comment).
+  const buffers = allocateRing(MIN_CAPACITY, 1);
+  const v = viewRing(buffers);
+  startAt(v, START_NEAR_WRAP);
+  const flags = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
+  const state = new Int32Array(flags);
+  const url = new URL('../helpers/tail-mover-worker.js', import.meta.url);
+  const mover = new Worker(url, { workerData: { buffers, steps: 2_000_000, maxMs: 3000, maxStep: 4096, flags } });
+  try {
+    const deadline = Date.now() + 10_000;
+    while (Atomics.load(state, 0) === 0) assert.ok(Date.now() < deadline, 'the mover thread did not start');
+    let calls = 0;
+    let nonZero = 0;
+    let max = 0;
+    // Spins (no await) while the mover runs: every call races it.
+    while (Atomics.load(state, 1) === 0) {
+      const used = usedBytes(v);
+      calls++;
+      if (used > 0) nonZero++;
+      if (used > max) max = used;
+      if (used > v.capacity) assert.fail(`usedBytes ${used} > capacity ${v.capacity} (call ${calls})`);
+      if ((calls & 0xffff) === 0) assert.ok(Date.now() < deadline, 'the mover thread did not stop');
+    }
+    const [{ steps }] = (await once(mover, 'message')) as [{ steps: number }];
+    assert.ok(steps > 0 && calls > 0, `${steps} steps, ${calls} calls`);
+    assert.ok(distance(Atomics.load(v.control, TAIL) >>> 0, START_NEAR_WRAP) !== 0, 'the tail moved');
+    t.diagnostic(`${steps} steps, ${calls} usedBytes calls, ${nonZero} non-zero, max ${max}`);
+  } finally {
+    await mover.terminate();
   }
 });
