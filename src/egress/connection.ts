@@ -103,9 +103,17 @@ export class Connection {
     return this.stateValue;
   }
 
+  /**
+   * True while up and the socket is not destroyed. A peer reset destroys the socket at once but
+   * reports it ('error', 'close') a tick later: no write goes into a socket already gone.
+   */
+  get live(): boolean {
+    return this.stateValue === 'up' && !this.current!.destroyed;
+  }
+
   /** True when a write now would go out on a live connection without waiting for 'drain'. */
   get writable(): boolean {
-    return this.stateValue === 'up' && !this.current!.writableNeedDrain;
+    return this.live && !this.current!.writableNeedDrain;
   }
 
   /** Starts the first attempt. */
@@ -116,7 +124,7 @@ export class Connection {
   /**
    * Writes `chunk` on the live connection. `done(true)` once the kernel has taken all of it;
    * `done(false)` if the connection was lost first (the bytes may or may not have left).
-   * Call only while up.
+   * Call only while live.
    */
   write(chunk: Uint8Array, done: (confirmed: boolean) => void): void {
     const socket = this.current!;

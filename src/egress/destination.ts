@@ -240,7 +240,7 @@ export class Destination {
   /** Makes `write` owed and writes it if the connection is up. */
   private send(write: PendingWrite): void {
     this.window.add(write);
-    if (this.connection.state === 'up') this.write(write);
+    if (this.connection.live) this.write(write);
   }
 
   private write(write: PendingWrite): void {

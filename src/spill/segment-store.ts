@@ -72,6 +72,8 @@ export class SpillStore {
   private active: { segment: Segment; file: FileHandle } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private appendsInFlight = 0;
+  /** Operations queued or running. */
+  private operations = 0;
   /** Highest segment number ever used here: new segments always sort after every older one. */
   private lastSeq = 0;
 
@@ -170,8 +172,19 @@ export class SpillStore {
     });
   }
 
+  /** True while an operation is queued or running. */
+  get busy(): boolean {
+    return this.operations > 0;
+  }
+
+  /** Resolves once every operation issued so far has finished. */
+  async whenIdle(): Promise<void> {
+    await this.queue;
+  }
+
   private serially<T>(operation: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(operation);
+    this.operations++;
+    const next = this.queue.then(operation).finally(() => this.operations--);
     this.queue = next.catch(() => {});
     return next;
   }

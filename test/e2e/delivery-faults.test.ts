@@ -10,6 +10,8 @@ import { once } from 'node:events';
 import { hostPortOf, startRelay } from '../helpers/relay-process.js';
 import { TestSink } from '../helpers/sinks.js';
 import { sendWindowed } from '../helpers/udp-sender.js';
+import { FrameDecoder } from '../../src/framing/index.js';
+import type { Snapshot } from '../../src/metrics/snapshot-types.js';
 
 /** Message i: its sequence number, padded to `bytes`. */
 function numbered(i: number, bytes = 1024): Buffer {
@@ -113,3 +115,80 @@ test('faults: SIGTERM right after a burst: everything the relay received reaches
     await sink.close();
   }
 });
+
+/**
+ * The silent-loss regression: when the relay itself destroys a connection (here the stall timeout)
+ * with a write still queued in libuv, Node 20 calls that write's callback with no error. Counted as
+ * sent, it was never resent: a gap no counter explained. The destination here stops reading on its
+ * first connection, the relay cuts it after --stall-timeout and reconnects; then the destination
+ * reads everything, the old connection's bytes too. Every message the relay received must have
+ * arrived whole on some connection, or be counted as dropped.
+ */
+test('faults: a destination that stops reading past --stall-timeout, then reads old and new connections: no gap the relay did not count', async () => {
+  const connections: { socket: net.Socket; ids: number[]; ended: boolean }[] = [];
+  const server = net.createServer((socket) => {
+    const connection = { socket, ids: [] as number[], ended: false };
+    connections.push(connection);
+    const decoder = new FrameDecoder('len32le', 1 << 20);
+    socket.on('data', (chunk: Buffer) => {
+      for (const m of decoder.push(chunk)) connection.ids.push(Number(m.toString().replace(/^\.+/, '')));
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => (connection.ended = true));
+    // The first connection is not read until the relay has given up on it.
+    if (connections.length === 1) socket.pause();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  const { relay, listeners } = await startRelay(['udp@127.0.0.1:0', '--stall-timeout', '1s', '--reconnect-min', '20ms', '--reconnect-max', '100ms', '--metrics', '127.0.0.1:0', `tcp@127.0.0.1:${port}`]);
+  try {
+    const base = (await relay.waitForStderr(/metrics on (http:\/\/\S+)\/metrics/))[1]!;
+    await relay.waitForStderr(/connected/);
+    // ~24 MB: more than the loopback socket buffers hold, so writes queue in libuv behind them.
+    const count = 24_000;
+    const target = hostPortOf(listeners[0]!);
+    const started = Date.now();
+    await sendWindowed(target, count, (i) => numbered(i), async (n) => {
+      const due = started + n / 8; // 8000 a second: paced, so the relay's own socket does not overflow
+      if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+    }, 64);
+    const deadline = Date.now() + 30_000;
+    const poll = async (done: () => boolean, what: string): Promise<void> => {
+      while (!done()) {
+        if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    await poll(() => connections.length >= 2, 'the relay to cut the stalled connection and reconnect');
+    // Now the destination reads what the first connection still holds, to its end.
+    connections[0]!.socket.resume();
+    await poll(() => connections[0]!.ended, 'the first connection to end');
+    const stats = async (): Promise<Snapshot> => (await fetch(`${base}/stats`)).json() as Promise<Snapshot>;
+    const delivered = (): Set<number> => new Set(connections.flatMap((c) => c.ids));
+    let snapshot = await stats();
+    const caughtUp = (s: Snapshot): boolean => s.destinations[0]!.lagMessages === 0 && delivered().size >= s.listeners[0]!.receivedMessages - total(s.destinations[0]!.droppedMessages);
+    while (!caughtUp(snapshot) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      snapshot = await stats();
+    }
+    const received = snapshot.listeners[0]!.receivedMessages;
+    const dropped = total(snapshot.destinations[0]!.droppedMessages);
+    const seen = delivered();
+    const missing = [...Array(count).keys()].filter((id) => !seen.has(id)).length - (count - received - snapshot.listeners[0]!.kernelDroppedMessages - total(snapshot.listeners[0]!.droppedMessages));
+    const stalls = snapshot.destinations[0]!.stalls;
+    console.log(`stall: ${connections.length} connections, received ${received}, delivered ${seen.size}, dropped ${dropped}, stalls ${stalls}, resent ${snapshot.destinations[0]!.resentMessages}`);
+    assert.ok(stalls >= 1, 'the relay cut the stalled connection');
+    assert.ok(missing <= dropped, `${missing} messages neither delivered nor counted (dropped ${dropped})`);
+    // Each connection on its own is in order, without duplicates.
+    for (const c of connections) for (let i = 1; i < c.ids.length; i++) if (c.ids[i]! <= c.ids[i - 1]!) assert.fail(`connection order: ${c.ids[i - 1]} then ${c.ids[i]}`);
+  } finally {
+    await relay.stop('SIGKILL');
+    for (const c of connections) c.socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+function total(reasons: Record<string, number>): number {
+  return Object.values(reasons).reduce((sum, n) => sum + n, 0);
+}

@@ -13,6 +13,7 @@ import { hostPortOf, spawnRelay, startRelay, type RelayProcess } from '../helper
 import { TestSink } from '../helpers/sinks.js';
 import { sendWindowed } from '../helpers/udp-sender.js';
 import { withTempDir } from '../helpers/temp-dir.js';
+import { FrameDecoder } from '../../src/framing/index.js';
 
 const MESSAGE_BYTES = 1000;
 /** 4 MiB ring, 1000-byte messages: 24 000 messages are ~6 rings. */
@@ -213,4 +214,82 @@ test('spill: past --spill-max further spills are dropped and counted; what was k
       await sink?.close();
     }
   });
+});
+
+/**
+ * One TCP listener that takes connections in either framing and tells them apart by their first
+ * byte (a len32le frame of a 1000-byte message starts with 0xe8, an lf line with '.'), keeping
+ * each framing's messages in arrival order.
+ */
+async function startSniffingSink(port: number): Promise<{ streams: Record<'len32le' | 'lf', number[]>; errors: string[]; close: () => Promise<void> }> {
+  const streams = { len32le: [] as number[], lf: [] as number[] };
+  const errors: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let framing: 'len32le' | 'lf' | undefined;
+    let decoder: FrameDecoder | undefined;
+    socket.on('data', (chunk: Buffer) => {
+      framing ??= chunk[0] === 0x2e ? 'lf' : 'len32le';
+      decoder ??= new FrameDecoder(framing, 1 << 20);
+      try {
+        for (const m of decoder.push(chunk)) streams[framing].push(Number(m.toString().replace(/^\.+/, '')));
+      } catch (error) {
+        errors.push(`${framing}: ${(error as Error).message}`);
+        socket.destroy();
+      }
+    });
+  });
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    streams,
+    errors,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+test('spill: two framings on one host:port keep separate spill directories; each gets its own whole, ordered stream across a restart', async () => {
+  await withSpillDir(async (dir) => {
+    const port = await freePort();
+    const args = ['udp@127.0.0.1:0', ...RING, ...FAST_RECONNECT, ...DRAIN, '--spill-dir', dir, `tcp@127.0.0.1:${port}`, `tcp@127.0.0.1:${port}?framing=lf`];
+    const first = await startRelay(args);
+    let receivedFirst = 0;
+    try {
+      // Down the whole first run: over a ring's worth overflows to disk, the stop spills the rest.
+      await sendPaced(first.listeners[0]!, 0, 8000);
+      receivedFirst = await stopCleanly(first.relay);
+    } finally {
+      await first.relay.stop('SIGKILL');
+    }
+    const sink = await startSniffingSink(port);
+    const second = await startRelay(args);
+    try {
+      await sendPaced(second.listeners[0]!, 8000, 10_000);
+      const receivedSecond = await stopCleanly(second.relay);
+      assert.deepEqual(sink.errors, []);
+      for (const framing of ['len32le', 'lf'] as const) {
+        const got = sink.streams[framing];
+        assert.equal(got.length, receivedFirst + receivedSecond, `${framing}: delivered = received`);
+        for (let i = 1; i < got.length; i++) if (got[i]! <= got[i - 1]!) assert.fail(`${framing}: out of order or twice at ${i}: ${got[i - 1]} then ${got[i]}`);
+      }
+      // One directory per destination: the default framing keeps the name earlier versions used.
+      assert.deepEqual((await readdir(dir)).filter((name) => !name.startsWith('.')).sort(), [`127.0.0.1_${port}`, `127.0.0.1_${port}_lf`]);
+    } finally {
+      await second.relay.stop('SIGKILL');
+      await sink.close();
+    }
+  });
+});
+
+test('spill: the same destination twice is refused before anything binds', async () => {
+  const relay = spawnRelay(['udp@127.0.0.1:0', 'tcp@127.0.0.1:9', 'tcp@127.0.0.1:9?framing=len32le']);
+  const exit = await relay.exit();
+  assert.equal(exit.code, 2);
+  assert.equal(exit.stderr, 'relay: destination tcp@127.0.0.1:9?framing=len32le is given twice (framing len32le): each destination may appear once\n');
 });
