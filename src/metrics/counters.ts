@@ -96,19 +96,23 @@ const DROP_FIELD = {
   shutdown: DestinationField.droppedShutdown,
 } as const satisfies Record<DestinationDropReason, number>;
 
+/** One block of counter slots, written by one thread through the named methods of a subclass. */
+abstract class CounterBlock {
+  constructor(
+    protected readonly slots: Float64Array,
+    protected readonly base: number,
+  ) {}
+
+  protected add(field: number, n: number): void {
+    this.slots[this.base + field]! += n;
+  }
+}
+
 /**
  * The egress thread's typed view of one destination's block: every write goes through a named
  * method, so no caller does slot arithmetic and every field has one place that writes it.
  */
-export class DestinationCounters {
-  private readonly slots: Float64Array;
-  private readonly base: number;
-
-  constructor(slots: Float64Array, base: number) {
-    this.slots = slots;
-    this.base = base;
-  }
-
+export class DestinationCounters extends CounterBlock {
   /** A write of `messages` messages, `bytes` bytes on the wire, was handed to the kernel. */
   sent(messages: number, bytes: number): void {
     this.add(DestinationField.sentMessages, messages);
@@ -181,23 +185,11 @@ export class DestinationCounters {
     this.slots[this.base + DestinationField.up] = up ? 1 : 0;
     this.slots[this.base + DestinationField.sinceMs] = nowMs;
   }
-
-  private add(field: number, n: number): void {
-    this.slots[this.base + field]! += n;
-  }
 }
 export type DestinationFieldName = keyof typeof DestinationField;
 
 /** The ingest thread's typed view of one listener's block. */
-export class ListenerCounters {
-  private readonly slots: Float64Array;
-  private readonly base: number;
-
-  constructor(slots: Float64Array, base: number) {
-    this.slots = slots;
-    this.base = base;
-  }
-
+export class ListenerCounters extends CounterBlock {
   /** A message of `bytes` bytes went into the ring. */
   received(bytes: number): void {
     this.add(ListenerField.receivedMessages, 1);
@@ -215,10 +207,6 @@ export class ListenerCounters {
 
   read(field: keyof typeof ListenerField): number {
     return this.slots[this.base + ListenerField[field]]!;
-  }
-
-  private add(field: number, n: number): void {
-    this.slots[this.base + field]! += n;
   }
 }
 
