@@ -363,8 +363,8 @@ static void receiver_readable(uv_poll_t *handle, int status, int events) {
       int err = errno;
       if (err == EINTR) continue;
       if (err == EAGAIN || err == EWOULDBLOCK) break;
-      if (!receiver_deliver(r, -err)) break;
-      continue;
+      receiver_deliver(r, -err); /* once per readable event */
+      break;
     }
     if (n == 0) break;
     int32_t *m = r->meta;
