@@ -389,6 +389,37 @@ test('close is idempotent and frees the port at once', async (t) => {
   assert.throws(() => sender.sendBatch(Uint8Array.of(1), Int32Array.of(1)), { code: 'EBADF' });
 });
 
+test('a detached batch buffer stops receiving with EFAULT instead of writing into freed memory', async (t) => {
+  const n = addon(t);
+  if (n === undefined) return;
+  const waiter = new Waiter();
+  const errors: NodeJS.ErrnoException[] = [];
+  let batches = 0;
+  const receiver = NativeUdpReceiver.open(n, {
+    family: 4, host: '127.0.0.1', port: 0, recvBufferBytes: 0, maxDatagramBytes: 64, batchSize: 4,
+    onBatch: () => {
+      batches++;
+    },
+    onError: (error) => {
+      errors.push(error);
+      waiter.notify();
+    },
+  });
+  const sender = NativeUdpSender.open(n, 4, '127.0.0.1', receiver.address().port);
+  try {
+    const batchBuffer = receiver.bytes.buffer as ArrayBuffer;
+    structuredClone(batchBuffer, { transfer: [batchBuffer] });
+    assert.equal(sender.sendBatch(new Uint8Array(8), Int32Array.of(8)), 1);
+    await waiter.until(() => errors.length > 0, 'the receive error');
+    assert.equal(errors[0]!.code, 'EFAULT');
+    assert.equal(errors[0]!.syscall, 'recvmmsg');
+    assert.equal(batches, 0);
+  } finally {
+    sender.close();
+    receiver.close();
+  }
+});
+
 test('a sender to a closed port never throws for ECONNREFUSED', (t) => {
   const n = addon(t);
   if (n === undefined) return;
