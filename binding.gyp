@@ -1,0 +1,16 @@
+{
+  "targets": [
+    {
+      "target_name": "relay_udp",
+      "sources": ["native/relay_udp.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "configurations": {
+        "Release": {
+          "cflags!": ["-O3"],
+          "cflags": ["-O2"]
+        }
+      }
+    }
+  ]
+}

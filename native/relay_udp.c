@@ -1,0 +1,841 @@
+/*
+ * relay_udp: batched UDP receive (recvmmsg) and send (sendmmsg) for the relay's ingest thread.
+ *
+ * A receiver is a non-blocking UDP socket watched by a uv_poll_t on the loop of the thread that
+ * opened it (the main thread or a worker_thread): no extra thread and no busy polling. When the
+ * socket is readable, datagrams are read straight into a caller-owned ArrayBuffer (one fixed
+ * slot per datagram), their lengths, flags and senders into a caller-owned Int32Array, and the
+ * JS callback onBatch(count) is called once per batch, never once per datagram.
+ *
+ * Context-aware (NAPI_MODULE_INIT), no global mutable state. Every open socket registers an
+ * async cleanup hook, so a worker that is terminated closes its polls and sockets before its
+ * loop goes away.
+ *
+ * Linux only (recvmmsg/sendmmsg).
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Int32 slots per datagram in meta: length, flags, family, port, addr0..addr3. */
+#define META_FIELDS 8
+#define META_LENGTH 0
+#define META_FLAGS 1
+#define META_FAMILY 2
+#define META_PORT 3
+#define META_ADDR 4
+#define FLAG_TRUNCATED 1
+
+/* Datagrams per recvmmsg call, at most. */
+#define MAX_BATCH 256
+/* recvmmsg calls (each followed by one onBatch) per readable event, so one busy socket cannot starve the loop. */
+#define MAX_BATCHES_PER_EVENT 16
+/* Datagrams per sendmmsg call (the kernel caps vlen at UIO_MAXIOV, 1024). */
+#define SEND_CHUNK 256
+
+/* Tags telling our externals apart (and from anything else): constants, not state. */
+static const napi_type_tag RECEIVER_TAG = {0x72656c61795f7564ULL, 0x705f726563763031ULL};
+static const napi_type_tag SENDER_TAG = {0x72656c61795f7564ULL, 0x705f73656e643031ULL};
+
+typedef union {
+  struct sockaddr sa;
+  struct sockaddr_in in4;
+  struct sockaddr_in6 in6;
+} sockaddr_any;
+
+enum { R_OPEN, R_CLOSING, R_CLOSED };
+
+typedef struct receiver {
+  napi_env env;
+  uv_poll_t poll;
+  int fd;
+  int state;
+  /* The JS external was garbage collected: free once closed. */
+  bool finalized;
+  /* The poll was stopped after a fatal receive error; the socket waits for udpClose. */
+  bool stopped;
+  napi_ref on_batch;
+  napi_ref batch_ab; /* the ArrayBuffer under the batch buffer */
+  napi_ref meta_ab;  /* the ArrayBuffer under meta */
+  napi_async_context async_context;
+  napi_async_cleanup_hook_handle cleanup;
+  /* Where the buffers were when opened; checked before every batch (a detached or shrunk buffer stops receiving). */
+  uint8_t *batch;
+  size_t batch_needed;  /* bytes of batch used: capacity * slot */
+  int32_t *meta;
+  size_t meta_offset;   /* byte offset of meta in its ArrayBuffer */
+  size_t meta_needed;   /* bytes of meta used */
+  void *batch_ab_data;
+  void *meta_ab_data;
+  size_t slot;
+  unsigned capacity;
+  struct mmsghdr msgs[MAX_BATCH];
+  struct iovec iov[MAX_BATCH];
+  sockaddr_any addrs[MAX_BATCH];
+} receiver;
+
+typedef struct sender {
+  int fd;
+  bool hook_registered;
+  napi_env env;
+} sender;
+
+/* ---------------------------------------------------------------- errors */
+
+/* Throws Error("<syscall>: <strerror>") with code 'EXXX', errno -err and syscall, like node's own errors. */
+static void throw_errno(napi_env env, const char *syscall, int err) {
+  char text[128];
+  char message[192];
+  const char *s = strerror_r(err, text, sizeof text); /* GNU variant: thread-safe */
+  snprintf(message, sizeof message, "%s: %s", syscall, s);
+  const char *code = uv_err_name(-err);
+  napi_value msg, error, code_value, errno_value, syscall_value;
+  if (napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg) != napi_ok) return;
+  if (napi_create_error(env, NULL, msg, &error) != napi_ok) return;
+  if (code != NULL && strncmp(code, "Unknown", 7) != 0 &&
+      napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value) == napi_ok) {
+    napi_set_named_property(env, error, "code", code_value);
+  }
+  if (napi_create_int32(env, -err, &errno_value) == napi_ok) napi_set_named_property(env, error, "errno", errno_value);
+  if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_value) == napi_ok) {
+    napi_set_named_property(env, error, "syscall", syscall_value);
+  }
+  napi_throw(env, error);
+}
+
+static void throw_type(napi_env env, const char *message) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+}
+
+static void throw_range(napi_env env, const char *message) {
+  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", message);
+}
+
+/* Evaluates a napi call; on failure throws (if nothing is pending yet) and returns NULL. */
+#define NAPI_OR_NULL(env, call)                                                   \
+  do {                                                                            \
+    if ((call) != napi_ok) {                                                      \
+      bool pending_ = false;                                                      \
+      napi_is_exception_pending((env), &pending_);                                \
+      if (!pending_) napi_throw_error((env), "ERR_RELAY_UDP", "N-API call failed: " #call); \
+      return NULL;                                                                \
+    }                                                                             \
+  } while (0)
+
+/* ---------------------------------------------------------------- arguments */
+
+static bool get_int(napi_env env, napi_value v, const char *what, int64_t min, int64_t max, int64_t *out) {
+  napi_valuetype t;
+  double d;
+  char message[160];
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_double(env, v, &d) != napi_ok) {
+    snprintf(message, sizeof message, "%s must be a number", what);
+    throw_type(env, message);
+    return false;
+  }
+  if (!(d >= (double)min && d <= (double)max) || d != (double)(int64_t)d) {
+    snprintf(message, sizeof message, "%s must be an integer from %lld to %lld", what, (long long)min, (long long)max);
+    throw_range(env, message);
+    return false;
+  }
+  *out = (int64_t)d;
+  return true;
+}
+
+/* Parses a numeric host (IPv6 zone ids allowed) and port into a sockaddr of the given family. */
+static bool get_sockaddr(napi_env env, int family, napi_value host_value, int port, sockaddr_any *addr, socklen_t *len) {
+  char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+  size_t n = 0;
+  napi_valuetype t;
+  if (napi_typeof(env, host_value, &t) != napi_ok || t != napi_string) {
+    throw_type(env, "host must be a string");
+    return false;
+  }
+  if (napi_get_value_string_utf8(env, host_value, host, sizeof host, &n) != napi_ok || n >= sizeof host - 1) {
+    throw_type(env, "host must be a numeric IP address");
+    return false;
+  }
+  memset(addr, 0, sizeof *addr);
+  int rc = family == 4 ? uv_ip4_addr(host, port, &addr->in4) : uv_ip6_addr(host, port, &addr->in6);
+  if (rc != 0) {
+    char message[200];
+    snprintf(message, sizeof message, "host \"%s\" is not a numeric IPv%d address", host, family);
+    napi_throw_type_error(env, "ERR_INVALID_IP_ADDRESS", message);
+    return false;
+  }
+  *len = family == 4 ? sizeof addr->in4 : sizeof addr->in6;
+  return true;
+}
+
+static bool get_family(napi_env env, napi_value v, int *family) {
+  int64_t f;
+  if (!get_int(env, v, "family", 4, 6, &f)) return false;
+  if (f != 4 && f != 6) {
+    throw_range(env, "family must be 4 or 6");
+    return false;
+  }
+  *family = (int)f;
+  return true;
+}
+
+/* Data, byte length and underlying ArrayBuffer (+ offset) of an ArrayBuffer or a typed array. */
+static bool get_bytes(napi_env env, napi_value v, const char *what, bool int32_only,
+                      uint8_t **data, size_t *length, napi_value *ab, size_t *offset) {
+  bool is;
+  char message[160];
+  if (!int32_only && napi_is_arraybuffer(env, v, &is) == napi_ok && is) {
+    void *d;
+    if (napi_get_arraybuffer_info(env, v, &d, length) != napi_ok) return false;
+    *data = d;
+    *ab = v;
+    *offset = 0;
+    return true;
+  }
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t count;
+    void *d;
+    if (napi_get_typedarray_info(env, v, &type, &count, &d, ab, offset) != napi_ok) return false;
+    if (int32_only && type != napi_int32_array) goto bad;
+    if (!int32_only && type != napi_uint8_array && type != napi_int8_array && type != napi_uint8_clamped_array) goto bad;
+    *data = d;
+    *length = int32_only ? count * 4 : count;
+    return true;
+  }
+bad:
+  snprintf(message, sizeof message, "%s must be %s", what, int32_only ? "an Int32Array" : "an ArrayBuffer or a Uint8Array");
+  throw_type(env, message);
+  return false;
+}
+
+/* ---------------------------------------------------------------- receiver */
+
+static void receiver_closed(uv_handle_t *handle);
+
+/* Releases everything JS-side; runs in the close callback (also during environment teardown). */
+static void receiver_release_js(receiver *r) {
+  napi_env env = r->env;
+  napi_handle_scope scope = NULL;
+  napi_open_handle_scope(env, &scope);
+  if (r->on_batch) napi_delete_reference(env, r->on_batch);
+  if (r->batch_ab) napi_delete_reference(env, r->batch_ab);
+  if (r->meta_ab) napi_delete_reference(env, r->meta_ab);
+  if (r->async_context) napi_async_destroy(env, r->async_context);
+  r->on_batch = r->batch_ab = r->meta_ab = NULL;
+  r->async_context = NULL;
+  if (scope) napi_close_handle_scope(env, scope);
+}
+
+/*
+ * Starts closing: the poll stops and the socket is closed right away (uv_close has already taken
+ * the fd out of epoll, so the port is free when this returns); the memory goes in the close callback.
+ */
+static void receiver_begin_close(receiver *r) {
+  if (r->state != R_OPEN) return;
+  r->state = R_CLOSING;
+  uv_poll_stop(&r->poll);
+  uv_close((uv_handle_t *)&r->poll, receiver_closed);
+  if (r->fd >= 0) {
+    close(r->fd);
+    r->fd = -1;
+  }
+}
+
+static void receiver_closed(uv_handle_t *handle) {
+  receiver *r = handle->data;
+  receiver_release_js(r);
+  r->state = R_CLOSED;
+  napi_async_cleanup_hook_handle hook = r->cleanup;
+  r->cleanup = NULL;
+  bool free_now = r->finalized;
+  if (free_now) free(r);
+  /* Last: lets an environment that is being torn down go on. */
+  if (hook) napi_remove_async_cleanup_hook(hook);
+}
+
+/* The environment (a worker, or the main thread at exit) is going away: close now. */
+static void receiver_env_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
+  receiver *r = arg;
+  (void)handle; /* same as r->cleanup: removed in receiver_closed */
+  receiver_begin_close(r);
+}
+
+/* The JS handle was garbage collected. */
+static void receiver_finalize(napi_env env, void *data, void *hint) {
+  receiver *r = data;
+  (void)env;
+  (void)hint;
+  r->finalized = true;
+  if (r->state == R_CLOSED) {
+    free(r);
+    return;
+  }
+  receiver_begin_close(r); /* receiver_closed frees it */
+}
+
+/* The batch and meta buffers are still where they were and as large (not detached or shrunk). */
+static bool receiver_buffers_ok(receiver *r) {
+  napi_env env = r->env;
+  napi_value ab;
+  void *data;
+  size_t length;
+  if (napi_get_reference_value(env, r->batch_ab, &ab) != napi_ok || ab == NULL) return false;
+  if (napi_get_arraybuffer_info(env, ab, &data, &length) != napi_ok) {
+    /* A SharedArrayBuffer cannot be detached: accept it as is. */
+    bool is_ab = false;
+    napi_is_arraybuffer(env, ab, &is_ab);
+    if (is_ab) return false;
+  } else if (data != r->batch_ab_data || length < r->batch_needed + (size_t)(r->batch - (uint8_t *)data)) {
+    return false;
+  }
+  if (napi_get_reference_value(env, r->meta_ab, &ab) != napi_ok || ab == NULL) return false;
+  if (napi_get_arraybuffer_info(env, ab, &data, &length) != napi_ok) {
+    bool is_ab = false;
+    napi_is_arraybuffer(env, ab, &is_ab);
+    if (is_ab) return false;
+  } else if (data != r->meta_ab_data || length < r->meta_offset + r->meta_needed) {
+    return false;
+  }
+  return true;
+}
+
+/*
+ * Calls onBatch(value) (a count, or a negative errno for a receive error). An exception thrown by
+ * the callback becomes an uncaught exception, as in any event callback. False: stop this round.
+ */
+static bool receiver_deliver(receiver *r, int value) {
+  napi_env env = r->env;
+  napi_value cb, global, arg;
+  if (napi_get_reference_value(env, r->on_batch, &cb) != napi_ok || cb == NULL) return false;
+  if (napi_get_global(env, &global) != napi_ok) return false;
+  if (napi_create_int32(env, value, &arg) != napi_ok) return false;
+  napi_status status = napi_make_callback(env, r->async_context, global, cb, 1, &arg, NULL);
+  if (status == napi_ok) return true;
+  if (status == napi_pending_exception) {
+    napi_value exception;
+    if (napi_get_and_clear_last_exception(env, &exception) == napi_ok) {
+      /* Refused (returns an error) when the environment cannot run JS any more, e.g. a terminating worker. */
+      napi_fatal_exception(env, exception);
+    }
+  }
+  return false;
+}
+
+static void receiver_readable(uv_poll_t *handle, int status, int events) {
+  receiver *r = handle->data;
+  (void)events;
+  if (r->state != R_OPEN) return;
+  napi_env env = r->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+
+  if (status < 0) {
+    /* epoll reported an error on the fd: report it, the next recvmmsg will tell more. */
+    receiver_deliver(r, status);
+    goto done;
+  }
+  for (int round = 0; round < MAX_BATCHES_PER_EVENT && r->state == R_OPEN; round++) {
+    if (!receiver_buffers_ok(r)) {
+      uv_poll_stop(&r->poll);
+      r->stopped = true;
+      receiver_deliver(r, -EFAULT);
+      break;
+    }
+    unsigned cap = r->capacity;
+    for (unsigned i = 0; i < cap; i++) {
+      r->msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_any);
+      r->msgs[i].msg_hdr.msg_flags = 0;
+    }
+    int n = recvmmsg(r->fd, r->msgs, cap, MSG_DONTWAIT | MSG_TRUNC, NULL);
+    if (n < 0) {
+      int err = errno;
+      if (err == EINTR) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK) break;
+      receiver_deliver(r, -err); /* once per readable event */
+      break;
+    }
+    if (n == 0) break;
+    int32_t *m = r->meta;
+    for (int i = 0; i < n; i++, m += META_FIELDS) {
+      unsigned len = r->msgs[i].msg_len;
+      m[META_LENGTH] = (int32_t)len;
+      m[META_FLAGS] = (len > r->slot || (r->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) ? FLAG_TRUNCATED : 0;
+      const sockaddr_any *a = &r->addrs[i];
+      if (a->sa.sa_family == AF_INET) {
+        m[META_FAMILY] = 4;
+        m[META_PORT] = ntohs(a->in4.sin_port);
+        memcpy(&m[META_ADDR], &a->in4.sin_addr, 4);
+        m[META_ADDR + 1] = m[META_ADDR + 2] = m[META_ADDR + 3] = 0;
+      } else if (a->sa.sa_family == AF_INET6) {
+        m[META_FAMILY] = 6;
+        m[META_PORT] = ntohs(a->in6.sin6_port);
+        memcpy(&m[META_ADDR], &a->in6.sin6_addr, 16);
+      } else {
+        m[META_FAMILY] = 0;
+        m[META_PORT] = 0;
+        m[META_ADDR] = m[META_ADDR + 1] = m[META_ADDR + 2] = m[META_ADDR + 3] = 0;
+      }
+    }
+    if (!receiver_deliver(r, n)) break;
+    /* Fewer than asked: the queue was empty. Level-triggered epoll calls again if more came since. */
+    if ((unsigned)n < cap) break;
+  }
+done:
+  napi_close_handle_scope(env, scope);
+}
+
+static receiver *get_receiver(napi_env env, napi_value v) {
+  bool ok = false;
+  void *data = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external ||
+      napi_check_object_type_tag(env, v, &RECEIVER_TAG, &ok) != napi_ok || !ok ||
+      napi_get_value_external(env, v, &data) != napi_ok) {
+    return NULL;
+  }
+  return data;
+}
+
+static sender *get_sender(napi_env env, napi_value v) {
+  bool ok = false;
+  void *data = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external ||
+      napi_check_object_type_tag(env, v, &SENDER_TAG, &ok) != napi_ok || !ok ||
+      napi_get_value_external(env, v, &data) != napi_ok) {
+    return NULL;
+  }
+  return data;
+}
+
+/* udpOpen(family, host, port, recvBufferBytes, batchBuffer, meta, maxDatagramBytes, onBatch) -> handle */
+static napi_value udp_open(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  NAPI_OR_NULL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 8) {
+    throw_type(env, "udpOpen(family, host, port, recvBufferBytes, batchBuffer, meta, maxDatagramBytes, onBatch)");
+    return NULL;
+  }
+  int family;
+  int64_t port, rcvbuf, max_dgram;
+  if (!get_family(env, argv[0], &family)) return NULL;
+  if (!get_int(env, argv[2], "port", 0, 65535, &port)) return NULL;
+  if (!get_int(env, argv[3], "recvBufferBytes", 0, INT32_MAX, &rcvbuf)) return NULL;
+  if (!get_int(env, argv[6], "maxDatagramBytes", 1, 16 * 1024 * 1024, &max_dgram)) return NULL;
+  sockaddr_any addr;
+  socklen_t addr_len;
+  if (!get_sockaddr(env, family, argv[1], (int)port, &addr, &addr_len)) return NULL;
+
+  uint8_t *batch, *meta_bytes;
+  size_t batch_len, meta_len, batch_offset, meta_offset;
+  napi_value batch_ab, meta_ab;
+  if (!get_bytes(env, argv[4], "batchBuffer", false, &batch, &batch_len, &batch_ab, &batch_offset)) return NULL;
+  if (!get_bytes(env, argv[5], "meta", true, &meta_bytes, &meta_len, &meta_ab, &meta_offset)) return NULL;
+  napi_valuetype t;
+  NAPI_OR_NULL(env, napi_typeof(env, argv[7], &t));
+  if (t != napi_function) {
+    throw_type(env, "onBatch must be a function");
+    return NULL;
+  }
+  size_t capacity = batch_len / (size_t)max_dgram;
+  if (meta_len / (4 * META_FIELDS) < capacity) capacity = meta_len / (4 * META_FIELDS);
+  if (capacity > MAX_BATCH) capacity = MAX_BATCH;
+  if (capacity == 0) {
+    throw_range(env, "batchBuffer must hold at least one maxDatagramBytes slot and meta at least META_FIELDS Int32s");
+    return NULL;
+  }
+  void *batch_ab_data, *meta_ab_data;
+  size_t ignored;
+  bool batch_is_ab = false, meta_is_ab = false;
+  napi_is_arraybuffer(env, batch_ab, &batch_is_ab);
+  napi_is_arraybuffer(env, meta_ab, &meta_is_ab);
+  batch_ab_data = batch - batch_offset;
+  meta_ab_data = meta_bytes - meta_offset;
+  if (batch_is_ab) NAPI_OR_NULL(env, napi_get_arraybuffer_info(env, batch_ab, &batch_ab_data, &ignored));
+  if (meta_is_ab) NAPI_OR_NULL(env, napi_get_arraybuffer_info(env, meta_ab, &meta_ab_data, &ignored));
+
+  uv_loop_t *loop;
+  NAPI_OR_NULL(env, napi_get_uv_event_loop(env, &loop));
+
+  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    throw_errno(env, "socket", errno);
+    return NULL;
+  }
+  if (rcvbuf > 0) {
+    int size = (int)rcvbuf;
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size); /* refused: keep the default */
+  }
+  if (bind(fd, &addr.sa, addr_len) != 0) {
+    int err = errno;
+    close(fd);
+    throw_errno(env, "bind", err);
+    return NULL;
+  }
+
+  receiver *r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    close(fd);
+    throw_errno(env, "udpOpen", ENOMEM);
+    return NULL;
+  }
+  r->env = env;
+  r->fd = fd;
+  r->state = R_OPEN;
+  r->batch = batch;
+  r->slot = (size_t)max_dgram;
+  r->capacity = (unsigned)capacity;
+  r->batch_needed = capacity * r->slot;
+  r->meta = (int32_t *)meta_bytes;
+  r->meta_offset = meta_offset;
+  r->meta_needed = capacity * META_FIELDS * 4;
+  r->batch_ab_data = batch_ab_data;
+  r->meta_ab_data = meta_ab_data;
+  for (unsigned i = 0; i < capacity; i++) {
+    r->iov[i].iov_base = batch + i * r->slot;
+    r->iov[i].iov_len = r->slot;
+    r->msgs[i].msg_hdr.msg_iov = &r->iov[i];
+    r->msgs[i].msg_hdr.msg_iovlen = 1;
+    r->msgs[i].msg_hdr.msg_name = &r->addrs[i];
+    r->msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_any);
+  }
+
+  napi_value handle, name;
+  bool ok = napi_create_reference(env, argv[7], 1, &r->on_batch) == napi_ok &&
+            napi_create_reference(env, batch_ab, 1, &r->batch_ab) == napi_ok &&
+            napi_create_reference(env, meta_ab, 1, &r->meta_ab) == napi_ok &&
+            napi_create_string_utf8(env, "RelayUdpReceiver", NAPI_AUTO_LENGTH, &name) == napi_ok &&
+            napi_async_init(env, NULL, name, &r->async_context) == napi_ok;
+  int rc = ok ? uv_poll_init(loop, &r->poll, fd) : 0;
+  if (!ok || rc != 0) {
+    receiver_release_js(r);
+    close(fd);
+    free(r);
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (rc != 0) throw_errno(env, "uv_poll_init", -rc);
+    else if (!pending) napi_throw_error(env, "ERR_RELAY_UDP", "udpOpen: cannot create the handle");
+    return NULL;
+  }
+  r->poll.data = r;
+  /* From here on, r is freed only by receiver_closed or receiver_finalize, whichever comes last. */
+  if (napi_create_external(env, r, receiver_finalize, NULL, &handle) != napi_ok) {
+    r->finalized = true; /* no JS handle will ever point at r */
+    receiver_begin_close(r);
+    napi_throw_error(env, "ERR_RELAY_UDP", "udpOpen: cannot create the handle");
+    return NULL;
+  }
+  if (napi_type_tag_object(env, handle, &RECEIVER_TAG) != napi_ok ||
+      napi_add_async_cleanup_hook(env, receiver_env_cleanup, r, &r->cleanup) != napi_ok) {
+    r->cleanup = NULL;
+    receiver_begin_close(r);
+    napi_throw_error(env, "ERR_RELAY_UDP", "udpOpen: cannot set up the handle");
+    return NULL;
+  }
+  rc = uv_poll_start(&r->poll, UV_READABLE, receiver_readable);
+  if (rc != 0) {
+    receiver_begin_close(r);
+    throw_errno(env, "uv_poll_start", -rc);
+    return NULL;
+  }
+  return handle;
+}
+
+/* udpClose(handle): stops receiving and closes the socket; idempotent. */
+static napi_value udp_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OR_NULL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  receiver *r = argc >= 1 ? get_receiver(env, argv[0]) : NULL;
+  if (r == NULL) {
+    throw_type(env, "udpClose(handle): not a receiver handle");
+    return NULL;
+  }
+  receiver_begin_close(r);
+  return NULL;
+}
+
+/* Returns the fd of a receiver or sender handle, throwing EBADF when closed, -2 when not a handle. */
+static int handle_fd(napi_env env, napi_value v) {
+  receiver *r = get_receiver(env, v);
+  if (r != NULL) return r->state == R_OPEN ? r->fd : -1;
+  sender *s = get_sender(env, v);
+  if (s != NULL) return s->fd;
+  return -2;
+}
+
+/* udpAddress(handle) -> { family, address, port } of a receiver or sender (getsockname). */
+static napi_value udp_address(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OR_NULL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int fd = argc >= 1 ? handle_fd(env, argv[0]) : -2;
+  if (fd == -2) {
+    throw_type(env, "udpAddress(handle): not a socket handle");
+    return NULL;
+  }
+  if (fd < 0) {
+    throw_errno(env, "getsockname", EBADF);
+    return NULL;
+  }
+  sockaddr_any a;
+  socklen_t len = sizeof a;
+  if (getsockname(fd, &a.sa, &len) != 0) {
+    throw_errno(env, "getsockname", errno);
+    return NULL;
+  }
+  char text[INET6_ADDRSTRLEN];
+  int family, port;
+  if (a.sa.sa_family == AF_INET) {
+    family = 4;
+    port = ntohs(a.in4.sin_port);
+    uv_inet_ntop(AF_INET, &a.in4.sin_addr, text, sizeof text);
+  } else {
+    family = 6;
+    port = ntohs(a.in6.sin6_port);
+    uv_inet_ntop(AF_INET6, &a.in6.sin6_addr, text, sizeof text);
+  }
+  napi_value result, v;
+  NAPI_OR_NULL(env, napi_create_object(env, &result));
+  NAPI_OR_NULL(env, napi_create_int32(env, family, &v));
+  NAPI_OR_NULL(env, napi_set_named_property(env, result, "family", v));
+  NAPI_OR_NULL(env, napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &v));
+  NAPI_OR_NULL(env, napi_set_named_property(env, result, "address", v));
+  NAPI_OR_NULL(env, napi_create_int32(env, port, &v));
+  NAPI_OR_NULL(env, napi_set_named_property(env, result, "port", v));
+  return result;
+}
+
+/* udpRecvBufferSize(handle) -> SO_RCVBUF as the kernel reports it (Linux: twice what it grants). */
+static napi_value udp_recv_buffer_size(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OR_NULL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int fd = argc >= 1 ? handle_fd(env, argv[0]) : -2;
+  if (fd == -2) {
+    throw_type(env, "udpRecvBufferSize(handle): not a socket handle");
+    return NULL;
+  }
+  if (fd < 0) {
+    throw_errno(env, "getsockopt", EBADF);
+    return NULL;
+  }
+  int size = 0;
+  socklen_t len = sizeof size;
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, &len) != 0) {
+    throw_errno(env, "getsockopt", errno);
+    return NULL;
+  }
+  napi_value result;
+  NAPI_OR_NULL(env, napi_create_int32(env, size, &result));
+  return result;
+}
+
+/* ---------------------------------------------------------------- sender */
+
+static void sender_env_cleanup(void *arg) {
+  sender *s = arg;
+  s->hook_registered = false;
+  if (s->fd >= 0) {
+    close(s->fd);
+    s->fd = -1;
+  }
+}
+
+static void sender_close(sender *s) {
+  if (s->hook_registered) {
+    napi_remove_env_cleanup_hook(s->env, sender_env_cleanup, s);
+    s->hook_registered = false;
+  }
+  if (s->fd >= 0) {
+    close(s->fd);
+    s->fd = -1;
+  }
+}
+
+static void sender_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  sender *s = data;
+  sender_close(s);
+  free(s);
+}
+
+/* udpSenderOpen(family, host, port) -> handle: a UDP socket connected to host:port (ephemeral source port). */
+static napi_value udp_sender_open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_OR_NULL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) {
+    throw_type(env, "udpSenderOpen(family, host, port)");
+    return NULL;
+  }
+  int family;
+  int64_t port;
+  if (!get_family(env, argv[0], &family)) return NULL;
+  if (!get_int(env, argv[2], "port", 1, 65535, &port)) return NULL;
+  sockaddr_any addr;
+  socklen_t addr_len;
+  if (!get_sockaddr(env, family, argv[1], (int)port, &addr, &addr_len)) return NULL;
+
+  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    throw_errno(env, "socket", errno);
+    return NULL;
+  }
+  /* connect() binds a fresh ephemeral port: every sender has its own source port. */
+  if (connect(fd, &addr.sa, addr_len) != 0) {
+    int err = errno;
+    close(fd);
+    throw_errno(env, "connect", err);
+    return NULL;
+  }
+  sender *s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    close(fd);
+    throw_errno(env, "udpSenderOpen", ENOMEM);
+    return NULL;
+  }
+  s->fd = fd;
+  s->env = env;
+  napi_value handle;
+  if (napi_create_external(env, s, sender_finalize, NULL, &handle) != napi_ok) {
+    close(fd);
+    free(s);
+    napi_throw_error(env, "ERR_RELAY_UDP", "udpSenderOpen: cannot create the handle");
+    return NULL;
+  }
+  /* From here the finalizer owns s. */
+  if (napi_type_tag_object(env, handle, &SENDER_TAG) != napi_ok ||
+      napi_add_env_cleanup_hook(env, sender_env_cleanup, s) != napi_ok) {
+    sender_close(s);
+    napi_throw_error(env, "ERR_RELAY_UDP", "udpSenderOpen: cannot set up the handle");
+    return NULL;
+  }
+  s->hook_registered = true;
+  return handle;
+}
+
+/*
+ * udpSendBatch(handle, buffer, lengths, count) -> datagrams sent. Datagram i is lengths[i] bytes,
+ * packed back to back in buffer. Fewer than count when the socket buffer is full (EAGAIN) or the
+ * peer keeps refusing (ECONNREFUSED, retried once); other errors throw.
+ */
+static napi_value udp_send_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  NAPI_OR_NULL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sender *s = argc >= 4 ? get_sender(env, argv[0]) : NULL;
+  if (s == NULL) {
+    throw_type(env, "udpSendBatch(handle, buffer, lengths, count): not a sender handle");
+    return NULL;
+  }
+  if (s->fd < 0) {
+    throw_errno(env, "sendmmsg", EBADF);
+    return NULL;
+  }
+  uint8_t *buffer, *length_bytes;
+  size_t buffer_len, lengths_len, off;
+  napi_value ab;
+  if (!get_bytes(env, argv[1], "buffer", false, &buffer, &buffer_len, &ab, &off)) return NULL;
+  if (!get_bytes(env, argv[2], "lengths", true, &length_bytes, &lengths_len, &ab, &off)) return NULL;
+  int64_t count;
+  if (!get_int(env, argv[3], "count", 0, (int64_t)(lengths_len / 4), &count)) return NULL;
+  const int32_t *lengths = (const int32_t *)length_bytes;
+
+  struct mmsghdr msgs[SEND_CHUNK];
+  struct iovec iov[SEND_CHUNK];
+  size_t offset = 0;
+  int64_t sent = 0;
+  bool retried_refused = false;
+  while (sent < count) {
+    /* Lay out the next chunk from datagram `sent` on. */
+    unsigned n = 0;
+    size_t o = offset;
+    for (; n < SEND_CHUNK && sent + n < count; n++) {
+      int32_t len = lengths[sent + n];
+      if (len < 0 || (size_t)len > buffer_len - o) {
+        throw_range(env, "lengths[i] must be >= 0 and add up to at most buffer.byteLength");
+        return NULL;
+      }
+      iov[n].iov_base = buffer + o;
+      iov[n].iov_len = (size_t)len;
+      memset(&msgs[n].msg_hdr, 0, sizeof msgs[n].msg_hdr);
+      msgs[n].msg_hdr.msg_iov = &iov[n];
+      msgs[n].msg_hdr.msg_iovlen = 1;
+      o += (size_t)len;
+    }
+    int k = sendmmsg(s->fd, msgs, n, MSG_DONTWAIT);
+    if (k < 0) {
+      int err = errno;
+      if (err == EINTR) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) break;
+      if (err == ECONNREFUSED) {
+        /* An ICMP port unreachable from an earlier datagram: the error is consumed, try once more. */
+        if (retried_refused) break;
+        retried_refused = true;
+        continue;
+      }
+      throw_errno(env, "sendmmsg", err);
+      return NULL;
+    }
+    for (int i = 0; i < k; i++) offset += (size_t)lengths[sent + i];
+    sent += k;
+    if (k == 0) break;
+  }
+  napi_value result;
+  NAPI_OR_NULL(env, napi_create_int64(env, sent, &result));
+  return result;
+}
+
+/* udpSenderClose(handle): idempotent. */
+static napi_value udp_sender_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OR_NULL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sender *s = argc >= 1 ? get_sender(env, argv[0]) : NULL;
+  if (s == NULL) {
+    throw_type(env, "udpSenderClose(handle): not a sender handle");
+    return NULL;
+  }
+  sender_close(s);
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- module */
+
+NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+  napi_value meta_fields, max_batch, max_batches;
+  if (napi_create_int32(env, META_FIELDS, &meta_fields) != napi_ok ||
+      napi_create_int32(env, MAX_BATCH, &max_batch) != napi_ok ||
+      napi_create_int32(env, MAX_BATCHES_PER_EVENT, &max_batches) != napi_ok) {
+    return NULL;
+  }
+  napi_property_descriptor props[] = {
+      {"udpOpen", NULL, udp_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udpClose", NULL, udp_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udpAddress", NULL, udp_address, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udpRecvBufferSize", NULL, udp_recv_buffer_size, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udpSenderOpen", NULL, udp_sender_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udpSendBatch", NULL, udp_send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udpSenderClose", NULL, udp_sender_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"META_FIELDS", NULL, NULL, NULL, NULL, meta_fields, napi_enumerable, NULL},
+      {"MAX_BATCH", NULL, NULL, NULL, NULL, max_batch, napi_enumerable, NULL},
+      {"MAX_BATCHES_PER_EVENT", NULL, NULL, NULL, NULL, max_batches, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}
