@@ -109,7 +109,7 @@ export class Relay {
         text: l.text,
         framing: l.framing ?? config.framing,
       })),
-      options: { maxMessageBytes: config.maxMessageBytes, recvBufferBytes: config.recvBufferBytes, allow: config.allow },
+      options: { maxMessageBytes: config.maxMessageBytes, recvBufferBytes: config.recvBufferBytes, allow: config.allow, udpIngest: config.udpIngest },
     };
     const ingest = spawn('ingest', './ingest/ingest-thread.js', ingestData);
     const ready = await nextMessage<FromIngest>(ingest, (m) => m.type === 'listening' || m.type === 'fatal');
@@ -131,6 +131,7 @@ export class Relay {
       destinations: this.config.destinations.map((d) => d.text),
       threads: [...this.threadIds].map(([name, tid]) => ({ name, tid })),
       startedMs: this.startedMs,
+      udpIngest: this.config.udpIngest,
       ingestRunning: () => this.stopping === undefined,
     });
   }

@@ -11,6 +11,7 @@ import { serveMetrics } from '../metrics/http.js';
 import { renderStatsLine, statsRecord } from '../metrics/stats-line.js';
 import type { Snapshot } from '../metrics/snapshot-types.js';
 import type { Cidr } from '../config/cidr.js';
+import { chooseUdpIngest, UDP_INGEST_CHOICES, type UdpIngestChoice } from '../ingest/udp-path.js';
 import { DESTINATION, LISTENER, cidrListOption, durationOption, hostPortOption, endpointArgument, endpointListOption, endpointsArgument, framingOption, sizeOption } from './parsers.js';
 
 interface RunOptions {
@@ -19,6 +20,7 @@ interface RunOptions {
   buffer: number;
   maxMessage: number;
   recvBuffer: number;
+  ingest: UdpIngestChoice;
   drainTimeout: number;
   connectTimeout: number;
   stallTimeout: number;
@@ -68,6 +70,7 @@ export function configureRun(program: Command): Command {
     .addOption(sized('--buffer <size>', 'ring size, rounded down to a power of two', DEFAULTS.bufferBytes, { min: 64 * 1024, max: 1024 * MIB }))
     .addOption(sized('--max-message <bytes>', 'largest message accepted; larger ones are counted and dropped', DEFAULTS.maxMessageBytes, { min: 1, max: 16 * MIB }))
     .addOption(sized('--recv-buffer <bytes>', 'SO_RCVBUF asked for on UDP listeners (capped by net.core.rmem_max)', DEFAULTS.recvBufferBytes, { min: 4096, max: 2048 * MIB }))
+    .addOption(new Option('--ingest <path>', 'how UDP is received: native (recvmmsg addon, batched), dgram (node:dgram), or auto (native when built)').choices(UDP_INGEST_CHOICES).default('auto'))
     .addOption(timed('--drain-timeout <duration>', 'on SIGINT/SIGTERM, how long to keep delivering what was received', DEFAULTS.drainTimeoutMs, { min: 0, max: HOUR_MS }))
     .addOption(timed('--connect-timeout <duration>', 'give up a connection attempt after this long', DEFAULTS.connectTimeoutMs, { min: 1, max: HOUR_MS }))
     .addOption(timed('--stall-timeout <duration>', 'close a connection whose pending write made no progress for this long', DEFAULTS.stallTimeoutMs, { min: 1, max: HOUR_MS }))
@@ -99,6 +102,7 @@ function reportStats(relay: Relay, intervalMs: number, log: LogSink): void {
 }
 
 async function run(listener: Endpoint, destinations: Endpoint[], options: RunOptions): Promise<void> {
+  const ingest = chooseUdpIngest(options.ingest);
   const config: RelayConfig = validateConfig({
     listeners: [listener, ...options.listen],
     destinations,
@@ -106,6 +110,7 @@ async function run(listener: Endpoint, destinations: Endpoint[], options: RunOpt
     ringBytes: ringBytesFor(options.buffer, options.maxMessage),
     maxMessageBytes: options.maxMessage,
     recvBufferBytes: options.recvBuffer,
+    udpIngest: ingest.path,
     drainTimeoutMs: options.drainTimeout,
     connectTimeoutMs: options.connectTimeout,
     stallTimeoutMs: options.stallTimeout,
@@ -121,7 +126,8 @@ async function run(listener: Endpoint, destinations: Endpoint[], options: RunOpt
     log('error', `a relay thread failed: ${error.message}`);
     process.exit(1);
   });
-  for (const bound of relay.listening) log('info', `listening on ${bound.text}`);
+  if (ingest.warning) log('warn', ingest.warning);
+  for (const bound of relay.listening) log('info', `listening on ${bound.text}${bound.text.startsWith('udp@') ? ` (${config.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram'})` : ''}`);
   log('info', `forwarding to ${destinations.map((d) => d.text).join(' ')} (ring ${formatBytes(config.ringBytes)}, framing ${config.framing})`);
   if (options.metrics) {
     const { url } = await serveMetrics(options.metrics.host, options.metrics.port, () => relay.snapshot());

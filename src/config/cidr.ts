@@ -43,6 +43,11 @@ export class AllowList {
     for (const c of cidrs) this.blocks.addSubnet(c.address, c.prefix, c.family);
   }
 
+  /** True when every source is allowed (no --allow): callers may skip working out the address. */
+  get allowsEveryone(): boolean {
+    return this.blocks === undefined;
+  }
+
   /** True when `address` (as a socket reports it, IPv4-mapped IPv6 included) is allowed. */
   allows(address: string | undefined): boolean {
     if (!this.blocks) return true;

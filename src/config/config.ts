@@ -8,6 +8,7 @@ import { RelayError } from '../errors.js';
 import { ITEM_HEADER_BYTES, MAX_CAPACITY, MIN_CAPACITY, floorPowerOfTwo } from '../ring/layout.js';
 import type { Endpoint } from './address.js';
 import type { Cidr } from './cidr.js';
+import type { UdpIngestPath } from '../ingest/udp-path.js';
 import { formatBytes } from './size.js';
 
 export interface RelayConfig {
@@ -19,6 +20,8 @@ export interface RelayConfig {
   ringBytes: number;
   maxMessageBytes: number;
   recvBufferBytes: number;
+  /** How UDP listeners receive: the native recvmmsg addon or node:dgram. */
+  udpIngest: UdpIngestPath;
   /** Sources allowed to send; empty: everyone. */
   allow: Cidr[];
   drainTimeoutMs: number;

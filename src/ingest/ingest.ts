@@ -13,6 +13,8 @@ import { RelayError } from '../errors.js';
 import { ListenerCounters, listenerBase } from '../metrics/counters.js';
 import type { RingWriter } from '../ring/ring.js';
 import type { RateLimitedLog } from '../logging.js';
+import { NativeUdpReceiver, loadNativeUdp, type NativeUdp, type NativeUdpReceiverOptions } from './native-udp.js';
+import type { UdpIngestPath } from './udp-path.js';
 
 export interface ListenerOptions {
   index: number;
@@ -31,6 +33,8 @@ export interface IngestOptions {
   allow: Cidr[];
   /** SO_RCVBUF asked for on UDP listeners. */
   recvBufferBytes: number;
+  /** How UDP listeners receive (decided by the main thread, which checked the addon loads). */
+  udpIngest: UdpIngestPath;
 }
 
 /** What a bound listener reports. */
@@ -41,9 +45,20 @@ export interface BoundListener {
   recvBufferBytes?: number;
 }
 
+/** NativeUdpReceiver.open, its errors worded as node:dgram words them (`bind EADDRINUSE 127.0.0.1:2008`). */
+function openNative(native: NativeUdp, options: NativeUdpReceiverOptions): NativeUdpReceiver {
+  try {
+    return NativeUdpReceiver.open(native, options);
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    throw new Error(e.code ? `${e.syscall ?? 'bind'} ${e.code} ${formatHostPort(options.host, options.port)}` : e.message, { cause: error });
+  }
+}
+
 /** Every listener of the relay, feeding one RingWriter. One instance, in the ingest thread. */
 export class Ingest {
   private readonly udpSockets: dgram.Socket[] = [];
+  private readonly nativeReceivers: NativeUdpReceiver[] = [];
   private readonly tcpServers: net.Server[] = [];
   private readonly tcpConnections = new Set<net.Socket>();
   private readonly allowList: AllowList;
@@ -106,9 +121,8 @@ export class Ingest {
   async listen(listener: ListenerOptions): Promise<BoundListener> {
     const address = await resolveHost(listener.host, `cannot listen on ${listener.text}`);
     try {
-      return listener.scheme === 'udp'
-        ? await this.listenUdp(listener, address)
-        : await this.listenTcp(listener, address);
+      if (listener.scheme === 'tcp') return await this.listenTcp(listener, address);
+      return this.options.udpIngest === 'native' ? this.listenUdpNative(listener, address) : await this.listenUdp(listener, address);
     } catch (error) {
       const reason = (error as Error).message;
       throw new RelayError('ERR_BIND', `cannot listen on ${listener.text}: ${reason}`);
@@ -118,6 +132,7 @@ export class Ingest {
   /** Closes every listener and input connection; what was received stays in the ring. */
   async close(): Promise<void> {
     for (const socket of this.tcpConnections) socket.destroy();
+    for (const receiver of this.nativeReceivers) receiver.close();
     await Promise.all([
       ...this.udpSockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
       ...this.tcpServers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
@@ -142,10 +157,7 @@ export class Ingest {
       // Refused outright: keep the kernel default, reported below.
     }
     granted = socket.getRecvBufferSize();
-    // Linux reports twice what it grants (bookkeeping overhead): compare against half.
-    if (granted / 2 < this.options.recvBufferBytes) {
-      this.log.log('warn', `rcvbuf:${listener.index}`, `${listener.text}: kernel granted SO_RCVBUF ${granted / 2} of ${this.options.recvBufferBytes} bytes asked (limit net.core.rmem_max); bursts may be dropped by the kernel`);
-    }
+    this.checkRecvBuffer(listener, granted);
     socket.on('error', (error) => this.log.log('warn', `udp-error:${listener.index}`, `${listener.text}: ${error.message}`));
     const l = listener.index;
     socket.on('message', (payload, sender) => {
@@ -155,6 +167,48 @@ export class Ingest {
     });
     const bound = socket.address();
     return { text: `udp@${formatHostPort(bound.address, bound.port)}`, recvBufferBytes: granted };
+  }
+
+  /**
+   * A UDP listener on the native addon: recvmmsg batches straight from this thread's event loop,
+   * one JS call per batch; each datagram is copied once, from the batch buffer into the ring,
+   * and the batch is published at once (one TAIL store, at most one wake of egress).
+   */
+  private listenUdpNative(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): BoundListener {
+    const l = listener.index;
+    const counters = this.countersOf(l);
+    const checkSource = !this.allowList.allowsEveryone;
+    const receiver = openNative(loadNativeUdp()!, {
+      family: address.family,
+      host: address.host,
+      port: listener.port,
+      recvBufferBytes: this.options.recvBufferBytes,
+      maxDatagramBytes: this.options.maxMessageBytes,
+      onBatch: (count, r) => {
+        for (let i = 0; i < count; i++) {
+          if (checkSource && !this.admits(l, listener.text, r.senderAddress(i))) continue;
+          if (r.truncated(i)) {
+            counters.dropped('oversize');
+            this.log.log('warn', `oversize:${l}`, `dropped a ${r.length(i)}-byte message: larger than --max-message ${this.options.maxMessageBytes}`);
+            continue;
+          }
+          this.accept(l, r.datagram(i));
+        }
+        this.writer.publish();
+      },
+      onError: (error) => this.log.log('warn', `udp-error:${l}`, `${listener.text}: ${error.message}`),
+    });
+    this.nativeReceivers.push(receiver);
+    const granted = receiver.recvBufferSize();
+    this.checkRecvBuffer(listener, granted);
+    return { text: receiver.boundText(), recvBufferBytes: granted };
+  }
+
+  /** Warns when the kernel granted less SO_RCVBUF than asked (Linux reports twice what it grants). */
+  private checkRecvBuffer(listener: ListenerOptions, reportedBytes: number): void {
+    if (reportedBytes / 2 < this.options.recvBufferBytes) {
+      this.log.log('warn', `rcvbuf:${listener.index}`, `${listener.text}: kernel granted SO_RCVBUF ${reportedBytes / 2} of ${this.options.recvBufferBytes} bytes asked (limit net.core.rmem_max); bursts may be dropped by the kernel`);
+    }
   }
 
   private async listenTcp(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): Promise<BoundListener> {

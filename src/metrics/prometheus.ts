@@ -62,6 +62,7 @@ function families(s: Snapshot): Family[] {
     { name: 'relay_stalls_total', help: 'Connections closed because the destination stopped reading.', type: 'counter', samples: perDestination(s, (d) => d.stalls) },
     { name: 'relay_ring_capacity_bytes', help: 'Size of the shared ring.', type: 'gauge', samples: [[{}, s.ring.capacityBytes]] },
     { name: 'relay_ring_used_bytes', help: 'Ring bytes some destination still needs.', type: 'gauge', samples: [[{}, s.ring.usedBytes]] },
+    { name: 'relay_ingest_native', help: '1 when UDP listeners receive through the native recvmmsg addon, 0 with node:dgram.', type: 'gauge', samples: [[{}, s.udpIngest === 'native' ? 1 : 0]] },
     { name: 'relay_ingest_running', help: '1 while the relay is receiving (0 while it drains at shutdown).', type: 'gauge', samples: [[{}, s.ingestRunning ? 1 : 0]] },
     { name: 'relay_start_time_seconds', help: 'Start time of the relay, seconds since the epoch.', type: 'gauge', samples: [[{}, s.startedMs / 1000]] },
     { name: 'relay_thread_cpu_seconds_total', help: 'CPU time (user + system) per relay thread.', type: 'counter', samples: s.threads.map((t) => [{ thread: t.name }, t.cpuSeconds]) },

@@ -57,6 +57,8 @@ export interface Snapshot {
   startedMs: number;
   /** False once ingest has stopped (shutting down). */
   ingestRunning: boolean;
+  /** How UDP listeners receive: 'native' (recvmmsg addon) or 'dgram' (node:dgram). */
+  udpIngest: 'native' | 'dgram';
   ring: { capacityBytes: number; usedBytes: number };
   listeners: ListenerSnapshot[];
   destinations: DestinationSnapshot[];

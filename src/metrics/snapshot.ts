@@ -21,6 +21,7 @@ export interface SnapshotInputs {
   threads: { name: string; tid: number }[];
   startedMs: number;
   ingestRunning: () => boolean;
+  udpIngest: 'native' | 'dgram';
 }
 
 const U32 = 2 ** 32;
@@ -53,6 +54,7 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
     timeMs: Date.now(),
     startedMs: inputs.startedMs,
     ingestRunning: inputs.ingestRunning(),
+    udpIngest: inputs.udpIngest,
     ring: { capacityBytes: views.capacity, usedBytes: usedBytes(views) },
     listeners: listeners.map((name, l) => {
       const b = listenerBase(l);

@@ -45,7 +45,7 @@ export function renderTop(previous: Snapshot | undefined, current: Snapshot, wid
   const ringFraction = current.ring.capacityBytes === 0 ? 0 : current.ring.usedBytes / current.ring.capacityBytes;
   const cpuPercent = previous ? (delta(previous.process.cpuSeconds, current.process.cpuSeconds) / seconds) * 100 : undefined;
   const lines = [
-    `relay top — up ${shortDuration(current.timeMs - current.startedMs)}, ingest ${current.ingestRunning ? 'running' : 'STOPPED'}, ` +
+    `relay top — up ${shortDuration(current.timeMs - current.startedMs)}, ingest ${current.ingestRunning ? 'running' : 'STOPPED'} (${current.udpIngest}), ` +
       `cpu ${cpuPercent === undefined ? '-' : `${cpuPercent.toFixed(0)}%`}, rss ${shortBytes(current.process.residentBytes)}`,
     `ring ${bar(ringFraction, RING_BAR_CELLS)} ${(ringFraction * 100).toFixed(1)}% of ${shortBytes(current.ring.capacityBytes)}`,
     '',

@@ -10,6 +10,7 @@ import { hostPortOf, startRelay, type RelayProcess } from '../helpers/relay-proc
 import { TestSink } from '../helpers/sinks.js';
 import { sendWindowed } from '../helpers/udp-sender.js';
 import type { Snapshot } from '../../src/metrics/snapshot-types.js';
+import { loadNativeUdp } from '../../src/ingest/native-udp.js';
 
 /** The value of one sample in Prometheus text, by name and exact label set; undefined if absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -165,6 +166,23 @@ test('metrics: kernel drops provoked with a tiny --recv-buffer are counted; rece
     console.log(`kernel drops provoked: sent ${count}, received ${received}, kernel-dropped ${dropped}`);
   } finally {
     await relay.stop('SIGKILL');
+    await sink.close();
+  }
+});
+
+// npm test runs the e2e files twice: with the native addon (when it built) and with RELAY_NATIVE_UDP=0.
+test('metrics: the log line and /metrics say which UDP receive path runs', async () => {
+  const expected = loadNativeUdp() ? 'native' : 'dgram';
+  const sink = await TestSink.start();
+  let relay: RelayProcess | undefined;
+  try {
+    ({ relay } = await startRelay(['udp@127.0.0.1:0', '--metrics', '127.0.0.1:0', sink.address()]));
+    await relay.waitForStderr(new RegExp(`listening on udp@\\S+ \\(${expected === 'native' ? 'native recvmmsg' : 'node:dgram'}\\)`));
+    if (expected === 'dgram') await relay.waitForStderr(/native UDP receive not available \(.+\); using node:dgram/);
+    const body = await (await fetch(`${await metricsUrl(relay)}/metrics`)).text();
+    assert.match(body, new RegExp(`^relay_ingest_native ${expected === 'native' ? 1 : 0}$`, 'm'));
+  } finally {
+    await relay?.stop('SIGKILL');
     await sink.close();
   }
 });

@@ -12,6 +12,7 @@ export function snapshotFixture(): Snapshot {
     timeMs: T0 + 600_000,
     startedMs: T0,
     ingestRunning: true,
+    udpIngest: 'native',
     ring: { capacityBytes: 64 * 1024 * 1024, usedBytes: 16 * 1024 * 1024 },
     listeners: [
       { name: 'udp@0.0.0.0:2008', receivedMessages: 1_000_000, receivedBytes: 100_000_000, kernelDroppedMessages: 12, droppedMessages: { oversize: 1, ring_full: 0, framing: 0, not_allowed: 3 }, connectionsAccepted: 0 },

@@ -53,7 +53,7 @@ async function snapshotWith(slot: number | undefined, value: number): Promise<{ 
   Atomics.store(views.control, TAIL_ID, TAIL_ITEMS);
   const counters = allocateCounters(1, 1);
   if (slot !== undefined) new Float64Array(counters)[slot] = value;
-  const snapshot = await takeSnapshot({ views, counters, listeners: [LISTENER], destinations: [DESTINATION], threads: [], startedMs: STARTED_MS, ingestRunning: () => true });
+  const snapshot = await takeSnapshot({ views, counters, listeners: [LISTENER], destinations: [DESTINATION], threads: [], startedMs: STARTED_MS, ingestRunning: () => true, udpIngest: 'dgram' });
   const { timeMs: _time, process: _process, ...rest } = snapshot;
   return { snapshot, stable: JSON.stringify(rest) };
 }

@@ -111,6 +111,7 @@ test('prometheus: exactly the interface families, one series per listener, desti
     ['relay_dropped_messages_total', 'counter'],
     ['relay_ring_capacity_bytes', 'gauge'],
     ['relay_ring_used_bytes', 'gauge'],
+    ['relay_ingest_native', 'gauge'],
     ['relay_ingest_running', 'gauge'],
     ['relay_start_time_seconds', 'gauge'],
     ['relay_thread_cpu_seconds_total', 'counter'],
@@ -138,13 +139,14 @@ test('prometheus: exactly the interface families, one series per listener, desti
   for (const t of s.threads) expected.set(seriesKey('relay_thread_cpu_seconds_total', { thread: t.name }), t.cpuSeconds);
   expected.set(seriesKey('relay_ring_capacity_bytes', {}), 64 * 1024 * 1024);
   expected.set(seriesKey('relay_ring_used_bytes', {}), 16 * 1024 * 1024);
+  expected.set(seriesKey('relay_ingest_native', {}), 1);
   expected.set(seriesKey('relay_ingest_running', {}), 1);
   expected.set(seriesKey('relay_start_time_seconds', {}), Date.UTC(2026, 10, 22, 12, 0, 0) / 1000);
   expected.set(seriesKey('process_cpu_seconds_total', {}), 212);
   expected.set(seriesKey('process_resident_memory_bytes', {}), 150 * 1024 * 1024);
 
   assert.deepEqual(new Map([...types].sort()), new Map([...expectedTypes].sort()), 'families and their types');
-  assert.equal(samples.length, 2 * (4 + 4) + 3 * (14 + 4) + 4 + 6, 'series count');
+  assert.equal(samples.length, 2 * (4 + 4) + 3 * (14 + 4) + 4 + 7, 'series count');
   assert.deepEqual(new Map(samples.map((x) => [seriesKey(x.name, x.labels), x.value] as const).sort()), new Map([...expected].sort()));
 });
 
@@ -317,7 +319,7 @@ for (const { widthColumns, lagBarCells } of [
     if (lagBarCells === undefined) return;
     const screen = lines.join('\n');
     // 2 s apart at 5000/s in and out; the process used 1 s of CPU, the threads their share (see later()).
-    assert.match(screen, /^relay top — up 10m2s, ingest running, cpu 50%, rss 150 MiB\n/);
+    assert.match(screen, /^relay top — up 10m2s, ingest running \(native\), cpu 50%, rss 150 MiB\n/);
     assert.match(screen, /\nring \[#{8}\.{22}\] 25\.0% of 64 MiB\n/);
     assert.match(screen, /\nudp@0\.0\.0\.0:2008 +5\.0k +1\.0M +52 +9\n {4}ingest drops: oversize=1 not_allowed=8\n/);
     assert.match(screen, /\ntcp@\[::\]:2010 +5\.0k +15\.0k +0 +3\n {4}ingest drops: framing=3\n/);
@@ -337,7 +339,7 @@ test('top: lag bars are scaled to the largest lag', () => {
 
 test('top: with no previous snapshot, rates since the start and CPU as seconds', () => {
   const screen = renderTop(undefined, snapshotFixture(), 160).join('\n');
-  assert.match(screen, /^relay top — up 10m0s, ingest running, cpu -, rss 150 MiB\n/);
+  assert.match(screen, /^relay top — up 10m0s, ingest running \(native\), cpu -, rss 150 MiB\n/);
   // 1_000_000 received over 600 s.
   assert.match(screen, /\nudp@0\.0\.0\.0:2008 +1\.7k +1\.0M +12 +4\n/);
   assert.match(screen, /\nthreads: main 1\.5s {2}ingest 120\.0s {2}egress 90\.0s {2}background 0\.5s$/);
