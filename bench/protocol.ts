@@ -28,9 +28,13 @@ export interface SenderTask {
   count: number;
   /** Payload sizes to cycle through (bytes). */
   sizes: number[];
+  /** sendmmsg through the native addon (when it loads: 'auto') or node:dgram. */
+  sendWith: 'auto' | 'dgram';
 }
 
 export interface SenderResult {
   sent: number;
   elapsedS: number;
+  /** What actually sent. */
+  sendWith: 'sendmmsg' | 'dgram';
 }

@@ -24,6 +24,8 @@ export interface RunSpec {
   destinations: number;
   framing: FramingName;
   senders: number;
+  /** 'auto': sendmmsg when the native addon loads; 'dgram': node:dgram. */
+  sendWith: 'auto' | 'dgram';
   /** How long to wait for stragglers once the senders are done. */
   settleMs: number;
 }
@@ -51,6 +53,8 @@ export interface RunResult {
   relay_peak_rss_mb: number;
   kernel_drops: number;
   bench_cpu_s: number;
+  /** How the senders sent: 'sendmmsg' or 'dgram'. */
+  send_with: string;
 }
 
 const RELAY_BIN = fileURLToPath(new URL('../../bin/relay', import.meta.url));
@@ -77,6 +81,7 @@ export async function runOnce(spec: RunSpec, pool: Piscina, progress?: (sent: nu
       rate: spec.rate / spec.senders,
       count: Math.min(perSender, spec.count - sender * perSender),
       sizes: spec.sizes,
+      sendWith: spec.sendWith,
     }));
     let sentSoFar = 0;
     const ticker = progress && setInterval(() => void sinks[0]!.report().then((r) => progress(sentSoFar, r.delivered)), 1000);
@@ -131,6 +136,7 @@ export async function runOnce(spec: RunSpec, pool: Piscina, progress?: (sent: nu
       relay_peak_rss_mb: round(rss / (1024 * 1024), 1),
       kernel_drops: kernelDrops,
       bench_cpu_s: round((benchCpu.user + benchCpu.system) / 1e6, 3),
+      send_with: [...new Set(results.map((r) => r.sendWith))].join('+'),
     };
   } finally {
     await stopProcess(relay);

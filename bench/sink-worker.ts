@@ -27,15 +27,14 @@ let torn = 0;
 let connections = 0;
 const sockets = new Set<net.Socket>();
 
-function accept(payload: Buffer, nowNs: bigint): void {
+function accept(payload: Buffer, nowNs: number): void {
   const fields = readPayload(payload);
   if (!fields) {
     torn++;
     return;
   }
   delivered++;
-  const latency = Number((nowNs - fields.sendTimeNs) / 1000n);
-  latencyUs.recordValue(Math.max(1, latency));
+  latencyUs.recordValue(Math.max(1, Math.round((nowNs - fields.sendTimeNs) / 1000)));
   let state = senders.get(fields.sender);
   if (!state) senders.set(fields.sender, (state = { expected: 0, missing: new Set() }));
   if (fields.seq === state.expected) state.expected++;
@@ -51,7 +50,7 @@ const server = net.createServer((socket) => {
   sockets.add(socket);
   const decoder = new FrameDecoder(framing, 16 * 1024 * 1024);
   socket.on('data', (chunk) => {
-    const nowNs = process.hrtime.bigint();
+    const nowNs = Number(process.hrtime.bigint());
     try {
       for (const payload of decoder.push(chunk)) accept(payload, nowNs);
     } catch {

@@ -23,6 +23,7 @@ interface BenchOptions {
   dests: number;
   framing: FramingName;
   senders: number;
+  sendWith: 'auto' | 'dgram';
   relayCmd: string[];
   json: boolean;
   sweep: number[] | undefined;
@@ -82,7 +83,8 @@ export function benchCommand(): Command {
     .option('--sizes <dist>', 'payload sizes: a list (100,1400) cycled, or a range (64-1400) drawn uniformly', sizeDistribution)
     .option('--dests <k>', 'TCP destinations (verifying sinks)', positiveInteger('--dests', 64), 1)
     .addOption(new Option('--framing <name>', 'framing the sinks decode (and this relay is told to use)').default(DEFAULTS.framing).argParser(framingOption))
-    .option('--senders <m>', 'sender threads (a piscina pool)', positiveInteger('--senders', 64), 1)
+    .option('--senders <m>', 'sender threads (a piscina pool), each with its own source port', positiveInteger('--senders', 64), 1)
+    .addOption(new Option('--send-with <how>', 'auto: sendmmsg batches through the native addon when it is built; dgram: node:dgram').choices(['auto', 'dgram']).default('auto'))
     .option('--relay-cmd <cmd>', 'relay to measure instead of this one: [NAME=]COMMAND with {udp} (HOST:PORT) and {tcp} (the destinations) placeholders; repeat to compare', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--json', 'print one JSON object per run instead of a table', false)
     .option('--sweep <rates>', 'run at each of these rates, e.g. 10000,50000,100000', rateList)
@@ -119,6 +121,7 @@ async function bench(options: BenchOptions): Promise<void> {
             destinations: options.dests,
             framing: options.framing,
             senders: options.senders,
+            sendWith: options.sendWith,
             settleMs: options.settle,
           },
           pool,

@@ -101,20 +101,20 @@ export class Ingest {
     return false;
   }
 
-  /** Appends one message from listener `l` (publish() makes it visible). */
-  accept(l: number, payload: Uint8Array): void {
+  /** Appends one message from listener `l`: `length` bytes of `source` from `start` (publish() makes it visible). */
+  accept(l: number, source: Buffer, start = 0, length = source.length): void {
     const counters = this.countersOf(l);
-    if (payload.length > this.options.maxMessageBytes) {
+    if (length > this.options.maxMessageBytes) {
       counters.dropped('oversize');
-      this.log.log('warn', `oversize:${l}`, `dropped a ${payload.length}-byte message: larger than --max-message ${this.options.maxMessageBytes}`);
+      this.log.log('warn', `oversize:${l}`, `dropped a ${length}-byte message: larger than --max-message ${this.options.maxMessageBytes}`);
       return;
     }
-    if (!this.writer.append(payload)) {
+    if (!this.writer.appendFrom(source, start, length)) {
       counters.dropped('ring_full');
       this.log.log('warn', `ring-full:${l}`, 'ring full: dropped an incoming message (the background thread has not reclaimed space yet)');
       return;
     }
-    counters.received(payload.length);
+    counters.received(length);
   }
 
   /** Binds a listener; rejects with RelayError('ERR_BIND') when it cannot. */
@@ -178,6 +178,7 @@ export class Ingest {
     const l = listener.index;
     const counters = this.countersOf(l);
     const checkSource = !this.allowList.allowsEveryone;
+    let batch: Buffer | undefined;
     const receiver = openNative(loadNativeUdp()!, {
       family: address.family,
       host: address.host,
@@ -185,6 +186,7 @@ export class Ingest {
       recvBufferBytes: this.options.recvBufferBytes,
       maxDatagramBytes: this.options.maxMessageBytes,
       onBatch: (count, r) => {
+        batch ??= Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
         for (let i = 0; i < count; i++) {
           if (checkSource && !this.admits(l, listener.text, r.senderAddress(i))) continue;
           if (r.truncated(i)) {
@@ -192,7 +194,7 @@ export class Ingest {
             this.log.log('warn', `oversize:${l}`, `dropped a ${r.length(i)}-byte message: larger than --max-message ${this.options.maxMessageBytes}`);
             continue;
           }
-          this.accept(l, r.datagram(i));
+          this.accept(l, batch, r.offsetOf(i), r.length(i));
         }
         this.writer.publish();
       },

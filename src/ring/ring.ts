@@ -54,8 +54,30 @@ export class RingWriter {
    * no room for it. Readers see it only after publish().
    */
   append(payload: Uint8Array): boolean {
+    const at = this.reserve(payload.length);
+    if (at < 0) return false;
+    this.v.data.set(payload, at);
+    return true;
+  }
+
+  /**
+   * append() of `source[start, start + length)`, copied without making a view of it: batched
+   * receive calls this once per datagram, and a view per datagram is garbage per datagram.
+   */
+  appendFrom(source: Buffer, start: number, length: number): boolean {
+    const at = this.reserve(length);
+    if (at < 0) return false;
+    source.copy(this.v.data, at, start, start + length);
+    return true;
+  }
+
+  /**
+   * Makes room for an item of `length` payload bytes, writes its header and advances the local
+   * tail; returns where the payload goes in the data buffer, or -1 (nothing written) when full.
+   */
+  private reserve(length: number): number {
     const v = this.v;
-    const need = ITEM_HEADER_BYTES + payload.length;
+    const need = ITEM_HEADER_BYTES + length;
     let offset = this.tail & v.mask;
     const roomToLapEnd = v.capacity - offset;
     const skip = roomToLapEnd < need ? roomToLapEnd : 0;
@@ -66,7 +88,7 @@ export class RingWriter {
       this.head = computeHead(v);
       if (distance(this.tail, this.head) + skip + need > v.capacity) {
         this.wakeBackground();
-        return false;
+        return -1;
       }
     }
     if (skip > 0) {
@@ -75,11 +97,10 @@ export class RingWriter {
       this.tail = advance(this.tail, skip);
       offset = 0;
     }
-    v.dataView.setUint32(offset, payload.length, true);
-    v.data.set(payload, offset + ITEM_HEADER_BYTES);
+    v.dataView.setUint32(offset, length, true);
     this.tail = advance(this.tail, need);
     this.tailId = (this.tailId + 1) >>> 0;
-    return true;
+    return offset + ITEM_HEADER_BYTES;
   }
 
   /** Makes every appended item visible to readers and wakes whoever said it is going to sleep. */
