@@ -28,6 +28,8 @@ export interface RunSpec {
   sendWith: 'auto' | 'dgram';
   /** How long to wait for stragglers once the senders are done. */
   settleMs: number;
+  /** SIGTERM the relay the moment the senders are done, and count what it delivered by its exit (its drain). */
+  sigtermAfterSend: boolean;
 }
 
 export interface DestinationResult {
@@ -55,6 +57,8 @@ export interface RunResult {
   bench_cpu_s: number;
   /** How the senders sent: 'sendmmsg' or 'dgram'. */
   send_with: string;
+  /** With sigtermAfterSend: the relay's exit code (null: killed by a signal, or SIGKILLed after 60 s). */
+  relay_exit_code?: number | null;
 }
 
 const RELAY_BIN = fileURLToPath(new URL('../../bin/relay', import.meta.url));
@@ -89,6 +93,12 @@ export async function runOnce(spec: RunSpec, pool: Piscina, progress?: (sent: nu
     const sent = results.reduce((sum, r) => sum + r.sent, 0);
     sentSoFar = sent;
     const sendSeconds = Math.max(...results.map((r) => r.elapsedS));
+    // Stopped at once: the relay's own drain decides what arrives; its CPU is read before it exits.
+    let relayExit: { code: number | null; cpuS: number; rss: number; kernelDrops: number } | undefined;
+    if (spec.sigtermAfterSend) {
+      const [cpuS, rss, kernelDrops] = [await cpuSeconds(tree), await peakRssBytes(tree), await kernelDropsOnPort(udpPort)];
+      relayExit = { code: await stopProcess(relay, 60_000), cpuS, rss, kernelDrops };
+    }
     // Stragglers: wait until every sink has everything, or nothing moved for settleMs.
     let reports = await Promise.all(sinks.map((s) => s.report()));
     for (let last = -1, idleSince = Date.now(); Date.now() - idleSince < spec.settleMs; ) {
@@ -101,9 +111,9 @@ export async function runOnce(spec: RunSpec, pool: Piscina, progress?: (sent: nu
     }
     if (ticker) clearInterval(ticker);
     const benchCpu = process.cpuUsage(benchCpuBefore);
-    const relayCpu = (await cpuSeconds(tree)) - cpuBefore;
-    const rss = await peakRssBytes(tree);
-    const kernelDrops = (await kernelDropsOnPort(udpPort)) - dropsBefore;
+    const relayCpu = (relayExit?.cpuS ?? (await cpuSeconds(tree))) - cpuBefore;
+    const rss = relayExit?.rss ?? (await peakRssBytes(tree));
+    const kernelDrops = (relayExit?.kernelDrops ?? (await kernelDropsOnPort(udpPort))) - dropsBefore;
 
     const latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
     for (const r of reports) latency.add(hdr.decodeFromCompressedBase64(r.latencyHistogram));
@@ -137,6 +147,7 @@ export async function runOnce(spec: RunSpec, pool: Piscina, progress?: (sent: nu
       kernel_drops: kernelDrops,
       bench_cpu_s: round((benchCpu.user + benchCpu.system) / 1e6, 3),
       send_with: [...new Set(results.map((r) => r.sendWith))].join('+'),
+      ...(relayExit && { relay_exit_code: relayExit.code }),
     };
   } finally {
     await stopProcess(relay);
@@ -195,8 +206,9 @@ function startRelay(spec: RunSpec, udpPort: number, sinkPorts: number[]): ChildP
   return child;
 }
 
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+/** SIGTERM (SIGKILL after `graceMs`); resolves with the exit code, null when a signal ended it. */
+async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
   const exited = once(child, 'exit');
   // A --relay-cmd runs in its own process group: end the shell and what it started.
   const kill = (signal: NodeJS.Signals): void => {
@@ -208,9 +220,10 @@ async function stopProcess(child: ChildProcess): Promise<void> {
     }
   };
   kill('SIGTERM');
-  const timer = setTimeout(() => kill('SIGKILL'), 5000);
-  await exited;
+  const timer = setTimeout(() => kill('SIGKILL'), graceMs);
+  const [code] = (await exited) as [number | null];
   clearTimeout(timer);
+  return code;
 }
 
 async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number, why: () => string): Promise<void> {

@@ -478,6 +478,14 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
   if (rcvbuf > 0) {
     int size = (int)rcvbuf;
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size); /* refused: keep the default */
+    /* SO_RCVBUF is capped at net.core.rmem_max. With CAP_NET_ADMIN, SO_RCVBUFFORCE may pass that
+     * cap (as rsyslog's imudp does); without it the call fails with EPERM and the capped size
+     * stays. Either way the caller reads back what was granted (udpRecvBufferSize). */
+    int granted = 0;
+    socklen_t granted_len = sizeof granted;
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &granted_len) == 0 && granted / 2 < size) {
+      (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+    }
   }
   if (bind(fd, &addr.sa, addr_len) != 0) {
     int err = errno;

@@ -24,6 +24,7 @@ interface BenchOptions {
   framing: FramingName;
   senders: number;
   sendWith: 'auto' | 'dgram';
+  sigtermAfterSend: boolean;
   relayCmd: string[];
   json: boolean;
   sweep: number[] | undefined;
@@ -84,6 +85,7 @@ export function benchCommand(): Command {
     .option('--dests <k>', 'TCP destinations (verifying sinks)', positiveInteger('--dests', 64), 1)
     .addOption(new Option('--framing <name>', 'framing the sinks decode (and this relay is told to use)').default(DEFAULTS.framing).argParser(framingOption))
     .option('--senders <m>', 'sender threads (a piscina pool), each with its own source port', positiveInteger('--senders', 64), 1)
+    .option('--sigterm-after-send', 'stop the relay with SIGTERM as soon as the senders are done: measures what its drain delivers (and its exit code)', false)
     .addOption(new Option('--send-with <how>', 'auto: sendmmsg batches through the native addon when it is built; dgram: node:dgram').choices(['auto', 'dgram']).default('auto'))
     .option('--relay-cmd <cmd>', 'relay to measure instead of this one: [NAME=]COMMAND with {udp} (HOST:PORT) and {tcp} (the destinations) placeholders; repeat to compare', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--json', 'print one JSON object per run instead of a table', false)
@@ -122,6 +124,7 @@ async function bench(options: BenchOptions): Promise<void> {
             framing: options.framing,
             senders: options.senders,
             sendWith: options.sendWith,
+            sigtermAfterSend: options.sigtermAfterSend,
             settleMs: options.settle,
           },
           pool,

@@ -45,6 +45,11 @@ export interface BoundListener {
   recvBufferBytes?: number;
 }
 
+/** At stop, UDP sockets are read until no datagram came for this long… */
+const STOP_QUIET_MS = 20;
+/** …or for this long at most. */
+const STOP_READ_MAX_MS = 1000;
+
 /** NativeUdpReceiver.open, its errors worded as node:dgram words them (`bind EADDRINUSE 127.0.0.1:2008`). */
 function openNative(native: NativeUdp, options: NativeUdpReceiverOptions): NativeUdpReceiver {
   try {
@@ -131,6 +136,13 @@ export class Ingest {
 
   /** Closes every listener and input connection; what was received stays in the ring. */
   async close(): Promise<void> {
+    // Datagrams the kernel already queued on our sockets were sent to us: take them before closing,
+    // until the sockets have been quiet for a moment (bounded, in case senders keep on sending).
+    const deadline = Date.now() + STOP_READ_MAX_MS;
+    for (let seen = -1; this.datagramsSeen() !== seen && Date.now() < deadline; ) {
+      seen = this.datagramsSeen();
+      await new Promise((resolve) => setTimeout(resolve, STOP_QUIET_MS));
+    }
     for (const socket of this.tcpConnections) socket.destroy();
     for (const receiver of this.nativeReceivers) receiver.close();
     await Promise.all([
@@ -138,6 +150,15 @@ export class Ingest {
       ...this.tcpServers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
     ]);
     this.writer.publish();
+  }
+
+  /** Datagrams taken off the UDP sockets so far, kept or dropped (changes while any arrive). */
+  private datagramsSeen(): number {
+    let seen = 0;
+    for (const c of this.listenerCounters) {
+      if (c) seen += c.read('receivedMessages') + c.read('droppedOversize') + c.read('droppedRingFull') + c.read('droppedNotAllowed');
+    }
+    return seen;
   }
 
   private async listenUdp(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): Promise<BoundListener> {
