@@ -114,7 +114,7 @@ function load(): LoadResult {
   if (root === undefined) return { native: undefined, reason: `no package.json above ${here}` };
   const file = path.join(root, ...ADDON_PATH);
   if (!existsSync(file)) {
-    return { native: undefined, reason: `${file} not built (run: node native/build.mjs)` };
+    return { native: undefined, reason: `${file} not built (run: npm run build:native)` };
   }
   let native: NativeUdp;
   try {
