@@ -193,11 +193,10 @@ export class Destination {
     const graceful = this.caughtUp(tail);
     this.closed = true;
     this.connection.close(graceful);
-    let lost = 0;
-    for (const w of this.window.takeAll()) {
-      if (w.spill) this.spillQueueDelta += w.messages; // still on disk, before the replay position
-      else lost += this.keepOrDrop([w], 'shutdown');
-    }
+    const unconfirmed = this.window.takeAll();
+    // Replayed batches are still on disk, before the replay position: the next run sends them.
+    for (const w of unconfirmed) if (w.spill) this.spillQueueDelta += w.messages;
+    let lost = this.keepOrDrop(unconfirmed.filter((w) => w.ring), 'shutdown');
     const from = this.cursor;
     this.batch.length = 0;
     const rest = this.reader.payloads(from, tail, this.batch);
@@ -328,25 +327,24 @@ export class Destination {
   }
 
   /**
-   * Ring writes taken out of the window: appended to the spill when that keeps the order on disk
-   * (no spill append was issued after them, so everything on disk is older), else dropped for
-   * `reason`. Returns the messages dropped.
+   * Ring writes taken out of the window (oldest first). Those made after the last spill append
+   * are newer than everything on disk: appended to the spill, the order on disk stays the order of
+   * arrival. The others (older than some spilled data) are dropped for `reason`; they are always
+   * the oldest ones, so what is kept still arrives in order. Returns the messages dropped.
    */
   private keepOrDrop(writes: PendingWrite[], reason: 'overflow' | 'shutdown'): number {
+    const appends = this.spillAppends;
+    const keep = this.spill ? writes.filter((w) => w.spillAppendsBefore === appends) : [];
+    let dropped = 0;
+    for (const w of writes) if (!keep.includes(w)) dropped += w.messages;
+    if (dropped > 0) this.counters.dropped(reason, dropped);
+    if (keep.length === 0) return dropped;
+    // Payloads the framing skipped were counted when framed; keep only what the writes carried.
     this.batch.length = 0;
-    let messages = 0;
-    for (const w of writes) messages += w.messages;
-    if (writes.length === 0) return 0;
-    const inOrder = this.spill !== undefined && writes.every((w) => w.spillAppendsBefore === this.spillAppends);
-    if (!inOrder) {
-      this.counters.dropped(reason, messages);
-      return messages;
-    }
-    // Payloads the framing skipped were counted when framed; keep only what the write carried.
-    for (const w of writes) this.reader.payloads(w.ring!.start, w.ring!.end, this.batch);
+    for (const w of keep) this.reader.payloads(w.ring!.start, w.ring!.end, this.batch);
     const carried = this.batch.filter((p) => this.framing.verdict(p) !== 'skip');
     this.batch.length = 0;
-    return this.keepPayloads(carried, reason, false);
+    return dropped + this.keepPayloads(carried, reason, false);
   }
 
   /**
