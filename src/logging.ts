@@ -3,14 +3,9 @@
  * (rare events only — never one per datagram). Repeated causes are rate-limited at the source.
  */
 
-export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+import type { LogLevel } from './thread-protocol.js';
 
-/** What a worker thread posts to the main thread to have a line logged. */
-export interface LogMessage {
-  type: 'log';
-  level: LogLevel;
-  message: string;
-}
+export type { LogLevel, LogMessage } from './thread-protocol.js';
 
 /** Where log lines go; `fields` are structured extras that only the JSON format shows. */
 export type LogSink = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;

@@ -9,15 +9,17 @@ import { allocateRing, viewRing, type RingBuffers } from './ring/layout.js';
 import { stopReclaimer } from './background/reclaimer.js';
 import { ensureWritableDirectory } from './spill/spill-options.js';
 import { allocateCounters } from './metrics/counters.js';
-import { RelayError, type RelayErrorCode } from './errors.js';
+import { RelayError } from './errors.js';
 import type { RelayConfig } from './config/config.js';
-import type { BoundListener } from './ingest/ingest.js';
+import { destinationOptions, ingestOptions, listenerOptions, spillOptions } from './config/thread-options.js';
 import type { LogSink } from './logging.js';
 import { takeSnapshot } from './metrics/snapshot.js';
 import type { Snapshot } from './metrics/snapshot-types.js';
 import type {
   BackgroundWorkerData,
+  BoundListener,
   EgressWorkerData,
+  FromBackground,
   FromEgress,
   FromIngest,
   IngestWorkerData,
@@ -63,60 +65,26 @@ export class Relay {
       logIntervalMs: config.logIntervalMs,
     };
     const threadIds = new Map<string, number>([['main', process.pid]]);
-    const spawn = (name: string, file: string, workerData: unknown): Worker => {
+    /** Every thread reports its id and sends log lines; anything else is for whoever waits on it. */
+    const spawn = (name: string, file: string, workerData: IngestWorkerData | EgressWorkerData | BackgroundWorkerData): Worker => {
       const worker = new Worker(new URL(file, import.meta.url), { workerData, name: `relay-${name}` });
       worker.on('error', (error) => onFatal(error));
-      worker.on('message', (message: { type: string; level?: string; message?: string; tid?: number }) => {
-        if (message.type === 'log') log(message.level as Parameters<LogSink>[0], message.message ?? '');
+      worker.on('message', (message: FromIngest | FromEgress | FromBackground) => {
+        if (message.type === 'log') log(message.level, message.message);
         if (message.type === 'thread-id' && message.tid !== undefined) threadIds.set(name, message.tid);
       });
       return worker;
     };
-    const backgroundData: BackgroundWorkerData = { ...shared, reclaimIntervalMs: config.reclaimIntervalMs };
-    const background = spawn('background', './background/background-thread.js', backgroundData);
-    const egressData: EgressWorkerData = {
-      ...shared,
-      destinations: config.destinations.map((d, index) => ({
-        index,
-        host: d.host,
-        port: d.port,
-        text: d.text,
-        framing: d.framing ?? config.framing,
-        maxWriteBytes: Math.min(1024 * 1024, config.ringBytes / 16),
-        connectTimeoutMs: config.connectTimeoutMs,
-        stallTimeoutMs: config.stallTimeoutMs,
-        reconnectMinMs: config.reconnectMinMs,
-        reconnectMaxMs: config.reconnectMaxMs,
-      })),
-      spill: config.spill && {
-        dir: config.spill.dir,
-        maxBytes: config.spill.maxBytes,
-        // Several segments per directory, so replayed ones can be deleted while spilling goes on.
-        segmentBytes: Math.max(1024 * 1024, Math.min(64 * 1024 * 1024, config.spill.maxBytes / 8)),
-        maxRecordBytes: config.maxMessageBytes,
-      },
-    };
-    const egress = spawn('egress', './egress/egress-thread.js', egressData);
+    const background = spawn('background', './background/background-thread.js', { ...shared, reclaimIntervalMs: config.reclaimIntervalMs });
+    const egress = spawn('egress', './egress/egress-thread.js', { ...shared, destinations: destinationOptions(config), spill: spillOptions(config) });
     // Every destination must hold its cursor before the first datagram is appended.
     await nextMessage<FromEgress>(egress, (m) => m.type === 'ready');
-    const ingestData: IngestWorkerData = {
-      ...shared,
-      listeners: config.listeners.map((l, index) => ({
-        index,
-        scheme: l.scheme,
-        host: l.host,
-        port: l.port,
-        text: l.text,
-        framing: l.framing ?? config.framing,
-      })),
-      options: { maxMessageBytes: config.maxMessageBytes, recvBufferBytes: config.recvBufferBytes, allow: config.allow, udpIngest: config.udpIngest },
-    };
-    const ingest = spawn('ingest', './ingest/ingest-thread.js', ingestData);
+    const ingest = spawn('ingest', './ingest/ingest-thread.js', { ...shared, listeners: listenerOptions(config), options: ingestOptions(config) });
     const ready = await nextMessage<FromIngest>(ingest, (m) => m.type === 'listening' || m.type === 'fatal');
     if (ready.type === 'fatal') {
       stopReclaimer(viewRing(ring));
       await Promise.all([ingest.terminate(), egress.terminate(), background.terminate()]);
-      throw new RelayError(ready.code as RelayErrorCode, ready.message);
+      throw new RelayError(ready.code, ready.message);
     }
     if (ready.type !== 'listening') throw new RelayError('ERR_INTERNAL', 'ingest thread sent no listening report');
     return new Relay(config, ready.listeners, ring, counters, ingest, egress, background, threadIds);

@@ -1,13 +1,89 @@
 /**
- * What the main thread hands each worker thread (workerData) and the messages they exchange.
+ * What the main thread hands each worker thread (workerData), and the messages they exchange.
  * Control messages only: datagrams never travel by postMessage, they go through the ring.
+ *
+ * This module owns these types: the thread modules import them from here, and it imports no
+ * implementation (only the shapes of the shared ring, addresses and framings). The main thread
+ * builds the options from the configuration in one place: src/config/thread-options.ts.
  */
+import type { Cidr } from './config/cidr.js';
+import type { RelayErrorCode } from './errors.js';
+import type { FramingName } from './framing/index.js';
 import type { RingBuffers } from './ring/layout.js';
-import type { DestinationOptions } from './egress/destination.js';
-import type { BoundListener, IngestOptions, ListenerOptions } from './ingest/ingest.js';
-import type { LogMessage } from './logging.js';
-import type { DrainReport } from './egress/egress.js';
-import type { SpillOptions } from './spill/spill-options.js';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/** What a worker thread posts to the main thread to have a line logged. */
+export interface LogMessage {
+  type: 'log';
+  level: LogLevel;
+  message: string;
+}
+
+/** How UDP listeners receive: the native recvmmsg addon, or node:dgram. */
+export type UdpIngestPath = 'native' | 'dgram';
+
+/** One listener, as the ingest thread opens it. */
+export interface ListenerOptions {
+  index: number;
+  scheme: 'udp' | 'tcp';
+  host: string;
+  port: number;
+  /** Canonical address text, for logs. */
+  text: string;
+  /** Framing of a TCP input stream. */
+  framing: FramingName;
+}
+
+/** What every listener of the ingest thread shares. */
+export interface IngestOptions {
+  maxMessageBytes: number;
+  /** Sources allowed to send (`--allow`); empty: everyone. */
+  allow: Cidr[];
+  /** SO_RCVBUF asked for on UDP listeners. */
+  recvBufferBytes: number;
+  /** How UDP listeners receive (decided by the main thread, which checked the addon loads). */
+  udpIngest: UdpIngestPath;
+}
+
+/** What a bound listener reports. */
+export interface BoundListener {
+  /** The address actually bound, port 0 resolved: e.g. udp@127.0.0.1:41234. */
+  text: string;
+  /** SO_RCVBUF the kernel granted (UDP only). */
+  recvBufferBytes?: number;
+}
+
+/** One destination, as the egress thread runs it. */
+export interface DestinationOptions {
+  index: number;
+  host: string;
+  port: number;
+  /** Canonical address text, for logs. */
+  text: string;
+  framing: FramingName;
+  /** Largest single write, in ring bytes. */
+  maxWriteBytes: number;
+  connectTimeoutMs: number;
+  /** A connection with writes pending and no progress for this long is reported stalled and closed. */
+  stallTimeoutMs: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+}
+
+/** Where and how much a relay spills (`--spill-dir`, `--spill-max`). */
+export interface SpillOptions {
+  dir: string;
+  /** Bytes each destination's directory may hold. */
+  maxBytes: number;
+  segmentBytes: number;
+  maxRecordBytes: number;
+}
+
+/** What is left undelivered per destination after a drain. */
+export interface DrainReport {
+  undeliveredMessages: number[];
+}
 
 interface Shared {
   ring: RingBuffers;
@@ -44,7 +120,7 @@ export type ToIngest = { type: 'stop' };
 /** ingest -> main */
 export type FromIngest =
   | { type: 'listening'; listeners: BoundListener[] }
-  | { type: 'fatal'; code: string; message: string }
+  | { type: 'fatal'; code: RelayErrorCode; message: string }
   | { type: 'stopped' }
   | ThreadIdMessage
   | LogMessage;
@@ -53,3 +129,5 @@ export type FromIngest =
 export type ToEgress = { type: 'drain'; timeoutMs: number };
 /** egress -> main */
 export type FromEgress = { type: 'ready' } | ({ type: 'drained' } & DrainReport) | ThreadIdMessage | LogMessage;
+/** background -> main */
+export type FromBackground = ThreadIdMessage | LogMessage;

@@ -8,7 +8,7 @@ import { RelayError } from '../errors.js';
 import { ITEM_HEADER_BYTES, MAX_CAPACITY, MIN_CAPACITY, floorPowerOfTwo } from '../ring/layout.js';
 import type { Endpoint } from './address.js';
 import type { Cidr } from './cidr.js';
-import type { UdpIngestPath } from '../ingest/udp-path.js';
+import type { UdpIngestPath } from '../thread-protocol.js';
 import { formatBytes } from './size.js';
 
 export interface RelayConfig {

@@ -27,22 +27,8 @@ import { Connection, systemClock, tcpConnect, type Clock, type ConnectFn } from 
 import { DeliveryWindow, type PendingWrite } from './delivery-window.js';
 import { isPinned, lagLimits, overflowAction, type LagLimits } from './lag-policy.js';
 import { ReplayDriver } from './replay.js';
-
-export interface DestinationOptions {
-  index: number;
-  host: string;
-  port: number;
-  /** Canonical address text, for logs. */
-  text: string;
-  framing: FramingName;
-  /** Largest single write, in ring bytes. */
-  maxWriteBytes: number;
-  connectTimeoutMs: number;
-  /** A connection with writes pending and no progress for this long is reported stalled and closed. */
-  stallTimeoutMs: number;
-  reconnectMinMs: number;
-  reconnectMaxMs: number;
-}
+import { SpillKeeper } from './spill-keeper.js';
+import type { DestinationOptions } from '../thread-protocol.js';
 
 /** How the destination reaches the world; the simulation passes fakes. */
 export interface DestinationEnvironment {
@@ -71,15 +57,8 @@ export class Destination {
   private readonly limits: LagLimits;
   /** Reused list of payload views for one batch (no allocation per message). */
   private readonly batch: Uint8Array[] = [];
-  private spill: SpillStore | undefined;
+  private spill!: SpillKeeper;
   private replay: ReplayDriver | undefined;
-  /** Spill appends issued this run: a ring write may go to disk later only if none came after it. */
-  private spillAppends = 0;
-  /** Ring bytes copied for the spill and not yet on disk. */
-  private spillBytesInFlight = 0;
-  private spillQueueDelta = 0;
-  /** Every spill operation this destination started, for finish() to wait on. */
-  private spillWork: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly options: DestinationOptions,
@@ -127,7 +106,7 @@ export class Destination {
   /** Where the messages not yet sent nor dropped are (the ring lag is the cursor's business). */
   accounting(): DestinationAccounting {
     const { ring, spill } = this.window.messages();
-    return { windowMessages: ring + spill, spillQueueDelta: this.spillQueueDelta };
+    return { windowMessages: ring + spill, spillQueueDelta: this.spill.queueDelta };
   }
 
   /**
@@ -135,7 +114,14 @@ export class Destination {
    * With a spill store, what it holds from an earlier run is sent first.
    */
   start(tail: number, spill: SpillStore | undefined): void {
-    this.spill = spill;
+    const o = this.options;
+    this.spill = new SpillKeeper(spill, this.framing, this.counters, this.limits.spillInFlightLimitBytes, {
+      skipped: (n) => this.countUnframeable(n),
+      appended: () => {
+        if (!this.closed && this.isUp) this.onWritable(this);
+      },
+      warn: (cause, message) => this.log.log('warn', `${cause}:${o.index}`, `${o.text}: ${message}`),
+    });
     if (spill) {
       this.replay = new ReplayDriver(spill, this.options.maxWriteBytes, {
         canWrite: () => !this.closed && this.connection.writable,
@@ -180,7 +166,7 @@ export class Destination {
         this.publishReleased();
         continue;
       }
-      this.send({ chunk, messages, ring: { start, end }, spillAppendsBefore: this.spillAppends });
+      this.send({ chunk, messages, ring: { start, end }, spillAppendsBefore: this.spill.appends });
     }
   }
 
@@ -195,17 +181,16 @@ export class Destination {
     this.connection.close(graceful);
     const unconfirmed = this.window.takeAll();
     // Replayed batches are still on disk, before the replay position: the next run sends them.
-    for (const w of unconfirmed) if (w.spill) this.spillQueueDelta += w.messages;
-    let lost = this.keepOrDrop(unconfirmed.filter((w) => w.ring), 'shutdown');
+    for (const w of unconfirmed) if (w.spill) this.spill.read(w.messages, true);
+    let lost = this.spill.keepRingWrites(unconfirmed.filter((w) => w.ring), 'shutdown', this.reader);
     const from = this.cursor;
     this.batch.length = 0;
     const rest = this.reader.payloads(from, tail, this.batch);
     this.moveCursor(tail, rest);
-    if (rest > 0) lost += this.keepPayloads(this.batch, 'shutdown');
+    if (rest > 0) lost += this.spill.keep(this.batch, 'shutdown');
     this.batch.length = 0;
     this.publishReleased();
-    await this.spillWork;
-    await this.spill?.close();
+    await this.spill.close();
     return lost;
   }
 
@@ -257,9 +242,7 @@ export class Destination {
     this.counters.sent(write.messages, write.chunk.length);
     if (write.spill) {
       this.counters.replayed(write.messages);
-      this.trackSpill(this.spill!.confirm(write.spill)).catch((error: Error) =>
-        this.log.log('warn', `spill-confirm:${this.options.index}`, `${this.options.text}: cannot record replay progress: ${error.message}`),
-      );
+      this.spill.confirmed(write.spill);
     }
     this.connection.healthy();
     this.publishReleased();
@@ -267,14 +250,10 @@ export class Destination {
 
   /** A batch read from the spill: owed from now on (on disk until confirmed). */
   private deliverReplayed(batch: SpillBatch): void {
-    this.spillQueueDelta -= batch.payloads.length;
-    if (this.closed) {
-      // Read while stopping: it stays on disk, before the replay position, for the next run.
-      this.spillQueueDelta += batch.payloads.length;
-      return;
-    }
+    if (this.closed) return; // read while stopping: it stays on disk, before the replay position, for the next run
+    this.spill.read(batch.payloads.length);
     const { chunk, messages } = this.frame(batch.payloads);
-    this.send({ chunk, messages, spill: batch, spillAppendsBefore: this.spillAppends });
+    this.send({ chunk, messages, spill: batch, spillAppendsBefore: this.spill.appends });
   }
 
   private onUp(): void {
@@ -299,14 +278,14 @@ export class Destination {
 
   /** Applies the lag policy: overflow to spill or drop, and a pinned ring cut loose. */
   private enforceLimits(tail: number): void {
-    const action = overflowAction(this.limits, distance(tail, this.cursor), { enabled: this.spill !== undefined, inFlightBytes: this.spillBytesInFlight });
+    const action = overflowAction(this.limits, distance(tail, this.cursor), { enabled: this.spill.store !== undefined, inFlightBytes: this.spill.bytesInFlight });
     if (action !== 'none') {
       const from = this.cursor;
       const to = this.reader.dropUntil(from, tail, this.limits.overflowLowBytes);
       this.batch.length = 0;
       const items = this.reader.payloads(from, to, this.batch);
       this.moveCursor(to, items);
-      if (action === 'spill') this.keepPayloads(this.batch, 'overflow');
+      if (action === 'spill') this.spill.keep(this.batch, 'overflow');
       else {
         this.counters.dropped('overflow', items);
         this.log.log('warn', `overflow:${this.options.index}`, `${this.options.text}: lagging ${this.isUp ? 'behind' : 'while down'}, dropped its ${items} oldest message(s) (ring overflow)`);
@@ -322,69 +301,8 @@ export class Destination {
       this.connection.cut('not reading');
     }
     // Down now: the pinned writes leave the ring (replayed batches stay owed: they live on disk).
-    this.keepOrDrop(this.window.takeRingWrites(), 'overflow');
+    this.spill.keepRingWrites(this.window.takeRingWrites(), 'overflow', this.reader);
     this.publishReleased();
-  }
-
-  /**
-   * Ring writes taken out of the window (oldest first). Those made after the last spill append
-   * are newer than everything on disk: appended to the spill, the order on disk stays the order of
-   * arrival. The others (older than some spilled data) are dropped for `reason`; they are always
-   * the oldest ones, so what is kept still arrives in order. Returns the messages dropped.
-   */
-  private keepOrDrop(writes: PendingWrite[], reason: 'overflow' | 'shutdown'): number {
-    const appends = this.spillAppends;
-    const keep = this.spill ? writes.filter((w) => w.spillAppendsBefore === appends) : [];
-    let dropped = 0;
-    for (const w of writes) if (!keep.includes(w)) dropped += w.messages;
-    if (dropped > 0) this.counters.dropped(reason, dropped);
-    if (keep.length === 0) return dropped;
-    // Payloads the framing skipped were counted when framed; keep only what the writes carried.
-    this.batch.length = 0;
-    for (const w of keep) this.reader.payloads(w.ring!.start, w.ring!.end, this.batch);
-    const carried = this.batch.filter((p) => this.framing.verdict(p) !== 'skip');
-    this.batch.length = 0;
-    return dropped + this.keepPayloads(carried, reason, false);
-  }
-
-  /**
-   * Appends `payloads` (ring views: copied before this returns) to the spill, or drops them for
-   * `reason` when there is no spill or it is too far behind. Empty payloads this framing cannot
-   * carry are counted now, not at replay. Returns the messages dropped now (0 when appended:
-   * a failed append is counted when it fails).
-   */
-  private keepPayloads(payloads: readonly Uint8Array[], reason: 'overflow' | 'shutdown', countSkips = true): number {
-    const spill = this.spill;
-    if (!spill || (reason === 'overflow' && this.spillBytesInFlight >= this.limits.spillInFlightLimitBytes)) {
-      this.counters.dropped(reason, payloads.length);
-      return payloads.length;
-    }
-    const carried = countSkips ? payloads.filter((p) => this.framing.verdict(p) !== 'skip') : payloads;
-    if (countSkips) this.countUnframeable(payloads.length - carried.length);
-    if (carried.length === 0) return 0;
-    let bytes = 0;
-    for (const p of carried) bytes += p.length;
-    const messages = carried.length;
-    this.spillAppends++;
-    this.spillBytesInFlight += bytes;
-    this.spillQueueDelta += messages;
-    void this.trackSpill(spill.append(carried)).then((kept) => {
-      this.spillBytesInFlight -= bytes;
-      if (kept) this.counters.spilled(messages);
-      else {
-        this.spillQueueDelta -= messages;
-        this.counters.dropped('spill_full', messages);
-        this.log.log('warn', `spill-full:${this.options.index}`, `${this.options.text}: spill directory full or failing: dropped ${messages} message(s)`);
-      }
-      if (!this.closed && this.isUp) this.onWritable(this);
-    });
-    return 0;
-  }
-
-  /** Remembers a spill operation so finish() waits for it. */
-  private trackSpill<T>(operation: Promise<T>): Promise<T> {
-    this.spillWork = Promise.all([this.spillWork, operation.catch(() => {})]);
-    return operation;
   }
 
   /** Moves the cursor past `items` ring items ending at `position`, and publishes both for metrics. */

@@ -13,13 +13,9 @@ import { RingReader } from '../ring/ring.js';
 import { DestinationCounters, destinationBase } from '../metrics/counters.js';
 import type { RateLimitedLog } from '../logging.js';
 import { SpillStore } from '../spill/segment-store.js';
-import { spillDirectoryFor, type SpillOptions } from '../spill/spill-options.js';
-import { Destination, type DestinationEnvironment, type DestinationOptions } from './destination.js';
-
-/** What is left undelivered per destination after a drain. */
-export interface DrainReport {
-  undeliveredMessages: number[];
-}
+import { spillDirectoryFor } from '../spill/spill-options.js';
+import type { DestinationOptions, DrainReport, SpillOptions } from '../thread-protocol.js';
+import { Destination, type DestinationEnvironment } from './destination.js';
 
 /** Runs every destination off the shared ring. One instance, in the egress thread. */
 export class Egress {

@@ -14,36 +14,7 @@ import { ListenerCounters, listenerBase } from '../metrics/counters.js';
 import type { RingWriter } from '../ring/ring.js';
 import type { RateLimitedLog } from '../logging.js';
 import { NativeUdpReceiver, loadNativeUdp, type NativeUdp, type NativeUdpReceiverOptions } from './native-udp.js';
-import type { UdpIngestPath } from './udp-path.js';
-
-export interface ListenerOptions {
-  index: number;
-  scheme: 'udp' | 'tcp';
-  host: string;
-  port: number;
-  /** Canonical address text, for logs. */
-  text: string;
-  /** Framing of a TCP input stream. */
-  framing: FramingName;
-}
-
-export interface IngestOptions {
-  maxMessageBytes: number;
-  /** Sources allowed to send (`--allow`); empty: everyone. */
-  allow: Cidr[];
-  /** SO_RCVBUF asked for on UDP listeners. */
-  recvBufferBytes: number;
-  /** How UDP listeners receive (decided by the main thread, which checked the addon loads). */
-  udpIngest: UdpIngestPath;
-}
-
-/** What a bound listener reports. */
-export interface BoundListener {
-  /** The address actually bound, port 0 resolved: e.g. udp@127.0.0.1:41234. */
-  text: string;
-  /** SO_RCVBUF the kernel granted (UDP only). */
-  recvBufferBytes?: number;
-}
+import type { BoundListener, IngestOptions, ListenerOptions } from '../thread-protocol.js';
 
 /** At stop, UDP sockets are read until no datagram came for this long… */
 const STOP_QUIET_MS = 20;

@@ -6,7 +6,7 @@
 import { RelayError } from '../errors.js';
 import { loadNativeUdp, nativeUdpUnavailableReason } from './native-udp.js';
 
-export type UdpIngestPath = 'native' | 'dgram';
+import type { UdpIngestPath } from '../thread-protocol.js';
 export type UdpIngestChoice = UdpIngestPath | 'auto';
 export const UDP_INGEST_CHOICES: readonly UdpIngestChoice[] = ['auto', 'native', 'dgram'];
 

@@ -4,14 +4,6 @@ import path from 'node:path';
 import { RelayError } from '../errors.js';
 import type { FramingName } from '../framing/index.js';
 
-export interface SpillOptions {
-  dir: string;
-  /** Bytes each destination's directory may hold. */
-  maxBytes: number;
-  segmentBytes: number;
-  maxRecordBytes: number;
-}
-
 /**
  * The directory of one destination: named after its host, port and framing, so a restarted relay
  * finds what the last run left for it and two destinations on one host:port in different framings

@@ -24,7 +24,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Destination, type DestinationOptions } from '../../src/egress/destination.js';
+import { Destination } from '../../src/egress/destination.js';
+import type { DestinationOptions } from '../../src/thread-protocol.js';
 import { FrameDecoder, type FramingName } from '../../src/framing/index.js';
 import { RateLimitedLog } from '../../src/logging.js';
 import { DestinationCounters, allocateCounters, destinationBase } from '../../src/metrics/counters.js';

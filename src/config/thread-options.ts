@@ -1,0 +1,67 @@
+/**
+ * The one place that turns the relay's configuration into what each thread is given (the types
+ * are the thread protocol's, src/thread-protocol.ts). The policy constants that are not options
+ * live here, named, with the reason for each.
+ */
+import type { DestinationOptions, IngestOptions, ListenerOptions, SpillOptions } from '../thread-protocol.js';
+import type { RelayConfig } from './config.js';
+
+const MIB = 1024 * 1024;
+
+/**
+ * Largest single write to a destination, in ring bytes: a sixteenth of the ring, at most 1 MiB.
+ * A ring write pins its bytes until it calls back, so writes stay small beside the ring (the lag
+ * policy cuts a connection whose writes pin 7/8 of it), while one write still carries thousands
+ * of small messages (one write per contiguous range is what makes egress cheap: ~30 ns/message).
+ */
+export const MAX_WRITE_RING_FRACTION = 1 / 16;
+export const MAX_WRITE_BYTES_CAP = 1 * MIB;
+
+/**
+ * Spill segment size: an eighth of --spill-max, between 1 MiB and 64 MiB. Several segments per
+ * directory, so replayed ones can be deleted while spilling goes on; not so many small files
+ * that a long outage means thousands of them.
+ */
+export const SPILL_SEGMENTS_PER_DIRECTORY = 8;
+export const SPILL_SEGMENT_MIN_BYTES = 1 * MIB;
+export const SPILL_SEGMENT_MAX_BYTES = 64 * MIB;
+
+/** Every listener, in configuration order (its index is its counter block). */
+export function listenerOptions(config: RelayConfig): ListenerOptions[] {
+  return config.listeners.map((l, index) => ({
+    index,
+    scheme: l.scheme,
+    host: l.host,
+    port: l.port,
+    text: l.text,
+    framing: l.framing ?? config.framing,
+  }));
+}
+
+/** What the ingest thread's listeners share. */
+export function ingestOptions(config: RelayConfig): IngestOptions {
+  return { maxMessageBytes: config.maxMessageBytes, recvBufferBytes: config.recvBufferBytes, allow: config.allow, udpIngest: config.udpIngest };
+}
+
+/** Every destination, in configuration order (its index is its counter block and RELEASED slot). */
+export function destinationOptions(config: RelayConfig): DestinationOptions[] {
+  return config.destinations.map((d, index) => ({
+    index,
+    host: d.host,
+    port: d.port,
+    text: d.text,
+    framing: d.framing ?? config.framing,
+    maxWriteBytes: Math.min(MAX_WRITE_BYTES_CAP, config.ringBytes * MAX_WRITE_RING_FRACTION),
+    connectTimeoutMs: config.connectTimeoutMs,
+    stallTimeoutMs: config.stallTimeoutMs,
+    reconnectMinMs: config.reconnectMinMs,
+    reconnectMaxMs: config.reconnectMaxMs,
+  }));
+}
+
+/** The spill settings, or undefined without --spill-dir. */
+export function spillOptions(config: RelayConfig): SpillOptions | undefined {
+  if (!config.spill) return undefined;
+  const segmentBytes = Math.max(SPILL_SEGMENT_MIN_BYTES, Math.min(SPILL_SEGMENT_MAX_BYTES, config.spill.maxBytes / SPILL_SEGMENTS_PER_DIRECTORY));
+  return { dir: config.spill.dir, maxBytes: config.spill.maxBytes, segmentBytes, maxRecordBytes: config.maxMessageBytes };
+}
