@@ -1,7 +1,7 @@
 /**
  * The one error type of the relay. Configuration and startup errors throw it; the CLI's top-level
  * handler prints `relay: <message>` on stderr and exits with `exitCode`. Hot paths never throw:
- * they return and count (STYLE.md rule 4).
+ * they return and count (hot path returns, cold path throws).
  */
 
 /** Stable codes: scripts and tests may match on them. */

@@ -1,5 +1,5 @@
 /**
- * The four wire framings of DESIGN.md "Wire framings": the only code that knows their bytes.
+ * The four wire framings (README "Framings"): the only code that knows their bytes.
  * Pure: no I/O. Egress calls `verdict` / `frameLength` / `encodeInto` once per message per
  * destination in its hot loop, so those three allocate nothing and throw only on caller bugs
  * (a 'skip' payload, a target too small). Decoding a framed stream lives in decoder.ts.
@@ -15,7 +15,7 @@ import { RelayError } from '../errors.js';
 
 export type FramingName = 'len32le' | 'len32be' | 'lf' | 'octet';
 
-/** Every framing name, in the order DESIGN.md lists them (help texts and error messages use it). */
+/** Every framing name, in the order the README lists them (help texts and error messages use it). */
 export const FRAMING_NAMES: readonly FramingName[] = Object.freeze(['len32le', 'len32be', 'lf', 'octet'] as const);
 
 /** Narrows user input (a `?framing=` query, `--framing`) to a framing name. */

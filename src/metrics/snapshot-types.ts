@@ -1,7 +1,7 @@
 /**
  * The snapshot: every number the relay reports, as plain data taken at one moment. Prometheus
  * text, JSON (/stats), the stats log line, /health and `relay top` are all renderings of it
- * (STYLE.md rule 6: compute, then render). Counters are totals since start; gauges are now.
+ * (compute, then render: docs/ARCHITECTURE.md). Counters are totals since start; gauges are now.
  */
 
 /** Why ingest dropped a message before it reached the ring. */

@@ -27,7 +27,7 @@ function randomBytes(random: () => number, length: number): Buffer {
 }
 
 /**
- * What a receiver of `name` reads back for `payload`, derived from DESIGN.md rather than from the
+ * What a receiver of `name` reads back for `payload`, derived from the README's framing table rather than from the
  * decoder: lf drops one trailing '\n' (it is the terminator) and splits at every other '\n'.
  */
 function expectedMessages(name: FramingName, payload: Buffer): Buffer[] {
@@ -85,7 +85,7 @@ test('FRAMING_NAMES, isFramingName and framingFor agree', () => {
   }
 });
 
-// Golden vectors straight from DESIGN.md's table.
+// Golden vectors straight from the README's framing table.
 const p258 = Buffer.alloc(258, 0x61);
 const p65535 = Buffer.alloc(65535, 0x62);
 const golden: { name: FramingName; payload: Buffer; frame: Buffer }[] = [
