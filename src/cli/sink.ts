@@ -6,7 +6,8 @@ import type { Endpoint } from '../config/address.js';
 import { formatHostPort } from '../config/address.js';
 import { resolveHost } from '../config/resolve.js';
 import { DEFAULTS } from '../config/config.js';
-import { FrameDecoder, type FramingName } from '../framing/index.js';
+import { createFramedServer } from '../framing/framed-server.js';
+import type { FramingName } from '../framing/index.js';
 import { RelayError } from '../errors.js';
 import { endpointArgument, framingOption, sizeOption } from './parsers.js';
 
@@ -34,24 +35,19 @@ async function sink(listen: Endpoint, options: SinkOptions): Promise<void> {
   const framing = listen.framing ?? options.framing;
   let messages = 0;
   let bytes = 0;
-  const server = net.createServer((socket) => {
-    const decoder = new FrameDecoder(framing, options.maxMessage);
-    socket.on('data', (chunk) => {
-      let decoded: Buffer[];
-      try {
-        decoded = decoder.push(chunk);
-      } catch (error) {
-        process.stderr.write(`relay sink: closing ${socket.remoteAddress}: ${(error as Error).message}\n`);
-        socket.destroy();
-        return;
-      }
-      for (const payload of decoded) {
-        messages++;
-        bytes += payload.length;
-        if (!options.count) process.stdout.write(Buffer.concat([payload, NEWLINE]));
-      }
-    });
-    socket.on('error', () => {});
+  const server = createFramedServer({
+    framing,
+    maxMessageBytes: options.maxMessage,
+    accept: (socket) => ({
+      messages: (payloads) => {
+        for (const payload of payloads) {
+          messages++;
+          bytes += payload.length;
+          if (!options.count) process.stdout.write(Buffer.concat([payload, NEWLINE]));
+        }
+      },
+      garbage: (error) => void process.stderr.write(`relay sink: closing ${socket.remoteAddress}: ${error.message}\n`),
+    }),
   });
   const address = await resolveHost(listen.host, `cannot listen on ${listen.text}`);
   server.listen({ host: address.host, port: listen.port });

@@ -5,7 +5,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { FrameDecoder, type FramingName } from '../framing/index.js';
+import { createFramedServer, type FramedConnection } from '../framing/framed-server.js';
 import { formatHostPort } from '../config/address.js';
 import { resolveHost } from '../config/resolve.js';
 import { AllowList, type Cidr } from '../config/cidr.js';
@@ -206,7 +206,11 @@ export class Ingest {
   }
 
   private async listenTcp(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): Promise<BoundListener> {
-    const server = net.createServer((socket) => this.serveTcpInput(listener, socket));
+    const server = createFramedServer({
+      framing: listener.framing,
+      maxMessageBytes: this.options.maxMessageBytes,
+      accept: (socket) => this.acceptTcpInput(listener, socket),
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ port: listener.port, host: address.host }, () => {
@@ -221,33 +225,25 @@ export class Ingest {
   }
 
   /** One framed TCP input: every whole frame becomes one item; garbage closes the connection. */
-  private serveTcpInput(listener: ListenerOptions, socket: net.Socket): void {
+  private acceptTcpInput(listener: ListenerOptions, socket: net.Socket): FramedConnection | undefined {
     const l = listener.index;
     const counters = this.countersOf(l);
-    if (!this.admits(l, listener.text, socket.remoteAddress)) {
-      socket.destroy();
-      return;
-    }
+    if (!this.admits(l, listener.text, socket.remoteAddress)) return undefined;
     counters.accepted();
     this.tcpConnections.add(socket);
-    const decoder = new FrameDecoder(listener.framing, this.options.maxMessageBytes);
-    socket.on('data', (chunk) => {
-      let messages: Buffer[];
-      try {
-        messages = decoder.push(chunk);
-      } catch (error) {
+    return {
+      messages: (payloads) => {
+        for (const payload of payloads) this.accept(l, payload);
+        this.writer.publish();
+      },
+      garbage: (error) => {
         counters.dropped('framing');
-        this.log.log('warn', `framing:${l}`, `${listener.text}: closed input from ${socket.remoteAddress}: ${(error as Error).message}`);
-        socket.destroy();
-        return;
-      }
-      for (const payload of messages) this.accept(l, payload);
-      this.writer.publish();
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      this.tcpConnections.delete(socket);
-      if (decoder.pendingBytes > 0) counters.dropped('framing');
-    });
+        this.log.log('warn', `framing:${l}`, `${listener.text}: closed input from ${socket.remoteAddress}: ${error.message}`);
+      },
+      closed: (tornBytes) => {
+        this.tcpConnections.delete(socket);
+        if (tornBytes > 0) counters.dropped('framing');
+      },
+    };
   }
 }

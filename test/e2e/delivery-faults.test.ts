@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { hostPortOf, startRelay } from '../helpers/relay-process.js';
 import { TestSink } from '../helpers/sinks.js';
 import { sendWindowed } from '../helpers/udp-sender.js';
-import { FrameDecoder } from '../../src/framing/index.js';
+import { createFramedServer } from '../../src/framing/framed-server.js';
 import type { Snapshot } from '../../src/metrics/snapshot-types.js';
 
 /** Message i: its sequence number, padded to `bytes`. */
@@ -126,17 +126,19 @@ test('faults: SIGTERM right after a burst: everything the relay received reaches
  */
 test('faults: a destination that stops reading past --stall-timeout, then reads old and new connections: no gap the relay did not count', async () => {
   const connections: { socket: net.Socket; ids: number[]; ended: boolean }[] = [];
-  const server = net.createServer((socket) => {
-    const connection = { socket, ids: [] as number[], ended: false };
-    connections.push(connection);
-    const decoder = new FrameDecoder('len32le', 1 << 20);
-    socket.on('data', (chunk: Buffer) => {
-      for (const m of decoder.push(chunk)) connection.ids.push(Number(m.toString().replace(/^\.+/, '')));
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => (connection.ended = true));
-    // The first connection is not read until the relay has given up on it.
-    if (connections.length === 1) socket.pause();
+  const server = createFramedServer({
+    framing: 'len32le',
+    maxMessageBytes: 1 << 20,
+    accept: (socket) => {
+      const connection = { socket, ids: [] as number[], ended: false };
+      connections.push(connection);
+      // The first connection is not read until the relay has given up on it.
+      if (connections.length === 1) socket.pause();
+      return {
+        messages: (payloads) => void connection.ids.push(...payloads.map((m) => Number(m.toString().replace(/^\.+/, '')))),
+        closed: () => void (connection.ended = true),
+      };
+    },
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

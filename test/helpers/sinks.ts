@@ -1,7 +1,8 @@
 /** TCP sinks for end-to-end tests: real listeners that decode a framing and keep every message. */
 import net from 'node:net';
 import { once } from 'node:events';
-import { FrameDecoder, type FramingName } from '../../src/framing/index.js';
+import type { FramingName } from '../../src/framing/index.js';
+import { createFramedServer, type FramedConnection } from '../../src/framing/framed-server.js';
 
 /** One TCP destination that records the messages of every connection, in arrival order. */
 export class TestSink {
@@ -20,9 +21,9 @@ export class TestSink {
 
   /** Listens on `port` of `host` (0: an ephemeral one). */
   static async start(framing: FramingName = 'len32le', host = '127.0.0.1', port = 0): Promise<TestSink> {
-    const server = net.createServer();
-    const sink = new TestSink(server, framing);
-    server.on('connection', (socket) => sink.serve(socket));
+    let sink: TestSink | undefined;
+    const server = createFramedServer({ framing, maxMessageBytes: 16 * 1024 * 1024, accept: (socket) => sink!.serve(socket) });
+    sink = new TestSink(server, framing);
     server.listen(port, host);
     await once(server, 'listening');
     return sink;
@@ -65,25 +66,27 @@ export class TestSink {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private serve(socket: net.Socket): void {
+  private serve(socket: net.Socket): FramedConnection {
     this.connections++;
     this.sockets.add(socket);
-    const decoder = new FrameDecoder(this.framing, 16 * 1024 * 1024);
-    socket.on('data', (chunk) => {
-      try {
-        for (const m of decoder.push(chunk)) this.messages.push(m);
-      } catch (error) {
-        this.errors.push((error as Error).message);
-        socket.destroy();
-      }
+    const wake = (): void => {
       const waiters = this.waiters;
       this.waiters = [];
       for (const w of waiters) w();
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      this.tornBytes += decoder.pendingBytes;
-      this.sockets.delete(socket);
-    });
+    };
+    return {
+      messages: (payloads) => {
+        this.messages.push(...payloads);
+        wake();
+      },
+      garbage: (error) => {
+        this.errors.push(error.message);
+        wake();
+      },
+      closed: (tornBytes) => {
+        this.tornBytes += tornBytes;
+        this.sockets.delete(socket);
+      },
+    };
   }
 }

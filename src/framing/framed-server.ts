@@ -1,0 +1,52 @@
+/**
+ * The one framed TCP server: every connection's bytes go through a FrameDecoder of the given
+ * framing, and its owner gets whole messages, in order. Used by ingest (framed TCP input),
+ * `relay sink`, the bench's verifying sinks and the tests' sinks; what each does with a message,
+ * a garbage frame or a torn one at close is its own business.
+ */
+import net from 'node:net';
+import { FrameDecoder } from './decoder.js';
+import type { FramingName } from './framing.js';
+
+/** What to do with one connection's traffic. */
+export interface FramedConnection {
+  /** Whole messages decoded from one chunk of the stream, in order (views of that chunk, which nothing reuses). */
+  messages(payloads: Buffer[], socket: net.Socket): void;
+  /** Bytes that are no valid frame: the connection is destroyed after this returns. */
+  garbage?(error: Error, socket: net.Socket): void;
+  /** The connection closed with `tornBytes` of an incomplete frame left (0: it ended on a frame boundary). */
+  closed?(tornBytes: number, socket: net.Socket): void;
+}
+
+export interface FramedServerOptions {
+  framing: FramingName;
+  /** Largest message a peer may announce; more is garbage (bounds what a peer can make us buffer). */
+  maxMessageBytes: number;
+  /** Called for each new connection: its handlers, or undefined to refuse it (destroyed at once). */
+  accept(socket: net.Socket): FramedConnection | undefined;
+}
+
+/** A net.Server (not yet listening) whose connections are decoded as `options.framing`. */
+export function createFramedServer(options: FramedServerOptions): net.Server {
+  return net.createServer((socket) => {
+    const handlers = options.accept(socket);
+    if (!handlers) {
+      socket.destroy();
+      return;
+    }
+    const decoder = new FrameDecoder(options.framing, options.maxMessageBytes);
+    socket.on('data', (chunk: Buffer) => {
+      let payloads: Buffer[];
+      try {
+        payloads = decoder.push(chunk);
+      } catch (error) {
+        handlers.garbage?.(error as Error, socket);
+        socket.destroy();
+        return;
+      }
+      if (payloads.length > 0) handlers.messages(payloads, socket);
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => handlers.closed?.(decoder.pendingBytes, socket));
+  });
+}
