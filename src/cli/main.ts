@@ -5,14 +5,16 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { RelayError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 import { configureRun } from './run.js';
 import { sendCommand } from './send.js';
 import { sinkCommand } from './sink.js';
 import { topCommand } from './top.js';
 import { benchCommand } from './bench.js';
 
-const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
 
 /** Usage errors exit 2, like the errors our own parsers raise for bad input. */
 const USAGE_EXIT_CODE = 2;
