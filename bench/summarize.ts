@@ -10,8 +10,8 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { writeFile } from 'node:fs/promises';
-import { renderHtmlReport } from './html-report.js';
-import type { RunResult } from './run-one.js';
+import { renderHtmlReport } from '../src/bench/html-report.js';
+import type { RunResult } from '../src/bench/run-one.js';
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -8,10 +8,10 @@ import os from 'node:os';
 import { Piscina } from 'piscina';
 import { DEFAULTS } from '../config/config.js';
 import type { FramingName } from '../framing/index.js';
-import { renderHtmlReport } from '../../bench/html-report.js';
-import { MIN_PAYLOAD_BYTES } from '../../bench/payload.js';
-import { renderResultsTable } from '../../bench/results-table.js';
-import { runOnce, type RunResult } from '../../bench/run-one.js';
+import { renderHtmlReport } from '../bench/html-report.js';
+import { MIN_PAYLOAD_BYTES } from '../bench/payload.js';
+import { renderResultsTable } from '../bench/results-table.js';
+import { runOnce, type RunResult } from '../bench/run-one.js';
 import { durationOption, framingOption } from './parsers.js';
 
 interface BenchOptions {
@@ -105,7 +105,7 @@ async function bench(options: BenchOptions): Promise<void> {
   const relays: { label: string; command: string | undefined }[] =
     options.relayCmd.length > 0 ? options.relayCmd.map(labelled) : [{ label: 'relay', command: undefined }];
   const rates = options.sweep ?? [options.rate];
-  const pool = new Piscina({ filename: new URL('../../bench/sender-task.js', import.meta.url).href, minThreads: options.senders, maxThreads: options.senders });
+  const pool = new Piscina({ filename: new URL('../bench/sender-task.js', import.meta.url).href, minThreads: options.senders, maxThreads: options.senders });
   const tty = process.stderr.isTTY;
   const results: RunResult[] = [];
   try {
