@@ -22,10 +22,13 @@ const USAGE_EXIT_CODE = 2;
 /** Commander's own lead-in to an argument error; our parsers' messages already name the input. */
 const COMMANDER_LEAD_IN = /^error: (?:command-argument value '.*?' is invalid for argument '.*?'\. |option '.*?' argument '.*?' is invalid\. )?/;
 
+/** Errors as one `relay: …` line, and exits left to the handler below; for the command and its subcommands. */
 function quietExits(command: Command): Command {
-  return command.exitOverride().configureOutput({
+  command.exitOverride().configureOutput({
     outputError: (message, write) => write(`relay: ${message.replace(COMMANDER_LEAD_IN, '')}`),
   });
+  for (const sub of command.commands) quietExits(sub);
+  return command;
 }
 
 const program = quietExits(
