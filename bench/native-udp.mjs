@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 const SELF = fileURLToPath(import.meta.url);
 const SIZE = 100;
 const { loadNativeUdp, nativeUdpUnavailableReason, NativeUdpReceiver, NativeUdpSender } = await import(
-  new URL('../dist/src/ingest/native-udp.js', import.meta.url).href
+  new URL('../dist/ingest/native-udp.js', import.meta.url).href
 );
 
 function cpuMicros() {

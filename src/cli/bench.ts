@@ -1,6 +1,7 @@
 /**
  * `relay bench`: offers paced UDP load to this relay (or any relay given by --relay-cmd), verifies
  * what every TCP sink receives, and reports loss, latency and the relay's CPU and memory.
+ * `relay bench summarize`: medians of repeated `relay bench --json` runs.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFile } from 'node:fs/promises';
@@ -8,10 +9,11 @@ import os from 'node:os';
 import { Piscina } from 'piscina';
 import { DEFAULTS } from '../config/config.js';
 import type { FramingName } from '../framing/index.js';
-import { renderHtmlReport } from '../../bench/html-report.js';
-import { MIN_PAYLOAD_BYTES } from '../../bench/payload.js';
-import { renderResultsTable } from '../../bench/results-table.js';
-import { runOnce, type RunResult } from '../../bench/run-one.js';
+import { renderHtmlReport } from '../bench/html-report.js';
+import { MIN_PAYLOAD_BYTES } from '../bench/payload.js';
+import { renderResultsTable } from '../bench/results-table.js';
+import { runOnce, type RunResult } from '../bench/run-one.js';
+import { renderSummaryHtml, summarize } from '../bench/summarize.js';
 import { durationOption, framingOption } from './parsers.js';
 
 interface BenchOptions {
@@ -73,10 +75,29 @@ function labelled(value: string): { label: string; command: string } {
   return match ? { label: match[1]!, command: match[2]! } : { label: value, command: value };
 }
 
-/** The bench subcommand. */
+/** `relay bench summarize`: the medians of repeated runs, as Markdown tables and optionally the HTML report. */
+function summarizeCommand(): Command {
+  return new Command('summarize')
+    .description('medians of repeated `relay bench --json` runs, per relay and offered rate: a Markdown table per file')
+    .argument('<runs.jsonl...>', 'files of `relay bench --json` output (one run per line)')
+    .option('--html <file.html>', 'also write the medians as a self-contained HTML report (one line per relay and destination count)')
+    .addHelpText('after', '\nExample:\n  relay bench summarize --html bench/report.html bench/runs-100B-1dest.jsonl bench/runs-100B-4dest.jsonl')
+    .action(async (files: string[], options: { html?: string }) => {
+      const summary = await summarize(files);
+      process.stdout.write(summary.markdown);
+      if (options.html !== undefined) {
+        await writeFile(options.html, renderSummaryHtml(summary, files));
+        process.stderr.write(`relay bench summarize: wrote ${options.html}\n`);
+      }
+    });
+}
+
+/** The bench subcommand (and its summarize subcommand). */
 export function benchCommand(): Command {
   return new Command('bench')
     .description('measure a relay: paced UDP load in, verifying TCP sinks out; loss, latency, CPU and memory')
+    // Options after `summarize` belong to it, not to the bench run.
+    .enablePositionalOptions()
     .option('--rate <pps>', 'offered datagrams per second (all senders together)', positiveInteger('--rate', 10_000_000), 10_000)
     .option('--count <n>', 'datagrams per run (default: rate × duration)', positiveInteger('--count', 1e9))
     .addOption(new Option('--duration <duration>', 'length of a run when --count is not given').default(5000, '5s').argParser(durationOption('--duration', { min: 100, max: 3_600_000 })))
@@ -98,14 +119,15 @@ export function benchCommand(): Command {
     )
     .action(async (options: BenchOptions) => {
       await bench(options);
-    });
+    })
+    .addCommand(summarizeCommand());
 }
 
 async function bench(options: BenchOptions): Promise<void> {
   const relays: { label: string; command: string | undefined }[] =
     options.relayCmd.length > 0 ? options.relayCmd.map(labelled) : [{ label: 'relay', command: undefined }];
   const rates = options.sweep ?? [options.rate];
-  const pool = new Piscina({ filename: new URL('../../bench/sender-task.js', import.meta.url).href, minThreads: options.senders, maxThreads: options.senders });
+  const pool = new Piscina({ filename: new URL('../bench/sender-task.js', import.meta.url).href, minThreads: options.senders, maxThreads: options.senders });
   const tty = process.stderr.isTTY;
   const results: RunResult[] = [];
   try {

@@ -5,14 +5,16 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { RelayError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 import { configureRun } from './run.js';
 import { sendCommand } from './send.js';
 import { sinkCommand } from './sink.js';
 import { topCommand } from './top.js';
 import { benchCommand } from './bench.js';
 
-const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
 
 /** Usage errors exit 2, like the errors our own parsers raise for bad input. */
 const USAGE_EXIT_CODE = 2;
@@ -20,10 +22,13 @@ const USAGE_EXIT_CODE = 2;
 /** Commander's own lead-in to an argument error; our parsers' messages already name the input. */
 const COMMANDER_LEAD_IN = /^error: (?:command-argument value '.*?' is invalid for argument '.*?'\. |option '.*?' argument '.*?' is invalid\. )?/;
 
+/** Errors as one `relay: …` line, and exits left to the handler below; for the command and its subcommands. */
 function quietExits(command: Command): Command {
-  return command.exitOverride().configureOutput({
+  command.exitOverride().configureOutput({
     outputError: (message, write) => write(`relay: ${message.replace(COMMANDER_LEAD_IN, '')}`),
   });
+  for (const sub of command.commands) quietExits(sub);
+  return command;
 }
 
 const program = quietExits(

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
 import { formatHostPort } from '../config/address.js';
+import { findPackageRoot } from '../package-root.js';
 
 /** Int32 slots per datagram in the meta array. */
 export const META_FIELDS = 8;
@@ -88,17 +89,6 @@ interface LoadResult {
 }
 
 let loaded: LoadResult | undefined;
-
-/** The nearest directory at or above `start` that holds a package.json, or undefined. */
-export function findPackageRoot(start: string): string | undefined {
-  let dir = path.resolve(start);
-  for (;;) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
-}
 
 function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);

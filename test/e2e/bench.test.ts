@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { spawnRelay } from '../helpers/relay-process.js';
 import { withTempDir } from '../helpers/temp-dir.js';
-import type { RunResult } from '../../bench/run-one.js';
+import type { RunResult } from '../../src/bench/run-one.js';
 
 for (const framing of ['len32le', 'octet']) {
   test(`bench: a small ${framing} run reports consistent JSON and an HTML report`, async () => {

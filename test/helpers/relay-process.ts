@@ -5,10 +5,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import { readFile } from 'node:fs/promises';
+import { findPackageRoot } from '../../src/package-root.js';
 
-/** The launcher users run (bin/relay), from the compiled test's place in dist/test/helpers. */
-export const RELAY_BIN = fileURLToPath(new URL('../../../bin/relay', import.meta.url));
+/** The launcher users run (bin/relay, which runs the product build in dist/), in the package root above this compiled file (dist-test/test/helpers). */
+export const RELAY_BIN = path.join(findPackageRoot(path.dirname(fileURLToPath(import.meta.url))) ?? '.', 'bin', 'relay');
 
 export interface Exit {
   code: number | null;

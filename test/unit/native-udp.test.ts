@@ -11,7 +11,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
 import {
-  findPackageRoot,
   formatAddress,
   loadNativeUdp,
   nativeUdpUnavailableReason,
@@ -20,6 +19,7 @@ import {
   type NativeUdp,
   type NativeUdpReceiverOptions,
 } from '../../src/ingest/native-udp.js';
+import { findPackageRoot } from '../../src/package-root.js';
 import { payloadFor } from '../helpers/prng.js';
 
 const DEADLINE_MS = 10_000;

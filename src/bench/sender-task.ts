@@ -9,7 +9,7 @@
  */
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-import { NativeUdpSender, loadNativeUdp, type NativeUdp } from '../src/ingest/native-udp.js';
+import { NativeUdpSender, loadNativeUdp, type NativeUdp } from '../ingest/native-udp.js';
 import { PayloadWriter } from './payload.js';
 import type { SenderResult, SenderTask } from './protocol.js';
 

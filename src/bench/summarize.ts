@@ -1,15 +1,14 @@
 /**
- * Medians of repeated `relay bench --json` runs, as a Markdown table per file:
- *
- *   node dist/bench/summarize.js [--html report.html] runs-1dest.jsonl [runs-4dest.jsonl …]
+ * Medians of repeated `relay bench --json` runs, as a Markdown table per file
+ * (`relay bench summarize [--html report.html] runs-1dest.jsonl [runs-4dest.jsonl …]`).
  *
  * Rows are grouped by relay and offered rate; each cell is the median over the repetitions
- * (the machine is shared and noisy: one run proves little). --html renders the medians as the
+ * (the machine is shared and noisy: one run proves little). The HTML renders the medians as the
  * bench's HTML report, one line per relay and destination count.
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
-import { writeFile } from 'node:fs/promises';
+import { RelayError } from '../errors.js';
 import { renderHtmlReport } from './html-report.js';
 import type { RunResult } from './run-one.js';
 
@@ -60,17 +59,47 @@ function table(medians: { runs: number; result: RunResult }[]): string {
   return lines.join('\n');
 }
 
-const args = process.argv.slice(2);
-const htmlAt = args.indexOf('--html');
-const html = htmlAt === -1 ? undefined : args.splice(htmlAt, 2)[1];
-const all: RunResult[] = [];
-for (const file of args) {
-  const runs = (await readFile(file, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as RunResult);
-  const medians = groups(runs).map((g) => ({ runs: g.length, result: medianRun(g) }));
-  all.push(...medians.map((m) => ({ ...m.result, relay: `${m.result.relay} (${m.result.destinations.length} dest)` })));
-  process.stdout.write(`${file} (${runs.length} runs; medians)\n\n${table(medians)}\n\n`);
+export interface Summary {
+  /** One Markdown table per file, each headed by the file's name and run count. */
+  markdown: string;
+  /** Every file's medians, relays named with their destination count: the rows of the HTML report. */
+  medians: RunResult[];
 }
-if (html) {
-  const context = `medians of ${args.join(', ')}\n${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.availableParallelism()}, Node ${process.version}`;
-  await writeFile(html, renderHtmlReport(all, context));
+
+async function readRuns(file: string): Promise<RunResult[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new RelayError('ERR_BAD_OPTION', `cannot read ${file}: ${(error as Error).message}`);
+  }
+  return text
+    .trim()
+    .split('\n')
+    .map((line, i) => {
+      try {
+        return JSON.parse(line) as RunResult;
+      } catch {
+        throw new RelayError('ERR_BAD_OPTION', `${file}:${i + 1}: not a line of relay bench --json output`);
+      }
+    });
+}
+
+/** Reads `relay bench --json` output files (one run per line) and takes the medians per relay and rate. */
+export async function summarize(files: readonly string[]): Promise<Summary> {
+  let markdown = '';
+  const medians: RunResult[] = [];
+  for (const file of files) {
+    const runs = await readRuns(file);
+    const fileMedians = groups(runs).map((g) => ({ runs: g.length, result: medianRun(g) }));
+    medians.push(...fileMedians.map((m) => ({ ...m.result, relay: `${m.result.relay} (${m.result.destinations.length} dest)` })));
+    markdown += `${file} (${runs.length} runs; medians)\n\n${table(fileMedians)}\n\n`;
+  }
+  return { markdown, medians };
+}
+
+/** The summary's medians as the bench's self-contained HTML report. */
+export function renderSummaryHtml(summary: Summary, files: readonly string[]): string {
+  const context = `medians of ${files.join(', ')}\n${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.availableParallelism()}, Node ${process.version}`;
+  return renderHtmlReport(summary.medians, context);
 }

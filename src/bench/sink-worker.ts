@@ -11,7 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import net from 'node:net';
 import { once } from 'node:events';
 import * as hdr from 'hdr-histogram-js';
-import { FrameDecoder, type FramingName } from '../src/framing/index.js';
+import { FrameDecoder, type FramingName } from '../framing/index.js';
 import { readPayload } from './payload.js';
 import type { SinkReport, ToSink } from './protocol.js';
 

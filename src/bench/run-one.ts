@@ -6,10 +6,11 @@ import { Worker } from 'node:worker_threads';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import dgram from 'node:dgram';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import * as hdr from 'hdr-histogram-js';
 import type { Piscina } from 'piscina';
-import type { FramingName } from '../src/framing/index.js';
+import type { FramingName } from '../framing/index.js';
+import { packageRoot } from '../package-root.js';
 import { cpuSeconds, kernelDropsOnPort, peakRssBytes, processTree, udpPortBound } from './proc-usage.js';
 import type { SenderResult, SenderTask, SinkReport, ToSink } from './protocol.js';
 
@@ -61,7 +62,8 @@ export interface RunResult {
   relay_exit_code?: number | null;
 }
 
-const RELAY_BIN = fileURLToPath(new URL('../../bin/relay', import.meta.url));
+/** This relay's launcher: bin/relay in the package root (it runs the compiled dist/). */
+const RELAY_BIN = path.join(packageRoot(), 'bin', 'relay');
 const SINK_WORKER = new URL('./sink-worker.js', import.meta.url);
 
 /** Runs `spec` once against a fresh relay process. `progress` is told the running totals. */

@@ -3,7 +3,7 @@
  * `--relay-cmd` that runs through a shell or forks workers is measured whole.
  */
 import { readFile, readdir } from 'node:fs/promises';
-import { parseUdpTable } from '../src/metrics/kernel-drops.js';
+import { parseUdpTable } from '../metrics/kernel-drops.js';
 
 /** USER_HZ: /proc's clock ticks per second. */
 const CLOCK_TICKS_PER_SECOND = 100;
