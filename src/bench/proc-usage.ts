@@ -4,9 +4,7 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { parseUdpTable } from '../metrics/kernel-drops.js';
-
-/** USER_HZ: /proc's clock ticks per second. */
-const CLOCK_TICKS_PER_SECOND = 100;
+import { parseStatLine } from '../metrics/proc-stat.js';
 
 interface ProcStat {
   pid: number;
@@ -16,10 +14,8 @@ interface ProcStat {
 
 async function readStat(pid: number): Promise<ProcStat | undefined> {
   const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  if (!text) return undefined;
-  // After "pid (comm) ": state ppid … utime(14) stime(15); comm may contain spaces.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { pid, ppid: Number(fields[1]), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND };
+  const stat = text && parseStatLine(text);
+  return stat ? { pid, ...stat } : undefined;
 }
 
 /** `root` and every live descendant. */

@@ -11,7 +11,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import net from 'node:net';
 import { once } from 'node:events';
 import * as hdr from 'hdr-histogram-js';
-import { FrameDecoder, type FramingName } from '../framing/index.js';
+import type { FramingName } from '../framing/index.js';
+import { createFramedServer } from '../framing/framed-server.js';
 import { readPayload } from './payload.js';
 import type { SinkReport, ToSink } from './protocol.js';
 
@@ -45,24 +46,24 @@ function accept(payload: Buffer, nowNs: number): void {
   else duplicates++;
 }
 
-const server = net.createServer((socket) => {
-  connections++;
-  sockets.add(socket);
-  const decoder = new FrameDecoder(framing, 16 * 1024 * 1024);
-  socket.on('data', (chunk) => {
-    const nowNs = Number(process.hrtime.bigint());
-    try {
-      for (const payload of decoder.push(chunk)) accept(payload, nowNs);
-    } catch {
-      torn++;
-      socket.destroy();
-    }
-  });
-  socket.on('error', () => {});
-  socket.on('close', () => {
-    if (decoder.pendingBytes > 0) torn++;
-    sockets.delete(socket);
-  });
+const server = createFramedServer({
+  framing,
+  maxMessageBytes: 16 * 1024 * 1024,
+  accept: (socket) => {
+    connections++;
+    sockets.add(socket);
+    return {
+      messages: (payloads) => {
+        const nowNs = Number(process.hrtime.bigint());
+        for (const payload of payloads) accept(payload, nowNs);
+      },
+      garbage: () => void torn++,
+      closed: (tornBytes) => {
+        if (tornBytes > 0) torn++;
+        sockets.delete(socket);
+      },
+    };
+  },
 });
 server.listen(0, '127.0.0.1');
 await once(server, 'listening');

@@ -4,6 +4,7 @@
  * `relay bench summarize`: medians of repeated `relay bench --json` runs.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { mulberry32, randomInt } from '../prng.js';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { Piscina } from 'piscina';
@@ -56,11 +57,8 @@ function sizeDistribution(value: string): number[] {
   if (range) {
     const [min, max] = [payloadSize(range[1]!), payloadSize(range[2]!)];
     if (min > max) throw new InvalidArgumentError(`--sizes "${value}": the range must go from small to large`);
-    let seed = 12345;
-    return Array.from({ length: 1000 }, () => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return min + (seed % (max - min + 1));
-    });
+    const random = mulberry32(12345);
+    return Array.from({ length: 1000 }, () => randomInt(random, min, max));
   }
   return value.split(',').map(payloadSize);
 }

@@ -1,19 +1,7 @@
-/** Seeded pseudo-random numbers for reproducible property tests (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Test payloads from the one seeded generator (src/prng.ts), re-exported for the tests. */
+import { mulberry32, randomInt } from '../../src/prng.js';
 
-/** An integer in [min, max] from `random`. */
-export function randomInt(random: () => number, min: number, max: number): number {
-  return min + Math.floor(random() * (max - min + 1));
-}
+export { mulberry32, randomInt };
 
 /**
  * The payload of message `id`: its length and bytes follow from `id` and `seed` alone, so a
