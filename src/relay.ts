@@ -9,7 +9,7 @@ import { allocateRing, viewRing, type RingBuffers } from './ring/layout.js';
 import { stopReclaimer } from './background/reclaimer.js';
 import { ensureWritableDirectory } from './spill/spill-options.js';
 import { allocateCounters } from './metrics/counters.js';
-import { RelayError, type RelayErrorCode } from './errors.js';
+import { isRelayErrorCode, RelayError } from './errors.js';
 import type { RelayConfig } from './config/config.js';
 import type { BoundListener } from './ingest/ingest.js';
 import type { LogSink } from './logging.js';
@@ -49,7 +49,8 @@ export class Relay {
 
   /**
    * Starts the three threads and binds every listener. Rejects with RelayError('ERR_BIND') when
-   * a listener cannot bind (nothing is left running then). `onFatal` is called if a thread dies.
+   * a listener cannot bind, ERR_RESOLVE when its host name does not resolve, ERR_SPILL when
+   * --spill-dir cannot be used (nothing is left running then). `onFatal` is called if a thread dies.
    */
   static async start(config: RelayConfig, log: LogSink, onFatal: (error: Error) => void): Promise<Relay> {
     if (config.spill) await ensureWritableDirectory(config.spill.dir);
@@ -116,7 +117,7 @@ export class Relay {
     if (ready.type === 'fatal') {
       stopReclaimer(viewRing(ring));
       await Promise.all([ingest.terminate(), egress.terminate(), background.terminate()]);
-      throw new RelayError(ready.code as RelayErrorCode, ready.message);
+      throw new RelayError(isRelayErrorCode(ready.code) ? ready.code : 'ERR_INTERNAL', ready.message, ready.cause === undefined ? undefined : { cause: ready.cause });
     }
     if (ready.type !== 'listening') throw new RelayError('ERR_INTERNAL', 'ingest thread sent no listening report');
     return new Relay(config, ready.listeners, ring, counters, ingest, egress, background, threadIds);

@@ -44,7 +44,8 @@ export type ToIngest = { type: 'stop' };
 /** ingest -> main */
 export type FromIngest =
   | { type: 'listening'; listeners: BoundListener[] }
-  | { type: 'fatal'; code: string; message: string }
+  /** `cause`: the error the RelayError wrapped, as structured clone carries it (message and stack). */
+  | { type: 'fatal'; code: string; message: string; cause?: unknown }
   | { type: 'stopped' }
   | ThreadIdMessage
   | LogMessage;

@@ -58,7 +58,7 @@ async function sink(listen: Endpoint, options: SinkOptions): Promise<void> {
   await Promise.race([
     once(server, 'listening'),
     once(server, 'error').then(([error]) => {
-      throw new RelayError('ERR_BIND', `cannot listen on ${listen.text}: ${(error as Error).message}`);
+      throw new RelayError('ERR_BIND', `cannot listen on ${listen.text}: ${(error as Error).message}`, { cause: error });
     }),
   ]);
   const bound = server.address() as net.AddressInfo;

@@ -47,7 +47,7 @@ export async function serveMetrics(
   await Promise.race([
     once(server, 'listening'),
     once(server, 'error').then(([error]) => {
-      throw new RelayError('ERR_BIND', `cannot serve --metrics on ${formatHostPort(host, port)}: ${(error as Error).message}`);
+      throw new RelayError('ERR_METRICS_BIND', `cannot serve --metrics on ${formatHostPort(host, port)}: ${(error as Error).message}`, { cause: error });
     }),
   ]);
   const bound = server.address() as { address: string; port: number };
