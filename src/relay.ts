@@ -51,7 +51,8 @@ export class Relay {
 
   /**
    * Starts the three threads and binds every listener. Rejects with RelayError('ERR_BIND') when
-   * a listener cannot bind (nothing is left running then). `onFatal` is called if a thread dies.
+   * a listener cannot bind, ERR_RESOLVE when its host name does not resolve, ERR_SPILL when
+   * --spill-dir cannot be used (nothing is left running then). `onFatal` is called if a thread dies.
    */
   static async start(config: RelayConfig, log: LogSink, onFatal: (error: Error) => void): Promise<Relay> {
     if (config.spill) await ensureWritableDirectory(config.spill.dir);
@@ -84,7 +85,7 @@ export class Relay {
     if (ready.type === 'fatal') {
       stopReclaimer(viewRing(ring));
       await Promise.all([ingest.terminate(), egress.terminate(), background.terminate()]);
-      throw new RelayError(ready.code, ready.message);
+      throw new RelayError(ready.code, ready.message, ready.cause === undefined ? undefined : { cause: ready.cause });
     }
     if (ready.type !== 'listening') throw new RelayError('ERR_INTERNAL', 'ingest thread sent no listening report');
     return new Relay(config, ready.listeners, ring, counters, ingest, egress, background, threadIds);

@@ -120,7 +120,8 @@ export type ToIngest = { type: 'stop' };
 /** ingest -> main */
 export type FromIngest =
   | { type: 'listening'; listeners: BoundListener[] }
-  | { type: 'fatal'; code: RelayErrorCode; message: string }
+  /** `cause`: the error the RelayError wrapped, as structured clone carries it (message and stack). */
+  | { type: 'fatal'; code: RelayErrorCode; message: string; cause?: unknown }
   | { type: 'stopped' }
   | ThreadIdMessage
   | LogMessage;

@@ -51,12 +51,12 @@ async function sink(listen: Endpoint, options: SinkOptions): Promise<void> {
   });
   const address = await resolveHost(listen.host, `cannot listen on ${listen.text}`);
   server.listen({ host: address.host, port: listen.port });
-  await Promise.race([
-    once(server, 'listening'),
-    once(server, 'error').then(([error]) => {
-      throw new RelayError('ERR_BIND', `cannot listen on ${listen.text}: ${(error as Error).message}`);
-    }),
-  ]);
+  try {
+    // once() rejects with the server's 'error' (EADDRINUSE, EACCES…) if that comes first.
+    await once(server, 'listening');
+  } catch (error) {
+    throw new RelayError('ERR_BIND', `cannot listen on ${listen.text}: ${(error as Error).message}`, { cause: error });
+  }
   const bound = server.address() as net.AddressInfo;
   process.stderr.write(`relay sink: listening on tcp@${formatHostPort(bound.address, bound.port)} (framing ${framing})\n`);
   const report = (): void => void process.stdout.write(`${messages} messages, ${bytes} bytes\n`);

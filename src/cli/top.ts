@@ -34,7 +34,7 @@ async function top(options: TopOptions): Promise<void> {
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       return (await response.json()) as Snapshot;
     } catch (error) {
-      throw new RelayError('ERR_BIND', `cannot read ${url}: ${(error as Error).message}`);
+      throw new RelayError('ERR_TOP_FETCH', `cannot read ${url}: ${(error as Error).message}`, { cause: error });
     }
   };
   const once = options.once || !process.stdout.isTTY;

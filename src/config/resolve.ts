@@ -3,7 +3,7 @@ import dns from 'node:dns/promises';
 import net from 'node:net';
 import { RelayError } from '../errors.js';
 
-/** Resolves `host` (IPv4, IPv6 or a name) once, to an address and its family. Throws RelayError('ERR_BIND') when a name does not resolve. */
+/** Resolves `host` (IPv4, IPv6 or a name) once, to an address and its family. Throws RelayError('ERR_RESOLVE') when a name does not resolve. */
 export async function resolveHost(host: string, what: string): Promise<{ host: string; family: 4 | 6 }> {
   const family = net.isIP(host);
   if (family === 4 || family === 6) return { host, family };
@@ -11,6 +11,6 @@ export async function resolveHost(host: string, what: string): Promise<{ host: s
     const found = await dns.lookup(host);
     return { host: found.address, family: found.family === 6 ? 6 : 4 };
   } catch (error) {
-    throw new RelayError('ERR_BIND', `${what}: cannot resolve "${host}": ${(error as Error).message}`);
+    throw new RelayError('ERR_RESOLVE', `${what}: cannot resolve "${host}": ${(error as Error).message}`, { cause: error });
   }
 }

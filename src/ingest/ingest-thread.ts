@@ -20,7 +20,14 @@ port.on('message', (message: ToIngest) => {
 Promise.all(data.listeners.map((l) => ingest.listen(l))).then(
   (listeners) => post({ type: 'listening', listeners }),
   (error: unknown) => {
-    const code = error instanceof RelayError ? error.code : 'ERR_BIND';
-    post({ type: 'fatal', code, message: (error as Error).message });
+    const relayError = error instanceof RelayError ? error : undefined;
+    const code = relayError ? relayError.code : 'ERR_INTERNAL';
+    const cause = relayError ? relayError.cause : error;
+    try {
+      post({ type: 'fatal', code, message: (error as Error).message, cause });
+    } catch {
+      // A cause structured clone cannot copy: the code and message are what matter.
+      post({ type: 'fatal', code, message: (error as Error).message });
+    }
   },
 );

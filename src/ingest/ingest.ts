@@ -93,7 +93,7 @@ export class Ingest {
     counters.received(length);
   }
 
-  /** Binds a listener; rejects with RelayError('ERR_BIND') when it cannot. */
+  /** Binds a listener; rejects with RelayError('ERR_BIND') when it cannot (ERR_RESOLVE when its host name does not resolve). */
   async listen(listener: ListenerOptions): Promise<BoundListener> {
     const address = await resolveHost(listener.host, `cannot listen on ${listener.text}`);
     try {
@@ -101,7 +101,7 @@ export class Ingest {
       return this.options.udpIngest === 'native' ? this.listenUdpNative(listener, address) : await this.listenUdp(listener, address);
     } catch (error) {
       const reason = (error as Error).message;
-      throw new RelayError('ERR_BIND', `cannot listen on ${listener.text}: ${reason}`);
+      throw new RelayError('ERR_BIND', `cannot listen on ${listener.text}: ${reason}`, { cause: error });
     }
   }
 

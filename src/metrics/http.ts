@@ -44,12 +44,12 @@ export async function serveMetrics(
     snapshot().then(route, (error: Error) => reply(500, 'text/plain', `${error.message}\n`));
   });
   server.listen(port, host);
-  await Promise.race([
-    once(server, 'listening'),
-    once(server, 'error').then(([error]) => {
-      throw new RelayError('ERR_BIND', `cannot serve --metrics on ${formatHostPort(host, port)}: ${(error as Error).message}`);
-    }),
-  ]);
+  try {
+    // once() rejects with the server's 'error' (EADDRINUSE, EACCES…) if that comes first.
+    await once(server, 'listening');
+  } catch (error) {
+    throw new RelayError('ERR_METRICS_BIND', `cannot serve --metrics on ${formatHostPort(host, port)}: ${(error as Error).message}`, { cause: error });
+  }
   const bound = server.address() as { address: string; port: number };
   return { server, url: `http://${formatHostPort(bound.address, bound.port)}` };
 }

@@ -23,6 +23,6 @@ export async function ensureWritableDirectory(dir: string): Promise<void> {
     await writeFile(probe, '');
     await unlink(probe);
   } catch (error) {
-    throw new RelayError('ERR_SPILL', `cannot use --spill-dir ${JSON.stringify(dir)}: ${(error as Error).message}`);
+    throw new RelayError('ERR_SPILL', `cannot use --spill-dir ${JSON.stringify(dir)}: ${(error as Error).message}`, { cause: error });
   }
 }
