@@ -13,7 +13,8 @@ import { RelayError } from '../errors.js';
 import { ListenerCounters, listenerBase } from '../metrics/counters.js';
 import type { RingWriter } from '../ring/ring.js';
 import type { RateLimitedLog } from '../logging.js';
-import { NativeUdpReceiver, loadNativeUdp, type NativeUdp, type NativeUdpReceiverOptions } from './native-udp.js';
+import { loadNativeUdp, type NativeUdp } from './native-udp.js';
+import { NativeUdpReceiver, type NativeUdpReceiverOptions } from './native-receiver.js';
 import type { BoundListener, IngestOptions, ListenerOptions } from '../thread-protocol.js';
 
 /** At stop, UDP sockets are read until no datagram came for this long… */

@@ -10,17 +10,11 @@ import { once } from 'node:events';
 import { hostPortOf, startRelay } from '../helpers/relay-process.js';
 import { TestSink } from '../helpers/sinks.js';
 import { sendWindowed } from '../helpers/udp-sender.js';
+import { numbered, numberOf, sequence } from '../helpers/numbered.js';
+import { total } from '../../src/metrics/rates.js';
 import { createFramedServer } from '../../src/framing/framed-server.js';
 import type { Snapshot } from '../../src/metrics/snapshot-types.js';
 
-/** Message i: its sequence number, padded to `bytes`. */
-function numbered(i: number, bytes = 1024): Buffer {
-  return Buffer.from(String(i).padStart(bytes, '.'));
-}
-
-function sequence(sink: TestSink): number[] {
-  return sink.messages.map((m) => Number(m.toString().replace(/^\.+/, '')));
-}
 
 /** Peak RSS bound for the default 64 MiB ring: ~80 MB at rest + the ring + slack for V8. */
 const RSS_BOUND_MB = 300;
@@ -135,7 +129,7 @@ test('faults: a destination that stops reading past --stall-timeout, then reads 
       // The first connection is not read until the relay has given up on it.
       if (connections.length === 1) socket.pause();
       return {
-        messages: (payloads) => void connection.ids.push(...payloads.map((m) => Number(m.toString().replace(/^\.+/, '')))),
+        messages: (payloads) => void connection.ids.push(...payloads.map(numberOf)),
         closed: () => void (connection.ended = true),
       };
     },
@@ -190,7 +184,3 @@ test('faults: a destination that stops reading past --stall-timeout, then reads 
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
-
-function total(reasons: Record<string, number>): number {
-  return Object.values(reasons).reduce((sum, n) => sum + n, 0);
-}

@@ -13,6 +13,7 @@ import { hostPortOf, spawnRelay, startRelay, type RelayProcess } from '../helper
 import { TestSink } from '../helpers/sinks.js';
 import { sendWindowed } from '../helpers/udp-sender.js';
 import { withTempDir } from '../helpers/temp-dir.js';
+import { freePort, numbered, numberOf, sequence } from '../helpers/numbered.js';
 import { FrameDecoder } from '../../src/framing/index.js';
 
 const MESSAGE_BYTES = 1000;
@@ -20,23 +21,7 @@ const MESSAGE_BYTES = 1000;
 const RING = ['--buffer', '4MiB', '--max-message', '2048'];
 const FAST_RECONNECT = ['--reconnect-min', '20ms', '--reconnect-max', '200ms'];
 
-/** Message i: its sequence number, padded to MESSAGE_BYTES. */
-function numbered(i: number): Buffer {
-  return Buffer.from(String(i).padStart(MESSAGE_BYTES, '.'));
-}
-
-function sequence(sink: TestSink): number[] {
-  return sink.messages.map((m) => Number(m.toString().replace(/^\.+/, '')));
-}
-
-/** A port nobody listens on now (the destination that comes up later). */
-async function freePort(): Promise<number> {
-  const probe = net.createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
+const numberedMessage = (i: number): Buffer => numbered(i, MESSAGE_BYTES);
 
 /**
  * Sends messages [from, to) paced at `perSecond` (the destination is down, so there is no
@@ -49,7 +34,7 @@ async function sendPaced(listener: string, from: number, to: number, perSecond =
     const due = started + ((n - from) * 1000) / perSecond;
     if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
   };
-  await sendWindowed(hostPortOf(listener), to - from, (i) => numbered(from + i), (n) => pace(from + n), 64);
+  await sendWindowed(hostPortOf(listener), to - from, (i) => numberedMessage(from + i), (n) => pace(from + n), 64);
 }
 
 function withSpillDir(body: (dir: string) => Promise<void>): Promise<void> {
@@ -235,7 +220,7 @@ async function startSniffingSink(port: number): Promise<{ streams: Record<'len32
       framing ??= chunk[0] === 0x2e ? 'lf' : 'len32le';
       decoder ??= new FrameDecoder(framing, 1 << 20);
       try {
-        for (const m of decoder.push(chunk)) streams[framing].push(Number(m.toString().replace(/^\.+/, '')));
+        for (const m of decoder.push(chunk)) streams[framing].push(numberOf(m));
       } catch (error) {
         errors.push(`${framing}: ${(error as Error).message}`);
         socket.destroy();

@@ -7,7 +7,8 @@
  * mode 'throw': onBatch throws Error('boom from onBatch') at the first batch.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadNativeUdp, nativeUdpUnavailableReason, NativeUdpReceiver } from '../../src/ingest/native-udp.js';
+import { loadNativeUdp, nativeUdpUnavailableReason } from '../../src/ingest/native-udp.js';
+import { NativeUdpReceiver } from '../../src/ingest/native-receiver.js';
 
 const { mode, expected } = workerData as { mode: 'terminate' | 'close' | 'throw'; expected: number };
 const port = parentPort!;

@@ -10,15 +10,10 @@ import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
-import {
-  formatAddress,
-  loadNativeUdp,
-  nativeUdpUnavailableReason,
-  NativeUdpReceiver,
-  NativeUdpSender,
-  type NativeUdp,
-  type NativeUdpReceiverOptions,
-} from '../../src/ingest/native-udp.js';
+import { loadNativeUdp, nativeUdpUnavailableReason, type NativeUdp } from '../../src/ingest/native-udp.js';
+import { formatAddress } from '../../src/ingest/native-address.js';
+import { NativeUdpReceiver, type NativeUdpReceiverOptions } from '../../src/ingest/native-receiver.js';
+import { NativeUdpSender } from '../../src/bench/native-sender.js';
 import { findPackageRoot } from '../../src/package-root.js';
 import { payloadFor } from '../helpers/prng.js';
 

@@ -1,0 +1,173 @@
+/** One UDP listening socket of the native addon (./native-udp.ts), with typed access to each batch. */
+import { formatHostPort } from '../config/address.js';
+import { formatAddress } from './native-address.js';
+import {
+  DEFAULT_BATCH_SIZE,
+  FLAG_TRUNCATED,
+  META_ADDR,
+  META_FAMILY,
+  META_FIELDS,
+  META_FLAGS,
+  META_LENGTH,
+  META_PORT,
+  systemError,
+  type NativeHandle,
+  type NativeUdp,
+  type NativeUdpAddress,
+} from './native-udp.js';
+
+export interface NativeUdpReceiverOptions {
+  family: 4 | 6;
+  /** Numeric address to bind: '0.0.0.0', '::', '127.0.0.1', 'fe80::1%eth0'. */
+  host: string;
+  /** 0: an ephemeral port. */
+  port: number;
+  /** SO_RCVBUF asked for (refusal is ignored: compare recvBufferSize() / 2 against it). */
+  recvBufferBytes: number;
+  /** Slot size: a longer datagram is reported truncated with its real length. */
+  maxDatagramBytes: number;
+  /** Datagrams per batch, 1..MAX_BATCH (default DEFAULT_BATCH_SIZE); the batch buffer is this many slots. */
+  batchSize?: number;
+  /**
+   * Called once per batch of `count` (>= 1) datagrams, read with the receiver's accessors for
+   * i in 0..count-1. The datagrams are valid only until it returns (the next batch overwrites them).
+   * A throw is an uncaught exception, as from any event callback.
+   */
+  onBatch: (count: number, receiver: NativeUdpReceiver) => void;
+  /** A receive error; the socket stays open (EFAULT: the buffers were detached, receiving stopped). Default: ignored. */
+  onError?: (error: NodeJS.ErrnoException, receiver: NativeUdpReceiver) => void;
+}
+
+/** One UDP listening socket of the addon, with typed access to the current batch. */
+export class NativeUdpReceiver {
+  /** Datagram slots per batch. */
+  readonly capacity: number;
+  readonly maxDatagramBytes: number;
+  /** The whole batch buffer: datagram i starts at offsetOf(i). For zero-allocation readers. */
+  readonly bytes: Uint8Array;
+  /** [length, flags, family, port, addr0..addr3] per datagram. */
+  readonly meta: Int32Array;
+  private readonly metaBytes: Uint8Array;
+  private readonly handle: NativeHandle;
+  private isClosed = false;
+  // The last sender address computed, reused while the sender stays the same.
+  private lastFamily = 0;
+  private lastA0 = 0;
+  private lastA1 = 0;
+  private lastA2 = 0;
+  private lastA3 = 0;
+  private lastText = '';
+
+  /** Binds and starts receiving; throws the addon's Error (code EADDRINUSE, EACCES...) when it cannot. */
+  static open(native: NativeUdp, options: NativeUdpReceiverOptions): NativeUdpReceiver {
+    return new NativeUdpReceiver(native, options);
+  }
+
+  private constructor(
+    private readonly native: NativeUdp,
+    options: NativeUdpReceiverOptions,
+  ) {
+    const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > native.MAX_BATCH) {
+      throw new RangeError(`batchSize must be an integer from 1 to ${native.MAX_BATCH}, got ${batchSize}`);
+    }
+    if (!Number.isInteger(options.maxDatagramBytes) || options.maxDatagramBytes < 1) {
+      throw new RangeError(`maxDatagramBytes must be a positive integer, got ${options.maxDatagramBytes}`);
+    }
+    this.capacity = batchSize;
+    this.maxDatagramBytes = options.maxDatagramBytes;
+    this.bytes = new Uint8Array(batchSize * options.maxDatagramBytes);
+    this.meta = new Int32Array(batchSize * META_FIELDS);
+    this.metaBytes = new Uint8Array(this.meta.buffer, this.meta.byteOffset, this.meta.byteLength);
+    const { onBatch, onError } = options;
+    this.handle = native.udpOpen(
+      options.family,
+      options.host,
+      options.port,
+      options.recvBufferBytes,
+      this.bytes,
+      this.meta,
+      options.maxDatagramBytes,
+      (count: number) => {
+        if (count >= 0) onBatch(count, this);
+        else onError?.(systemError('recvmmsg', count), this);
+      },
+    );
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** The bound address (port 0 resolved). */
+  address(): NativeUdpAddress {
+    return this.native.udpAddress(this.handle);
+  }
+
+  /** `udp@HOST:PORT` of the bound socket, as BoundListener.text. */
+  boundText(): string {
+    const a = this.address();
+    return `udp@${formatHostPort(a.address, a.port)}`;
+  }
+
+  /** SO_RCVBUF as the kernel reports it (Linux: twice what it grants), as dgram's getRecvBufferSize(). */
+  recvBufferSize(): number {
+    return this.native.udpRecvBufferSize(this.handle);
+  }
+
+  /** Stops receiving and closes the socket now; idempotent. */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.native.udpClose(this.handle);
+  }
+
+  /** The real length of datagram i (larger than maxDatagramBytes when truncated). */
+  length(i: number): number {
+    return this.meta[i * META_FIELDS + META_LENGTH]!;
+  }
+
+  /** Whether datagram i was longer than maxDatagramBytes (only its first maxDatagramBytes were kept). */
+  truncated(i: number): boolean {
+    return (this.meta[i * META_FIELDS + META_FLAGS]! & FLAG_TRUNCATED) !== 0;
+  }
+
+  /** Where datagram i starts in `bytes`. */
+  offsetOf(i: number): number {
+    return i * this.maxDatagramBytes;
+  }
+
+  /** Datagram i as a view of the batch buffer (what was kept of it when truncated); valid until onBatch returns. */
+  datagram(i: number): Uint8Array {
+    const length = Math.min(this.length(i), this.maxDatagramBytes);
+    return new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + i * this.maxDatagramBytes, length);
+  }
+
+  senderFamily(i: number): 4 | 6 {
+    return this.meta[i * META_FIELDS + META_FAMILY] === 6 ? 6 : 4;
+  }
+
+  senderPort(i: number): number {
+    return this.meta[i * META_FIELDS + META_PORT]!;
+  }
+
+  /** The sender of datagram i as text ('192.0.2.1', '::1', '::ffff:192.0.2.1'), for --allow; computed on demand. */
+  senderAddress(i: number): string {
+    const m = this.meta;
+    const b = i * META_FIELDS;
+    const family = m[b + META_FAMILY]!;
+    const a0 = m[b + META_ADDR]!;
+    const a1 = m[b + META_ADDR + 1]!;
+    const a2 = m[b + META_ADDR + 2]!;
+    const a3 = m[b + META_ADDR + 3]!;
+    if (family !== this.lastFamily || a0 !== this.lastA0 || a1 !== this.lastA1 || a2 !== this.lastA2 || a3 !== this.lastA3) {
+      this.lastText = formatAddress(family === 6 ? 6 : 4, this.metaBytes, (b + META_ADDR) * 4);
+      this.lastFamily = family;
+      this.lastA0 = a0;
+      this.lastA1 = a1;
+      this.lastA2 = a2;
+      this.lastA3 = a3;
+    }
+    return this.lastText;
+  }
+}
