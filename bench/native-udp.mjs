@@ -204,8 +204,7 @@ function child(args, onLine = () => {}) {
     let buffered = '';
     p.stdout.on('data', (chunk) => {
       buffered += chunk;
-      let nl;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
         const line = JSON.parse(buffered.slice(0, nl));
         buffered = buffered.slice(nl + 1);
         lines.push(line);

@@ -8,7 +8,7 @@
  * what was sent. A frame that does not parse, or a payload that is not ours, counts as torn.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import net from 'node:net';
+import type net from 'node:net';
 import { once } from 'node:events';
 import * as hdr from 'hdr-histogram-js';
 import type { FramingName } from '../framing/index.js';
@@ -37,7 +37,10 @@ function accept(payload: Buffer, nowNs: number): void {
   delivered++;
   latencyUs.recordValue(Math.max(1, Math.round((nowNs - fields.sendTimeNs) / 1000)));
   let state = senders.get(fields.sender);
-  if (!state) senders.set(fields.sender, (state = { expected: 0, missing: new Set() }));
+  if (!state) {
+    state = { expected: 0, missing: new Set() };
+    senders.set(fields.sender, state);
+  }
   if (fields.seq === state.expected) state.expected++;
   else if (fields.seq > state.expected) {
     for (let s = state.expected; s < fields.seq; s++) state.missing.add(s);

@@ -148,7 +148,7 @@ async function bench(options: BenchOptions): Promise<void> {
             settleMs: options.settle,
           },
           pool,
-          tty ? (sent, delivered) => process.stderr.write(`\r${relay.label} @ ${rate}/s: ${((Date.now() - started) / 1000).toFixed(1)} s, delivered ${delivered} of ${count}   `) : undefined,
+          tty ? (_sent, delivered) => process.stderr.write(`\r${relay.label} @ ${rate}/s: ${((Date.now() - started) / 1000).toFixed(1)} s, delivered ${delivered} of ${count}   `) : undefined,
         );
         if (tty) process.stderr.write('\r\x1b[K');
         results.push(result);

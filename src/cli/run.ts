@@ -1,5 +1,5 @@
 /** The default command: `relay LISTENER DESTINATION...` runs the relay until a signal. */
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Endpoint } from '../config/address.js';
 import { DEFAULTS, ringBytesFor, validateConfig, type RelayConfig } from '../config/config.js';
 import { formatBytes, formatDurationMs } from '../config/size.js';

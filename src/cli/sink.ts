@@ -1,6 +1,6 @@
 /** `relay sink tcp@HOST:PORT`: a TCP receiver that decodes a framing and prints or counts messages. */
 import { Command, Option } from 'commander';
-import net from 'node:net';
+import type net from 'node:net';
 import { once } from 'node:events';
 import type { Endpoint } from '../config/address.js';
 import { formatHostPort } from '../config/address.js';

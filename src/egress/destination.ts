@@ -17,7 +17,7 @@
  * (confirmed), dropped (by reason), lag (cursor..TAIL), the window, or queued in the spill.
  * `accounting()` reports the last three; the simulation checks the sum after every step.
  */
-import { framingFor, type Framing, type FramingName } from '../framing/index.js';
+import { framingFor, type Framing, } from '../framing/index.js';
 import { distance } from '../ring/layout.js';
 import type { RingReader } from '../ring/ring.js';
 import type { DestinationCounters } from '../metrics/counters.js';

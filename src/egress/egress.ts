@@ -48,7 +48,7 @@ export class Egress {
   async start(): Promise<void> {
     const stores = await Promise.all(this.destinationOptions.map((o) => this.openSpill(o)));
     const tail = this.reader.loadTail();
-    this.destinations.forEach((d, i) => d.start(tail, stores[i]));
+    for (const [i, d] of this.destinations.entries()) d.start(tail, stores[i]);
     this.pump();
   }
 

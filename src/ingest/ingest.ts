@@ -4,11 +4,11 @@
  * (droppedRingFull) and dropped. Oversize and malformed input is counted, never fatal.
  */
 import dgram from 'node:dgram';
-import net from 'node:net';
+import type net from 'node:net';
 import { createFramedServer, type FramedConnection } from '../framing/framed-server.js';
 import { formatHostPort } from '../config/address.js';
 import { resolveHost } from '../config/resolve.js';
-import { AllowList, type Cidr } from '../config/cidr.js';
+import { AllowList, } from '../config/cidr.js';
 import { RelayError } from '../errors.js';
 import { ListenerCounters, listenerBase } from '../metrics/counters.js';
 import type { RingWriter } from '../ring/ring.js';
@@ -52,7 +52,12 @@ export class Ingest {
   }
 
   private countersOf(l: number): ListenerCounters {
-    return (this.listenerCounters[l] ??= new ListenerCounters(this.counters, listenerBase(l)));
+    let counters = this.listenerCounters[l];
+    if (!counters) {
+      counters = new ListenerCounters(this.counters, listenerBase(l));
+      this.listenerCounters[l] = counters;
+    }
+    return counters;
   }
 
   /**
@@ -143,13 +148,12 @@ export class Ingest {
       });
     });
     this.udpSockets.push(socket);
-    let granted: number | undefined;
     try {
       socket.setRecvBufferSize(this.options.recvBufferBytes);
     } catch {
       // Refused outright: keep the kernel default, reported below.
     }
-    granted = socket.getRecvBufferSize();
+    const granted = socket.getRecvBufferSize();
     this.checkRecvBuffer(listener, granted);
     socket.on('error', (error) => this.log.log('warn', `udp-error:${listener.index}`, `${listener.text}: ${error.message}`));
     const l = listener.index;

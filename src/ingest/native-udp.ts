@@ -15,7 +15,6 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
-import { formatHostPort } from '../config/address.js';
 import { findPackageRoot } from '../package-root.js';
 
 /** Int32 slots per datagram in the meta array. */

@@ -130,7 +130,9 @@ test('faults: a destination that stops reading past --stall-timeout, then reads 
       if (connections.length === 1) socket.pause();
       return {
         messages: (payloads) => void connection.ids.push(...payloads.map(numberOf)),
-        closed: () => void (connection.ended = true),
+        closed: () => {
+          connection.ended = true;
+        },
       };
     },
   });

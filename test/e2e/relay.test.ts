@@ -51,7 +51,7 @@ for (const family of [
     const sinks = await Promise.all(Array.from({ length: family.sinks }, () => TestSink.start('len32le', family.host)));
     const { relay, listeners } = await startRelay([family.listen, ...sinks.map((s) => s.address())]);
     try {
-      await Promise.all(sinks.map(() => relay.waitForStderr(new RegExp(`(connected[^]*){${family.sinks}}`))));
+      await Promise.all(sinks.map(() => relay.waitForStderr(new RegExp(`(connected[\\s\\S]*){${family.sinks}}`))));
       const payloads = randomPayloads(family.count, family.count);
       await sendThrough(listeners[0]!, sinks, payloads);
       for (const sink of sinks) assertDelivered(sink, payloads);
@@ -72,7 +72,7 @@ test('e2e: lap-end-sized datagrams, then random sizes, through a 64 KiB ring: no
   const sinks = await Promise.all([TestSink.start('len32le'), TestSink.start('octet')]);
   const { relay, listeners } = await startRelay(['udp@127.0.0.1:0', '--buffer', '64KiB', '--max-message', '2048', sinks[0]!.address(), sinks[1]!.address(true)]);
   try {
-    await relay.waitForStderr(/(connected[^]*){2}/);
+    await relay.waitForStderr(/(connected[\s\S]*){2}/);
     const random = mulberry32(1020);
     const lapEnd = Array.from({ length: 3000 }, (_, i) => Buffer.alloc(1020, i & 0xff));
     // Non-empty: octet cannot carry an empty message (counted, not delivered).
@@ -99,7 +99,7 @@ test('e2e: each framing end to end, with its rules for empty payloads and newlin
     ...sinks.map((s) => s.address(s.framing !== 'len32be')),
   ]);
   try {
-    await relay.waitForStderr(/(connected[^]*){4}/);
+    await relay.waitForStderr(/(connected[\s\S]*){4}/);
     const payloads = ['first', '', 'two\nlines', 'ends with newline\n', 'x'.repeat(3000), 'last'].map((s) => Buffer.from(s));
     const expected: Record<FramingName, string[]> = {
       len32le: ['first', '', 'two\nlines', 'ends with newline\n', 'x'.repeat(3000), 'last'],

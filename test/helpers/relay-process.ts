@@ -109,7 +109,7 @@ export function spawnRelay(args: string[], options: { stdin?: 'pipe' | 'ignore' 
 export async function startRelay(args: string[], listenerCount = 1): Promise<{ relay: RelayProcess; listeners: string[] }> {
   const relay = spawnRelay(args);
   try {
-    const pattern = new RegExp(`(?:listening on \\S+[^\\n]*\\n[^]*?){${listenerCount}}`);
+    const pattern = new RegExp(`(?:listening on \\S+[^\\n]*\\n[\\s\\S]*?){${listenerCount}}`);
     await relay.waitForStderr(pattern);
     const listeners = [...relay.stderr.matchAll(/listening on (\S+)/g)].map((m) => m[1]!);
     return { relay, listeners };

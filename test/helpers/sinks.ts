@@ -1,5 +1,5 @@
 /** TCP sinks for end-to-end tests: real listeners that decode a framing and keep every message. */
-import net from 'node:net';
+import type net from 'node:net';
 import { once } from 'node:events';
 import type { FramingName } from '../../src/framing/index.js';
 import { createFramedServer, type FramedConnection } from '../../src/framing/framed-server.js';

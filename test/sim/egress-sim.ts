@@ -186,7 +186,9 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
           maxBytes: spillMaxBytes,
           segmentBytes: 64 * 1024,
           maxRecordBytes: MAX_MESSAGE_BYTES,
-          onCorrupt: (_segment, bytes) => run?.counters[d]!.spillCorrupt(bytes),
+          onCorrupt: (_segment, bytes) => {
+            if (run) run.counters[d]!.spillCorrupt(bytes);
+          },
         });
 
   /** I6's reading: the records a fresh store would replay, in order (reads only, confirms nothing). */
@@ -232,7 +234,7 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
       p.runEmptyFrames = 0;
     }
     const tail = reader.loadTail();
-    run.destinations.forEach((dest, d) => dest.start(tail, run.stores[d]));
+    for (const [d, dest] of run.destinations.entries()) dest.start(tail, run.stores[d]);
     return run;
   };
 

@@ -13,7 +13,14 @@ import { buildProgram, runCli, type CliIo } from '../../src/cli/program.js';
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const io: CliIo = { writeOut: (text) => void (stdout += text), writeErr: (text) => void (stderr += text) };
+  const io: CliIo = {
+    writeOut: (text) => {
+      stdout += text;
+    },
+    writeErr: (text) => {
+      stderr += text;
+    },
+  };
   const code = await runCli(['node', 'relay', ...args], io);
   return { code, stdout, stderr };
 }
@@ -80,14 +87,19 @@ test('runCli: --version prints the version on stdout, exit 0', async () => {
 
 test('runCli: an error that is not a RelayError is "relay: internal error: …" and exit 1', async () => {
   let stderr = '';
-  const io: CliIo = { writeOut: () => {}, writeErr: (text) => void (stderr += text) };
+  const io: CliIo = {
+    writeOut: () => {},
+    writeErr: (text) => {
+      stderr += text;
+    },
+  };
   const program = buildProgram(io);
   assert.equal(program.name(), 'relay');
   assert.deepEqual(program.commands.map((c) => c.name()), ['sink', 'send', 'top', 'bench']);
   // runCli builds its own program: make one of its actions fail with a plain Error.
   const { Command } = await import('commander');
   const original = Command.prototype.parseAsync;
-  Command.prototype.parseAsync = async function () {
+  Command.prototype.parseAsync = async () => {
     throw new TypeError('boom');
   };
   try {

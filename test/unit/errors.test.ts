@@ -73,7 +73,9 @@ test('errors: relay top with nothing at --metrics is one "cannot read" line, exi
   let stderr = '';
   const code = await runCli(['node', 'relay', 'top', '--once', '--metrics', `127.0.0.1:${port}`], {
     writeOut: () => {},
-    writeErr: (text) => void (stderr += text),
+    writeErr: (text) => {
+      stderr += text;
+    },
   });
   assert.equal(code, 1);
   assert.match(stderr, new RegExp(`^relay: cannot read http://127\\.0\\.0\\.1:${port}/stats: .+\\n$`));

@@ -72,7 +72,7 @@ function parsePrometheus(text: string): { samples: Sample[]; types: Map<string, 
   return { samples, types };
 }
 
-function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+function sampleValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
   return samples.find((s) => s.name === name && JSON.stringify(Object.entries(s.labels).sort()) === JSON.stringify(Object.entries(labels).sort()))?.value;
 }
 
@@ -188,11 +188,11 @@ test('prometheus: parses strictly, with every required name, label set and value
     ['process_resident_memory_bytes', {}, 150 * 1024 * 1024, 'gauge'],
   ];
   for (const [name, labels, value, type] of cases) {
-    assert.equal(valueOf(samples, name, labels), value, `${name} ${JSON.stringify(labels)}`);
+    assert.equal(sampleValue(samples, name, labels), value, `${name} ${JSON.stringify(labels)}`);
     assert.equal(types.get(name), type, `${name} is a ${type}`);
   }
   // Zeros are exposed too (a reason that never happened is 0, not absent).
-  assert.equal(valueOf(samples, 'relay_ingest_dropped_messages_total', { ...listener, reason: 'ring_full' }), 0);
+  assert.equal(sampleValue(samples, 'relay_ingest_dropped_messages_total', { ...listener, reason: 'ring_full' }), 0);
 });
 
 test('prometheus: label values with a quote, a backslash and a newline round-trip', () => {
@@ -200,7 +200,7 @@ test('prometheus: label values with a quote, a backslash and a newline round-tri
   const tricky = 'tcp@host:1?x="a\\b"\nc';
   s.destinations[0]!.name = tricky;
   const { samples } = parsePrometheus(renderPrometheus(s));
-  assert.equal(valueOf(samples, 'relay_sent_messages_total', { destination: tricky }), 1_005_000);
+  assert.equal(sampleValue(samples, 'relay_sent_messages_total', { destination: tricky }), 1_005_000);
 });
 
 // The parser is the check, so it must reject what the format forbids.
@@ -238,7 +238,9 @@ test('prometheus test parser reads escapes, special values and label-less sample
 for (const { name, mutate, status, httpStatus, down } of [
   { name: 'some destinations down', mutate: () => {}, status: 'degraded', httpStatus: 200, down: ['tcp@10.0.0.6:2009'] },
   { name: 'every destination up', mutate: (s: ReturnType<typeof snapshotFixture>) => (s.destinations[1]!.up = true), status: 'ok', httpStatus: 200, down: [] },
-  { name: 'none up', mutate: (s: ReturnType<typeof snapshotFixture>) => s.destinations.forEach((d) => (d.up = false)), status: 'down', httpStatus: 503, down: ['tcp@10.0.0.5:2009', 'tcp@10.0.0.6:2009', 'tcp@logs-b:6514?framing=octet'] },
+  { name: 'none up', mutate: (s: ReturnType<typeof snapshotFixture>) => {
+      for (const d of s.destinations) d.up = false;
+    }, status: 'down', httpStatus: 503, down: ['tcp@10.0.0.5:2009', 'tcp@10.0.0.6:2009', 'tcp@logs-b:6514?framing=octet'] },
   { name: 'ingest stopped', mutate: (s: ReturnType<typeof snapshotFixture>) => (s.ingestRunning = false), status: 'down', httpStatus: 503, down: ['tcp@10.0.0.6:2009'] },
 ]) {
   test(`health: ${name} -> ${httpStatus} ${status}`, () => {
@@ -289,7 +291,9 @@ test('stats line: the first one reports rates and drops since the start', () => 
 
 for (const { name, shape, expected } of [
   { name: 'one listener: no per-listener rates', shape: (s: Snapshot) => void s.listeners.pop(), expected: /^in 12\.3k\/s \(kernel drops 40, ingest drops 5: not_allowed=5\) \| tcp@10\.0\.0\.5:2009 up / },
-  { name: 'no destinations: the input part alone', shape: (s: Snapshot) => void (s.destinations = []), expected: /^in 24\.7k\/s \[.+\] \(kernel drops 40, ingest drops 6: not_allowed=5 framing=1\)$/ },
+  { name: 'no destinations: the input part alone', shape: (s: Snapshot) => {
+      s.destinations = [];
+    }, expected: /^in 24\.7k\/s \[.+\] \(kernel drops 40, ingest drops 6: not_allowed=5 framing=1\)$/ },
 ]) {
   test(`stats line: ${name}`, () => {
     const before = snapshotFixture();
@@ -315,7 +319,7 @@ for (const { widthColumns, lagBarCells } of [
     assert.equal(lines.length, 17);
     const wide = renderTop(before, later(before, 2, 5000), 1000);
     // Compare the left 20 columns (the lag bars further right change width with the terminal).
-    lines.forEach((line, i) => assert.ok(wide[i]!.startsWith(line.replace(/…$/, '').slice(0, 20)), `line ${i} starts like the full line`));
+    for (const [i, line] of lines.entries()) assert.ok(wide[i]!.startsWith(line.replace(/…$/, '').slice(0, 20)), `line ${i} starts like the full line`);
     if (lagBarCells === undefined) return;
     const screen = lines.join('\n');
     // 2 s apart at 5000/s in and out; the process used 1 s of CPU, the threads their share (see later()).

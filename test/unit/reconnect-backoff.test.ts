@@ -16,7 +16,7 @@ test('backoff: jitter keeps each delay within [base/2, base]', () => {
   for (const random of [0.1, 0.5, 0.9]) {
     const got = delays(random, 12);
     const bases = delays(1, 12);
-    got.forEach((d, i) => assert.ok(d >= bases[i]! / 2 && d <= bases[i]!, `delay ${i}: ${d} vs base ${bases[i]}`));
+    for (const [i, d] of got.entries()) assert.ok(d >= bases[i]! / 2 && d <= bases[i]!, `delay ${i}: ${d} vs base ${bases[i]}`);
   }
 });
 

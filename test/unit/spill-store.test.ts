@@ -77,7 +77,7 @@ test('spill store: everything appended comes back in order across many segments,
       await store.confirm(batch);
     }
     assert.equal(got.length, expected.length);
-    got.forEach((p, i) => assert.ok(p.equals(expected[i]!), `record ${i}`));
+    for (const [i, p] of got.entries()) assert.ok(p.equals(expected[i]!), `record ${i}`);
     assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.seg')), [], 'confirmed segments are deleted');
     await store.close();
   });
