@@ -49,7 +49,12 @@ async function receive(kind, count) {
     const native = loadNativeUdp();
     if (native === undefined) throw new Error(`native addon unavailable: ${nativeUdpUnavailableReason()}`);
     const receiver = NativeUdpReceiver.open(native, {
-      family: 4, host: '127.0.0.1', port: 0, recvBufferBytes: 4 << 20, maxDatagramBytes: 2048, batchSize: 64,
+      family: 4,
+      host: '127.0.0.1',
+      port: 0,
+      recvBufferBytes: 4 << 20,
+      maxDatagramBytes: 2048,
+      batchSize: 64,
       onBatch: (n, r) => {
         batches++;
         for (let i = 0; i < n; i++) bytes += r.datagram(i).length;
@@ -100,7 +105,12 @@ async function drain(kind, count, burst) {
   let close;
   if (kind === 'native') {
     const receiver = NativeUdpReceiver.open(native, {
-      family: 4, host: '127.0.0.1', port: 0, recvBufferBytes: 4 << 20, maxDatagramBytes: 2048, batchSize: 256,
+      family: 4,
+      host: '127.0.0.1',
+      port: 0,
+      recvBufferBytes: 4 << 20,
+      maxDatagramBytes: 2048,
+      batchSize: 256,
       onBatch: (n, r) => {
         batches++;
         for (let i = 0; i < n; i++) r.datagram(i);
@@ -228,12 +238,14 @@ async function compare(count, rate) {
     const r = lines[1];
     results[kind] = r;
     console.log(
-      `${kind.padEnd(6)} received ${r.received}/${sent.sent} (${(r.received / sent.sent * 100).toFixed(1)}%) in ${sent.seconds.toFixed(2)} s, ` +
+      `${kind.padEnd(6)} received ${r.received}/${sent.sent} (${((r.received / sent.sent) * 100).toFixed(1)}%) in ${sent.seconds.toFixed(2)} s, ` +
         `receiver CPU ${(r.cpuMicros / 1000).toFixed(0)} ms = ${(r.cpuMicros / r.received).toFixed(2)} µs/datagram` +
         (kind === 'native' ? `, ${r.batches} batches (${(r.received / r.batches).toFixed(1)} datagrams/batch)` : ''),
     );
   }
-  console.log(`native/dgram CPU per datagram: ${((results.native.cpuMicros / results.native.received) / (results.dgram.cpuMicros / results.dgram.received)).toFixed(2)}`);
+  console.log(
+    `native/dgram CPU per datagram: ${(results.native.cpuMicros / results.native.received / (results.dgram.cpuMicros / results.dgram.received)).toFixed(2)}`,
+  );
 }
 
 async function drainBoth(count, burst) {
@@ -254,7 +266,7 @@ async function sendRate() {
   const [r] = await child(['flood', '1']);
   console.log(
     `sender: ${(r.sent / r.seconds / 1e6).toFixed(2)} M datagrams/s of ${SIZE} bytes offered by one NativeUdpSender thread ` +
-      `(${r.calls} sendBatch calls of 1024, ${(r.cpuMicros / r.sent * 1000).toFixed(0)} ns CPU/datagram)`,
+      `(${r.calls} sendBatch calls of 1024, ${((r.cpuMicros / r.sent) * 1000).toFixed(0)} ns CPU/datagram)`,
   );
 }
 

@@ -73,16 +73,19 @@ function nodedirArgs() {
   if (process.env.npm_config_nodedir) return [];
   const prefix = path.resolve(path.dirname(process.execPath), '..');
   const headers = path.join(prefix, 'include', 'node');
-  return existsSync(path.join(headers, 'node_api.h')) && existsSync(path.join(headers, 'common.gypi'))
-    ? [`--nodedir=${prefix}`]
-    : [];
+  return existsSync(path.join(headers, 'node_api.h')) && existsSync(path.join(headers, 'common.gypi')) ? [`--nodedir=${prefix}`] : [];
 }
 
 /** The most telling line of a failed node-gyp run. */
 function reasonOf(output, status) {
-  const lines = output.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   const compiler = lines.find((l) => /\berror\b/i.test(l) && !l.startsWith('gyp'));
-  const gyp = lines.find((l) => l.startsWith('gyp ERR! stack Error:')) ?? lines.find((l) => l.startsWith('gyp ERR!') && !/not ok|System|command|cwd|node -v|node-gyp -v/.test(l));
+  const gyp =
+    lines.find((l) => l.startsWith('gyp ERR! stack Error:')) ??
+    lines.find((l) => l.startsWith('gyp ERR!') && !/not ok|System|command|cwd|node -v|node-gyp -v/.test(l));
   const detail = (compiler ?? gyp ?? '').replace(/^gyp ERR! (stack )?/, '');
   return `node-gyp exited with code ${status}${detail ? `: ${detail}` : ''}; see build/native-build.log`;
 }

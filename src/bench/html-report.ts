@@ -35,12 +35,19 @@ function chart(title: string, yLabel: string, series: Series[], logY = false): s
       return `<line x1="${pad.left}" x2="${width - pad.right}" y1="${y}" y2="${y}" stroke="#ddd"/><text x="${pad.left - 6}" y="${y + 4}" text-anchor="end" font-size="11">${formatNumber(value)}</text>`;
     })
     .join('');
-  const xTicks = ticks.map((t) => `<text x="${px(t * xMax)}" y="${height - pad.bottom + 16}" text-anchor="middle" font-size="11">${formatNumber(t * xMax)}</text>`).join('');
+  const xTicks = ticks
+    .map((t) => `<text x="${px(t * xMax)}" y="${height - pad.bottom + 16}" text-anchor="middle" font-size="11">${formatNumber(t * xMax)}</text>`)
+    .join('');
   const lines = series
     .map((s, i) => {
       const color = PALETTE[i % PALETTE.length];
       const path = s.points.map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
-      const dots = s.points.map(([x, y]) => `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeHtml(s.name)}: ${formatNumber(x)} → ${formatNumber(y)}</title></circle>`).join('');
+      const dots = s.points
+        .map(
+          ([x, y]) =>
+            `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeHtml(s.name)}: ${formatNumber(x)} → ${formatNumber(y)}</title></circle>`,
+        )
+        .join('');
       return `<path d="${path}" fill="none" stroke="${color}" stroke-width="2"/>${dots}<text x="${width - pad.right - 4}" y="${pad.top + 14 * (i + 1)}" text-anchor="end" font-size="12" fill="${color}">${escapeHtml(s.name)}</text>`;
     })
     .join('');
@@ -70,7 +77,10 @@ function seriesOf(results: RunResult[], y: (r: RunResult) => number): Series[] {
 export function renderHtmlReport(results: RunResult[], context: string): string {
   const delivered = (r: RunResult): number => (r.send_rate * (100 - r.loss_pct)) / 100;
   const rows = results
-    .map((r) => `<tr><td>${escapeHtml(r.relay)}</td><td>${r.offered_rate}</td><td>${r.send_rate}</td><td>${r.loss_pct}</td><td>${r.latency_us.p50}</td><td>${r.latency_us.p99}</td><td>${r.cpu_us_per_msg}</td><td>${r.relay_peak_rss_mb}</td><td>${r.kernel_drops}</td></tr>`)
+    .map(
+      (r) =>
+        `<tr><td>${escapeHtml(r.relay)}</td><td>${r.offered_rate}</td><td>${r.send_rate}</td><td>${r.loss_pct}</td><td>${r.latency_us.p50}</td><td>${r.latency_us.p99}</td><td>${r.cpu_us_per_msg}</td><td>${r.relay_peak_rss_mb}</td><td>${r.kernel_drops}</td></tr>`,
+    )
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>relay bench report</title>
@@ -79,9 +89,23 @@ export function renderHtmlReport(results: RunResult[], context: string): string 
 <h1>relay bench</h1>
 <pre>${escapeHtml(context)}</pre>
 ${chart('Delivered vs offered rate', 'delivered datagrams/s per destination', seriesOf(results, delivered))}
-${chart('Latency p50', 'µs (log scale)', seriesOf(results, (r) => r.latency_us.p50), true)}
-${chart('Latency p99', 'µs (log scale)', seriesOf(results, (r) => r.latency_us.p99), true)}
-${chart('Relay CPU per message', 'CPU µs per delivered message', seriesOf(results, (r) => r.cpu_us_per_msg))}
+${chart(
+  'Latency p50',
+  'µs (log scale)',
+  seriesOf(results, (r) => r.latency_us.p50),
+  true,
+)}
+${chart(
+  'Latency p99',
+  'µs (log scale)',
+  seriesOf(results, (r) => r.latency_us.p99),
+  true,
+)}
+${chart(
+  'Relay CPU per message',
+  'CPU µs per delivered message',
+  seriesOf(results, (r) => r.cpu_us_per_msg),
+)}
 <table><tr><th>relay</th><th>offered/s</th><th>sent/s</th><th>loss %</th><th>p50 µs</th><th>p99 µs</th><th>CPU µs/msg</th><th>RSS MB</th><th>kernel drops</th></tr>
 ${rows}
 </table>

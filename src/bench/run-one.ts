@@ -70,10 +70,22 @@ const SINK_WORKER = new URL('./sink-worker.js', import.meta.url);
 export async function runOnce(spec: RunSpec, pool: Piscina, progress?: (sent: number, delivered: number) => void): Promise<RunResult> {
   const sinks = await Promise.all(Array.from({ length: spec.destinations }, () => startSink(spec.framing)));
   const udpPort = await freeUdpPort();
-  const relay = startRelay(spec, udpPort, sinks.map((s) => s.port));
+  const relay = startRelay(
+    spec,
+    udpPort,
+    sinks.map((s) => s.port),
+  );
   try {
-    await waitUntil(async () => (await Promise.all(sinks.map((s) => s.report()))).every((r) => r.connections > 0), 15_000, () => `${spec.label} did not connect to every sink`);
-    await waitUntil(() => udpPortBound(udpPort), 15_000, () => `${spec.label} did not bind udp 127.0.0.1:${udpPort}`);
+    await waitUntil(
+      async () => (await Promise.all(sinks.map((s) => s.report()))).every((r) => r.connections > 0),
+      15_000,
+      () => `${spec.label} did not connect to every sink`,
+    );
+    await waitUntil(
+      () => udpPortBound(udpPort),
+      15_000,
+      () => `${spec.label} did not bind udp 127.0.0.1:${udpPort}`,
+    );
     const tree = await processTree(relay.pid!);
     const cpuBefore = await cpuSeconds(tree);
     const dropsBefore = await kernelDropsOnPort(udpPort);
@@ -91,7 +103,7 @@ export async function runOnce(spec: RunSpec, pool: Piscina, progress?: (sent: nu
     }));
     let sentSoFar = 0;
     const ticker = progress && setInterval(() => void sinks[0]!.report().then((r) => progress(sentSoFar, r.delivered)), 1000);
-    const results = (await Promise.all(tasks.map((t) => pool.run(t) as Promise<SenderResult>)));
+    const results = await Promise.all(tasks.map((t) => pool.run(t) as Promise<SenderResult>));
     const sent = results.reduce((sum, r) => sum + r.sent, 0);
     sentSoFar = sent;
     const sendSeconds = Math.max(...results.map((r) => r.elapsedS));
@@ -201,9 +213,17 @@ async function freeUdpPort(): Promise<number> {
 
 function startRelay(spec: RunSpec, udpPort: number, sinkPorts: number[]): ChildProcess {
   const destinations = sinkPorts.map((p) => `tcp@127.0.0.1:${p}`);
-  const child = spec.relayCommand === undefined
-    ? spawn(process.execPath, [RELAY_BIN, `udp@127.0.0.1:${udpPort}`, ...destinations.map((d) => `${d}?framing=${spec.framing}`), '--quiet', '--stats-interval', '0'], { stdio: ['ignore', 'ignore', 'pipe'] })
-    : spawn('/bin/sh', ['-c', spec.relayCommand.replaceAll('{udp}', `127.0.0.1:${udpPort}`).replaceAll('{tcp}', destinations.join(' '))], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const child =
+    spec.relayCommand === undefined
+      ? spawn(
+          process.execPath,
+          [RELAY_BIN, `udp@127.0.0.1:${udpPort}`, ...destinations.map((d) => `${d}?framing=${spec.framing}`), '--quiet', '--stats-interval', '0'],
+          { stdio: ['ignore', 'ignore', 'pipe'] },
+        )
+      : spawn('/bin/sh', ['-c', spec.relayCommand.replaceAll('{udp}', `127.0.0.1:${udpPort}`).replaceAll('{tcp}', destinations.join(' '))], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+          detached: true,
+        });
   child.stderr!.resume();
   return child;
 }

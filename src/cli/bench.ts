@@ -92,33 +92,56 @@ function summarizeCommand(): Command {
 
 /** The bench subcommand (and its summarize subcommand). */
 export function benchCommand(): Command {
-  return new Command('bench')
-    .description('measure a relay: paced UDP load in, verifying TCP sinks out; loss, latency, CPU and memory')
-    // Options after `summarize` belong to it, not to the bench run.
-    .enablePositionalOptions()
-    .option('--rate <pps>', 'offered datagrams per second (all senders together)', positiveInteger('--rate', 10_000_000), 10_000)
-    .option('--count <n>', 'datagrams per run (default: rate × duration)', positiveInteger('--count', 1e9))
-    .addOption(new Option('--duration <duration>', 'length of a run when --count is not given').default(5000, '5s').argParser(durationOption('--duration', { min: 100, max: 3_600_000 })))
-    .option('--size <bytes>', 'payload size', payloadSize, 100)
-    .option('--sizes <dist>', 'payload sizes: a list (100,1400) cycled, or a range (64-1400) drawn uniformly', sizeDistribution)
-    .option('--dests <k>', 'TCP destinations (verifying sinks)', positiveInteger('--dests', 64), 1)
-    .addOption(new Option('--framing <name>', 'framing the sinks decode (and this relay is told to use)').default(DEFAULTS.framing).argParser(framingOption))
-    .option('--senders <m>', 'sender threads (a piscina pool), each with its own source port', positiveInteger('--senders', 64), 1)
-    .option('--sigterm-after-send', 'stop the relay with SIGTERM as soon as the senders are done: measures what its drain delivers (and its exit code)', false)
-    .addOption(new Option('--send-with <how>', 'auto: sendmmsg batches through the native addon when it is built; dgram: node:dgram').choices(['auto', 'dgram']).default('auto'))
-    .option('--relay-cmd <cmd>', 'relay to measure instead of this one: [NAME=]COMMAND with {udp} (HOST:PORT) and {tcp} (the destinations) placeholders; repeat to compare', (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .option('--json', 'print one JSON object per run instead of a table', false)
-    .option('--sweep <rates>', 'run at each of these rates, e.g. 10000,50000,100000', rateList)
-    .option('--report <file.html>', 'write a self-contained HTML report (charts per relay over the rates)')
-    .addOption(new Option('--settle <duration>', 'after sending, wait this long without progress for stragglers').default(2000, '2s').argParser(durationOption('--settle', { min: 100, max: 600_000 })))
-    .addHelpText(
-      'after',
-      `\nExamples:\n  relay bench --rate 50000 --duration 5s --dests 4\n  relay bench --sweep 20000,50000,100000 --report bench.html\n  relay bench --rate 100000 --relay-cmd 'lockless=relay-lockless/bin/relay udp@{udp} {tcp}' --relay-cmd 'this=./bin/relay udp@{udp} {tcp} -q'`,
-    )
-    .action(async (options: BenchOptions) => {
-      await bench(options);
-    })
-    .addCommand(summarizeCommand());
+  return (
+    new Command('bench')
+      .description('measure a relay: paced UDP load in, verifying TCP sinks out; loss, latency, CPU and memory')
+      // Options after `summarize` belong to it, not to the bench run.
+      .enablePositionalOptions()
+      .option('--rate <pps>', 'offered datagrams per second (all senders together)', positiveInteger('--rate', 10_000_000), 10_000)
+      .option('--count <n>', 'datagrams per run (default: rate × duration)', positiveInteger('--count', 1e9))
+      .addOption(
+        new Option('--duration <duration>', 'length of a run when --count is not given')
+          .default(5000, '5s')
+          .argParser(durationOption('--duration', { min: 100, max: 3_600_000 })),
+      )
+      .option('--size <bytes>', 'payload size', payloadSize, 100)
+      .option('--sizes <dist>', 'payload sizes: a list (100,1400) cycled, or a range (64-1400) drawn uniformly', sizeDistribution)
+      .option('--dests <k>', 'TCP destinations (verifying sinks)', positiveInteger('--dests', 64), 1)
+      .addOption(new Option('--framing <name>', 'framing the sinks decode (and this relay is told to use)').default(DEFAULTS.framing).argParser(framingOption))
+      .option('--senders <m>', 'sender threads (a piscina pool), each with its own source port', positiveInteger('--senders', 64), 1)
+      .option(
+        '--sigterm-after-send',
+        'stop the relay with SIGTERM as soon as the senders are done: measures what its drain delivers (and its exit code)',
+        false,
+      )
+      .addOption(
+        new Option('--send-with <how>', 'auto: sendmmsg batches through the native addon when it is built; dgram: node:dgram')
+          .choices(['auto', 'dgram'])
+          .default('auto'),
+      )
+      .option(
+        '--relay-cmd <cmd>',
+        'relay to measure instead of this one: [NAME=]COMMAND with {udp} (HOST:PORT) and {tcp} (the destinations) placeholders; repeat to compare',
+        (v: string, prev: string[]) => [...prev, v],
+        [] as string[],
+      )
+      .option('--json', 'print one JSON object per run instead of a table', false)
+      .option('--sweep <rates>', 'run at each of these rates, e.g. 10000,50000,100000', rateList)
+      .option('--report <file.html>', 'write a self-contained HTML report (charts per relay over the rates)')
+      .addOption(
+        new Option('--settle <duration>', 'after sending, wait this long without progress for stragglers')
+          .default(2000, '2s')
+          .argParser(durationOption('--settle', { min: 100, max: 600_000 })),
+      )
+      .addHelpText(
+        'after',
+        `\nExamples:\n  relay bench --rate 50000 --duration 5s --dests 4\n  relay bench --sweep 20000,50000,100000 --report bench.html\n  relay bench --rate 100000 --relay-cmd 'lockless=relay-lockless/bin/relay udp@{udp} {tcp}' --relay-cmd 'this=./bin/relay udp@{udp} {tcp} -q'`,
+      )
+      .action(async (options: BenchOptions) => {
+        await bench(options);
+      })
+      .addCommand(summarizeCommand())
+  );
 }
 
 async function bench(options: BenchOptions): Promise<void> {
@@ -148,7 +171,10 @@ async function bench(options: BenchOptions): Promise<void> {
             settleMs: options.settle,
           },
           pool,
-          tty ? (_sent, delivered) => process.stderr.write(`\r${relay.label} @ ${rate}/s: ${((Date.now() - started) / 1000).toFixed(1)} s, delivered ${delivered} of ${count}   `) : undefined,
+          tty
+            ? (_sent, delivered) =>
+                process.stderr.write(`\r${relay.label} @ ${rate}/s: ${((Date.now() - started) / 1000).toFixed(1)} s, delivered ${delivered} of ${count}   `)
+            : undefined,
         );
         if (tty) process.stderr.write('\r\x1b[K');
         results.push(result);

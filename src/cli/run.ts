@@ -12,7 +12,18 @@ import { renderStatsLine, statsRecord } from '../metrics/stats-line.js';
 import type { Snapshot } from '../metrics/snapshot-types.js';
 import type { Cidr } from '../config/cidr.js';
 import { chooseUdpIngest, UDP_INGEST_CHOICES, type UdpIngestChoice } from '../ingest/udp-path.js';
-import { DESTINATION, LISTENER, cidrListOption, durationOption, hostPortOption, endpointArgument, endpointListOption, endpointsArgument, framingOption, sizeOption } from './parsers.js';
+import {
+  DESTINATION,
+  LISTENER,
+  cidrListOption,
+  durationOption,
+  hostPortOption,
+  endpointArgument,
+  endpointListOption,
+  endpointsArgument,
+  framingOption,
+  sizeOption,
+} from './parsers.js';
 
 interface RunOptions {
   listen: Endpoint[];
@@ -68,15 +79,45 @@ export function configureRun(program: Command): Command {
     .option('--listen <address>', 'another listener (repeatable)', endpointListOption(LISTENER), [] as Endpoint[])
     .addOption(new Option('--framing <name>', 'default framing of destinations and TCP listeners').default(DEFAULTS.framing).argParser(framingOption))
     .addOption(sized('--buffer <size>', 'ring size, rounded down to a power of two', DEFAULTS.bufferBytes, { min: 64 * 1024, max: 1024 * MIB }))
-    .addOption(sized('--max-message <bytes>', 'largest message accepted; larger ones are counted and dropped', DEFAULTS.maxMessageBytes, { min: 1, max: 16 * MIB }))
-    .addOption(sized('--recv-buffer <bytes>', 'SO_RCVBUF asked for on UDP listeners (capped by net.core.rmem_max)', DEFAULTS.recvBufferBytes, { min: 4096, max: 2048 * MIB }))
-    .addOption(new Option('--ingest <path>', 'how UDP is received: native (recvmmsg addon, batched), dgram (node:dgram), or auto (native when built)').choices(UDP_INGEST_CHOICES).default('auto'))
-    .addOption(timed('--drain-timeout <duration>', 'on SIGINT/SIGTERM, how long to keep delivering what was received', DEFAULTS.drainTimeoutMs, { min: 0, max: HOUR_MS }))
+    .addOption(
+      sized('--max-message <bytes>', 'largest message accepted; larger ones are counted and dropped', DEFAULTS.maxMessageBytes, { min: 1, max: 16 * MIB }),
+    )
+    .addOption(
+      sized('--recv-buffer <bytes>', 'SO_RCVBUF asked for on UDP listeners (capped by net.core.rmem_max)', DEFAULTS.recvBufferBytes, {
+        min: 4096,
+        max: 2048 * MIB,
+      }),
+    )
+    .addOption(
+      new Option('--ingest <path>', 'how UDP is received: native (recvmmsg addon, batched), dgram (node:dgram), or auto (native when built)')
+        .choices(UDP_INGEST_CHOICES)
+        .default('auto'),
+    )
+    .addOption(
+      timed('--drain-timeout <duration>', 'on SIGINT/SIGTERM, how long to keep delivering what was received', DEFAULTS.drainTimeoutMs, {
+        min: 0,
+        max: HOUR_MS,
+      }),
+    )
     .addOption(timed('--connect-timeout <duration>', 'give up a connection attempt after this long', DEFAULTS.connectTimeoutMs, { min: 1, max: HOUR_MS }))
-    .addOption(timed('--stall-timeout <duration>', 'close a connection whose pending write made no progress for this long', DEFAULTS.stallTimeoutMs, { min: 1, max: HOUR_MS }))
-    .option('--spill-dir <dir>', 'write a lagging destination\'s oldest data here instead of dropping it; replayed in order, also after a restart')
-    .addOption(sized('--spill-max <size>', 'most bytes spilled per destination; beyond it data is dropped and counted', DEFAULTS.spillMaxBytes, { min: 1024 * 1024, max: 2 ** 50 }))
-    .addOption(new Option('--allow <cidr>', 'accept only sources in this block, e.g. 10.0.0.0/8 (repeatable)').default([] as Cidr[], 'everyone').argParser(cidrListOption))
+    .addOption(
+      timed('--stall-timeout <duration>', 'close a connection whose pending write made no progress for this long', DEFAULTS.stallTimeoutMs, {
+        min: 1,
+        max: HOUR_MS,
+      }),
+    )
+    .option('--spill-dir <dir>', "write a lagging destination's oldest data here instead of dropping it; replayed in order, also after a restart")
+    .addOption(
+      sized('--spill-max <size>', 'most bytes spilled per destination; beyond it data is dropped and counted', DEFAULTS.spillMaxBytes, {
+        min: 1024 * 1024,
+        max: 2 ** 50,
+      }),
+    )
+    .addOption(
+      new Option('--allow <cidr>', 'accept only sources in this block, e.g. 10.0.0.0/8 (repeatable)')
+        .default([] as Cidr[], 'everyone')
+        .argParser(cidrListOption),
+    )
     .addOption(timed('--reconnect-min <duration>', 'first reconnect delay (doubles, with jitter)', DEFAULTS.reconnectMinMs, { min: 1, max: HOUR_MS }))
     .addOption(timed('--reconnect-max <duration>', 'longest reconnect delay', DEFAULTS.reconnectMaxMs, { min: 1, max: HOUR_MS }))
     .option('--metrics <host:port>', 'serve /metrics (Prometheus), /stats (JSON) and /health over HTTP here', hostPortOption('--metrics'))
@@ -127,7 +168,8 @@ async function run(listener: Endpoint, destinations: Endpoint[], options: RunOpt
     process.exit(1);
   });
   if (ingest.warning) log('warn', ingest.warning);
-  for (const bound of relay.listening) log('info', `listening on ${bound.text}${bound.text.startsWith('udp@') ? ` (${config.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram'})` : ''}`);
+  for (const bound of relay.listening)
+    log('info', `listening on ${bound.text}${bound.text.startsWith('udp@') ? ` (${config.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram'})` : ''}`);
   log('info', `forwarding to ${destinations.map((d) => d.text).join(' ')} (ring ${formatBytes(config.ringBytes)}, framing ${config.framing})`);
   if (options.metrics) {
     const { url } = await serveMetrics(options.metrics.host, options.metrics.port, () => relay.snapshot());

@@ -21,7 +21,11 @@ interface SinkOptions {
 export function sinkCommand(): Command {
   return new Command('sink')
     .description('listen on TCP, decode framed messages and print each on its own line (or count them)')
-    .argument('<listen>', 'tcp@HOST:PORT (port 0 picks a free one)', endpointArgument({ schemes: ['tcp'], allowPortZero: true, allowFraming: true, what: 'sink address' }))
+    .argument(
+      '<listen>',
+      'tcp@HOST:PORT (port 0 picks a free one)',
+      endpointArgument({ schemes: ['tcp'], allowPortZero: true, allowFraming: true, what: 'sink address' }),
+    )
     .addOption(new Option('--framing <name>', 'framing to decode').default(DEFAULTS.framing).argParser(framingOption))
     .option('--count', 'print running totals once a second instead of the messages', false)
     .option('--max-message <bytes>', 'largest frame accepted', sizeOption('--max-message', { min: 1, max: 64 * 1024 * 1024 }), 16 * 1024 * 1024)

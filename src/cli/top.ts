@@ -17,7 +17,7 @@ interface TopOptions {
 export function topCommand(): Command {
   return new Command('top')
     .description('watch a running relay: rates, lag, drops and ring fill, refreshed in place')
-    .requiredOption('--metrics <host:port>', 'the relay\'s --metrics address', hostPortOption('--metrics'))
+    .requiredOption('--metrics <host:port>', "the relay's --metrics address", hostPortOption('--metrics'))
     .option('--interval <duration>', 'refresh period', durationOption('--interval', { min: 100, max: 60_000 }), 1000)
     .option('--once', 'print one screen (rates over one interval) and exit; the default when stdout is not a terminal', false)
     .addHelpText('after', `\nExample:\n  relay udp@0.0.0.0:2008 tcp@127.0.0.1:2009 --metrics 127.0.0.1:9108 &\n  relay top --metrics 127.0.0.1:9108`)

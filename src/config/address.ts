@@ -130,12 +130,7 @@ function isScheme(text: string): text is Scheme {
 }
 
 /** `prefix` is what the user typed before HOST ('tcp@' or ''), to build the bracketed suggestion. */
-function splitHostPort(
-  text: string,
-  allowPortZero: boolean,
-  prefix: string,
-  fail: Fail,
-): { host: string; port: number; kind: HostKind } {
+function splitHostPort(text: string, allowPortZero: boolean, prefix: string, fail: Fail): { host: string; port: number; kind: HostKind } {
   let hostText: string;
   let portText: string;
   if (text.startsWith('[')) {

@@ -17,7 +17,7 @@
  * (confirmed), dropped (by reason), lag (cursor..TAIL), the window, or queued in the spill.
  * `accounting()` reports the last three; the simulation checks the sum after every step.
  */
-import { framingFor, type Framing, } from '../framing/index.js';
+import { framingFor, type Framing } from '../framing/index.js';
 import { distance } from '../ring/layout.js';
 import type { RingReader } from '../ring/ring.js';
 import type { DestinationCounters } from '../metrics/counters.js';
@@ -182,7 +182,11 @@ export class Destination {
     const unconfirmed = this.window.takeAll();
     // Replayed batches are still on disk, before the replay position: the next run sends them.
     for (const w of unconfirmed) if (w.spill) this.spill.read(w.messages, true);
-    let lost = this.spill.keepRingWrites(unconfirmed.filter((w) => w.ring), 'shutdown', this.reader);
+    let lost = this.spill.keepRingWrites(
+      unconfirmed.filter((w) => w.ring),
+      'shutdown',
+      this.reader,
+    );
     const from = this.cursor;
     this.batch.length = 0;
     const rest = this.reader.payloads(from, tail, this.batch);
@@ -218,7 +222,11 @@ export class Destination {
   private countUnframeable(skipped: number): void {
     if (skipped === 0) return;
     this.counters.dropped('unframeable', skipped);
-    this.log.log('warn', `unframeable:${this.options.index}`, `${this.options.text}: skipped ${skipped} empty message(s): framing ${this.framing.name} cannot carry an empty payload`);
+    this.log.log(
+      'warn',
+      `unframeable:${this.options.index}`,
+      `${this.options.text}: skipped ${skipped} empty message(s): framing ${this.framing.name} cannot carry an empty payload`,
+    );
   }
 
   /** Makes `write` owed and writes it if the connection is up. */
@@ -270,7 +278,11 @@ export class Destination {
   private onDown(wasUp: boolean, reason: string): void {
     this.counters.disconnected(wasUp, this.env.clock.nowMs());
     if (wasUp) {
-      this.log.log('warn', `down:${this.options.index}`, `${this.options.text}: connection lost (${reason}); ${this.window.size} unconfirmed write(s) will be resent`);
+      this.log.log(
+        'warn',
+        `down:${this.options.index}`,
+        `${this.options.text}: connection lost (${reason}); ${this.window.size} unconfirmed write(s) will be resent`,
+      );
     } else {
       this.log.log('warn', `error:${this.options.index}:${reason}`, `${this.options.text}: cannot connect: ${reason}`);
     }
@@ -278,7 +290,10 @@ export class Destination {
 
   /** Applies the lag policy: overflow to spill or drop, and a pinned ring cut loose. */
   private enforceLimits(tail: number): void {
-    const action = overflowAction(this.limits, distance(tail, this.cursor), { enabled: this.spill.store !== undefined, inFlightBytes: this.spill.bytesInFlight });
+    const action = overflowAction(this.limits, distance(tail, this.cursor), {
+      enabled: this.spill.store !== undefined,
+      inFlightBytes: this.spill.bytesInFlight,
+    });
     if (action !== 'none') {
       const from = this.cursor;
       const to = this.reader.dropUntil(from, tail, this.limits.overflowLowBytes);
@@ -288,7 +303,11 @@ export class Destination {
       if (action === 'spill') this.spill.keep(this.batch, 'overflow');
       else {
         this.counters.dropped('overflow', items);
-        this.log.log('warn', `overflow:${this.options.index}`, `${this.options.text}: lagging ${this.isUp ? 'behind' : 'while down'}, dropped its ${items} oldest message(s) (ring overflow)`);
+        this.log.log(
+          'warn',
+          `overflow:${this.options.index}`,
+          `${this.options.text}: lagging ${this.isUp ? 'behind' : 'while down'}, dropped its ${items} oldest message(s) (ring overflow)`,
+        );
       }
       this.batch.length = 0;
       this.publishReleased();
@@ -296,7 +315,11 @@ export class Destination {
     const pinned = isPinned(this.limits, distance(tail, this.released), this.window.hasRingWrites());
     if (!pinned) return;
     if (this.connection.state === 'up') {
-      this.log.log('warn', `stalled:${this.options.index}`, `${this.options.text}: not reading (a write has pinned the ring for 7/8 of its size); reconnecting`);
+      this.log.log(
+        'warn',
+        `stalled:${this.options.index}`,
+        `${this.options.text}: not reading (a write has pinned the ring for 7/8 of its size); reconnecting`,
+      );
       this.counters.stalled();
       this.connection.cut('not reading');
     }

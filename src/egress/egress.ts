@@ -69,7 +69,11 @@ export class Egress {
         },
       });
     } catch (error) {
-      this.log.log('error', `spill-open:${options.index}`, `${options.text}: cannot use spill directory ${dir}: ${(error as Error).message}; lagging data will be dropped`);
+      this.log.log(
+        'error',
+        `spill-open:${options.index}`,
+        `${options.text}: cannot use spill directory ${dir}: ${(error as Error).message}; lagging data will be dropped`,
+      );
       return undefined;
     }
   }

@@ -32,11 +32,7 @@ export function lagLimits(capacity: number): LagLimits {
 }
 
 /** What to do with a backlog of `lagBytes`: nothing, move the oldest to the spill, or drop them. */
-export function overflowAction(
-  limits: LagLimits,
-  lagBytes: number,
-  spill: { enabled: boolean; inFlightBytes: number },
-): 'none' | 'spill' | 'drop' {
+export function overflowAction(limits: LagLimits, lagBytes: number, spill: { enabled: boolean; inFlightBytes: number }): 'none' | 'spill' | 'drop' {
   if (lagBytes <= limits.overflowHighBytes) return 'none';
   return spill.enabled && spill.inFlightBytes < limits.spillInFlightLimitBytes ? 'spill' : 'drop';
 }

@@ -89,7 +89,14 @@ export class SpillKeeper {
     // Payloads the framing skipped were counted when framed; keep only what the writes carried.
     const payloads: Uint8Array[] = [];
     for (const w of keep) reader.payloads(w.ring!.start, w.ring!.end, payloads);
-    return dropped + this.keep(payloads.filter((p) => this.framing.verdict(p) !== 'skip'), reason, false);
+    return (
+      dropped +
+      this.keep(
+        payloads.filter((p) => this.framing.verdict(p) !== 'skip'),
+        reason,
+        false,
+      )
+    );
   }
 
   /** `messages` were read for replay (they leave the queue for the window) — or, when `back`, go back to it. */

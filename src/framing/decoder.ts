@@ -187,9 +187,7 @@ export class FrameDecoder {
       // Torn prefix: accumulate byte by byte (multiplication, not <<, keeps it unsigned).
       while (this.#headerBytes < LEN32_HEADER_BYTES && pos < buf.length) {
         const b = buf[pos++]!;
-        this.#headerValue = littleEndian
-          ? this.#headerValue + b * 2 ** (8 * this.#headerBytes)
-          : this.#headerValue * 256 + b;
+        this.#headerValue = littleEndian ? this.#headerValue + b * 2 ** (8 * this.#headerBytes) : this.#headerValue * 256 + b;
         this.#headerBytes++;
       }
       if (this.#headerBytes < LEN32_HEADER_BYTES) return pos;

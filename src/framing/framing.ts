@@ -50,9 +50,7 @@ const DIGIT_0 = 0x30;
 /** Caller bug, not bad input: a silent short write would corrupt the stream, so fail loudly. */
 function checkRoom(framing: FramingName, target: Uint8Array, offset: number, frameBytes: number): void {
   if (offset < 0 || offset + frameBytes > target.length) {
-    throw new RangeError(
-      `${framing} frame of ${frameBytes} bytes does not fit at offset ${offset} of a ${target.length}-byte target`,
-    );
+    throw new RangeError(`${framing} frame of ${frameBytes} bytes does not fit at offset ${offset} of a ${target.length}-byte target`);
   }
 }
 

@@ -8,7 +8,7 @@ import type net from 'node:net';
 import { createFramedServer, type FramedConnection } from '../framing/framed-server.js';
 import { formatHostPort } from '../config/address.js';
 import { resolveHost } from '../config/resolve.js';
-import { AllowList, } from '../config/cidr.js';
+import { AllowList } from '../config/cidr.js';
 import { RelayError } from '../errors.js';
 import { ListenerCounters, listenerBase } from '../metrics/counters.js';
 import type { RingWriter } from '../ring/ring.js';
@@ -206,7 +206,11 @@ export class Ingest {
   /** Warns when the kernel granted less SO_RCVBUF than asked (Linux reports twice what it grants). */
   private checkRecvBuffer(listener: ListenerOptions, reportedBytes: number): void {
     if (reportedBytes / 2 < this.options.recvBufferBytes) {
-      this.log.log('warn', `rcvbuf:${listener.index}`, `${listener.text}: kernel granted SO_RCVBUF ${reportedBytes / 2} of ${this.options.recvBufferBytes} bytes asked (limit net.core.rmem_max); bursts may be dropped by the kernel`);
+      this.log.log(
+        'warn',
+        `rcvbuf:${listener.index}`,
+        `${listener.text}: kernel granted SO_RCVBUF ${reportedBytes / 2} of ${this.options.recvBufferBytes} bytes asked (limit net.core.rmem_max); bursts may be dropped by the kernel`,
+      );
     }
   }
 

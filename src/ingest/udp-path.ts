@@ -19,7 +19,10 @@ export function chooseUdpIngest(choice: UdpIngestChoice): { path: UdpIngestPath;
   if (loadNativeUdp()) return { path: 'native' };
   const reason = nativeUdpUnavailableReason() ?? 'unknown reason';
   if (choice === 'native') {
-    throw new RelayError('ERR_BAD_OPTION', `--ingest native: the native UDP addon is not available (${reason}); build it with "npm run build:native" (needs Linux, python3, make and a C compiler) or use --ingest dgram`);
+    throw new RelayError(
+      'ERR_BAD_OPTION',
+      `--ingest native: the native UDP addon is not available (${reason}); build it with "npm run build:native" (needs Linux, python3, make and a C compiler) or use --ingest dgram`,
+    );
   }
   return { path: 'dgram', warning: `native UDP receive not available (${reason}); using node:dgram, which loses datagrams sooner under load` };
 }

@@ -14,11 +14,7 @@ import type { Snapshot } from './snapshot-types.js';
 const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 /** Starts the endpoint on host:port; resolves with the server and its bound address (http://HOST:PORT). */
-export async function serveMetrics(
-  host: string,
-  port: number,
-  snapshot: () => Promise<Snapshot>,
-): Promise<{ server: http.Server; url: string }> {
+export async function serveMetrics(host: string, port: number, snapshot: () => Promise<Snapshot>): Promise<{ server: http.Server; url: string }> {
   const server = http.createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {

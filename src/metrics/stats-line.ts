@@ -60,7 +60,10 @@ export function statsRecord(previous: Snapshot | undefined, current: Snapshot): 
 /** One line: `in 12.3k/s (kernel drops 0, ingest drops 0) | tcp@a:1 up out 12.3k/s lag 4 | tcp@b:2 DOWN 1m30s lag 52.1k dropped overflow=310`. */
 export function renderStatsLine(previous: Snapshot | undefined, current: Snapshot): string {
   const r = statsRecord(previous, current);
-  const reasons = (map: Record<string, number>): string => Object.entries(map).map(([k, v]) => `${k}=${v}`).join(' ');
+  const reasons = (map: Record<string, number>): string =>
+    Object.entries(map)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
   const perListener = r.listeners.length > 1 ? ` [${r.listeners.map((l) => `${l.name} ${shortCount(l.inPerS)}/s`).join(', ')}]` : '';
   const ingest = total(r.ingestDropped);
   const head = `in ${shortCount(r.inPerS)}/s${perListener} (kernel drops ${r.kernelDropped}, ingest drops ${ingest}${ingest > 0 ? `: ${reasons(r.ingestDropped)}` : ''})`;

@@ -115,10 +115,7 @@ export class RingWriter {
       Atomics.notify(c, TAIL);
     }
     const v = this.v;
-    if (
-      distance(this.tail, this.head) > v.capacity / 2 &&
-      distance(this.tail, this.tailAtLastBackgroundWake) >= v.capacity / 8
-    ) {
+    if (distance(this.tail, this.head) > v.capacity / 2 && distance(this.tail, this.tailAtLastBackgroundWake) >= v.capacity / 8) {
       this.head = Atomics.load(c, HEAD) >>> 0;
       if (distance(this.tail, this.head) > v.capacity / 2) this.wakeBackground();
     }
@@ -304,7 +301,7 @@ export function usedBytes(v: RingViews): number {
     const { used, released } = loadTailThenUsed(v);
     if (attempt === USED_BYTES_ATTEMPTS) return Math.min(used, v.capacity);
     let moved = false;
-    for (let d = 0; d < released.length; d++) moved ||= (Atomics.load(v.control, RELEASED + d) >>> 0) !== released[d];
+    for (let d = 0; d < released.length; d++) moved ||= Atomics.load(v.control, RELEASED + d) >>> 0 !== released[d];
     if (!moved) return used;
   }
 }

@@ -14,9 +14,29 @@ for (const framing of ['len32le', 'octet']) {
   test(`bench: a small ${framing} run reports consistent JSON and an HTML report`, async () => {
     await withTempDir('relay-bench-', async (dir) => {
       const report = path.join(dir, 'report.html');
-      const exit = await spawnRelay(['bench', '--rate', '2000', '--count', '3000', '--dests', '2', '--senders', '2', '--framing', framing, '--sizes', '40-300', '--json', '--report', report]).exit(60_000);
+      const exit = await spawnRelay([
+        'bench',
+        '--rate',
+        '2000',
+        '--count',
+        '3000',
+        '--dests',
+        '2',
+        '--senders',
+        '2',
+        '--framing',
+        framing,
+        '--sizes',
+        '40-300',
+        '--json',
+        '--report',
+        report,
+      ]).exit(60_000);
       assert.equal(exit.code, 0, exit.stderr);
-      const runs = exit.stdout.trim().split('\n').map((line) => JSON.parse(line) as RunResult);
+      const runs = exit.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as RunResult);
       assert.equal(runs.length, 1);
       const run = runs[0]!;
       assert.equal(run.relay, 'relay');

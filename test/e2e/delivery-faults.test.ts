@@ -15,7 +15,6 @@ import { total } from '../../src/metrics/rates.js';
 import { createFramedServer } from '../../src/framing/framed-server.js';
 import type { Snapshot } from '../../src/metrics/snapshot-types.js';
 
-
 /** Peak RSS bound for the default 64 MiB ring: ~80 MB at rest + the ring + slack for V8. */
 const RSS_BOUND_MB = 300;
 
@@ -33,7 +32,13 @@ for (const kind of ['dead', 'never-reading'] as const) {
       // 150 000 x 1 KiB: more than twice the 64 MiB ring, so the silent one must overflow.
       const count = 150_000;
       // 1000 in flight x ~2.3 KB of kernel accounting each stays inside a 4 MiB receive buffer.
-      await sendWindowed(hostPortOf(listeners[0]!), count, (i) => numbered(i), (n) => live.waitFor(n, 60_000), 1000);
+      await sendWindowed(
+        hostPortOf(listeners[0]!),
+        count,
+        (i) => numbered(i),
+        (n) => live.waitFor(n, 60_000),
+        1000,
+      );
       await live.waitFor(count, 60_000);
       const got = sequence(live);
       assert.equal(got.length, count);
@@ -56,15 +61,33 @@ test('faults: a destination reset mid-stream gets the rest on the next connectio
   try {
     const target = hostPortOf(listeners[0]!);
     await relay.waitForStderr(/connected/);
-    await sendWindowed(target, 2000, (i) => numbered(i, 200), (n) => sink.waitFor(n), 200);
+    await sendWindowed(
+      target,
+      2000,
+      (i) => numbered(i, 200),
+      (n) => sink.waitFor(n),
+      200,
+    );
     sink.resetConnections();
     // Keep sending while the relay notices and reconnects; wait on the relay's own account.
-    await sendWindowed(target, 2000, (i) => numbered(2000 + i, 200), async () => {}, 2000);
+    await sendWindowed(
+      target,
+      2000,
+      (i) => numbered(2000 + i, 200),
+      async () => {},
+      2000,
+    );
     // The relay reconnects (its log lines are rate-limited, so watch the sink's side).
     const deadline = Date.now() + 20_000;
     while (sink.connections < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.ok(sink.connections >= 2, 'the relay reconnected');
-    await sendWindowed(target, 1000, (i) => numbered(4000 + i, 200), async () => {}, 1000);
+    await sendWindowed(
+      target,
+      1000,
+      (i) => numbered(4000 + i, 200),
+      async () => {},
+      1000,
+    );
     // The last message must arrive: it was sent after the reconnect.
     while (!sequence(sink).includes(4999) && Date.now() < deadline) await sink.waitFor(sink.messages.length + 1, 500).catch(() => {});
     const got = sequence(sink);
@@ -81,7 +104,9 @@ test('faults: a destination reset mid-stream gets the rest on the next connectio
       }
     }
     const missing = 5000 - new Set(got).size;
-    console.log(`reset mid-stream: ${missing} of 5000 lost (accepted by the kernel before the RST), ${duplicates} resent twice, ${sink.tornBytes} torn bytes dropped with the old connection`);
+    console.log(
+      `reset mid-stream: ${missing} of 5000 lost (accepted by the kernel before the RST), ${duplicates} resent twice, ${sink.tornBytes} torn bytes dropped with the old connection`,
+    );
     assert.ok(missing < 2000, `lost ${missing}`);
   } finally {
     await relay.stop('SIGKILL');
@@ -96,13 +121,22 @@ test('faults: SIGTERM right after a burst: everything the relay received reaches
     await relay.waitForStderr(/connected/);
     const count = 5000;
     // A burst with up to 1000 in flight: when the signal comes, the relay still holds many.
-    await sendWindowed(hostPortOf(listeners[0]!), count, (i) => numbered(i, 100), (n) => sink.waitFor(n), 1000);
+    await sendWindowed(
+      hostPortOf(listeners[0]!),
+      count,
+      (i) => numbered(i, 100),
+      (n) => sink.waitFor(n),
+      1000,
+    );
     const exit = await relay.stop('SIGTERM');
     assert.equal(exit.code, 0, exit.stderr);
     const received = Number(/stopped: received (\d+) message/.exec(exit.stderr)?.[1]);
     assert.ok(received > 0, exit.stderr);
     // What was still in the socket buffer when ingest closed was never received; the rest is all here.
-    assert.deepEqual(sequence(sink), Array.from({ length: received }, (_, i) => i));
+    assert.deepEqual(
+      sequence(sink),
+      Array.from({ length: received }, (_, i) => i),
+    );
     assert.ok(received >= count - 1000);
   } finally {
     await relay.stop('SIGKILL');
@@ -139,7 +173,18 @@ test('faults: a destination that stops reading past --stall-timeout, then reads 
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as net.AddressInfo).port;
-  const { relay, listeners } = await startRelay(['udp@127.0.0.1:0', '--stall-timeout', '1s', '--reconnect-min', '20ms', '--reconnect-max', '100ms', '--metrics', '127.0.0.1:0', `tcp@127.0.0.1:${port}`]);
+  const { relay, listeners } = await startRelay([
+    'udp@127.0.0.1:0',
+    '--stall-timeout',
+    '1s',
+    '--reconnect-min',
+    '20ms',
+    '--reconnect-max',
+    '100ms',
+    '--metrics',
+    '127.0.0.1:0',
+    `tcp@127.0.0.1:${port}`,
+  ]);
   try {
     const base = (await relay.waitForStderr(/metrics on (http:\/\/\S+)\/metrics/))[1]!;
     await relay.waitForStderr(/connected/);
@@ -147,10 +192,16 @@ test('faults: a destination that stops reading past --stall-timeout, then reads 
     const count = 24_000;
     const target = hostPortOf(listeners[0]!);
     const started = Date.now();
-    await sendWindowed(target, count, (i) => numbered(i), async (n) => {
-      const due = started + n / 8; // 8000 a second: paced, so the relay's own socket does not overflow
-      if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
-    }, 64);
+    await sendWindowed(
+      target,
+      count,
+      (i) => numbered(i),
+      async (n) => {
+        const due = started + n / 8; // 8000 a second: paced, so the relay's own socket does not overflow
+        if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+      },
+      64,
+    );
     const deadline = Date.now() + 30_000;
     const poll = async (done: () => boolean, what: string): Promise<void> => {
       while (!done()) {
@@ -165,7 +216,8 @@ test('faults: a destination that stops reading past --stall-timeout, then reads 
     const stats = async (): Promise<Snapshot> => (await fetch(`${base}/stats`)).json() as Promise<Snapshot>;
     const delivered = (): Set<number> => new Set(connections.flatMap((c) => c.ids));
     let snapshot = await stats();
-    const caughtUp = (s: Snapshot): boolean => s.destinations[0]!.lagMessages === 0 && delivered().size >= s.listeners[0]!.receivedMessages - total(s.destinations[0]!.droppedMessages);
+    const caughtUp = (s: Snapshot): boolean =>
+      s.destinations[0]!.lagMessages === 0 && delivered().size >= s.listeners[0]!.receivedMessages - total(s.destinations[0]!.droppedMessages);
     while (!caughtUp(snapshot) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       snapshot = await stats();
@@ -173,13 +225,18 @@ test('faults: a destination that stops reading past --stall-timeout, then reads 
     const received = snapshot.listeners[0]!.receivedMessages;
     const dropped = total(snapshot.destinations[0]!.droppedMessages);
     const seen = delivered();
-    const missing = [...Array(count).keys()].filter((id) => !seen.has(id)).length - (count - received - snapshot.listeners[0]!.kernelDroppedMessages - total(snapshot.listeners[0]!.droppedMessages));
+    const missing =
+      [...Array(count).keys()].filter((id) => !seen.has(id)).length -
+      (count - received - snapshot.listeners[0]!.kernelDroppedMessages - total(snapshot.listeners[0]!.droppedMessages));
     const stalls = snapshot.destinations[0]!.stalls;
-    console.log(`stall: ${connections.length} connections, received ${received}, delivered ${seen.size}, dropped ${dropped}, stalls ${stalls}, resent ${snapshot.destinations[0]!.resentMessages}`);
+    console.log(
+      `stall: ${connections.length} connections, received ${received}, delivered ${seen.size}, dropped ${dropped}, stalls ${stalls}, resent ${snapshot.destinations[0]!.resentMessages}`,
+    );
     assert.ok(stalls >= 1, 'the relay cut the stalled connection');
     assert.ok(missing <= dropped, `${missing} messages neither delivered nor counted (dropped ${dropped})`);
     // Each connection on its own is in order, without duplicates.
-    for (const c of connections) for (let i = 1; i < c.ids.length; i++) if (c.ids[i]! <= c.ids[i - 1]!) assert.fail(`connection order: ${c.ids[i - 1]} then ${c.ids[i]}`);
+    for (const c of connections)
+      for (let i = 1; i < c.ids.length; i++) if (c.ids[i]! <= c.ids[i - 1]!) assert.fail(`connection order: ${c.ids[i - 1]} then ${c.ids[i]}`);
   } finally {
     await relay.stop('SIGKILL');
     for (const c of connections) c.socket.destroy();

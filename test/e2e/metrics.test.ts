@@ -21,7 +21,11 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   for (const line of text.split('\n')) {
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match || match[1] !== name) continue;
-    const have = (match[2] ?? '').match(/[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"/g)?.sort().join(',') ?? '';
+    const have =
+      (match[2] ?? '')
+        .match(/[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"/g)
+        ?.sort()
+        .join(',') ?? '';
     if (have === wanted) return Number(match[3]);
   }
   return undefined;
@@ -62,7 +66,13 @@ test('metrics: exact counts per destination, a dead destination is up 0, /health
     const scraping = (async () => {
       while (sending) lagsSeen.push(sample((await get(`${base}/metrics`)).body, 'relay_destination_lag_messages', { destination: sink.address() }) ?? -1);
     })();
-    await sendWindowed(hostPortOf(listeners[0]!), count, (i) => Buffer.from(`message ${i}`), (n) => sink.waitFor(n), 64);
+    await sendWindowed(
+      hostPortOf(listeners[0]!),
+      count,
+      (i) => Buffer.from(`message ${i}`),
+      (n) => sink.waitFor(n),
+      64,
+    );
     sending = false;
     await scraping;
     assert.ok(lagsSeen.length > 0 && lagsSeen.every((lag) => lag >= 0 && lag <= count), `lags seen under load: ${lagsSeen.join(' ')}`);

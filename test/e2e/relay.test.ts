@@ -70,7 +70,15 @@ for (const family of [
 // buffer bounds). 1020 + 4 divides the ring: every lap ends that way. A 64 KiB ring makes laps short.
 test('e2e: lap-end-sized datagrams, then random sizes, through a 64 KiB ring: nothing lost, nothing torn, the relay lives', async () => {
   const sinks = await Promise.all([TestSink.start('len32le'), TestSink.start('octet')]);
-  const { relay, listeners } = await startRelay(['udp@127.0.0.1:0', '--buffer', '64KiB', '--max-message', '2048', sinks[0]!.address(), sinks[1]!.address(true)]);
+  const { relay, listeners } = await startRelay([
+    'udp@127.0.0.1:0',
+    '--buffer',
+    '64KiB',
+    '--max-message',
+    '2048',
+    sinks[0]!.address(),
+    sinks[1]!.address(true),
+  ]);
   try {
     await relay.waitForStderr(/(connected[\s\S]*){2}/);
     const random = mulberry32(1020);
@@ -92,12 +100,7 @@ test('e2e: lap-end-sized datagrams, then random sizes, through a 64 KiB ring: no
 test('e2e: each framing end to end, with its rules for empty payloads and newlines', async () => {
   const framings: FramingName[] = ['len32le', 'len32be', 'lf', 'octet'];
   const sinks = await Promise.all(framings.map((f) => TestSink.start(f)));
-  const { relay, listeners } = await startRelay([
-    'udp@127.0.0.1:0',
-    '--framing',
-    'len32be',
-    ...sinks.map((s) => s.address(s.framing !== 'len32be')),
-  ]);
+  const { relay, listeners } = await startRelay(['udp@127.0.0.1:0', '--framing', 'len32be', ...sinks.map((s) => s.address(s.framing !== 'len32be'))]);
   try {
     await relay.waitForStderr(/(connected[\s\S]*){4}/);
     const payloads = ['first', '', 'two\nlines', 'ends with newline\n', 'x'.repeat(3000), 'last'].map((s) => Buffer.from(s));
@@ -110,10 +113,20 @@ test('e2e: each framing end to end, with its rules for empty payloads and newlin
       octet: ['first', 'two\nlines', 'ends with newline\n', 'x'.repeat(3000), 'last'],
     };
     // Six small datagrams: no window needed (and the sinks get different counts).
-    await sendWindowed(hostPortOf(listeners[0]!), payloads.length, (i) => payloads[i]!, async () => {}, payloads.length);
+    await sendWindowed(
+      hostPortOf(listeners[0]!),
+      payloads.length,
+      (i) => payloads[i]!,
+      async () => {},
+      payloads.length,
+    );
     for (const sink of sinks) {
       await sink.waitFor(expected[sink.framing].length);
-      assert.deepEqual(sink.messages.map((m) => m.toString()), expected[sink.framing], sink.framing);
+      assert.deepEqual(
+        sink.messages.map((m) => m.toString()),
+        expected[sink.framing],
+        sink.framing,
+      );
     }
   } finally {
     await relay.stop('SIGKILL');
@@ -133,9 +146,17 @@ test('e2e: framed TCP input (and a second UDP listener) feed the same destinatio
     input.write('lo1');
     input.write('1 hello world');
     await sink.waitFor(2);
-    await sendWindowed(hostPortOf(listeners[1]!), 1, () => Buffer.from('via udp'), (n) => sink.waitFor(n));
+    await sendWindowed(
+      hostPortOf(listeners[1]!),
+      1,
+      () => Buffer.from('via udp'),
+      (n) => sink.waitFor(n),
+    );
     await sink.waitFor(3);
-    assert.deepEqual(sink.messages.map((m) => m.toString()), ['hello', 'hello world', 'via udp']);
+    assert.deepEqual(
+      sink.messages.map((m) => m.toString()),
+      ['hello', 'hello world', 'via udp'],
+    );
     input.destroy();
   } finally {
     await relay.stop('SIGKILL');
@@ -150,7 +171,13 @@ test('e2e: oversize datagrams are dropped and counted, the rest flows', async ()
     await relay.waitForStderr(/connected/);
     const payloads = [Buffer.alloc(50, 1), Buffer.alloc(101, 2), Buffer.alloc(100, 3)];
     const target = hostPortOf(listeners[0]!);
-    await sendWindowed(target, 3, (i) => payloads[i]!, async () => {}, 3);
+    await sendWindowed(
+      target,
+      3,
+      (i) => payloads[i]!,
+      async () => {},
+      3,
+    );
     await sink.waitFor(2);
     assert.deepEqual(sink.messages, [payloads[0], payloads[2]]);
     await relay.waitForStderr(/dropped a 101-byte message: larger than --max-message 100/);
@@ -167,7 +194,15 @@ test('e2e: a destination unreachable at start is retried while the others flow, 
   await once(probe, 'listening');
   const latePort = (probe.address() as net.AddressInfo).port;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
-  const { relay, listeners } = await startRelay(['udp@127.0.0.1:0', '--reconnect-min', '20ms', '--reconnect-max', '200ms', live.address(), `tcp@127.0.0.1:${latePort}`]);
+  const { relay, listeners } = await startRelay([
+    'udp@127.0.0.1:0',
+    '--reconnect-min',
+    '20ms',
+    '--reconnect-max',
+    '200ms',
+    live.address(),
+    `tcp@127.0.0.1:${latePort}`,
+  ]);
   let late: TestSink | undefined;
   try {
     await relay.waitForStderr(/cannot connect/);
@@ -213,7 +248,13 @@ for (const { allow, delivered } of [
     try {
       await relay.waitForStderr(/connected/);
       const target = hostPortOf(listeners[0]!);
-      await sendWindowed(target, 1, () => Buffer.from('from loopback'), async () => {}, 1);
+      await sendWindowed(
+        target,
+        1,
+        () => Buffer.from('from loopback'),
+        async () => {},
+        1,
+      );
       if (delivered) {
         await sink.waitFor(1);
         assert.deepEqual(sink.messages.map(String), ['from loopback']);

@@ -34,7 +34,13 @@ async function sendPaced(listener: string, from: number, to: number, perSecond =
     const due = started + ((n - from) * 1000) / perSecond;
     if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
   };
-  await sendWindowed(hostPortOf(listener), to - from, (i) => numberedMessage(from + i), (n) => pace(from + n), 64);
+  await sendWindowed(
+    hostPortOf(listener),
+    to - from,
+    (i) => numberedMessage(from + i),
+    (n) => pace(from + n),
+    64,
+  );
 }
 
 function withSpillDir(body: (dir: string) => Promise<void>): Promise<void> {
@@ -109,7 +115,7 @@ test('spill: the relay stopped and started again before the destination comes ba
       await sink.waitFor(1, 30_000);
       const receivedSecond = await stopCleanly(second.relay);
       assertExactlyOnceInOrder(sink, receivedFirst + receivedSecond, 16_000);
-      assert.ok(sequence(sink)[0]! < 100, 'the first run\'s data came first');
+      assert.ok(sequence(sink)[0]! < 100, "the first run's data came first");
     } finally {
       await second.relay.stop('SIGKILL');
       await sink?.close();
@@ -183,7 +189,16 @@ test('spill: a spill directory that cannot be created is a one-line startup erro
 test('spill: past --spill-max further spills are dropped and counted; what was kept arrives in order', async () => {
   await withSpillDir(async (dir) => {
     const port = await freePort();
-    const { relay, listeners } = await startRelay(['udp@127.0.0.1:0', ...RING, ...FAST_RECONNECT, '--spill-dir', dir, '--spill-max', '2MiB', `tcp@127.0.0.1:${port}`]);
+    const { relay, listeners } = await startRelay([
+      'udp@127.0.0.1:0',
+      ...RING,
+      ...FAST_RECONNECT,
+      '--spill-dir',
+      dir,
+      '--spill-max',
+      '2MiB',
+      `tcp@127.0.0.1:${port}`,
+    ]);
     let sink: TestSink | undefined;
     try {
       await sendPaced(listeners[0]!, 0, 16_000);

@@ -15,8 +15,22 @@ export function snapshotFixture(): Snapshot {
     udpIngest: 'native',
     ring: { capacityBytes: 64 * 1024 * 1024, usedBytes: 16 * 1024 * 1024 },
     listeners: [
-      { name: 'udp@0.0.0.0:2008', receivedMessages: 1_000_000, receivedBytes: 100_000_000, kernelDroppedMessages: 12, droppedMessages: { oversize: 1, ring_full: 0, framing: 0, not_allowed: 3 }, connectionsAccepted: 0 },
-      { name: 'tcp@[::]:2010', receivedMessages: 5000, receivedBytes: 500_000, kernelDroppedMessages: 0, droppedMessages: { oversize: 0, ring_full: 0, framing: 2, not_allowed: 0 }, connectionsAccepted: 17 },
+      {
+        name: 'udp@0.0.0.0:2008',
+        receivedMessages: 1_000_000,
+        receivedBytes: 100_000_000,
+        kernelDroppedMessages: 12,
+        droppedMessages: { oversize: 1, ring_full: 0, framing: 0, not_allowed: 3 },
+        connectionsAccepted: 0,
+      },
+      {
+        name: 'tcp@[::]:2010',
+        receivedMessages: 5000,
+        receivedBytes: 500_000,
+        kernelDroppedMessages: 0,
+        droppedMessages: { oversize: 0, ring_full: 0, framing: 2, not_allowed: 0 },
+        connectionsAccepted: 17,
+      },
     ],
     destinations: [
       dest('tcp@10.0.0.5:2009', true, T0, 1_005_000, { overflow: 0, spill_full: 0, unframeable: 0, shutdown: 0 }, 0),
@@ -33,8 +47,33 @@ export function snapshotFixture(): Snapshot {
   };
 }
 
-function dest(name: string, up: boolean, sinceMs: number, sent: number, dropped: Snapshot['destinations'][number]['droppedMessages'], lag: number): Snapshot['destinations'][number] {
-  return { name, up, sinceMs, sentMessages: sent, sentBytes: sent * 104, droppedMessages: dropped, spilledMessages: 20, replayedMessages: 15, lagMessages: lag, lagBytes: lag * 104, reconnects: up ? 1 : 6, splitMessages: 2, stalls: 1, connects: up ? 2 : 3, resentMessages: up ? 5 : 40, spillCorruptSegments: 1, spillCorruptBytes: 4096 };
+function dest(
+  name: string,
+  up: boolean,
+  sinceMs: number,
+  sent: number,
+  dropped: Snapshot['destinations'][number]['droppedMessages'],
+  lag: number,
+): Snapshot['destinations'][number] {
+  return {
+    name,
+    up,
+    sinceMs,
+    sentMessages: sent,
+    sentBytes: sent * 104,
+    droppedMessages: dropped,
+    spilledMessages: 20,
+    replayedMessages: 15,
+    lagMessages: lag,
+    lagBytes: lag * 104,
+    reconnects: up ? 1 : 6,
+    splitMessages: 2,
+    stalls: 1,
+    connects: up ? 2 : 3,
+    resentMessages: up ? 5 : 40,
+    spillCorruptSegments: 1,
+    spillCorruptBytes: 4096,
+  };
 }
 
 /**

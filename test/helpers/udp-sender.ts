@@ -18,9 +18,7 @@ export async function sendWindowed(
   try {
     for (let i = 0; i < count; i++) {
       if (i >= window) await waitDelivered(i - window + 1);
-      await new Promise<void>((resolve, reject) =>
-        socket.send(payloadAt(i), target.port, target.host, (error) => (error ? reject(error) : resolve())),
-      );
+      await new Promise<void>((resolve, reject) => socket.send(payloadAt(i), target.port, target.host, (error) => (error ? reject(error) : resolve())));
     }
   } finally {
     socket.close();

@@ -168,7 +168,11 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
     reconnectMinMs: 10,
     reconnectMaxMs: 1000,
   }));
-  const log = new RateLimitedLog(() => {}, 1000, () => clock.nowMs());
+  const log = new RateLimitedLog(
+    () => {},
+    1000,
+    () => clock.nowMs(),
+  );
   const dir = spill ? await mkdtemp(path.join(tmpdir(), 'relay-sim-')) : undefined;
   let nextId = 0;
   let connectionIds = 0;
@@ -214,7 +218,17 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
       spilledBefore.push(records.length);
       spilledBeforeIds.push(records.filter((r) => r.length > 0).map(idOf));
     }
-    const run: Run = { writer: new RingWriter(views), reader, counters, destinations: [], stores: [], spilledBefore, spilledBeforeIds, ids: [], firstConnection: peers.map((p) => p.connections.length) };
+    const run: Run = {
+      writer: new RingWriter(views),
+      reader,
+      counters,
+      destinations: [],
+      stores: [],
+      spilledBefore,
+      spilledBeforeIds,
+      ids: [],
+      firstConnection: peers.map((p) => p.connections.length),
+    };
     run.stores = await Promise.all(peers.map((_, d) => openStore(d, run)));
     run.destinations = destinationOptions.map((options, d) => {
       const peer = peers[d]!;
@@ -252,7 +266,9 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
       if (given !== sent + dropped + lag + windowMessages + queued) {
         fail(`destination ${d}: given ${given} != sent ${sent} + dropped ${dropped} + lag ${lag} + window ${windowMessages} + spill queue ${queued}`);
       }
-      for (const conn of peers[d]!.connections) if (conn.socket.writesAfterEnd > 0) fail(`destination ${d}: ${conn.socket.writesAfterEnd} write(s) on connection ${conn.record.id} after it was destroyed`);
+      for (const conn of peers[d]!.connections)
+        if (conn.socket.writesAfterEnd > 0)
+          fail(`destination ${d}: ${conn.socket.writesAfterEnd} write(s) on connection ${conn.record.id} after it was destroyed`);
       const accepted = peers[d]!.acceptedBytes(run.firstConnection[d]!);
       if (c.read('sentBytes') > accepted) fail(`destination ${d}: ${c.read('sentBytes')} bytes counted sent, peers accepted ${accepted}`);
       const distinct = peers[d]!.runDelivered.size + peers[d]!.runEmptyFrames;
@@ -280,7 +296,8 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
       droppedTotal += dropped;
       const given = [...run.spilledBeforeIds[d]!, ...run.ids.filter((id) => payloadSize(id) > 0)];
       const missing = given.filter((id) => !peers[d]!.delivered.has(id) && !kept.has(id));
-      if (missing.length > dropped) fail(`destination ${d}: ${missing.length} messages neither delivered, spilled nor counted (dropped ${dropped}), e.g. ${missing.slice(0, 5).join(' ')}`);
+      if (missing.length > dropped)
+        fail(`destination ${d}: ${missing.length} messages neither delivered, spilled nor counted (dropped ${dropped}), e.g. ${missing.slice(0, 5).join(' ')}`);
     }
   };
 

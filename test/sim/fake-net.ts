@@ -51,7 +51,10 @@ export class FakeClock implements Clock {
     const until = this.now + ms;
     for (;;) {
       this.timers = this.timers.filter((t) => !t.cancelled);
-      const next = this.timers.reduce<Timer | undefined>((a, t) => (t.atMs <= until && (!a || t.atMs < a.atMs || (t.atMs === a.atMs && t.seq < a.seq)) ? t : a), undefined);
+      const next = this.timers.reduce<Timer | undefined>(
+        (a, t) => (t.atMs <= until && (!a || t.atMs < a.atMs || (t.atMs === a.atMs && t.seq < a.seq)) ? t : a),
+        undefined,
+      );
       if (!next) break;
       this.now = Math.max(this.now, next.atMs);
       next.cancelled = true;

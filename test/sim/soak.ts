@@ -19,7 +19,9 @@ try {
     for (const r of await simulateMany(batch, { steps })) messages += r.messages;
     done += batch.length;
   }
-  console.log(`soak: ${done} seeds (${first}..${first + done - 1}) x ${steps} steps, ${messages} messages, ${((Date.now() - started) / 1000).toFixed(0)} s: every invariant held`);
+  console.log(
+    `soak: ${done} seeds (${first}..${first + done - 1}) x ${steps} steps, ${messages} messages, ${((Date.now() - started) / 1000).toFixed(0)} s: every invariant held`,
+  );
 } catch (error) {
   console.error(`soak: failed after ${done} seeds: ${(error as Error).message}`);
   process.exitCode = 1;

@@ -1,13 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  formatHostPort,
-  parseEndpoint,
-  parseHostPort,
-  type Endpoint,
-  type HostKind,
-  type ParseOptions,
-} from '../../src/config/address.js';
+import { formatHostPort, parseEndpoint, parseHostPort, type Endpoint, type HostKind, type ParseOptions } from '../../src/config/address.js';
 import { RelayError } from '../../src/errors.js';
 import { FRAMING_NAMES } from '../../src/framing/index.js';
 
@@ -51,8 +44,11 @@ const VALID: ValidCase[] = [
   ['tcp@a:2009', DESTINATION, tcp('a', 2009, 'name')],
   [`tcp@${'a'.repeat(63)}.example:2009`, DESTINATION, tcp(`${'a'.repeat(63)}.example`, 2009, 'name')],
   // 4 labels of 63 + 3 dots = 255 > 253, so 3 of 63 and one of 61: exactly 253.
-  [`tcp@${['a', 'b', 'c'].map((c) => c.repeat(63)).join('.')}.${'d'.repeat(61)}:1`, DESTINATION,
-    tcp(`${['a', 'b', 'c'].map((c) => c.repeat(63)).join('.')}.${'d'.repeat(61)}`, 1, 'name')],
+  [
+    `tcp@${['a', 'b', 'c'].map((c) => c.repeat(63)).join('.')}.${'d'.repeat(61)}:1`,
+    DESTINATION,
+    tcp(`${['a', 'b', 'c'].map((c) => c.repeat(63)).join('.')}.${'d'.repeat(61)}`, 1, 'name'),
+  ],
   // port 0 where allowed
   ['udp@0.0.0.0:0', LISTENER, udp('0.0.0.0', 0, 'ipv4')],
   ['tcp@[::1]:0', LISTENER, tcp('::1', 0, 'ipv6')],

@@ -22,13 +22,16 @@ for (const [input, fragment] of [
   ['', 'is not an IPv4 or IPv6 address'],
 ] as const) {
   test(`cidr: "${input}" is an error naming it`, () => {
-    assert.throws(() => parseCidr(input), (e: unknown) => {
-      assert.ok(e instanceof RelayError);
-      assert.equal(e.code, 'ERR_BAD_OPTION');
-      assert.ok(e.message.startsWith(`--allow ${JSON.stringify(input)}: `), e.message);
-      assert.ok(e.message.includes(fragment), e.message);
-      return true;
-    });
+    assert.throws(
+      () => parseCidr(input),
+      (e: unknown) => {
+        assert.ok(e instanceof RelayError);
+        assert.equal(e.code, 'ERR_BAD_OPTION');
+        assert.ok(e.message.startsWith(`--allow ${JSON.stringify(input)}: `), e.message);
+        assert.ok(e.message.includes(fragment), e.message);
+        return true;
+      },
+    );
   });
 }
 

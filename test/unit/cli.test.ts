@@ -30,27 +30,99 @@ const RUN = ['udp@127.0.0.1:2008', 'tcp@127.0.0.1:2009'];
 /** `message` is the pattern the process tests matched; `line` is the whole line after "relay: ". */
 const cases: { args: string[]; message: RegExp; line: string }[] = [
   { args: [], message: /missing required argument 'listener'/, line: `missing required argument 'listener'` },
-  { args: ['udp@127.0.0.1:2008'], message: /no destination: give at least one tcp@HOST:PORT/, line: 'no destination: give at least one tcp@HOST:PORT after the listener' },
-  { args: ['127.0.0.1:2008', 'tcp@127.0.0.1:2009'], message: /bad listener "127\.0\.0\.1:2008"/, line: 'bad listener "127.0.0.1:2008": missing "@", expected udp@HOST:PORT' },
-  { args: ['http@127.0.0.1:2008', 'tcp@127.0.0.1:2009'], message: /unknown scheme "http", expected udp or tcp/, line: 'bad listener "http@127.0.0.1:2008": unknown scheme "http", expected udp or tcp' },
-  { args: ['udp@127.0.0.1:2008', 'udp@127.0.0.1:2009'], message: /bad destination "udp@127\.0\.0\.1:2009"/, line: 'bad destination "udp@127.0.0.1:2009": a destination cannot be udp, expected tcp' },
-  { args: ['udp@127.0.0.1:70000', 'tcp@127.0.0.1:2009'], message: /port must be an integer/, line: 'bad listener "udp@127.0.0.1:70000": port must be an integer 0-65535, got "70000"' },
-  { args: ['udp@127.0.0.1:2008', 'tcp@127.0.0.1:0'], message: /bad destination "tcp@127\.0\.0\.1:0": port/, line: 'bad destination "tcp@127.0.0.1:0": port must be an integer 1-65535, got "0"' },
-  { args: ['udp@127.0.0.1:2008', 'tcp@::1:2009'], message: /IPv6 addresses must be in brackets, e\.g\. tcp@\[::1\]:2009/, line: 'bad destination "tcp@::1:2009": IPv6 addresses must be in brackets, e.g. tcp@[::1]:2009' },
-  { args: ['udp@256.1.1.1:2008', 'tcp@127.0.0.1:2009'], message: /bad listener "udp@256\.1\.1\.1:2008"/, line: 'bad listener "udp@256.1.1.1:2008": "256.1.1.1" is not an IPv4 address, expected four numbers 0-255 like 192.0.2.1' },
-  { args: ['udp@127.0.0.1:2008', 'tcp@127.0.0.1:2009?framing=xml'], message: /unknown framing "xml", expected/, line: 'bad destination "tcp@127.0.0.1:2009?framing=xml": unknown framing "xml", expected ?framing=len32le|len32be|lf|octet' },
-  { args: ['udp@127.0.0.1:2008', 'tcp@127.0.0.1:2009?color=red'], message: /bad destination "tcp@127\.0\.0\.1:2009\?color=red"/, line: 'bad destination "tcp@127.0.0.1:2009?color=red": unknown option "color", expected ?framing=len32le|len32be|lf|octet' },
-  { args: ['--framing', 'xml', ...RUN], message: /--framing "xml": expected one of len32le, len32be, lf, octet/, line: '--framing "xml": expected one of len32le, len32be, lf, octet' },
-  { args: ['--buffer', '64XB', ...RUN], message: /--buffer "64XB": expected a size like 64MiB/, line: '--buffer "64XB": expected a size like 64MiB, 512KiB or 65536 (bytes)' },
+  {
+    args: ['udp@127.0.0.1:2008'],
+    message: /no destination: give at least one tcp@HOST:PORT/,
+    line: 'no destination: give at least one tcp@HOST:PORT after the listener',
+  },
+  {
+    args: ['127.0.0.1:2008', 'tcp@127.0.0.1:2009'],
+    message: /bad listener "127\.0\.0\.1:2008"/,
+    line: 'bad listener "127.0.0.1:2008": missing "@", expected udp@HOST:PORT',
+  },
+  {
+    args: ['http@127.0.0.1:2008', 'tcp@127.0.0.1:2009'],
+    message: /unknown scheme "http", expected udp or tcp/,
+    line: 'bad listener "http@127.0.0.1:2008": unknown scheme "http", expected udp or tcp',
+  },
+  {
+    args: ['udp@127.0.0.1:2008', 'udp@127.0.0.1:2009'],
+    message: /bad destination "udp@127\.0\.0\.1:2009"/,
+    line: 'bad destination "udp@127.0.0.1:2009": a destination cannot be udp, expected tcp',
+  },
+  {
+    args: ['udp@127.0.0.1:70000', 'tcp@127.0.0.1:2009'],
+    message: /port must be an integer/,
+    line: 'bad listener "udp@127.0.0.1:70000": port must be an integer 0-65535, got "70000"',
+  },
+  {
+    args: ['udp@127.0.0.1:2008', 'tcp@127.0.0.1:0'],
+    message: /bad destination "tcp@127\.0\.0\.1:0": port/,
+    line: 'bad destination "tcp@127.0.0.1:0": port must be an integer 1-65535, got "0"',
+  },
+  {
+    args: ['udp@127.0.0.1:2008', 'tcp@::1:2009'],
+    message: /IPv6 addresses must be in brackets, e\.g\. tcp@\[::1\]:2009/,
+    line: 'bad destination "tcp@::1:2009": IPv6 addresses must be in brackets, e.g. tcp@[::1]:2009',
+  },
+  {
+    args: ['udp@256.1.1.1:2008', 'tcp@127.0.0.1:2009'],
+    message: /bad listener "udp@256\.1\.1\.1:2008"/,
+    line: 'bad listener "udp@256.1.1.1:2008": "256.1.1.1" is not an IPv4 address, expected four numbers 0-255 like 192.0.2.1',
+  },
+  {
+    args: ['udp@127.0.0.1:2008', 'tcp@127.0.0.1:2009?framing=xml'],
+    message: /unknown framing "xml", expected/,
+    line: 'bad destination "tcp@127.0.0.1:2009?framing=xml": unknown framing "xml", expected ?framing=len32le|len32be|lf|octet',
+  },
+  {
+    args: ['udp@127.0.0.1:2008', 'tcp@127.0.0.1:2009?color=red'],
+    message: /bad destination "tcp@127\.0\.0\.1:2009\?color=red"/,
+    line: 'bad destination "tcp@127.0.0.1:2009?color=red": unknown option "color", expected ?framing=len32le|len32be|lf|octet',
+  },
+  {
+    args: ['--framing', 'xml', ...RUN],
+    message: /--framing "xml": expected one of len32le, len32be, lf, octet/,
+    line: '--framing "xml": expected one of len32le, len32be, lf, octet',
+  },
+  {
+    args: ['--buffer', '64XB', ...RUN],
+    message: /--buffer "64XB": expected a size like 64MiB/,
+    line: '--buffer "64XB": expected a size like 64MiB, 512KiB or 65536 (bytes)',
+  },
   { args: ['--buffer', '1KiB', ...RUN], message: /--buffer "1KiB": must be at least/, line: '--buffer "1KiB": must be at least 64 KiB' },
-  { args: ['--buffer', '128KiB', ...RUN], message: /--buffer 128 KiB is too small: the ring must hold 4 messages of --max-message 65535 bytes, so at least 512 KiB$/m, line: '--buffer 128 KiB is too small: the ring must hold 4 messages of --max-message 65535 bytes, so at least 512 KiB' },
+  {
+    args: ['--buffer', '128KiB', ...RUN],
+    message: /--buffer 128 KiB is too small: the ring must hold 4 messages of --max-message 65535 bytes, so at least 512 KiB$/m,
+    line: '--buffer 128 KiB is too small: the ring must hold 4 messages of --max-message 65535 bytes, so at least 512 KiB',
+  },
   { args: ['--max-message', '-5', ...RUN], message: /--max-message "-5"/, line: '--max-message "-5": expected a size like 64MiB, 512KiB or 65536 (bytes)' },
-  { args: ['--drain-timeout', 'soon', ...RUN], message: /--drain-timeout "soon"/, line: '--drain-timeout "soon": expected a duration like 100ms, 5s or 2m (a plain number is milliseconds)' },
-  { args: ['--reconnect-min', '5s', '--reconnect-max', '1s', ...RUN], message: /--reconnect-min 5000ms is above --reconnect-max 1000ms/, line: '--reconnect-min 5000ms is above --reconnect-max 1000ms' },
-  { args: ['--allow', '10.0.0.0/33', ...RUN], message: /--allow "10\.0\.0\.0\/33": prefix length must be 0-32/, line: '--allow "10.0.0.0/33": prefix length must be 0-32; expected an address or CIDR block like 10.0.0.0/8, 192.0.2.7 or 2001:db8::/32' },
+  {
+    args: ['--drain-timeout', 'soon', ...RUN],
+    message: /--drain-timeout "soon"/,
+    line: '--drain-timeout "soon": expected a duration like 100ms, 5s or 2m (a plain number is milliseconds)',
+  },
+  {
+    args: ['--reconnect-min', '5s', '--reconnect-max', '1s', ...RUN],
+    message: /--reconnect-min 5000ms is above --reconnect-max 1000ms/,
+    line: '--reconnect-min 5000ms is above --reconnect-max 1000ms',
+  },
+  {
+    args: ['--allow', '10.0.0.0/33', ...RUN],
+    message: /--allow "10\.0\.0\.0\/33": prefix length must be 0-32/,
+    line: '--allow "10.0.0.0/33": prefix length must be 0-32; expected an address or CIDR block like 10.0.0.0/8, 192.0.2.7 or 2001:db8::/32',
+  },
   { args: ['--no-such-option', ...RUN], message: /unknown option '--no-such-option'/, line: `unknown option '--no-such-option'` },
-  { args: ['sink', 'udp@127.0.0.1:2009'], message: /bad sink address "udp@127\.0\.0\.1:2009"/, line: 'bad sink address "udp@127.0.0.1:2009": a sink address cannot be udp, expected tcp' },
-  { args: ['send', 'tcp@127.0.0.1:2009'], message: /bad target "tcp@127\.0\.0\.1:2009"/, line: 'bad target "tcp@127.0.0.1:2009": a target cannot be tcp, expected udp' },
+  {
+    args: ['sink', 'udp@127.0.0.1:2009'],
+    message: /bad sink address "udp@127\.0\.0\.1:2009"/,
+    line: 'bad sink address "udp@127.0.0.1:2009": a sink address cannot be udp, expected tcp',
+  },
+  {
+    args: ['send', 'tcp@127.0.0.1:2009'],
+    message: /bad target "tcp@127\.0\.0\.1:2009"/,
+    line: 'bad target "tcp@127.0.0.1:2009": a target cannot be tcp, expected udp',
+  },
 ];
 
 for (const { args, message, line } of cases) {
@@ -71,7 +143,7 @@ test('runCli: --help goes to stdout with the examples and the subcommands, exit 
   assert.equal(result.stderr, '');
 });
 
-test('runCli: a subcommand\'s --help goes through io too, exit 0', async () => {
+test("runCli: a subcommand's --help goes through io too, exit 0", async () => {
   const result = await cli(['sink', '--help']);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /relay sink tcp@127\.0\.0\.1:2009/);
@@ -95,7 +167,10 @@ test('runCli: an error that is not a RelayError is "relay: internal error: …" 
   };
   const program = buildProgram(io);
   assert.equal(program.name(), 'relay');
-  assert.deepEqual(program.commands.map((c) => c.name()), ['sink', 'send', 'top', 'bench']);
+  assert.deepEqual(
+    program.commands.map((c) => c.name()),
+    ['sink', 'send', 'top', 'bench'],
+  );
   // runCli builds its own program: make one of its actions fail with a plain Error.
   const { Command } = await import('commander');
   const original = Command.prototype.parseAsync;

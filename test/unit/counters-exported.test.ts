@@ -53,7 +53,16 @@ async function snapshotWith(slot: number | undefined, value: number): Promise<{ 
   Atomics.store(views.control, TAIL_ID, TAIL_ITEMS);
   const counters = allocateCounters(1, 1);
   if (slot !== undefined) new Float64Array(counters)[slot] = value;
-  const snapshot = await takeSnapshot({ views, counters, listeners: [LISTENER], destinations: [DESTINATION], threads: [], startedMs: STARTED_MS, ingestRunning: () => true, udpIngest: 'dgram' });
+  const snapshot = await takeSnapshot({
+    views,
+    counters,
+    listeners: [LISTENER],
+    destinations: [DESTINATION],
+    threads: [],
+    startedMs: STARTED_MS,
+    ingestRunning: () => true,
+    udpIngest: 'dgram',
+  });
   const { timeMs: _time, process: _process, ...rest } = snapshot;
   return { snapshot, stable: JSON.stringify(rest) };
 }
@@ -64,8 +73,14 @@ function sampleLines(text: string, label: string, value: number): string[] {
 }
 
 test('counters: each table has one slot per field, 0..count-1 (no two fields share a slot)', () => {
-  for (const [table, count] of [[ListenerField, LISTENER_FIELD_COUNT], [DestinationField, DESTINATION_FIELD_COUNT]] as const) {
-    assert.deepEqual(Object.values(table).sort((a, b) => a - b), Array.from({ length: count }, (_, i) => i));
+  for (const [table, count] of [
+    [ListenerField, LISTENER_FIELD_COUNT],
+    [DestinationField, DESTINATION_FIELD_COUNT],
+  ] as const) {
+    assert.deepEqual(
+      Object.values(table).sort((a, b) => a - b),
+      Array.from({ length: count }, (_, i) => i),
+    );
   }
 });
 
@@ -87,7 +102,10 @@ for (const { kind, table, base, label } of blocks) {
       assert.deepEqual(sampleLines(renderPrometheus(zero.snapshot), label, value), [], `${value} is distinctive`);
       assert.ok(
         sampleLines(text, label, value).length > 0,
-        `${kind} field ${field} = ${value}: no /metrics sample line with ${label} shows it:\n${text.split('\n').filter((l) => !l.startsWith('#')).join('\n')}`,
+        `${kind} field ${field} = ${value}: no /metrics sample line with ${label} shows it:\n${text
+          .split('\n')
+          .filter((l) => !l.startsWith('#'))
+          .join('\n')}`,
       );
     });
   }

@@ -29,10 +29,25 @@ test('destination: at shutdown, every unconfirmed ring write goes to the spill i
       sockets.push(socket);
       return socket;
     };
-    const options = { index: 0, host: '127.0.0.1', port: 1, text: 'tcp@127.0.0.1:1', framing: 'len32le' as const, maxWriteBytes: 1024, connectTimeoutMs: 1000, stallTimeoutMs: 60_000, reconnectMinMs: 10, reconnectMaxMs: 100 };
+    const options = {
+      index: 0,
+      host: '127.0.0.1',
+      port: 1,
+      text: 'tcp@127.0.0.1:1',
+      framing: 'len32le' as const,
+      maxWriteBytes: 1024,
+      connectTimeoutMs: 1000,
+      stallTimeoutMs: 60_000,
+      reconnectMinMs: 10,
+      reconnectMaxMs: 100,
+    };
     const storeOptions = { maxBytes: 1 << 20, segmentBytes: 1 << 16, maxRecordBytes: 4096, onCorrupt: () => {} };
     const store = await SpillStore.open(path.join(dir, 'd'), storeOptions);
-    const destination = new Destination(options, reader, counters, new RateLimitedLog(() => {}, 1000), (d) => d.service(reader.loadTail()), { connect, clock, random: () => 0.5 });
+    const destination = new Destination(options, reader, counters, new RateLimitedLog(() => {}, 1000), (d) => d.service(reader.loadTail()), {
+      connect,
+      clock,
+      random: () => 0.5,
+    });
     destination.start(reader.loadTail(), store);
     sockets[0]!.fireOne(); // connected
     // 40 messages of 100 bytes: several writes of at most 1 KiB, none taken by the peer.
@@ -48,6 +63,9 @@ test('destination: at shutdown, every unconfirmed ring write goes to the spill i
     const payloads = [];
     for (let batch = await replay.readBatch(1 << 16); batch; batch = await replay.readBatch(1 << 16)) payloads.push(...batch.payloads);
     await replay.close();
-    assert.deepEqual(payloads.map((p) => p[0]), Array.from({ length: 40 }, (_, i) => i));
+    assert.deepEqual(
+      payloads.map((p) => p[0]),
+      Array.from({ length: 40 }, (_, i) => i),
+    );
   });
 });

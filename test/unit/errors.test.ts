@@ -51,14 +51,17 @@ test('errors: --metrics on a port in use is ERR_METRICS_BIND, exit 1, with the s
   await once(taken, 'listening');
   const { port } = taken.address() as net.AddressInfo;
   try {
-    await assert.rejects(serveMetrics('127.0.0.1', port, () => Promise.reject(new Error('unused'))), (error: unknown) => {
-      assert.ok(error instanceof RelayError);
-      assert.equal(error.code, 'ERR_METRICS_BIND');
-      assert.equal(error.exitCode, 1);
-      assert.match(error.message, new RegExp(`^cannot serve --metrics on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
-      assert.equal((error.cause as NodeJS.ErrnoException).code, 'EADDRINUSE');
-      return true;
-    });
+    await assert.rejects(
+      serveMetrics('127.0.0.1', port, () => Promise.reject(new Error('unused'))),
+      (error: unknown) => {
+        assert.ok(error instanceof RelayError);
+        assert.equal(error.code, 'ERR_METRICS_BIND');
+        assert.equal(error.exitCode, 1);
+        assert.match(error.message, new RegExp(`^cannot serve --metrics on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+        assert.equal((error.cause as NodeJS.ErrnoException).code, 'EADDRINUSE');
+        return true;
+      },
+    );
   } finally {
     taken.close();
   }

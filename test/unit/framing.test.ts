@@ -6,15 +6,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { RelayError } from '../../src/errors.js';
-import {
-  FRAMING_NAMES,
-  FrameDecoder,
-  encode,
-  framingFor,
-  isFramingName,
-  type CarryVerdict,
-  type FramingName,
-} from '../../src/framing/index.js';
+import { FRAMING_NAMES, FrameDecoder, encode, framingFor, isFramingName, type CarryVerdict, type FramingName } from '../../src/framing/index.js';
 import { mulberry32, randomInt } from '../helpers/prng.js';
 
 const text = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -163,7 +155,10 @@ for (const name of FRAMING_NAMES) {
     const length = framing.frameLength(payload);
     const target = new Uint8Array(length + 2).fill(0xaa);
     assert.throws(() => framing.encodeInto(payload, target, 3), RangeError);
-    assert.ok(target.every((b) => b === 0xaa), 'nothing written');
+    assert.ok(
+      target.every((b) => b === 0xaa),
+      'nothing written',
+    );
     assert.equal(framing.encodeInto(payload, target, 2), length);
   });
 }
@@ -265,7 +260,11 @@ for (const name of FRAMING_NAMES) {
       assert.equal(decoder.pendingBytes, torn, `cut ${cut}`);
       assert.equal(head.length, cut === second.length ? 2 : 1, `cut ${cut}`);
       const tail = decoder.push(stream.subarray(first.length + cut));
-      assert.deepEqual([...head, ...tail].map((m) => m.toString('latin1')), ['first', '0123456789AB'], `cut ${cut}`);
+      assert.deepEqual(
+        [...head, ...tail].map((m) => m.toString('latin1')),
+        ['first', '0123456789AB'],
+        `cut ${cut}`,
+      );
       assert.equal(decoder.pendingBytes, 0, `cut ${cut}`);
     }
   });
@@ -292,23 +291,89 @@ const be = (n: number): Buffer => {
 
 // Every stream here is garbage for a decoder of `name` with maxMessageBytes `max`.
 const errorCases: { name: FramingName; max: number; label: string; stream: Buffer; message: RegExp }[] = [
-  { name: 'len32le', max: 1000, label: 'length max+1', stream: le(1001), message: /^len32le framing at stream byte 0: frame length 1001 .*exceeds maxMessageBytes 1000 \(expected a u32 little-endian length ≤ 1000/ },
-  { name: 'len32le', max: 1000, label: 'ASCII text', stream: text('hello\n'), message: /frame length 1819043176 \(0x6c6c6568\) exceeds maxMessageBytes 1000.*another framing/ },
-  { name: 'len32le', max: 1000, label: 'bad length after a good frame', stream: Buffer.concat([le(2), text('ok'), le(0xffffffff)]), message: /at stream byte 6: frame length 4294967295 / },
-  { name: 'len32be', max: 1000, label: 'length max+1', stream: be(1001), message: /^len32be framing at stream byte 0: frame length 1001 .*\(expected a u32 big-endian length ≤ 1000/ },
+  {
+    name: 'len32le',
+    max: 1000,
+    label: 'length max+1',
+    stream: le(1001),
+    message: /^len32le framing at stream byte 0: frame length 1001 .*exceeds maxMessageBytes 1000 \(expected a u32 little-endian length ≤ 1000/,
+  },
+  {
+    name: 'len32le',
+    max: 1000,
+    label: 'ASCII text',
+    stream: text('hello\n'),
+    message: /frame length 1819043176 \(0x6c6c6568\) exceeds maxMessageBytes 1000.*another framing/,
+  },
+  {
+    name: 'len32le',
+    max: 1000,
+    label: 'bad length after a good frame',
+    stream: Buffer.concat([le(2), text('ok'), le(0xffffffff)]),
+    message: /at stream byte 6: frame length 4294967295 /,
+  },
+  {
+    name: 'len32be',
+    max: 1000,
+    label: 'length max+1',
+    stream: be(1001),
+    message: /^len32be framing at stream byte 0: frame length 1001 .*\(expected a u32 big-endian length ≤ 1000/,
+  },
   { name: 'len32be', max: 65_536, label: 'little-endian input', stream: le(5), message: /frame length 83886080 .*exceeds maxMessageBytes 65536/ },
-  { name: 'lf', max: 10, label: 'line of max+1 bytes', stream: text('0123456789A\n'), message: /^lf framing at stream byte 10: line longer than maxMessageBytes 10 \(expected at most 10 bytes, then '\\n'\)/ },
-  { name: 'lf', max: 10, label: 'max+1 bytes and no newline yet', stream: text('0123456789A'), message: /^lf framing at stream byte 10: line longer than maxMessageBytes 10 \(expected/ },
-  { name: 'octet', max: 1000, label: '"0 "', stream: text('0 '), message: /^octet framing at stream byte 1: length is 0 \(expected a nonzero decimal length without leading zeros, then SP/ },
-  { name: 'octet', max: 1000, label: '"012 "', stream: text('012 abcdefghijkl'), message: /at stream byte 1: length has a leading zero \(expected a nonzero decimal length/ },
+  {
+    name: 'lf',
+    max: 10,
+    label: 'line of max+1 bytes',
+    stream: text('0123456789A\n'),
+    message: /^lf framing at stream byte 10: line longer than maxMessageBytes 10 \(expected at most 10 bytes, then '\\n'\)/,
+  },
+  {
+    name: 'lf',
+    max: 10,
+    label: 'max+1 bytes and no newline yet',
+    stream: text('0123456789A'),
+    message: /^lf framing at stream byte 10: line longer than maxMessageBytes 10 \(expected/,
+  },
+  {
+    name: 'octet',
+    max: 1000,
+    label: '"0 "',
+    stream: text('0 '),
+    message: /^octet framing at stream byte 1: length is 0 \(expected a nonzero decimal length without leading zeros, then SP/,
+  },
+  {
+    name: 'octet',
+    max: 1000,
+    label: '"012 "',
+    stream: text('012 abcdefghijkl'),
+    message: /at stream byte 1: length has a leading zero \(expected a nonzero decimal length/,
+  },
   { name: 'octet', max: 1000, label: '"00 "', stream: text('00 '), message: /length has a leading zero/ },
-  { name: 'octet', max: 1000, label: '"12x"', stream: text('12x'), message: /at stream byte 2: unexpected byte 'x' \(0x78\) in the length \(expected a nonzero decimal length/ },
+  {
+    name: 'octet',
+    max: 1000,
+    label: '"12x"',
+    stream: text('12x'),
+    message: /at stream byte 2: unexpected byte 'x' \(0x78\) in the length \(expected a nonzero decimal length/,
+  },
   { name: 'octet', max: 1000, label: '"abc"', stream: text('abc'), message: /at stream byte 0: unexpected byte 'a' \(0x61\) in the length/ },
   { name: 'octet', max: 1000, label: '"-1 "', stream: text('-1 x'), message: /unexpected byte '-' \(0x2d\)/ },
   { name: 'octet', max: 1000, label: '"12\\n"', stream: text('12\nab'), message: /unexpected byte 0x0a in the length/ },
   { name: 'octet', max: 1000, label: 'SP without a length', stream: text(' x'), message: /SP with no length before it \(expected a nonzero decimal length/ },
-  { name: 'octet', max: 1000, label: 'length max+1', stream: text('1001 '), message: /at stream byte 4: frame length 1001 exceeds maxMessageBytes 1000 \(expected a length of 1\.\.1000\)/ },
-  { name: 'octet', max: 1000, label: 'overlong digits', stream: text('99999999999999999999 '), message: /at stream byte 4: length has more than 4 digits, so it exceeds maxMessageBytes 1000/ },
+  {
+    name: 'octet',
+    max: 1000,
+    label: 'length max+1',
+    stream: text('1001 '),
+    message: /at stream byte 4: frame length 1001 exceeds maxMessageBytes 1000 \(expected a length of 1\.\.1000\)/,
+  },
+  {
+    name: 'octet',
+    max: 1000,
+    label: 'overlong digits',
+    stream: text('99999999999999999999 '),
+    message: /at stream byte 4: length has more than 4 digits, so it exceeds maxMessageBytes 1000/,
+  },
   { name: 'octet', max: 1000, label: 'bad length after a good frame', stream: text('2 ok0 '), message: /at stream byte 5: length is 0/ },
 ];
 
@@ -331,7 +396,11 @@ test('FrameDecoder rejects a bad name or maxMessageBytes at construction', () =>
   for (const max of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
     assert.throws(() => new FrameDecoder('lf', max), { name: 'RelayError', code: 'ERR_BAD_OPTION', message: /maxMessageBytes must be a positive integer/ });
   }
-  assert.throws(() => new FrameDecoder('bogus' as FramingName, 10), { name: 'RelayError', code: 'ERR_BAD_OPTION', message: /expected len32le\|len32be\|lf\|octet/ });
+  assert.throws(() => new FrameDecoder('bogus' as FramingName, 10), {
+    name: 'RelayError',
+    code: 'ERR_BAD_OPTION',
+    message: /expected len32le\|len32be\|lf\|octet/,
+  });
 });
 
 test('FrameDecoder accepts a plain Uint8Array view at an offset and returns Buffers', () => {

@@ -228,20 +228,35 @@ for (const [name, text] of malformed) {
 test('prometheus test parser reads escapes, special values and label-less samples', () => {
   const text = `${head}a_total{x="q\\"b\\\\n\\n",y="2"} +Inf\n# HELP g G.\n# TYPE g gauge\ng NaN\ng{z=""} -1.5e3\n`;
   const { samples } = parsePrometheus(text);
-  assert.deepEqual(samples.map((x) => [x.name, x.labels, x.value]), [
-    ['a_total', { x: 'q"b\\n\n', y: '2' }, Infinity],
-    ['g', {}, NaN],
-    ['g', { z: '' }, -1500],
-  ]);
+  assert.deepEqual(
+    samples.map((x) => [x.name, x.labels, x.value]),
+    [
+      ['a_total', { x: 'q"b\\n\n', y: '2' }, Infinity],
+      ['g', {}, NaN],
+      ['g', { z: '' }, -1500],
+    ],
+  );
 });
 
 for (const { name, mutate, status, httpStatus, down } of [
   { name: 'some destinations down', mutate: () => {}, status: 'degraded', httpStatus: 200, down: ['tcp@10.0.0.6:2009'] },
   { name: 'every destination up', mutate: (s: ReturnType<typeof snapshotFixture>) => (s.destinations[1]!.up = true), status: 'ok', httpStatus: 200, down: [] },
-  { name: 'none up', mutate: (s: ReturnType<typeof snapshotFixture>) => {
+  {
+    name: 'none up',
+    mutate: (s: ReturnType<typeof snapshotFixture>) => {
       for (const d of s.destinations) d.up = false;
-    }, status: 'down', httpStatus: 503, down: ['tcp@10.0.0.5:2009', 'tcp@10.0.0.6:2009', 'tcp@logs-b:6514?framing=octet'] },
-  { name: 'ingest stopped', mutate: (s: ReturnType<typeof snapshotFixture>) => (s.ingestRunning = false), status: 'down', httpStatus: 503, down: ['tcp@10.0.0.6:2009'] },
+    },
+    status: 'down',
+    httpStatus: 503,
+    down: ['tcp@10.0.0.5:2009', 'tcp@10.0.0.6:2009', 'tcp@logs-b:6514?framing=octet'],
+  },
+  {
+    name: 'ingest stopped',
+    mutate: (s: ReturnType<typeof snapshotFixture>) => (s.ingestRunning = false),
+    status: 'down',
+    httpStatus: 503,
+    down: ['tcp@10.0.0.6:2009'],
+  },
 ]) {
   test(`health: ${name} -> ${httpStatus} ${status}`, () => {
     const s = snapshotFixture();
@@ -285,15 +300,29 @@ test('stats line: rates from counter deltas, drops since the last line, down tim
 test('stats line: the first one reports rates and drops since the start', () => {
   const s = snapshotFixture();
   // 1_005_000 messages in 600 s; 1_000_000 + 5000 over 600 s = 1675/s, 5000 / 600 = 8.3/s.
-  assert.match(renderStatsLine(undefined, s), /^in 1\.7k\/s \[udp@0\.0\.0\.0:2008 1\.7k\/s, tcp@\[::\]:2010 8\.3\/s\] \(kernel drops 12, ingest drops 6: oversize=1 not_allowed=3 framing=2\)/);
-  assert.match(renderStatsLine(undefined, s), /\| tcp@logs-b:6514\?framing=octet up out 1\.6k\/s lag 4 dropped overflow=7 spill_full=8 unframeable=9 shutdown=10$/);
+  assert.match(
+    renderStatsLine(undefined, s),
+    /^in 1\.7k\/s \[udp@0\.0\.0\.0:2008 1\.7k\/s, tcp@\[::\]:2010 8\.3\/s\] \(kernel drops 12, ingest drops 6: oversize=1 not_allowed=3 framing=2\)/,
+  );
+  assert.match(
+    renderStatsLine(undefined, s),
+    /\| tcp@logs-b:6514\?framing=octet up out 1\.6k\/s lag 4 dropped overflow=7 spill_full=8 unframeable=9 shutdown=10$/,
+  );
 });
 
 for (const { name, shape, expected } of [
-  { name: 'one listener: no per-listener rates', shape: (s: Snapshot) => void s.listeners.pop(), expected: /^in 12\.3k\/s \(kernel drops 40, ingest drops 5: not_allowed=5\) \| tcp@10\.0\.0\.5:2009 up / },
-  { name: 'no destinations: the input part alone', shape: (s: Snapshot) => {
+  {
+    name: 'one listener: no per-listener rates',
+    shape: (s: Snapshot) => void s.listeners.pop(),
+    expected: /^in 12\.3k\/s \(kernel drops 40, ingest drops 5: not_allowed=5\) \| tcp@10\.0\.0\.5:2009 up /,
+  },
+  {
+    name: 'no destinations: the input part alone',
+    shape: (s: Snapshot) => {
       s.destinations = [];
-    }, expected: /^in 24\.7k\/s \[.+\] \(kernel drops 40, ingest drops 6: not_allowed=5 framing=1\)$/ },
+    },
+    expected: /^in 24\.7k\/s \[.+\] \(kernel drops 40, ingest drops 6: not_allowed=5 framing=1\)$/,
+  },
 ]) {
   test(`stats line: ${name}`, () => {
     const before = snapshotFixture();
@@ -328,8 +357,14 @@ for (const { widthColumns, lagBarCells } of [
     assert.match(screen, /\nudp@0\.0\.0\.0:2008 +5\.0k +1\.0M +52 +9\n {4}ingest drops: oversize=1 not_allowed=8\n/);
     assert.match(screen, /\ntcp@\[::\]:2010 +5\.0k +15\.0k +0 +3\n {4}ingest drops: framing=3\n/);
     assert.match(screen, new RegExp(`\\ntcp@10\\.0\\.0\\.5:2009 +up 10m2s +5\\.0k +0 +\\[\\.{${lagBarCells}}\\] +0 B +20/15 +0\\n`));
-    assert.match(screen, new RegExp(`\\ntcp@10\\.0\\.0\\.6:2009 +DOWN 1m32s +0 +55\\.0k +\\[#{${lagBarCells}}\\] +5\\.5 MiB +20/15 +50\\.3k\\n {4}dropped: overflow=50\\.3k\\n`));
-    assert.match(screen, /\ntcp@logs-b:6514\?framing=octet +up 10m1s +5\.0k +4 +\[\.+\] +416 B +20\/15 +36\n {4}dropped: overflow=7 spill_full=8 unframeable=11 shutdown=10\n/);
+    assert.match(
+      screen,
+      new RegExp(`\\ntcp@10\\.0\\.0\\.6:2009 +DOWN 1m32s +0 +55\\.0k +\\[#{${lagBarCells}}\\] +5\\.5 MiB +20/15 +50\\.3k\\n {4}dropped: overflow=50\\.3k\\n`),
+    );
+    assert.match(
+      screen,
+      /\ntcp@logs-b:6514\?framing=octet +up 10m1s +5\.0k +4 +\[\.+\] +416 B +20\/15 +36\n {4}dropped: overflow=7 spill_full=8 unframeable=11 shutdown=10\n/,
+    );
     assert.match(screen, /\nthreads: main 1% {2}ingest 25% {2}egress 20% {2}background 4%$/);
   });
 }

@@ -199,7 +199,10 @@ test('receives 2000 datagrams of varied sizes in order, byte for byte, in batche
       assert.equal(r.truncated, false);
       assert.ok(r.payload.equals(payloads[id]!), `bytes of datagram ${id}`);
     }
-    assert.ok(payloads.some((p) => p.length === 0), 'the sizes include an empty datagram');
+    assert.ok(
+      payloads.some((p) => p.length === 0),
+      'the sizes include an empty datagram',
+    );
     assert.ok(batches() < total / 4, `${batches()} batches for ${total} datagrams`);
   } finally {
     sender.close();
@@ -218,9 +221,17 @@ test('reports the IPv4 sender address and port', async (t) => {
     await sendAll(sender, [Buffer.from('v4')], 1, () => got.length, waiter);
     const from = sender.address();
     assert.equal(from.address, '127.0.0.1');
-    assert.deepEqual({ ...got[0]!, payload: got[0]!.payload.toString() }, {
-      payload: 'v4', length: 2, truncated: false, family: 4, address: '127.0.0.1', port: from.port,
-    });
+    assert.deepEqual(
+      { ...got[0]!, payload: got[0]!.payload.toString() },
+      {
+        payload: 'v4',
+        length: 2,
+        truncated: false,
+        family: 4,
+        address: '127.0.0.1',
+        port: from.port,
+      },
+    );
   } finally {
     sender.close();
     receiver.close();
@@ -249,7 +260,10 @@ test('reports the IPv6 sender address and port', async (t) => {
       assert.equal(r.address, '::1');
       assert.equal(r.port, from.port);
     }
-    assert.deepEqual(got.map((r) => r.payload.toString()), ['v6', 'again']);
+    assert.deepEqual(
+      got.map((r) => r.payload.toString()),
+      ['v6', 'again'],
+    );
   } finally {
     sender.close();
     receiver.close();
@@ -306,7 +320,14 @@ test('an empty datagram has length 0', async (t) => {
   const sender = NativeUdpSender.open(n, 4, '127.0.0.1', receiver.address().port);
   try {
     await sendAll(sender, [Buffer.alloc(0), Buffer.from('x'), Buffer.alloc(0)], 3, () => got.length, waiter);
-    assert.deepEqual(got.map((r) => [r.length, r.truncated, r.payload.length]), [[0, false, 0], [1, false, 1], [0, false, 0]]);
+    assert.deepEqual(
+      got.map((r) => [r.length, r.truncated, r.payload.length]),
+      [
+        [0, false, 0],
+        [1, false, 1],
+        [0, false, 0],
+      ],
+    );
   } finally {
     sender.close();
     receiver.close();
@@ -391,7 +412,12 @@ test('a detached batch buffer stops receiving with EFAULT instead of writing int
   const errors: NodeJS.ErrnoException[] = [];
   let batches = 0;
   const receiver = NativeUdpReceiver.open(n, {
-    family: 4, host: '127.0.0.1', port: 0, recvBufferBytes: 0, maxDatagramBytes: 64, batchSize: 4,
+    family: 4,
+    host: '127.0.0.1',
+    port: 0,
+    recvBufferBytes: 0,
+    maxDatagramBytes: 64,
+    batchSize: 4,
     onBatch: () => {
       batches++;
     },
@@ -448,7 +474,7 @@ test('terminating a worker with an open receiver exits cleanly and frees the por
   again.close();
 });
 
-test('an exception thrown by onBatch in a worker is that worker\'s uncaught exception', async (t) => {
+test("an exception thrown by onBatch in a worker is that worker's uncaught exception", async (t) => {
   const n = addon(t);
   if (n === undefined) return;
   const worker = new Worker(new URL('../helpers/native-udp-worker.js', import.meta.url), { workerData: { mode: 'throw', expected: 1 } });

@@ -8,17 +8,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
-import {
-  HEAD,
-  ITEM_HEADER_BYTES,
-  MIN_CAPACITY,
-  RELEASED,
-  TAIL,
-  allocateRing,
-  distance,
-  viewRing,
-  type RingViews,
-} from '../../src/ring/layout.js';
+import { HEAD, ITEM_HEADER_BYTES, MIN_CAPACITY, RELEASED, TAIL, allocateRing, distance, viewRing, type RingViews } from '../../src/ring/layout.js';
 import { RingReader, RingWriter, computeHead, publishHead, usedBytes } from '../../src/ring/ring.js';
 import { mulberry32, payloadFor, randomInt } from '../helpers/prng.js';
 
@@ -65,7 +55,12 @@ function verifyRange(v: RingViews, seed: number, maxLength: number, start: numbe
   return id - firstId;
 }
 
-function simulate(seed: number, readerSpecs: Omit<SimReader, 'reader' | 'index' | 'cursor' | 'pending' | 'nextId' | 'dropped'>[], items: number, maxLength: number) {
+function simulate(
+  seed: number,
+  readerSpecs: Omit<SimReader, 'reader' | 'index' | 'cursor' | 'pending' | 'nextId' | 'dropped'>[],
+  items: number,
+  maxLength: number,
+) {
   const random = mulberry32(seed);
   const buffers = allocateRing(MIN_CAPACITY, readerSpecs.length);
   const v = viewRing(buffers);
@@ -254,7 +249,10 @@ test('ring: one writer thread, two reader threads and the reclaimer thread', asy
   try {
     const results = await Promise.all([writer, ...readers].map((w) => once(w, 'message').then(([m]) => m as { ok: boolean; detail: string; count: number })));
     for (const r of results) assert.ok(r.ok, r.detail);
-    assert.deepEqual(results.map((r) => r.count), [items, items, items]);
+    assert.deepEqual(
+      results.map((r) => r.count),
+      [items, items, items],
+    );
   } finally {
     const { stopReclaimer } = await import('../../src/background/reclaimer.js');
     stopReclaimer(viewRing(buffers));

@@ -92,9 +92,11 @@ for (const [input, ms] of DURATION_VALID) {
 }
 
 const DURATION_ERRORS: [input: string, bounds: Bounds, reason: string][] = [
-  ...['', '5x', '5 sec', '-5s', 'ms', '1e3', '5s5', 'PT5S', 'NaN'].map(
-    (input): [string, Bounds, string] => [input, ANY, 'expected a duration like 100ms, 5s or 2m (a plain number is milliseconds)'],
-  ),
+  ...['', '5x', '5 sec', '-5s', 'ms', '1e3', '5s5', 'PT5S', 'NaN'].map((input): [string, Bounds, string] => [
+    input,
+    ANY,
+    'expected a duration like 100ms, 5s or 2m (a plain number is milliseconds)',
+  ]),
   ['0', TIMEOUT, 'must be at least 1ms'],
   ['0.5ms', TIMEOUT, 'must be at least 1ms'],
   ['11m', TIMEOUT, 'must be at most 10m'],

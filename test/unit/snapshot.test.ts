@@ -13,7 +13,16 @@ async function lagFor(tailId: number, tail: number, items: number, position: num
   const slots = new Float64Array(counters);
   slots[destinationBase(1, 0) + DestinationField.cursorItems] = items;
   slots[destinationBase(1, 0) + DestinationField.cursorPosition] = position;
-  const s = await takeSnapshot({ views, counters, listeners: ['udp@127.0.0.1:1'], destinations: ['tcp@127.0.0.1:2'], threads: [], startedMs: 0, ingestRunning: () => true, udpIngest: 'dgram' });
+  const s = await takeSnapshot({
+    views,
+    counters,
+    listeners: ['udp@127.0.0.1:1'],
+    destinations: ['tcp@127.0.0.1:2'],
+    threads: [],
+    startedMs: 0,
+    ingestRunning: () => true,
+    udpIngest: 'dgram',
+  });
   const { lagMessages, lagBytes } = s.destinations[0]!;
   return { lagMessages, lagBytes };
 }

@@ -15,7 +15,13 @@ const SEED = 99;
 const MAX_PAYLOAD = 3000;
 
 function options(corrupt: { why: string; bytes: number }[] = [], overrides: Partial<SpillStoreOptions> = {}): SpillStoreOptions {
-  return { maxBytes: 64 * 1024 * 1024, segmentBytes: 16 * 1024, maxRecordBytes: 65_535, onCorrupt: (_segment, bytes, why) => corrupt.push({ why, bytes }), ...overrides };
+  return {
+    maxBytes: 64 * 1024 * 1024,
+    segmentBytes: 16 * 1024,
+    maxRecordBytes: 65_535,
+    onCorrupt: (_segment, bytes, why) => corrupt.push({ why, bytes }),
+    ...overrides,
+  };
 }
 
 function withDir(body: (dir: string) => Promise<void>): Promise<void> {
@@ -78,7 +84,11 @@ test('spill store: everything appended comes back in order across many segments,
     }
     assert.equal(got.length, expected.length);
     for (const [i, p] of got.entries()) assert.ok(p.equals(expected[i]!), `record ${i}`);
-    assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.seg')), [], 'confirmed segments are deleted');
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f.endsWith('.seg')),
+      [],
+      'confirmed segments are deleted',
+    );
     await store.close();
   });
 });
