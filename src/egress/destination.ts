@@ -17,7 +17,7 @@
  * (confirmed), dropped (by reason), lag (cursor..TAIL), the window, or queued in the spill.
  * `accounting()` reports the last three; the simulation checks the sum after every step.
  */
-import { framingFor, type Framing } from '../framing/index.js';
+import { encodeBatch, framingFor, type Framing } from '../framing/index.js';
 import { distance } from '../ring/layout.js';
 import type { RingReader } from '../ring/ring.js';
 import type { DestinationCounters } from '../metrics/counters.js';
@@ -200,23 +200,10 @@ export class Destination {
 
   /** Encodes payloads in this destination's framing, counting what the framing cannot carry intact. */
   private frame(payloads: readonly Uint8Array[]): { chunk: Buffer; messages: number } {
-    let total = 0;
-    let skipped = 0;
-    let split = 0;
-    for (const p of payloads) {
-      const verdict = this.framing.verdict(p);
-      if (verdict === 'skip') skipped++;
-      else {
-        if (verdict === 'split') split++;
-        total += this.framing.frameLength(p);
-      }
-    }
-    const chunk = Buffer.allocUnsafe(total);
-    let written = 0;
-    for (const p of payloads) if (this.framing.verdict(p) !== 'skip') written += this.framing.encodeInto(p, chunk, written);
+    const { chunk, messages, skipped, split } = encodeBatch(this.framing, payloads);
     this.countUnframeable(skipped);
     if (split > 0) this.counters.split(split);
-    return { chunk, messages: payloads.length - skipped };
+    return { chunk, messages };
   }
 
   private countUnframeable(skipped: number): void {

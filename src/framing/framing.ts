@@ -191,3 +191,33 @@ export function encode(name: FramingName, payload: Uint8Array): Buffer {
   framing.encodeInto(payload, frame, 0);
   return frame;
 }
+
+/** A batch of payloads encoded back to back, and what the framing could not carry intact. */
+export interface EncodedBatch {
+  chunk: Buffer;
+  /** Payloads in `chunk`. */
+  messages: number;
+  /** Payloads left out: the framing cannot carry them (empty on `octet`). */
+  skipped: number;
+  /** Payloads carried that the receiver will split (a newline on `lf`). */
+  split: number;
+}
+
+/** Encodes `payloads` in one buffer (one write), leaving out what `framing` cannot carry. */
+export function encodeBatch(framing: Framing, payloads: readonly Uint8Array[]): EncodedBatch {
+  let total = 0;
+  let skipped = 0;
+  let split = 0;
+  for (const p of payloads) {
+    const verdict = framing.verdict(p);
+    if (verdict === 'skip') skipped++;
+    else {
+      if (verdict === 'split') split++;
+      total += framing.frameLength(p);
+    }
+  }
+  const chunk = Buffer.allocUnsafe(total);
+  let written = 0;
+  for (const p of payloads) if (framing.verdict(p) !== 'skip') written += framing.encodeInto(p, chunk, written);
+  return { chunk, messages: payloads.length - skipped, skipped, split };
+}

@@ -2,6 +2,8 @@
 export {
   FRAMING_NAMES,
   encode,
+  encodeBatch,
+  type EncodedBatch,
   framingFor,
   isFramingName,
   type CarryVerdict,
