@@ -114,10 +114,11 @@ export class Ingest {
   /** Closes every listener and input connection; what was received stays in the ring. */
   async close(): Promise<void> {
     // Datagrams the kernel already queued on our sockets were sent to us: take them before closing,
-    // until the sockets have been quiet for a moment (bounded, in case senders keep on sending).
+    // until every input (UDP, and TCP connections still open) has been quiet for a moment
+    // (bounded, in case senders keep on sending).
     const deadline = Date.now() + STOP_READ_MAX_MS;
-    for (let seen = -1; this.datagramsSeen() !== seen && Date.now() < deadline; ) {
-      seen = this.datagramsSeen();
+    for (let seen = -1; this.messagesSeen() !== seen && Date.now() < deadline; ) {
+      seen = this.messagesSeen();
       await new Promise((resolve) => setTimeout(resolve, STOP_QUIET_MS));
     }
     for (const socket of this.tcpConnections) socket.destroy();
@@ -129,8 +130,8 @@ export class Ingest {
     this.writer.publish();
   }
 
-  /** Datagrams taken off the UDP sockets so far, kept or dropped (changes while any arrive). */
-  private datagramsSeen(): number {
+  /** Messages taken in so far on every listener (UDP datagrams and TCP frames), kept or dropped: it changes while any arrive. */
+  private messagesSeen(): number {
     let seen = 0;
     for (const c of this.listenerCounters) {
       if (c) seen += c.read('receivedMessages') + c.read('droppedOversize') + c.read('droppedRingFull') + c.read('droppedNotAllowed');
@@ -173,7 +174,6 @@ export class Ingest {
    */
   private listenUdpNative(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): BoundListener {
     const l = listener.index;
-    const counters = this.countersOf(l);
     const checkSource = !this.allowList.allowsEveryone;
     let batch: Buffer | undefined;
     const receiver = openNative(loadNativeUdp()!, {
@@ -186,11 +186,8 @@ export class Ingest {
         batch ??= Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
         for (let i = 0; i < count; i++) {
           if (checkSource && !this.admits(l, listener.text, r.senderAddress(i))) continue;
-          if (r.truncated(i)) {
-            counters.dropped('oversize');
-            this.log.log('warn', `oversize:${l}`, `dropped a ${r.length(i)}-byte message: larger than --max-message ${this.options.maxMessageBytes}`);
-            continue;
-          }
+          // A slot holds --max-message bytes, so a truncated datagram reports a longer real length:
+          // accept() drops it as oversize before copying anything.
           this.accept(l, batch, r.offsetOf(i), r.length(i));
         }
         this.writer.publish();
