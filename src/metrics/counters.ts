@@ -88,8 +88,8 @@ export function destinationBase(listenerCount: number, d: number): number {
   return listenerCount * LISTENER_FIELD_COUNT + d * DESTINATION_FIELD_COUNT;
 }
 
-/** Why a destination did not get a message, and the field that counts it. */
-const DROP_FIELD = {
+/** Why a destination did not get a message, and the field that counts it (writers and the snapshot both go through it). */
+export const DESTINATION_DROP_FIELD = {
   overflow: DestinationField.droppedOverflow,
   spill_full: DestinationField.droppedSpillFull,
   unframeable: DestinationField.droppedUnframeable,
@@ -130,7 +130,7 @@ export class DestinationCounters extends CounterBlock {
   }
 
   dropped(reason: DestinationDropReason, messages: number): void {
-    this.add(DROP_FIELD[reason], messages);
+    this.add(DESTINATION_DROP_FIELD[reason], messages);
   }
 
   spilled(messages: number): void {
@@ -210,7 +210,8 @@ export class ListenerCounters extends CounterBlock {
   }
 }
 
-const INGEST_DROP_FIELD = {
+/** Why ingest dropped a message, and the field that counts it. */
+export const INGEST_DROP_FIELD = {
   oversize: ListenerField.droppedOversize,
   ring_full: ListenerField.droppedRingFull,
   framing: ListenerField.droppedFraming,

@@ -4,7 +4,7 @@
  */
 import { TAIL, TAIL_ID, distance, type RingViews } from '../ring/layout.js';
 import { usedBytes } from '../ring/ring.js';
-import { DestinationField, ListenerField, destinationBase, listenerBase } from './counters.js';
+import { DESTINATION_DROP_FIELD, DestinationField, INGEST_DROP_FIELD, ListenerField, destinationBase, listenerBase } from './counters.js';
 import { ownUdpSocketDrops } from './kernel-drops.js';
 import { threadCpuSeconds } from './thread-cpu.js';
 import type { Snapshot } from './snapshot-types.js';
@@ -31,6 +31,9 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
   const { views, listeners, destinations } = inputs;
   const slots = new Float64Array(inputs.counters);
   const at = (slot: number): number => slots[slot] ?? 0;
+  /** Each reason's count, read through the table the writers use (one mapping of reason to field). */
+  const byReason = <R extends string>(fields: Record<R, number>, base: number): Record<R, number> =>
+    Object.fromEntries(Object.entries<number>(fields).map(([reason, field]) => [reason, at(base + field)])) as Record<R, number>;
   const udpDrops = await ownUdpSocketDrops();
   // Cursors first, then the tail: a cursor read after the tail could already be past it.
   const cursors = destinations.map((_, d) => {
@@ -64,12 +67,7 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
         receivedMessages: at(b + ListenerField.receivedMessages),
         receivedBytes: at(b + ListenerField.receivedBytes),
         kernelDroppedMessages: udpDrops.filter((s) => s.port === port).reduce((sum, s) => sum + s.drops, 0),
-        droppedMessages: {
-          oversize: at(b + ListenerField.droppedOversize),
-          ring_full: at(b + ListenerField.droppedRingFull),
-          framing: at(b + ListenerField.droppedFraming),
-          not_allowed: at(b + ListenerField.droppedNotAllowed),
-        },
+        droppedMessages: byReason(INGEST_DROP_FIELD, b),
         connectionsAccepted: at(b + ListenerField.connectionsAccepted),
       };
     }),
@@ -82,12 +80,7 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
         sinceMs: since > 0 ? since : inputs.startedMs,
         sentMessages: at(b + DestinationField.sentMessages),
         sentBytes: at(b + DestinationField.sentBytes),
-        droppedMessages: {
-          overflow: at(b + DestinationField.droppedOverflow),
-          spill_full: at(b + DestinationField.droppedSpillFull),
-          unframeable: at(b + DestinationField.droppedUnframeable),
-          shutdown: at(b + DestinationField.droppedShutdown),
-        },
+        droppedMessages: byReason(DESTINATION_DROP_FIELD, b),
         spilledMessages: at(b + DestinationField.spilledMessages),
         replayedMessages: at(b + DestinationField.replayedMessages),
         lagMessages: lagMessages(cursors[d]!.items),
