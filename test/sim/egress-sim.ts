@@ -60,6 +60,11 @@ function idOf(payload: Buffer): number {
   return id;
 }
 
+/** Messages a destination counted dropped, every reason. */
+function droppedOf(c: DestinationCounters): number {
+  return c.read('droppedOverflow') + c.read('droppedSpillFull') + c.read('droppedUnframeable') + c.read('droppedShutdown');
+}
+
 /** One connection as the peer saw it, decoded as bytes arrive. */
 interface PeerConnection {
   socket: FakeSocket;
@@ -258,7 +263,7 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
       peers[d]!.check();
       const c = run.counters[d]!;
       const sent = c.read('sentMessages');
-      const dropped = c.read('droppedOverflow') + c.read('droppedSpillFull') + c.read('droppedUnframeable') + c.read('droppedShutdown');
+      const dropped = droppedOf(c);
       const lag = run.ids.length - c.read('cursorItems');
       const { windowMessages, spillQueueDelta } = run.destinations[d]!.accounting();
       const queued = run.spilledBefore[d]! + spillQueueDelta;
@@ -292,7 +297,7 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
       for (let i = 1; i < diskIds.length; i++) if (diskIds[i]! <= diskIds[i - 1]!) fail(`destination ${d}: spill order ${diskIds[i - 1]} then ${diskIds[i]}`);
       const kept = new Set(diskIds);
       const c = run.counters[d]!;
-      const dropped = c.read('droppedOverflow') + c.read('droppedSpillFull') + c.read('droppedUnframeable') + c.read('droppedShutdown');
+      const dropped = droppedOf(c);
       droppedTotal += dropped;
       const given = [...run.spilledBeforeIds[d]!, ...run.ids.filter((id) => payloadSize(id) > 0)];
       const missing = given.filter((id) => !peers[d]!.delivered.has(id) && !kept.has(id));
