@@ -9,6 +9,8 @@
 export type RelayErrorCode =
   | 'ERR_BAD_ADDRESS' // a listener or destination that does not parse
   | 'ERR_BAD_OPTION' // an option value out of range or malformed
+  | 'ERR_CONFIG' // the --config file cannot be read, is not TOML, or holds a key the relay does not know
+  | 'ERR_TLS_FILE' // a TLS certificate, key or CA file that cannot be read or does not parse
   | 'ERR_BIND' // a listener (the relay's or relay sink's) could not bind
   | 'ERR_RESOLVE' // a host name that does not resolve (a listener's, relay sink's or relay send's)
   | 'ERR_METRICS_BIND' // the --metrics HTTP endpoint could not bind
@@ -21,6 +23,8 @@ export type RelayErrorCode =
 export const EXIT_CODES: Readonly<Record<RelayErrorCode, number>> = {
   ERR_BAD_ADDRESS: 2,
   ERR_BAD_OPTION: 2,
+  ERR_CONFIG: 2,
+  ERR_TLS_FILE: 2,
   ERR_BIND: 1,
   ERR_RESOLVE: 1,
   ERR_METRICS_BIND: 1,

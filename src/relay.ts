@@ -97,7 +97,7 @@ export class Relay {
       views: viewRing(this.ring),
       counters: this.countersBuffer,
       listeners: this.listening.map((l) => l.text),
-      destinations: this.config.destinations.map((d) => d.text),
+      destinations: this.config.destinations.map((d) => d.endpoint.text),
       threads: [...this.threadIds].map(([name, tid]) => ({ name, tid })),
       startedMs: this.startedMs,
       udpIngest: this.config.udpIngest,

@@ -54,11 +54,31 @@ export interface BoundListener {
   recvBufferBytes?: number;
 }
 
+/**
+ * TLS to a tls@ destination, as the main thread read it (src/config/tls-files.ts): PEM text, not
+ * paths, so the egress thread never touches the files. Verification is always on.
+ */
+export interface TlsClientOptions {
+  /** CA certificates trusted beside Node's store (--tls-ca), PEM. */
+  ca: string | undefined;
+  /** Client certificate and its key for mutual TLS, PEM; both or neither. */
+  cert: string | undefined;
+  key: string | undefined;
+  /** Name the server certificate must carry (also sent as SNI); default: the host. */
+  servername: string | undefined;
+  /** Digest of all of the above: equal fingerprints mean nothing changed (reload compares them). */
+  fingerprint: string;
+}
+
 /** One destination, as the egress thread runs it. */
 export interface DestinationOptions {
+  /** Its slot: counter block and RELEASED slot (src/ring/layout.ts); stable while it runs. */
   index: number;
+  /** tcp, or tls (then `tls` is set). */
+  scheme: 'tcp' | 'tls';
   host: string;
   port: number;
+  tls: TlsClientOptions | undefined;
   /** Canonical address text, for logs. */
   text: string;
   framing: FramingName;

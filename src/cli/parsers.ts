@@ -18,11 +18,6 @@ function commanderError<T>(parse: () => T): T {
   }
 }
 
-/** A listener: udp@ or tcp@ (framed input), port 0 allowed. */
-export const LISTENER: ParseOptions = { schemes: ['udp', 'tcp'], allowPortZero: true, allowFraming: true, what: 'listener' };
-/** A destination: tcp@ with an optional ?framing=. */
-export const DESTINATION: ParseOptions = { schemes: ['tcp'], allowPortZero: false, allowFraming: true, what: 'destination' };
-
 /** Parser for one endpoint argument. */
 export function endpointArgument(options: ParseOptions): (value: string) => Endpoint {
   return (value) => commanderError(() => parseEndpoint(value, options));
@@ -64,4 +59,10 @@ export function cidrListOption(value: string, previous: Cidr[] | undefined): Cid
 /** Parser for a HOST:PORT option such as --metrics (port 0 picks a free one). */
 export function hostPortOption(name: string): (value: string) => HostPort {
   return (value) => commanderError(() => parseHostPort(value, name, true));
+}
+
+/** Parser for a file option: a non-empty path (whether it can be read is checked where it is read). */
+export function fileOption(value: string): string {
+  if (value === '') throw new InvalidArgumentError('expected a file path, got ""');
+  return value;
 }

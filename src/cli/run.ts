@@ -1,6 +1,7 @@
 /** The default command: `relay LISTENER DESTINATION...` runs the relay until a signal. */
 import { type Command, Option } from 'commander';
-import type { Endpoint } from '../config/address.js';
+import { DESTINATION_ADDRESS as DESTINATION, LISTENER_ADDRESS as LISTENER, type Endpoint } from '../config/address.js';
+import { loadTlsClient } from '../config/tls-files.js';
 import { DEFAULTS, ringBytesFor, validateConfig, type RelayConfig } from '../config/config.js';
 import { formatBytes, formatDurationMs } from '../config/size.js';
 import type { FramingName } from '../framing/index.js';
@@ -13,9 +14,8 @@ import type { Snapshot } from '../metrics/snapshot-types.js';
 import type { Cidr } from '../config/cidr.js';
 import { chooseUdpIngest, UDP_INGEST_CHOICES, type UdpIngestChoice } from '../ingest/udp-path.js';
 import {
-  DESTINATION,
-  LISTENER,
   cidrListOption,
+  fileOption,
   durationOption,
   hostPortOption,
   endpointArgument,
@@ -43,6 +43,9 @@ interface RunOptions {
   metrics: HostPort | undefined;
   statsInterval: number;
   logFormat: LogFormat;
+  tlsCa: string | undefined;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
   quiet: boolean;
   verbose: boolean;
 }
@@ -75,7 +78,7 @@ octet (RFC 6587 "LEN SP payload"). Per destination: 'tcp@HOST:PORT?framing=lf' (
 export function configureRun(program: Command): Command {
   return program
     .argument('<listener>', 'where datagrams arrive: udp@HOST:PORT, or tcp@HOST:PORT for framed TCP input', endpointArgument(LISTENER))
-    .argument('[destinations...]', 'where every message goes: tcp@HOST:PORT[?framing=NAME]', endpointsArgument(DESTINATION))
+    .argument('[destinations...]', 'where every message goes: tcp@HOST:PORT or tls@HOST:PORT, [?framing=NAME]', endpointsArgument(DESTINATION))
     .option('--listen <address>', 'another listener (repeatable)', endpointListOption(LISTENER), [] as Endpoint[])
     .addOption(new Option('--framing <name>', 'default framing of destinations and TCP listeners').default(DEFAULTS.framing).argParser(framingOption))
     .addOption(sized('--buffer <size>', 'ring size, rounded down to a power of two', DEFAULTS.bufferBytes, { min: 64 * 1024, max: 1024 * MIB }))
@@ -120,6 +123,9 @@ export function configureRun(program: Command): Command {
     )
     .addOption(timed('--reconnect-min <duration>', 'first reconnect delay (doubles, with jitter)', DEFAULTS.reconnectMinMs, { min: 1, max: HOUR_MS }))
     .addOption(timed('--reconnect-max <duration>', 'longest reconnect delay', DEFAULTS.reconnectMaxMs, { min: 1, max: HOUR_MS }))
+    .option('--tls-ca <file>', 'PEM CA certificates that tls@ destinations may be signed by (besides the system store)', fileOption)
+    .option('--tls-cert <file>', 'PEM client certificate presented to tls@ destinations (mutual TLS; with --tls-key)', fileOption)
+    .option('--tls-key <file>', 'PEM private key of --tls-cert', fileOption)
     .option('--metrics <host:port>', 'serve /metrics (Prometheus), /stats (JSON) and /health over HTTP here', hostPortOption('--metrics'))
     .addOption(timed('--stats-interval <duration>', 'log a stats line this often (0: never)', DEFAULTS.statsIntervalMs, { min: 0, max: HOUR_MS }))
     .addOption(new Option('--log-format <format>', 'text, or json (one object per line)').choices(['text', 'json']).default('text'))
@@ -146,7 +152,13 @@ async function run(listener: Endpoint, destinations: Endpoint[], options: RunOpt
   const ingest = chooseUdpIngest(options.ingest);
   const config: RelayConfig = validateConfig({
     listeners: [listener, ...options.listen],
-    destinations,
+    destinations: destinations.map((endpoint) => ({
+      endpoint,
+      tls:
+        endpoint.scheme === 'tls'
+          ? loadTlsClient({ caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey, servername: undefined }, '')
+          : undefined,
+    })),
     framing: options.framing,
     ringBytes: ringBytesFor(options.buffer, options.maxMessage),
     maxMessageBytes: options.maxMessage,

@@ -14,7 +14,7 @@ import { SocketAddress, isIPv6 } from 'node:net';
 import { RelayError } from '../errors.js';
 import { FRAMING_NAMES, isFramingName, type FramingName } from '../framing/index.js';
 
-export type Scheme = 'udp' | 'tcp';
+export type Scheme = 'udp' | 'tcp' | 'tls';
 export type HostKind = 'ipv4' | 'ipv6' | 'name';
 
 export interface Endpoint {
@@ -49,7 +49,12 @@ export interface ParseOptions {
   what: string;
 }
 
-const SCHEMES: readonly Scheme[] = ['udp', 'tcp'];
+const SCHEMES: readonly Scheme[] = ['udp', 'tcp', 'tls'];
+
+/** A listener: udp@, or tcp@ for framed input; port 0 (an ephemeral port) allowed. */
+export const LISTENER_ADDRESS: ParseOptions = { schemes: ['udp', 'tcp'], allowPortZero: true, allowFraming: true, what: 'listener' };
+/** A destination: tcp@, or tls@ (TLS over TCP), with an optional ?framing=. */
+export const DESTINATION_ADDRESS: ParseOptions = { schemes: ['tcp', 'tls'], allowPortZero: false, allowFraming: true, what: 'destination' };
 const MAX_NAME_LENGTH = 253;
 const MAX_LABEL_LENGTH = 63;
 const LABEL_CHARS = /^[A-Za-z0-9-]+$/;
@@ -74,7 +79,7 @@ export function parseEndpoint(input: string, opts: ParseOptions): Endpoint {
     fail(`unknown scheme ${quote(scheme)}, expected ${expectedSchemes}${hint}`);
   }
   if (!opts.schemes.includes(scheme)) {
-    fail(`a ${opts.what} cannot be ${scheme}, expected ${expectedSchemes}`);
+    fail(`${article(opts.what)} ${opts.what} cannot be ${scheme}, expected ${expectedSchemes}`);
   }
 
   const rest = input.slice(at + 1);
@@ -123,6 +128,11 @@ function failer(what: string, input: string): Fail {
 /** JSON quoting keeps the message on one line whatever the input holds (newlines, quotes). */
 function quote(text: string): string {
   return JSON.stringify(text);
+}
+
+/** 'a' or 'an' before `word`. */
+function article(word: string): string {
+  return /^[aeiou]/i.test(word) ? 'an' : 'a';
 }
 
 function isScheme(text: string): text is Scheme {

@@ -8,12 +8,19 @@ import { RelayError } from '../errors.js';
 import { ITEM_HEADER_BYTES, MAX_CAPACITY, MIN_CAPACITY, floorPowerOfTwo } from '../ring/layout.js';
 import type { Endpoint } from './address.js';
 import type { Cidr } from './cidr.js';
-import type { UdpIngestPath } from '../thread-protocol.js';
+import type { TlsClientOptions, UdpIngestPath } from '../thread-protocol.js';
 import { formatBytes } from './size.js';
+
+/** One destination: where, and for tls@ how (the files already read, src/config/tls-files.ts). */
+export interface DestinationConfig {
+  endpoint: Endpoint;
+  /** Set exactly when endpoint.scheme is 'tls'. */
+  tls: TlsClientOptions | undefined;
+}
 
 export interface RelayConfig {
   listeners: Endpoint[];
-  destinations: Endpoint[];
+  destinations: DestinationConfig[];
   /** Framing of destinations and TCP listeners that name none. */
   framing: FramingName;
   /** Ring size actually used: `--buffer` rounded down to a power of two. */
@@ -77,8 +84,8 @@ export function validateConfig(config: RelayConfig): RelayConfig {
   // A destination is its address and framing: it owns a spill directory and a replay position,
   // so the same one twice would share them (and a user who wants two copies runs two sinks).
   const seen = new Set<string>();
-  for (const d of config.destinations) {
-    const identity = `${d.scheme}@${d.host}:${d.port} ${d.framing ?? config.framing}`;
+  for (const { endpoint: d } of config.destinations) {
+    const identity = destinationIdentity(d, config.framing);
     if (seen.has(identity)) {
       throw new RelayError('ERR_BAD_OPTION', `destination ${d.text} is given twice (framing ${d.framing ?? config.framing}): each destination may appear once`);
     }
@@ -88,6 +95,14 @@ export function validateConfig(config: RelayConfig): RelayConfig {
     throw new RelayError('ERR_BAD_OPTION', `--reconnect-min ${config.reconnectMinMs}ms is above --reconnect-max ${config.reconnectMaxMs}ms`);
   }
   return config;
+}
+
+/**
+ * What makes a destination itself: its scheme, address and framing. It owns a spill directory
+ * and a cursor under this identity; a reload that keeps it keeps them.
+ */
+export function destinationIdentity(d: Endpoint, defaultFraming: FramingName): string {
+  return `${d.scheme}@${d.host}:${d.port} ${d.framing ?? defaultFraming}`;
 }
 
 function ceilPowerOfTwo(bytes: number): number {

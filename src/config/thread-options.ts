@@ -30,7 +30,7 @@ export const SPILL_SEGMENT_MAX_BYTES = 64 * MIB;
 export function listenerOptions(config: RelayConfig): ListenerOptions[] {
   return config.listeners.map((l, index) => ({
     index,
-    scheme: l.scheme,
+    scheme: l.scheme === 'tcp' ? 'tcp' : 'udp',
     host: l.host,
     port: l.port,
     text: l.text,
@@ -45,10 +45,12 @@ export function ingestOptions(config: RelayConfig): IngestOptions {
 
 /** Every destination, in configuration order (its index is its counter block and RELEASED slot). */
 export function destinationOptions(config: RelayConfig): DestinationOptions[] {
-  return config.destinations.map((d, index) => ({
+  return config.destinations.map(({ endpoint: d, tls }, index) => ({
     index,
+    scheme: d.scheme === 'tls' ? 'tls' : 'tcp',
     host: d.host,
     port: d.port,
+    tls,
     text: d.text,
     framing: d.framing ?? config.framing,
     maxWriteBytes: Math.min(MAX_WRITE_BYTES_CAP, config.ringBytes * MAX_WRITE_RING_FRACTION),

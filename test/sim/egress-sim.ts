@@ -162,8 +162,10 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
   const peers = Array.from({ length: destinationCount }, () => new Peer(pick(FRAMINGS)));
   const destinationOptions: DestinationOptions[] = peers.map((peer, index) => ({
     index,
+    scheme: 'tcp',
     host: '127.0.0.1',
     port: 2000 + index,
+    tls: undefined,
     text: `tcp@127.0.0.1:${2000 + index}?framing=${peer.framing}`,
     framing: peer.framing,
     // The relay uses ring/16 (4 KiB here); smaller and larger ones shift where runs end.

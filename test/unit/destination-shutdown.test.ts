@@ -31,6 +31,8 @@ test('destination: at shutdown, every unconfirmed ring write goes to the spill i
     };
     const options = {
       index: 0,
+      scheme: 'tcp' as const,
+      tls: undefined,
       host: '127.0.0.1',
       port: 1,
       text: 'tcp@127.0.0.1:1',

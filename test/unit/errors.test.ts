@@ -14,6 +14,8 @@ import { runCli } from '../../src/cli/program.js';
 const EXPECTED: Record<RelayErrorCode, number> = {
   ERR_BAD_ADDRESS: 2,
   ERR_BAD_OPTION: 2,
+  ERR_CONFIG: 2,
+  ERR_TLS_FILE: 2,
   ERR_BIND: 1,
   ERR_RESOLVE: 1,
   ERR_METRICS_BIND: 1,

@@ -1,0 +1,74 @@
+/**
+ * TLS settings of a tls@ destination: which files and which name, read and checked by the main
+ * thread (at start, by --check-config and on every reload, so a rotated certificate is picked up)
+ * and handed to the egress thread as PEM text. One loader for the command line and the file.
+ */
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
+import { RelayError } from '../errors.js';
+import type { TlsClientOptions } from '../thread-protocol.js';
+
+/** What the user gave: file paths and a name, any of them absent. */
+export interface TlsSettings {
+  /** PEM file of CA certificates trusted beside Node's own store (--tls-ca). */
+  caFile: string | undefined;
+  /** PEM client certificate for mutual TLS (--tls-cert); needs certKey. */
+  certFile: string | undefined;
+  /** PEM private key of the client certificate (--tls-key). */
+  keyFile: string | undefined;
+  /** Name the server certificate must carry (and SNI); default: the destination's host. */
+  servername: string | undefined;
+}
+
+export const NO_TLS_SETTINGS: TlsSettings = { caFile: undefined, certFile: undefined, keyFile: undefined, servername: undefined };
+
+/**
+ * Reads the files of `settings` and checks they parse and fit together (a certificate with its
+ * key). `where` prefixes every error ('--tls-ca', 'relay.toml: destination 2: tls-ca' is built
+ * by the caller as 'relay.toml: destination 2'); throws RelayError('ERR_TLS_FILE').
+ */
+export function loadTlsClient(settings: TlsSettings, where: string): TlsClientOptions {
+  const prefix = where === '' ? '' : `${where}: `;
+  const read = (file: string | undefined, key: string): string | undefined => {
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new RelayError('ERR_TLS_FILE', `${prefix}${key} ${file}: cannot read: ${(error as Error).message}`, { cause: error });
+    }
+  };
+  const ca = read(settings.caFile, 'tls-ca');
+  const cert = read(settings.certFile, 'tls-cert');
+  const key = read(settings.keyFile, 'tls-key');
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new RelayError('ERR_TLS_FILE', `${prefix}tls-cert and tls-key go together: give both for a client certificate, or neither`);
+  }
+  if (ca !== undefined) {
+    try {
+      new X509Certificate(ca);
+    } catch (error) {
+      throw new RelayError('ERR_TLS_FILE', `${prefix}tls-ca ${settings.caFile}: not a PEM certificate: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  if (cert !== undefined) {
+    try {
+      new X509Certificate(cert);
+    } catch (error) {
+      throw new RelayError('ERR_TLS_FILE', `${prefix}tls-cert ${settings.certFile}: not a PEM certificate: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    try {
+      tls.createSecureContext({ cert, key });
+    } catch (error) {
+      throw new RelayError('ERR_TLS_FILE', `${prefix}tls-key ${settings.keyFile}: does not fit tls-cert ${settings.certFile}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify([settings.servername ?? '', ca ?? '', cert ?? '', key ?? '']))
+    .digest('hex');
+  return { ca, cert, key, servername: settings.servername, fingerprint };
+}
