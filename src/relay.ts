@@ -1,7 +1,9 @@
 /**
  * The main thread's side of a running relay: allocates the shared ring and counters, starts the
- * background, egress and ingest threads, and runs the stop sequence (stop ingest, drain egress,
- * stop background). It holds no datagram path itself.
+ * background, egress and ingest threads, applies reloads (reload(): listeners first, the step
+ * that can fail, then destinations) and runs the stop sequence (stop ingest, drain egress, stop
+ * background). It holds no datagram path itself. Listeners and destinations live in slots
+ * (MAX_LISTENERS, MAX_DESTINATIONS): the index of their counter block and RELEASED slot.
  */
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
@@ -10,8 +12,10 @@ import { stopReclaimer } from './background/reclaimer.js';
 import { ensureWritableDirectory } from './spill/spill-options.js';
 import { allocateCounters } from './metrics/counters.js';
 import { RelayError } from './errors.js';
-import type { RelayConfig } from './config/config.js';
-import { destinationOptions, ingestOptions, listenerOptions, spillOptions } from './config/thread-options.js';
+import { MAX_DESTINATIONS, MAX_LISTENERS, type DestinationConfig, type RelayConfig } from './config/config.js';
+import { destinationOptions, destinationOptionsFor, ingestOptions, listenerOptions, listenerOptionsFor, spillOptions } from './config/thread-options.js';
+import { planReload } from './config/reload-plan.js';
+import type { Endpoint } from './config/address.js';
 import type { LogSink } from './logging.js';
 import { takeSnapshot } from './metrics/snapshot.js';
 import type { Snapshot } from './metrics/snapshot-types.js';
@@ -27,19 +31,45 @@ import type {
   ToIngest,
 } from './thread-protocol.js';
 
-/** What a graceful stop left undelivered, per destination (same order as the config). */
+/** What a graceful stop left undelivered, per destination. */
 export interface StopReport {
-  undeliveredMessages: number[];
+  undelivered: { name: string; messages: number }[];
+}
+
+/** What a reload did, for the log. */
+export interface ReloadReport {
+  addedListeners: BoundListener[];
+  removedListeners: string[];
+  addedDestinations: string[];
+  removedDestinations: string[];
+  /** Destinations that stayed and reconnect because their TLS settings changed. */
+  reconnectedDestinations: string[];
+  /** Settings that changed but apply only after a restart. */
+  ignored: string[];
+}
+
+interface ListenerSlot {
+  endpoint: Endpoint;
+  bound: BoundListener;
 }
 
 /** A started relay. */
 export class Relay {
   private stopping: Promise<StopReport> | undefined;
+  /** Reloads and the stop run one at a time, in order. */
+  private queue: Promise<unknown> = Promise.resolve();
   private readonly startedMs = Date.now();
+  /** Reloads applied and refused (relay_config_reloads_total). */
+  private readonly reloads = { ok: 0, failed: 0 };
+  private readonly listenerSlots = new Map<number, ListenerSlot>();
+  private readonly destinationSlots = new Map<number, DestinationConfig>();
+  /** Slots of removed destinations still draining: taken until the egress thread reports them retired. */
+  private readonly retiringSlots = new Map<number, string>();
 
   private constructor(
-    readonly config: RelayConfig,
-    readonly listening: BoundListener[],
+    private currentConfig: RelayConfig,
+    listening: BoundListener[],
+    private readonly log: LogSink,
     private readonly ring: RingBuffers,
     private readonly countersBuffer: SharedArrayBuffer,
     private readonly ingest: Worker,
@@ -47,7 +77,29 @@ export class Relay {
     private readonly background: Worker,
     /** Kernel thread id of each relay thread, as each reported it. */
     private readonly threadIds: Map<string, number>,
-  ) {}
+  ) {
+    currentConfig.listeners.forEach((endpoint, slot) => this.listenerSlots.set(slot, { endpoint, bound: listening[slot]! }));
+    currentConfig.destinations.forEach((d, slot) => this.destinationSlots.set(slot, d));
+    egress.on('message', (m: FromEgress) => {
+      if (m.type !== 'retired') return;
+      const name = this.retiringSlots.get(m.index) ?? 'a removed destination';
+      this.retiringSlots.delete(m.index);
+      this.log(
+        m.messages > 0 ? 'warn' : 'info',
+        `${name}: removed${m.messages > 0 ? `; ${m.messages} message(s) undelivered (not spilled)` : ', nothing left undelivered'}`,
+      );
+    });
+  }
+
+  /** The configuration running now (the last reload's, with the settings fixed at start). */
+  get config(): RelayConfig {
+    return this.currentConfig;
+  }
+
+  /** Every listener bound now, in the order they were added. */
+  get listening(): BoundListener[] {
+    return [...this.listenerSlots.values()].map((l) => l.bound);
+  }
 
   /**
    * Starts the three threads and binds every listener. Rejects with RelayError('ERR_BIND') when
@@ -56,15 +108,9 @@ export class Relay {
    */
   static async start(config: RelayConfig, log: LogSink, onFatal: (error: Error) => void): Promise<Relay> {
     if (config.spill) await ensureWritableDirectory(config.spill.dir);
-    const ring = allocateRing(config.ringBytes, config.destinations.length);
-    const counters = allocateCounters(config.listeners.length, config.destinations.length);
-    const shared = {
-      ring,
-      counters,
-      listenerCount: config.listeners.length,
-      destinationCount: config.destinations.length,
-      logIntervalMs: config.logIntervalMs,
-    };
+    const ring = allocateRing(config.ringBytes, MAX_DESTINATIONS, config.destinations.length);
+    const counters = allocateCounters(MAX_LISTENERS, MAX_DESTINATIONS);
+    const shared = { ring, counters, listenerSlots: MAX_LISTENERS, destinationSlots: MAX_DESTINATIONS, logIntervalMs: config.logIntervalMs };
     const threadIds = new Map<string, number>([['main', process.pid]]);
     /** Every thread reports its id and sends log lines; anything else is for whoever waits on it. */
     const spawn = (name: string, file: string, workerData: IngestWorkerData | EgressWorkerData | BackgroundWorkerData): Worker => {
@@ -88,7 +134,106 @@ export class Relay {
       throw new RelayError(ready.code, ready.message, ready.cause === undefined ? undefined : { cause: ready.cause });
     }
     if (ready.type !== 'listening') throw new RelayError('ERR_INTERNAL', 'ingest thread sent no listening report');
-    return new Relay(config, ready.listeners, ring, counters, ingest, egress, background, threadIds);
+    return new Relay(config, ready.listeners, log, ring, counters, ingest, egress, background, threadIds);
+  }
+
+  /**
+   * Moves the running relay to `next` (see src/config/reload-plan.ts for what changes how).
+   * Listeners change first: if one cannot bind, the reload rejects with RelayError('ERR_BIND')
+   * and nothing changed. Settings fixed at start keep their running value (reported in `ignored`).
+   */
+  reload(next: RelayConfig): Promise<ReloadReport> {
+    const result = this.serially(() => this.applyReload(next));
+    result.then(
+      () => this.reloads.ok++,
+      () => this.reloads.failed++,
+    );
+    return result;
+  }
+
+  /** A reload that failed before it reached the relay (the file did not read or check): counted. */
+  reloadRefused(): void {
+    this.reloads.failed++;
+  }
+
+  private applyReload(next: RelayConfig): Promise<ReloadReport> {
+    return (async () => {
+      if (this.stopping) throw new RelayError('ERR_INTERNAL', 'the relay is stopping');
+      const plan = planReload(
+        {
+          config: this.currentConfig,
+          listeners: new Map([...this.listenerSlots].map(([slot, l]) => [slot, l.endpoint])),
+          destinations: this.destinationSlots,
+          retiringDestinations: new Set(this.retiringSlots.keys()),
+        },
+        next,
+      );
+      // The settings fixed at start stay as they run; everything else is the new configuration.
+      const config: RelayConfig = {
+        ...next,
+        ringBytes: this.currentConfig.ringBytes,
+        maxMessageBytes: this.currentConfig.maxMessageBytes,
+        recvBufferBytes: this.currentConfig.recvBufferBytes,
+        udpIngest: this.currentConfig.udpIngest,
+        spill: this.currentConfig.spill,
+      };
+      const listenerReply = await request<FromIngest>(
+        this.ingest,
+        {
+          type: 'reconfigure',
+          change: {
+            add: plan.listeners.add.map(({ slot, endpoint }) => listenerOptionsFor(config, endpoint, slot)),
+            remove: plan.listeners.remove,
+            allow: config.allow,
+          },
+        } satisfies ToIngest,
+        (m) => m.type === 'reconfigured' || m.type === 'reconfigure-failed',
+      );
+      if (listenerReply.type === 'reconfigure-failed') throw new RelayError('ERR_BIND', listenerReply.message);
+      if (listenerReply.type !== 'reconfigured') throw new RelayError('ERR_INTERNAL', 'ingest thread sent no reconfigure report');
+      const removedListeners = plan.listeners.remove.map((slot) => this.listenerSlots.get(slot)!.bound.text);
+      for (const slot of plan.listeners.remove) this.listenerSlots.delete(slot);
+      plan.listeners.add.forEach(({ slot, endpoint }, i) => this.listenerSlots.set(slot, { endpoint, bound: listenerReply.listeners[i]! }));
+
+      const reconnected = plan.destinations.keep
+        .filter(({ slot, destination }) => destination.tls?.fingerprint !== this.destinationSlots.get(slot)!.tls?.fingerprint)
+        .map(({ destination }) => destination.endpoint.text);
+      await request<FromEgress>(
+        this.egress,
+        {
+          type: 'reconfigure',
+          change: {
+            add: plan.destinations.add.map(({ slot, destination }) => destinationOptionsFor(config, destination, slot)),
+            remove: plan.destinations.remove,
+            update: plan.destinations.keep.map(({ slot, destination }) => destinationOptionsFor(config, destination, slot)),
+          },
+          drainTimeoutMs: config.drainTimeoutMs,
+        } satisfies ToEgress,
+        (m) => m.type === 'reconfigured',
+      );
+      const removedDestinations = plan.destinations.remove.map((slot) => this.destinationSlots.get(slot)!.endpoint.text);
+      for (const slot of plan.destinations.remove) {
+        this.retiringSlots.set(slot, this.destinationSlots.get(slot)!.endpoint.text);
+        this.destinationSlots.delete(slot);
+      }
+      for (const { slot, destination } of [...plan.destinations.keep, ...plan.destinations.add]) this.destinationSlots.set(slot, destination);
+      this.currentConfig = config;
+      return {
+        addedListeners: listenerReply.listeners,
+        removedListeners,
+        addedDestinations: plan.destinations.add.map(({ destination }) => destination.endpoint.text),
+        removedDestinations,
+        reconnectedDestinations: reconnected,
+        ignored: plan.ignored,
+      };
+    })();
+  }
+
+  /** Runs `task` after every reload or stop queued before it. */
+  private serially<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(task);
+    this.queue = result.catch(() => {});
+    return result;
   }
 
   /** Every number the relay reports, now (counters may be a moment stale). */
@@ -96,12 +241,14 @@ export class Relay {
     return takeSnapshot({
       views: viewRing(this.ring),
       counters: this.countersBuffer,
-      listeners: this.listening.map((l) => l.text),
-      destinations: this.config.destinations.map((d) => d.endpoint.text),
+      listenerSlots: MAX_LISTENERS,
+      listeners: [...this.listenerSlots].map(([index, l]) => ({ index, name: l.bound.text })),
+      destinations: [...this.destinationSlots].map(([index, d]) => ({ index, name: d.endpoint.text })),
       threads: [...this.threadIds].map(([name, tid]) => ({ name, tid })),
       startedMs: this.startedMs,
       udpIngest: this.config.udpIngest,
       ingestRunning: () => this.stopping === undefined,
+      reloads: this.reloads,
     });
   }
 
@@ -110,7 +257,7 @@ export class Relay {
    * most `config.drainTimeoutMs`, then end the threads. Idempotent.
    */
   stop(): Promise<StopReport> {
-    this.stopping ??= this.runStop();
+    this.stopping ??= this.serially(() => this.runStop());
     return this.stopping;
   }
 
@@ -125,13 +272,23 @@ export class Relay {
     this.ingest.postMessage({ type: 'stop' } satisfies ToIngest);
     await stopped;
     const drained = nextMessage<FromEgress>(this.egress, (m) => m.type === 'drained');
-    this.egress.postMessage({ type: 'drain', timeoutMs: this.config.drainTimeoutMs } satisfies ToEgress);
+    this.egress.postMessage({ type: 'drain', timeoutMs: this.currentConfig.drainTimeoutMs } satisfies ToEgress);
     const report = await drained;
     if (report.type !== 'drained') throw new RelayError('ERR_INTERNAL', 'egress thread sent no drain report');
     stopReclaimer(viewRing(this.ring));
     await Promise.all([this.ingest.terminate(), this.egress.terminate(), once(this.background, 'exit')]);
-    return { undeliveredMessages: report.undeliveredMessages };
+    const names = new Map([...this.destinationSlots].map(([slot, d]) => [slot, d.endpoint.text]));
+    return {
+      undelivered: report.undelivered.map(({ index, messages }) => ({ name: names.get(index) ?? `a removed destination (slot ${index})`, messages })),
+    };
   }
+}
+
+/** Posts `message` to `worker` and resolves with the first reply that `matches`. */
+function request<T extends { type: string }>(worker: Worker, message: ToIngest | ToEgress, matches: (m: T) => boolean): Promise<T> {
+  const reply = nextMessage<T>(worker, matches);
+  worker.postMessage(message);
+  return reply;
 }
 
 /** Resolves with the first message from `worker` that `matches`; rejects if the thread exits first. */

@@ -100,16 +100,44 @@ export interface SpillOptions {
   maxRecordBytes: number;
 }
 
-/** What is left undelivered per destination after a drain. */
+/** Messages a destination (by slot) left neither delivered nor spilled when it finished. */
+export interface Undelivered {
+  index: number;
+  messages: number;
+}
+
+/** What is left undelivered per destination after a drain (destinations still retiring included). */
 export interface DrainReport {
-  undeliveredMessages: number[];
+  undelivered: Undelivered[];
+}
+
+/** A reload's changes to the destinations (src/config/reload-plan.ts decides them). */
+export interface DestinationChange {
+  /** New destinations, each in a free slot: they start at the current tail. */
+  add: DestinationOptions[];
+  /** Slots of destinations to retire (drain, then close). */
+  remove: number[];
+  /** Destinations that stay, with their new settings (timeouts; TLS, which reconnects when it changed). */
+  update: DestinationOptions[];
+}
+
+/** A reload's changes to the listeners. */
+export interface ListenerChange {
+  /** New listeners, each in a free slot. */
+  add: ListenerOptions[];
+  /** Slots of listeners to close. */
+  remove: number[];
+  /** Sources allowed from now on. */
+  allow: Cidr[];
 }
 
 interface Shared {
   ring: RingBuffers;
   counters: SharedArrayBuffer;
-  listenerCount: number;
-  destinationCount: number;
+  /** Counter blocks for listeners (MAX_LISTENERS): destination blocks follow them. */
+  listenerSlots: number;
+  /** Ring RELEASED slots and destination counter blocks (MAX_DESTINATIONS). */
+  destinationSlots: number;
   /** One line per cause per interval for repeated warnings. */
   logIntervalMs: number;
 }
@@ -136,10 +164,13 @@ export interface ThreadIdMessage {
 }
 
 /** main -> ingest */
-export type ToIngest = { type: 'stop' };
+export type ToIngest = { type: 'stop' } | { type: 'reconfigure'; change: ListenerChange };
 /** ingest -> main */
 export type FromIngest =
   | { type: 'listening'; listeners: BoundListener[] }
+  /** A reconfigure was applied: what each added listener bound (same order), or why it could not be. */
+  | { type: 'reconfigured'; listeners: BoundListener[] }
+  | { type: 'reconfigure-failed'; message: string }
   /** `cause`: the error the RelayError wrapped, as structured clone carries it (message and stack). */
   | { type: 'fatal'; code: RelayErrorCode; message: string; cause?: unknown }
   | { type: 'stopped' }
@@ -147,8 +178,16 @@ export type FromIngest =
   | LogMessage;
 
 /** main -> egress */
-export type ToEgress = { type: 'drain'; timeoutMs: number };
+export type ToEgress = { type: 'drain'; timeoutMs: number } | { type: 'reconfigure'; change: DestinationChange; drainTimeoutMs: number };
 /** egress -> main */
-export type FromEgress = { type: 'ready' } | ({ type: 'drained' } & DrainReport) | ThreadIdMessage | LogMessage;
+export type FromEgress =
+  | { type: 'ready' }
+  | ({ type: 'drained' } & DrainReport)
+  /** The added destinations run, the removed ones are retiring. */
+  | { type: 'reconfigured' }
+  /** A removed destination finished and gave its slot back. */
+  | ({ type: 'retired' } & Undelivered)
+  | ThreadIdMessage
+  | LogMessage;
 /** background -> main */
 export type FromBackground = ThreadIdMessage | LogMessage;

@@ -13,7 +13,12 @@ function commanderError<T>(parse: () => T): T {
   try {
     return parse();
   } catch (error) {
-    if (error instanceof RelayError) throw new InvalidArgumentError(error.message);
+    if (error instanceof RelayError) {
+      // Commander's error type (so it reports it as an argument error), keeping ours as the cause.
+      const invalid = new InvalidArgumentError(error.message);
+      invalid.cause = error;
+      throw invalid;
+    }
     throw error;
   }
 }

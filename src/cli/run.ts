@@ -1,54 +1,20 @@
-/** The default command: `relay LISTENER DESTINATION...` runs the relay until a signal. */
+/**
+ * The default command: `relay LISTENER DESTINATION...` (or `relay --config relay.toml`) runs the
+ * relay until SIGINT/SIGTERM; SIGHUP reloads the configuration (src/cli/reload.ts).
+ */
 import { type Command, Option } from 'commander';
-import { DESTINATION_ADDRESS as DESTINATION, LISTENER_ADDRESS as LISTENER, type Endpoint } from '../config/address.js';
-import { loadTlsClient } from '../config/tls-files.js';
-import { DEFAULTS, ringBytesFor, validateConfig, type RelayConfig } from '../config/config.js';
-import { formatBytes, formatDurationMs } from '../config/size.js';
-import type { FramingName } from '../framing/index.js';
-import { Relay } from '../relay.js';
-import { stderrSink, type LogFormat, type LogSink } from '../logging.js';
-import type { HostPort } from '../config/address.js';
-import { serveMetrics } from '../metrics/http.js';
-import { renderStatsLine, statsRecord } from '../metrics/stats-line.js';
-import type { Snapshot } from '../metrics/snapshot-types.js';
+import { LISTENER_ADDRESS as LISTENER, type Endpoint } from '../config/address.js';
 import type { Cidr } from '../config/cidr.js';
-import { chooseUdpIngest, UDP_INGEST_CHOICES, type UdpIngestChoice } from '../ingest/udp-path.js';
-import {
-  cidrListOption,
-  fileOption,
-  durationOption,
-  hostPortOption,
-  endpointArgument,
-  endpointListOption,
-  endpointsArgument,
-  framingOption,
-  sizeOption,
-} from './parsers.js';
-
-interface RunOptions {
-  listen: Endpoint[];
-  framing: FramingName;
-  buffer: number;
-  maxMessage: number;
-  recvBuffer: number;
-  ingest: UdpIngestChoice;
-  drainTimeout: number;
-  connectTimeout: number;
-  stallTimeout: number;
-  allow: Cidr[];
-  spillDir: string | undefined;
-  spillMax: number;
-  reconnectMin: number;
-  reconnectMax: number;
-  metrics: HostPort | undefined;
-  statsInterval: number;
-  logFormat: LogFormat;
-  tlsCa: string | undefined;
-  tlsCert: string | undefined;
-  tlsKey: string | undefined;
-  quiet: boolean;
-  verbose: boolean;
-}
+import { DEFAULTS } from '../config/config.js';
+import { formatBytes, formatDurationMs } from '../config/size.js';
+import { Relay } from '../relay.js';
+import { stderrSink, type LogSink } from '../logging.js';
+import { serveMetrics } from '../metrics/http.js';
+import { UDP_INGEST_CHOICES } from '../ingest/udp-path.js';
+import { cidrListOption, fileOption, durationOption, hostPortOption, endpointListOption, framingOption, sizeOption } from './parsers.js';
+import { describeSettings, loadSettings, type RunOptions, type RunSettings } from './run-settings.js';
+import { StatsReporter, watchReloads } from './reload.js';
+import type { CliIo } from './program.js';
 
 const MIB = 1024 * 1024;
 const HOUR_MS = 3_600_000;
@@ -70,15 +36,23 @@ Examples:
   relay udp@[::]:514 'tcp@logs-a:6514?framing=octet' 'tcp@logs-b:6514?framing=octet'
   relay udp@127.0.0.1:2003 --framing lf tcp@graphite:2003 --buffer 256MiB
   relay tcp@0.0.0.0:2008 --listen udp@0.0.0.0:2008 tcp@127.0.0.1:2009
+  relay udp@0.0.0.0:514 tls@logs-a:6514 --tls-ca /etc/relay/ca.pem
+  relay --config /etc/relay/relay.toml            (kill -HUP reloads it)
+  relay --check-config /etc/relay/relay.toml      (checks it, prints what would run)
+
+With --config, options given on the command line override the file's, and addresses given on
+the command line are destinations added to the file's (listeners come from listen = [...] or --listen).
 
 Framings: len32le (default; u32 little-endian length + payload), len32be, lf (payload + \\n),
 octet (RFC 6587 "LEN SP payload"). Per destination: 'tcp@HOST:PORT?framing=lf' (quote it).`;
 
 /** Puts the run command's arguments, options and action on `program`. */
-export function configureRun(program: Command): Command {
+export function configureRun(program: Command, io: CliIo): Command {
   return program
-    .argument('<listener>', 'where datagrams arrive: udp@HOST:PORT, or tcp@HOST:PORT for framed TCP input', endpointArgument(LISTENER))
-    .argument('[destinations...]', 'where every message goes: tcp@HOST:PORT or tls@HOST:PORT, [?framing=NAME]', endpointsArgument(DESTINATION))
+    .argument('[listener]', 'where datagrams arrive: udp@HOST:PORT, or tcp@HOST:PORT for framed TCP input (with --config: a destination)')
+    .argument('[destinations...]', 'where every message goes: tcp@HOST:PORT or tls@HOST:PORT, [?framing=NAME]')
+    .option('--config <file>', 'read the configuration from this TOML file (keys are these long option names); SIGHUP reloads it', fileOption)
+    .option('--check-config <file>', 'check the TOML file (and its TLS files) as --config would, print what would run, and exit', fileOption)
     .option('--listen <address>', 'another listener (repeatable)', endpointListOption(LISTENER), [] as Endpoint[])
     .addOption(new Option('--framing <name>', 'default framing of destinations and TCP listeners').default(DEFAULTS.framing).argParser(framingOption))
     .addOption(sized('--buffer <size>', 'ring size, rounded down to a power of two', DEFAULTS.bufferBytes, { min: 64 * 1024, max: 1024 * MIB }))
@@ -132,77 +106,66 @@ export function configureRun(program: Command): Command {
     .option('-q, --quiet', 'log warnings and errors only', false)
     .option('-v, --verbose', 'log debug detail too', false)
     .addHelpText('after', EXAMPLES)
-    .action(async (listener: Endpoint, destinations: Endpoint[] | undefined, options: RunOptions) => {
-      await run(listener, destinations ?? [], options);
+    .action(async (listener: string | undefined, destinations: string[], options: RunOptions, command: Command) => {
+      const addresses = listener === undefined ? destinations : [listener, ...destinations];
+      const load = (): RunSettings => loadSettings(command, addresses, options);
+      const settings = load();
+      if (options.checkConfig !== undefined) {
+        io.writeOut(describeSettings(settings));
+        return;
+      }
+      await run(settings, load);
     });
 }
 
-/** Logs a stats line every `intervalMs`: rates since the previous one. */
-function reportStats(relay: Relay, intervalMs: number, log: LogSink): void {
-  let previous: Snapshot | undefined;
-  setInterval(() => {
-    void relay.snapshot().then((current) => {
-      log('info', renderStatsLine(previous, current), { stats: statsRecord(previous, current) });
-      previous = current;
-    });
-  }, intervalMs).unref();
-}
-
-async function run(listener: Endpoint, destinations: Endpoint[], options: RunOptions): Promise<void> {
-  const ingest = chooseUdpIngest(options.ingest);
-  const config: RelayConfig = validateConfig({
-    listeners: [listener, ...options.listen],
-    destinations: destinations.map((endpoint) => ({
-      endpoint,
-      tls:
-        endpoint.scheme === 'tls'
-          ? loadTlsClient({ caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey, servername: undefined }, '')
-          : undefined,
-    })),
-    framing: options.framing,
-    ringBytes: ringBytesFor(options.buffer, options.maxMessage),
-    maxMessageBytes: options.maxMessage,
-    recvBufferBytes: options.recvBuffer,
-    udpIngest: ingest.path,
-    drainTimeoutMs: options.drainTimeout,
-    connectTimeoutMs: options.connectTimeout,
-    stallTimeoutMs: options.stallTimeout,
-    allow: options.allow,
-    spill: options.spillDir === undefined ? undefined : { dir: options.spillDir, maxBytes: options.spillMax },
-    reconnectMinMs: options.reconnectMin,
-    reconnectMaxMs: options.reconnectMax,
-    reclaimIntervalMs: DEFAULTS.reclaimIntervalMs,
-    logIntervalMs: DEFAULTS.logIntervalMs,
-  });
-  const log = stderrSink(options.quiet ? 'warn' : options.verbose ? 'debug' : 'info', options.logFormat);
+/**
+ * Starts the relay with `settings`; `load` reads the configuration again (SIGHUP). The signal
+ * handlers are installed first: a signal that arrives while the threads start is acted on once
+ * they run (a stop drains, a reload reloads), instead of killing the process by default.
+ */
+async function run(settings: RunSettings, load: () => RunSettings): Promise<void> {
+  const { config } = settings;
+  // One sink whose level and format a reload may change.
+  let sink = stderrSink(settings.logLevel, settings.logFormat);
+  const log: LogSink = (level, message, fields) => sink(level, message, fields);
+  const started = deferSignals();
   const relay = await Relay.start(config, log, (error) => {
     log('error', `a relay thread failed: ${error.message}`);
     process.exit(1);
   });
-  if (ingest.warning) log('warn', ingest.warning);
+  if (settings.ingestWarning) log('warn', settings.ingestWarning);
   for (const bound of relay.listening)
     log('info', `listening on ${bound.text}${bound.text.startsWith('udp@') ? ` (${config.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram'})` : ''}`);
-  log('info', `forwarding to ${destinations.map((d) => d.text).join(' ')} (ring ${formatBytes(config.ringBytes)}, framing ${config.framing})`);
-  if (options.metrics) {
-    const { url } = await serveMetrics(options.metrics.host, options.metrics.port, () => relay.snapshot());
+  log('info', `forwarding to ${config.destinations.map((d) => d.endpoint.text).join(' ')} (ring ${formatBytes(config.ringBytes)}, framing ${config.framing})`);
+  if (settings.metrics) {
+    const { url } = await serveMetrics(settings.metrics.host, settings.metrics.port, () => relay.snapshot());
     log('info', `metrics on ${url}/metrics (also /stats, /health)`);
   }
-  if (options.statsInterval > 0) reportStats(relay, options.statsInterval, log);
+  const stats = new StatsReporter(relay, log);
+  stats.every(settings.statsIntervalMs);
+  const reload = watchReloads({
+    relay,
+    log,
+    load,
+    running: settings,
+    applied: (next) => {
+      sink = stderrSink(next.logLevel, next.logFormat);
+      stats.every(next.statsIntervalMs);
+    },
+  });
 
   let signals = 0;
-  const onSignal = (signal: string): void => {
+  const stop = (signal: string): void => {
     signals++;
     if (signals > 1) {
       log('warn', `${signal} again: exiting without draining`);
       process.exit(1);
     }
-    log('info', `${signal}: stopping; draining for up to ${config.drainTimeoutMs} ms`);
+    log('info', `${signal}: stopping; draining for up to ${relay.config.drainTimeoutMs} ms`);
     relay
       .stop()
       .then(async (report) => {
-        report.undeliveredMessages.forEach((count, d) => {
-          if (count > 0) log('warn', `${destinations[d]!.text}: ${count} message(s) undelivered at shutdown`);
-        });
+        for (const { name, messages } of report.undelivered) if (messages > 0) log('warn', `${name}: ${messages} message(s) undelivered at shutdown`);
         const final = await relay.snapshot();
         const received = final.listeners.reduce((sum, l) => sum + l.receivedMessages, 0);
         const sent = final.destinations.map((d) => `${d.name} ${d.sentMessages}`).join(', ');
@@ -214,6 +177,26 @@ async function run(listener: Endpoint, destinations: Endpoint[], options: RunOpt
         process.exit(1);
       });
   };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  started({ SIGINT: () => stop('SIGINT'), SIGTERM: () => stop('SIGTERM'), SIGHUP: reload });
+}
+
+type SignalName = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
+
+/**
+ * Installs SIGINT, SIGTERM and SIGHUP handlers now, queueing what arrives; the returned function
+ * hands them their real actions and replays the queue in arrival order.
+ */
+function deferSignals(): (actions: Record<SignalName, () => void>) => void {
+  let handlers: Record<SignalName, () => void> | undefined;
+  const queued: SignalName[] = [];
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (handlers) handlers[signal]();
+      else queued.push(signal);
+    });
+  }
+  return (actions) => {
+    handlers = actions;
+    for (const signal of queued) actions[signal]();
+  };
 }

@@ -60,6 +60,15 @@ export const DEFAULTS = {
   logIntervalMs: 10_000,
 };
 
+/**
+ * The most listeners and destinations a relay runs at once: the ring and the counters have this
+ * many slots, allocated at start, so a reload can add some to a running relay. A removed
+ * destination keeps its slot while it drains (up to --drain-timeout). The slots cost little
+ * (a cache line per 16 destinations in the ring's control block, ~200 bytes of counters each).
+ */
+export const MAX_DESTINATIONS = 64;
+export const MAX_LISTENERS = 64;
+
 /** Items of this many max-size messages must fit in the ring at once. */
 const MIN_MESSAGES_IN_RING = 4;
 
@@ -90,6 +99,12 @@ export function validateConfig(config: RelayConfig): RelayConfig {
       throw new RelayError('ERR_BAD_OPTION', `destination ${d.text} is given twice (framing ${d.framing ?? config.framing}): each destination may appear once`);
     }
     seen.add(identity);
+  }
+  if (config.destinations.length > MAX_DESTINATIONS) {
+    throw new RelayError('ERR_BAD_OPTION', `${config.destinations.length} destinations: a relay runs at most ${MAX_DESTINATIONS}`);
+  }
+  if (config.listeners.length > MAX_LISTENERS) {
+    throw new RelayError('ERR_BAD_OPTION', `${config.listeners.length} listeners: a relay runs at most ${MAX_LISTENERS}`);
   }
   if (config.reconnectMinMs > config.reconnectMaxMs) {
     throw new RelayError('ERR_BAD_OPTION', `--reconnect-min ${config.reconnectMinMs}ms is above --reconnect-max ${config.reconnectMaxMs}ms`);

@@ -4,7 +4,8 @@
  * live here, named, with the reason for each.
  */
 import type { DestinationOptions, IngestOptions, ListenerOptions, SpillOptions } from '../thread-protocol.js';
-import type { RelayConfig } from './config.js';
+import type { Endpoint } from './address.js';
+import type { DestinationConfig, RelayConfig } from './config.js';
 
 const MIB = 1024 * 1024;
 
@@ -26,16 +27,21 @@ export const SPILL_SEGMENTS_PER_DIRECTORY = 8;
 export const SPILL_SEGMENT_MIN_BYTES = 1 * MIB;
 export const SPILL_SEGMENT_MAX_BYTES = 64 * MIB;
 
-/** Every listener, in configuration order (its index is its counter block). */
+/** Every listener at start, in configuration order: its position is its slot (counter block). */
 export function listenerOptions(config: RelayConfig): ListenerOptions[] {
-  return config.listeners.map((l, index) => ({
-    index,
+  return config.listeners.map((l, slot) => listenerOptionsFor(config, l, slot));
+}
+
+/** One listener in `slot`. */
+export function listenerOptionsFor(config: RelayConfig, l: Endpoint, slot: number): ListenerOptions {
+  return {
+    index: slot,
     scheme: l.scheme === 'tcp' ? 'tcp' : 'udp',
     host: l.host,
     port: l.port,
     text: l.text,
     framing: l.framing ?? config.framing,
-  }));
+  };
 }
 
 /** What the ingest thread's listeners share. */
@@ -43,10 +49,15 @@ export function ingestOptions(config: RelayConfig): IngestOptions {
   return { maxMessageBytes: config.maxMessageBytes, recvBufferBytes: config.recvBufferBytes, allow: config.allow, udpIngest: config.udpIngest };
 }
 
-/** Every destination, in configuration order (its index is its counter block and RELEASED slot). */
+/** Every destination at start, in configuration order: its position is its slot (counter block and RELEASED slot). */
 export function destinationOptions(config: RelayConfig): DestinationOptions[] {
-  return config.destinations.map(({ endpoint: d, tls }, index) => ({
-    index,
+  return config.destinations.map((d, slot) => destinationOptionsFor(config, d, slot));
+}
+
+/** One destination in `slot`. */
+export function destinationOptionsFor(config: RelayConfig, { endpoint: d, tls }: DestinationConfig, slot: number): DestinationOptions {
+  return {
+    index: slot,
     scheme: d.scheme === 'tls' ? 'tls' : 'tcp',
     host: d.host,
     port: d.port,
@@ -58,9 +69,8 @@ export function destinationOptions(config: RelayConfig): DestinationOptions[] {
     stallTimeoutMs: config.stallTimeoutMs,
     reconnectMinMs: config.reconnectMinMs,
     reconnectMaxMs: config.reconnectMaxMs,
-  }));
+  };
 }
-
 /** The spill settings, or undefined without --spill-dir. */
 export function spillOptions(config: RelayConfig): SpillOptions | undefined {
   if (!config.spill) return undefined;

@@ -87,14 +87,14 @@ export class Connection {
   private current: SocketLike | undefined;
   private stateValue: ConnectionState = 'down';
   private reconnectTimer: unknown;
-  private readonly backoff: Backoff;
+  private backoff: Backoff;
 
   constructor(
-    private readonly options: ConnectionOptions,
+    private options: ConnectionOptions,
     private readonly events: ConnectionEvents,
     private readonly connectFn: ConnectFn = tcpConnect,
     private readonly clock: Clock = systemClock,
-    random: () => number = Math.random,
+    private readonly random: () => number = Math.random,
   ) {
     this.backoff = new Backoff(options.reconnectMinMs, options.reconnectMaxMs, random);
   }
@@ -114,6 +114,16 @@ export class Connection {
   /** True when a write now would go out on a live connection without waiting for 'drain'. */
   get writable(): boolean {
     return this.live && !this.current!.writableNeedDrain;
+  }
+
+  /**
+   * New timeouts and backoff limits (a reload): the next attempt and the live connection use
+   * them. Host and port never change (another address is another destination).
+   */
+  reconfigure(options: ConnectionOptions): void {
+    this.options = options;
+    this.backoff = new Backoff(options.reconnectMinMs, options.reconnectMaxMs, this.random);
+    if (this.stateValue === 'up') this.current!.setTimeout(options.stallTimeoutMs);
   }
 
   /** Starts the first attempt. */

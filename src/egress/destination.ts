@@ -61,7 +61,7 @@ export class Destination {
   private replay: ReplayDriver | undefined;
 
   constructor(
-    private readonly options: DestinationOptions,
+    private options: DestinationOptions,
     private readonly reader: RingReader,
     private readonly counters: DestinationCounters,
     private readonly log: RateLimitedLog,
@@ -94,6 +94,11 @@ export class Destination {
     return this.options.index;
   }
 
+  /** Ring items the cursor has passed since the ring began (exact: this thread counts them). */
+  get cursorItems(): number {
+    return this.counters.read('cursorItems');
+  }
+
   get isUp(): boolean {
     return this.connection.state === 'up';
   }
@@ -110,10 +115,11 @@ export class Destination {
   }
 
   /**
-   * Starts connecting; the cursor starts at `tail` (a relay forwards what arrives from now on).
-   * With a spill store, what it holds from an earlier run is sent first.
+   * Starts connecting; the cursor starts at `tail` (a relay forwards what arrives from now on),
+   * which is `tailItems` items into the ring's history. With a spill store, what it holds from
+   * an earlier run is sent first.
    */
-  start(tail: number, spill: SpillStore | undefined): void {
+  start(tail: number, spill: SpillStore | undefined, tailItems = 0): void {
     const o = this.options;
     this.spill = new SpillKeeper(spill, this.framing, this.counters, this.limits.spillInFlightLimitBytes, {
       skipped: (n) => this.countUnframeable(n),
@@ -130,10 +136,22 @@ export class Destination {
         readFailed: (error) => this.log.log('warn', `spill-read:${this.options.index}`, `${this.options.text}: cannot read spill: ${error.message}`),
       });
     }
-    this.moveCursor(tail, 0);
+    this.moveCursor(tail, tailItems);
     this.counters.started(this.env.clock.nowMs());
     this.publishReleased(true);
     this.connection.start();
+  }
+
+  /**
+   * New settings for the same destination (a reload): timeouts and backoff apply from now on;
+   * changed TLS settings (other files, other contents, another name) reconnect, and what the old
+   * connection had not confirmed is resent on the new one, as after any lost connection.
+   */
+  update(options: DestinationOptions): void {
+    const tlsChanged = options.tls?.fingerprint !== this.options.tls?.fingerprint;
+    this.options = options;
+    this.connection.reconfigure(options);
+    if (tlsChanged) this.connection.cut('TLS settings changed');
   }
 
   /** Enforces the lag limits, then writes whatever the connection will take up to `tail`. */

@@ -11,8 +11,13 @@ const port = parentPort!;
 const post = (message: FromEgress): void => port.postMessage(message);
 post({ type: 'thread-id', tid: currentThreadId() });
 const log = new RateLimitedLog((level, message) => post({ type: 'log', level, message }), data.logIntervalMs);
-const egress = new Egress(viewRing(data.ring), data.destinations, new Float64Array(data.counters), data.listenerCount, log, data.spill);
+const egress = new Egress(viewRing(data.ring), data.destinations, new Float64Array(data.counters), data.listenerSlots, log, data.spill);
 port.on('message', (message: ToEgress) => {
   if (message.type === 'drain') void egress.drain(message.timeoutMs).then((report) => post({ type: 'drained', ...report }));
+  if (message.type === 'reconfigure') {
+    void egress
+      .reconfigure(message.change, message.drainTimeoutMs, (report) => post({ type: 'retired', ...report }))
+      .then(() => post({ type: 'reconfigured' }));
+  }
 });
 void egress.start().then(() => post({ type: 'ready' }));

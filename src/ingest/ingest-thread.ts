@@ -16,6 +16,12 @@ const log = new RateLimitedLog((level, message) => post({ type: 'log', level, me
 const ingest = new Ingest(new RingWriter(viewRing(data.ring)), new Float64Array(data.counters), data.options, log);
 port.on('message', (message: ToIngest) => {
   if (message.type === 'stop') void ingest.close().then(() => post({ type: 'stopped' }));
+  if (message.type === 'reconfigure') {
+    ingest.reconfigure(message.change).then(
+      (listeners) => post({ type: 'reconfigured', listeners }),
+      (error: Error) => post({ type: 'reconfigure-failed', message: error.message }),
+    );
+  }
 });
 Promise.all(data.listeners.map((l) => ingest.listen(l))).then(
   (listeners) => post({ type: 'listening', listeners }),

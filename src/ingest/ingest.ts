@@ -15,7 +15,7 @@ import type { RingWriter } from '../ring/ring.js';
 import type { RateLimitedLog } from '../logging.js';
 import { loadNativeUdp, type NativeUdp } from './native-udp.js';
 import { NativeUdpReceiver, type NativeUdpReceiverOptions } from './native-receiver.js';
-import type { BoundListener, IngestOptions, ListenerOptions } from '../thread-protocol.js';
+import type { BoundListener, IngestOptions, ListenerChange, ListenerOptions } from '../thread-protocol.js';
 
 /** At stop, UDP sockets are read until no datagram came for this long… */
 const STOP_QUIET_MS = 20;
@@ -32,13 +32,16 @@ function openNative(native: NativeUdp, options: NativeUdpReceiverOptions): Nativ
   }
 }
 
+/** An open listener: how to close it (and, for TCP, its input connections). */
+interface OpenListener {
+  close(): Promise<void>;
+}
+
 /** Every listener of the relay, feeding one RingWriter. One instance, in the ingest thread. */
 export class Ingest {
-  private readonly udpSockets: dgram.Socket[] = [];
-  private readonly nativeReceivers: NativeUdpReceiver[] = [];
-  private readonly tcpServers: net.Server[] = [];
-  private readonly tcpConnections = new Set<net.Socket>();
-  private readonly allowList: AllowList;
+  /** Open listeners by slot. */
+  private readonly open = new Map<number, OpenListener>();
+  private allowList: AllowList;
   /** Per listener index, its counters (created on first use). */
   private readonly listenerCounters: ListenerCounters[] = [];
 
@@ -99,9 +102,13 @@ export class Ingest {
     counters.received(length);
   }
 
-  /** Binds a listener; rejects with RelayError('ERR_BIND') when it cannot (ERR_RESOLVE when its host name does not resolve). */
+  /**
+   * Binds a listener in its slot (counters zeroed: the slot may have served another listener);
+   * rejects with RelayError('ERR_BIND') when it cannot (ERR_RESOLVE when its host name does not resolve).
+   */
   async listen(listener: ListenerOptions): Promise<BoundListener> {
     const address = await resolveHost(listener.host, `cannot listen on ${listener.text}`);
+    this.countersOf(listener.index).reset();
     try {
       if (listener.scheme === 'tcp') return await this.listenTcp(listener, address);
       return this.options.udpIngest === 'native' ? this.listenUdpNative(listener, address) : await this.listenUdp(listener, address);
@@ -109,6 +116,51 @@ export class Ingest {
       const reason = (error as Error).message;
       throw new RelayError('ERR_BIND', `cannot listen on ${listener.text}: ${reason}`, { cause: error });
     }
+  }
+
+  /**
+   * Applies a reload. Listeners that stay are not touched (no gap, nothing the kernel queued is
+   * lost). Added ones bind first, and if one cannot, those just bound close again and this
+   * rejects with nothing changed; then the removed ones close. An added listener on the port of
+   * a removed one (same port, another host or framing) can only bind once that one is closed,
+   * so those are closed first. Resolves with what each added listener bound.
+   */
+  async reconfigure(change: ListenerChange): Promise<BoundListener[]> {
+    const portOf = (slot: number): number | undefined => this.ports.get(slot);
+    const addedPorts = new Set(change.add.map((l) => l.port).filter((port) => port !== 0));
+    const blocking = change.remove.filter((slot) => addedPorts.has(portOf(slot) ?? -1));
+    await this.closeListeners(blocking);
+    const bound: BoundListener[] = [];
+    try {
+      for (const listener of change.add) bound.push(await this.listen(listener));
+    } catch (error) {
+      await this.closeListeners(change.add.slice(0, bound.length).map((l) => l.index));
+      throw error;
+    }
+    this.allowList = new AllowList(change.allow);
+    await this.closeListeners(change.remove.filter((slot) => !blocking.includes(slot)));
+    this.writer.publish();
+    return bound;
+  }
+
+  /** Bound port of each open listener, by slot. */
+  private readonly ports = new Map<number, number>();
+
+  private async closeListeners(slots: number[]): Promise<void> {
+    await Promise.all(
+      slots.map((slot) => {
+        const listener = this.open.get(slot);
+        this.open.delete(slot);
+        this.ports.delete(slot);
+        return listener?.close();
+      }),
+    );
+  }
+
+  /** Records an open listener in its slot. */
+  private opened(listener: ListenerOptions, port: number, close: () => Promise<void>): void {
+    this.open.set(listener.index, { close });
+    this.ports.set(listener.index, port);
   }
 
   /** Closes every listener and input connection; what was received stays in the ring. */
@@ -121,20 +173,16 @@ export class Ingest {
       seen = this.messagesSeen();
       await new Promise((resolve) => setTimeout(resolve, STOP_QUIET_MS));
     }
-    for (const socket of this.tcpConnections) socket.destroy();
-    for (const receiver of this.nativeReceivers) receiver.close();
-    await Promise.all([
-      ...this.udpSockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
-      ...this.tcpServers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
-    ]);
+    await this.closeListeners([...this.open.keys()]);
     this.writer.publish();
   }
 
   /** Messages taken in so far on every listener (UDP datagrams and TCP frames), kept or dropped: it changes while any arrive. */
   private messagesSeen(): number {
     let seen = 0;
-    for (const c of this.listenerCounters) {
-      if (c) seen += c.read('receivedMessages') + c.read('droppedOversize') + c.read('droppedRingFull') + c.read('droppedNotAllowed');
+    for (const [slot] of this.open) {
+      const c = this.countersOf(slot);
+      seen += c.read('receivedMessages') + c.read('droppedOversize') + c.read('droppedRingFull') + c.read('droppedNotAllowed');
     }
     return seen;
   }
@@ -142,13 +190,15 @@ export class Ingest {
   private async listenUdp(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): Promise<BoundListener> {
     const socket = dgram.createSocket({ type: address.family === 6 ? 'udp6' : 'udp4' });
     await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
+      socket.once('error', (error) => {
+        socket.close();
+        reject(error);
+      });
       socket.bind(listener.port, address.host, () => {
-        socket.off('error', reject);
+        socket.removeAllListeners('error');
         resolve();
       });
     });
-    this.udpSockets.push(socket);
     try {
       socket.setRecvBufferSize(this.options.recvBufferBytes);
     } catch {
@@ -164,6 +214,7 @@ export class Ingest {
       this.publishSoon();
     });
     const bound = socket.address();
+    this.opened(listener, bound.port, () => new Promise<void>((resolve) => socket.close(() => resolve())));
     return { text: `udp@${formatHostPort(bound.address, bound.port)}`, recvBufferBytes: granted };
   }
 
@@ -174,7 +225,6 @@ export class Ingest {
    */
   private listenUdpNative(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): BoundListener {
     const l = listener.index;
-    const checkSource = !this.allowList.allowsEveryone;
     let batch: Buffer | undefined;
     const receiver = openNative(loadNativeUdp()!, {
       family: address.family,
@@ -184,6 +234,7 @@ export class Ingest {
       maxDatagramBytes: this.options.maxMessageBytes,
       onBatch: (count, r) => {
         batch ??= Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
+        const checkSource = !this.allowList.allowsEveryone;
         for (let i = 0; i < count; i++) {
           if (checkSource && !this.admits(l, listener.text, r.senderAddress(i))) continue;
           // A slot holds --max-message bytes, so a truncated datagram reports a longer real length:
@@ -194,10 +245,11 @@ export class Ingest {
       },
       onError: (error) => this.log.log('warn', `udp-error:${l}`, `${listener.text}: ${error.message}`),
     });
-    this.nativeReceivers.push(receiver);
     const granted = receiver.recvBufferSize();
     this.checkRecvBuffer(listener, granted);
-    return { text: receiver.boundText(), recvBufferBytes: granted };
+    const text = receiver.boundText();
+    this.opened(listener, Number(text.slice(text.lastIndexOf(':') + 1)), async () => receiver.close());
+    return { text, recvBufferBytes: granted };
   }
 
   /** Warns when the kernel granted less SO_RCVBUF than asked (Linux reports twice what it grants). */
@@ -212,10 +264,11 @@ export class Ingest {
   }
 
   private async listenTcp(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): Promise<BoundListener> {
+    const connections = new Set<net.Socket>();
     const server = createFramedServer({
       framing: listener.framing,
       maxMessageBytes: this.options.maxMessageBytes,
-      accept: (socket) => this.acceptTcpInput(listener, socket),
+      accept: (socket) => this.acceptTcpInput(listener, socket, connections),
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -224,19 +277,22 @@ export class Ingest {
         resolve();
       });
     });
-    this.tcpServers.push(server);
     server.on('error', (error) => this.log.log('warn', `tcp-error:${listener.index}`, `${listener.text}: ${error.message}`));
     const bound = server.address() as net.AddressInfo;
+    this.opened(listener, bound.port, async () => {
+      for (const socket of connections) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
     return { text: `tcp@${formatHostPort(bound.address, bound.port)}` };
   }
 
   /** One framed TCP input: every whole frame becomes one item; garbage closes the connection. */
-  private acceptTcpInput(listener: ListenerOptions, socket: net.Socket): FramedConnection | undefined {
+  private acceptTcpInput(listener: ListenerOptions, socket: net.Socket, connections: Set<net.Socket>): FramedConnection | undefined {
     const l = listener.index;
     const counters = this.countersOf(l);
     if (!this.admits(l, listener.text, socket.remoteAddress)) return undefined;
     counters.accepted();
-    this.tcpConnections.add(socket);
+    connections.add(socket);
     return {
       messages: (payloads) => {
         for (const payload of payloads) this.accept(l, payload);
@@ -247,7 +303,7 @@ export class Ingest {
         this.log.log('warn', `framing:${l}`, `${listener.text}: closed input from ${socket.remoteAddress}: ${error.message}`);
       },
       closed: (tornBytes) => {
-        this.tcpConnections.delete(socket);
+        connections.delete(socket);
         if (tornBytes > 0) counters.dropped('framing');
       },
     };

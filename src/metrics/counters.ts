@@ -5,7 +5,11 @@
  * | block            | first slot                                   | fields                 | written by | read by |
  * |------------------|----------------------------------------------|------------------------|------------|---------|
  * | listener l       | l * LISTENER_FIELD_COUNT                     | ListenerField          | ingest     | main    |
- * | destination d    | listenerCount * LISTENER_FIELD_COUNT + d * DESTINATION_FIELD_COUNT | DestinationField | egress | main |
+ * | destination d    | listenerSlots * LISTENER_FIELD_COUNT + d * DESTINATION_FIELD_COUNT | DestinationField | egress | main |
+ *
+ * l and d are slots (MAX_LISTENERS and MAX_DESTINATIONS of them, src/config/config.ts), not
+ * positions in the configuration: a reload gives an added listener or destination a free slot,
+ * and its thread zeroes the block (`reset()`) before it counts anything there.
  *
  * Each block has exactly one writing thread, which does plain read-modify-write on its own slots:
  * no other thread writes them, so no update is lost. The main thread reads a snapshot that may
@@ -73,8 +77,8 @@ export const DestinationField = {
 export const DESTINATION_FIELD_COUNT = Object.keys(DestinationField).length;
 
 /** Allocates the counters for a relay of this shape. */
-export function allocateCounters(listenerCount: number, destinationCount: number): SharedArrayBuffer {
-  const slots = listenerCount * LISTENER_FIELD_COUNT + destinationCount * DESTINATION_FIELD_COUNT;
+export function allocateCounters(listenerSlots: number, destinationSlots: number): SharedArrayBuffer {
+  const slots = listenerSlots * LISTENER_FIELD_COUNT + destinationSlots * DESTINATION_FIELD_COUNT;
   return new SharedArrayBuffer(Math.max(slots, 1) * Float64Array.BYTES_PER_ELEMENT);
 }
 
@@ -84,8 +88,8 @@ export function listenerBase(l: number): number {
 }
 
 /** First slot of destination `d`'s block. */
-export function destinationBase(listenerCount: number, d: number): number {
-  return listenerCount * LISTENER_FIELD_COUNT + d * DESTINATION_FIELD_COUNT;
+export function destinationBase(listenerSlots: number, d: number): number {
+  return listenerSlots * LISTENER_FIELD_COUNT + d * DESTINATION_FIELD_COUNT;
 }
 
 /** Why a destination did not get a message, and the field that counts it (writers and the snapshot both go through it). */
@@ -101,7 +105,13 @@ abstract class CounterBlock {
   constructor(
     protected readonly slots: Float64Array,
     protected readonly base: number,
+    private readonly fieldCount: number,
   ) {}
+
+  /** Zeroes the block: a slot given to a new listener or destination starts from nothing. */
+  reset(): void {
+    this.slots.fill(0, this.base, this.base + this.fieldCount);
+  }
 
   protected add(field: number, n: number): void {
     this.slots[this.base + field]! += n;
@@ -113,6 +123,10 @@ abstract class CounterBlock {
  * method, so no caller does slot arithmetic and every field has one place that writes it.
  */
 export class DestinationCounters extends CounterBlock {
+  constructor(slots: Float64Array, base: number) {
+    super(slots, base, DESTINATION_FIELD_COUNT);
+  }
+
   /** A write of `messages` messages, `bytes` bytes on the wire, was handed to the kernel. */
   sent(messages: number, bytes: number): void {
     this.add(DestinationField.sentMessages, messages);
@@ -190,6 +204,10 @@ export type DestinationFieldName = keyof typeof DestinationField;
 
 /** The ingest thread's typed view of one listener's block. */
 export class ListenerCounters extends CounterBlock {
+  constructor(slots: Float64Array, base: number) {
+    super(slots, base, LISTENER_FIELD_COUNT);
+  }
+
   /** A message of `bytes` bytes went into the ring. */
   received(bytes: number): void {
     this.add(ListenerField.receivedMessages, 1);

@@ -146,6 +146,15 @@ function families(s: Snapshot): Family[] {
       type: 'counter',
       samples: perDestination(s, (d) => d.stalls),
     },
+    {
+      name: 'relay_config_reloads_total',
+      help: 'Configuration reloads (SIGHUP), by result: ok, or failed (the relay kept its previous configuration).',
+      type: 'counter',
+      samples: [
+        [{ result: 'ok' }, s.reloads.ok],
+        [{ result: 'failed' }, s.reloads.failed],
+      ],
+    },
     { name: 'relay_ring_capacity_bytes', help: 'Size of the shared ring.', type: 'gauge', samples: [[{}, s.ring.capacityBytes]] },
     { name: 'relay_ring_used_bytes', help: 'Ring bytes some destination still needs.', type: 'gauge', samples: [[{}, s.ring.usedBytes]] },
     {

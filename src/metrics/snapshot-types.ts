@@ -60,6 +60,8 @@ export interface Snapshot {
   /** How UDP listeners receive: 'native' (recvmmsg addon) or 'dgram' (node:dgram). */
   udpIngest: 'native' | 'dgram';
   ring: { capacityBytes: number; usedBytes: number };
+  /** Configuration reloads (SIGHUP) applied, and refused (bad file, a listener that cannot bind). */
+  reloads: { ok: number; failed: number };
   listeners: ListenerSnapshot[];
   destinations: DestinationSnapshot[];
   /** CPU seconds per relay thread: main, ingest, egress, background. */

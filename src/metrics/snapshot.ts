@@ -13,14 +13,17 @@ import type { Snapshot } from './snapshot-types.js';
 export interface SnapshotInputs {
   views: RingViews;
   counters: SharedArrayBuffer;
-  /** Bound listener names in counter order (udp@127.0.0.1:2008). */
-  listeners: string[];
-  /** Destination names in counter order. */
-  destinations: string[];
+  /** Counter blocks of listeners: destination blocks follow them. */
+  listenerSlots: number;
+  /** Bound listeners (udp@127.0.0.1:2008) with their slots (counter blocks). */
+  listeners: { index: number; name: string }[];
+  /** Destinations with their slots. */
+  destinations: { index: number; name: string }[];
   /** Relay threads with their kernel thread ids (main included). */
   threads: { name: string; tid: number }[];
   startedMs: number;
   ingestRunning: () => boolean;
+  reloads: { ok: number; failed: number };
   udpIngest: 'native' | 'dgram';
 }
 
@@ -36,8 +39,8 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
     Object.fromEntries(Object.entries<number>(fields).map(([reason, field]) => [reason, at(base + field)])) as Record<R, number>;
   const udpDrops = await ownUdpSocketDrops();
   // Cursors first, then the tail: a cursor read after the tail could already be past it.
-  const cursors = destinations.map((_, d) => {
-    const b = destinationBase(listeners.length, d);
+  const cursors = destinations.map(({ index }) => {
+    const b = destinationBase(inputs.listenerSlots, index);
     return { items: at(b + DestinationField.cursorItems), position: at(b + DestinationField.cursorPosition) };
   });
   const tail = Atomics.load(views.control, TAIL) >>> 0;
@@ -59,8 +62,9 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
     ingestRunning: inputs.ingestRunning(),
     udpIngest: inputs.udpIngest,
     ring: { capacityBytes: views.capacity, usedBytes: usedBytes(views) },
-    listeners: listeners.map((name, l) => {
-      const b = listenerBase(l);
+    reloads: { ...inputs.reloads },
+    listeners: listeners.map(({ index, name }) => {
+      const b = listenerBase(index);
       const port = name.startsWith('udp@') ? Number(name.slice(name.lastIndexOf(':') + 1)) : undefined;
       return {
         name,
@@ -71,8 +75,8 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
         connectionsAccepted: at(b + ListenerField.connectionsAccepted),
       };
     }),
-    destinations: destinations.map((name, d) => {
-      const b = destinationBase(listeners.length, d);
+    destinations: destinations.map(({ index, name }, d) => {
+      const b = destinationBase(inputs.listenerSlots, index);
       const since = at(b + DestinationField.sinceMs);
       return {
         name,

@@ -15,7 +15,18 @@
  * | BG_SLEEPING         | 1 = bg waits     | background sets, ingest clears | ingest          | background is parked in Atomics.wait on BG_WAKE |
  * | BG_WAKE             | wake counter     | ingest, main (Atomics.add)  | background         | futex word the background thread waits on |
  * | STOP                | 1 = stop         | main                        | background         | background thread leaves its loop |
+ * | SLOT_GENERATION     | slot changes     | egress (Atomics.add)        | background, ingest, metrics | bumped after every change of a SLOT_FREE flag (a reload added or retired a destination) |
  * | RELEASED + d        | released of d    | egress (Atomics.store)      | background         | destination d no longer needs bytes below it: every write that carried them has called back |
+ * | SLOT_FREE + d       | 1 = slot unused  | egress (Atomics.store)      | background, ingest, metrics | slot d holds no destination: its RELEASED is ignored |
+ *
+ * There are `destinationSlots` RELEASED and SLOT_FREE slots (MAX_DESTINATIONS in a relay), more
+ * than the destinations a relay starts with, so a reload can add destinations to a running ring.
+ * A destination takes a slot by storing RELEASED (the tail it starts at), then SLOT_FREE = 0,
+ * then bumping SLOT_GENERATION; it gives it back by SLOT_FREE = 1 and a bump, once none of its
+ * writes can still read the ring. Readers load SLOT_GENERATION, then the flags and RELEASED, then
+ * TAIL, then SLOT_GENERATION again, and start over if it moved: a reading that missed a new slot
+ * could otherwise pair it with other destinations' positions released after that slot's start,
+ * and compute a HEAD past it (ring.ts, loadTailThenUsed).
  *
  * DATA — a Uint8Array of `capacity` bytes (a power of two). Items are laid out back to back, each
  * exactly a `len32le` frame:
@@ -46,12 +57,23 @@ export const EGRESS_SLEEPING = 2 * LINE;
 export const BG_SLEEPING = 3 * LINE;
 export const BG_WAKE = BG_SLEEPING + 1;
 export const STOP = 4 * LINE;
-/** First of `destinationCount` consecutive slots, all written by the egress thread. */
-export const RELEASED = 5 * LINE;
+export const SLOT_GENERATION = 5 * LINE;
+/** First of `destinationSlots` consecutive slots, all written by the egress thread. */
+export const RELEASED = 6 * LINE;
 
-/** Int32 slots of the control buffer for a relay with `destinationCount` destinations. */
-export function controlSlots(destinationCount: number): number {
-  return RELEASED + Math.ceil(Math.max(destinationCount, 1) / LINE) * LINE;
+/** Lines of `destinationSlots` consecutive Int32 slots. */
+function linesFor(destinationSlots: number): number {
+  return Math.ceil(Math.max(destinationSlots, 1) / LINE) * LINE;
+}
+
+/** First of the SLOT_FREE flags (after the RELEASED slots). */
+export function slotFreeBase(destinationSlots: number): number {
+  return RELEASED + linesFor(destinationSlots);
+}
+
+/** Int32 slots of the control buffer for a ring of `destinationSlots` destination slots. */
+export function controlSlots(destinationSlots: number): number {
+  return slotFreeBase(destinationSlots) + linesFor(destinationSlots);
 }
 
 /** Bytes of an item's length field. */
@@ -66,7 +88,8 @@ export const MAX_CAPACITY = 2 ** 30;
 export interface RingBuffers {
   control: SharedArrayBuffer;
   data: SharedArrayBuffer;
-  destinationCount: number;
+  /** RELEASED slots: the most destinations the ring can serve at once. */
+  destinationSlots: number;
 }
 
 /** Typed views over the shared buffers, built once per thread. */
@@ -77,20 +100,24 @@ export interface RingViews {
   dataView: DataView;
   capacity: number;
   mask: number;
-  destinationCount: number;
+  destinationSlots: number;
+  /** Index of SLOT_FREE + 0 in `control`. */
+  slotFree: number;
   dataBuffer: SharedArrayBuffer;
 }
 
-/** Allocates the ring. `capacity` must be a power of two in [MIN_CAPACITY, MAX_CAPACITY]. */
-export function allocateRing(capacity: number, destinationCount: number): RingBuffers {
+/**
+ * Allocates the ring. `capacity` must be a power of two in [MIN_CAPACITY, MAX_CAPACITY]. Slots
+ * [0, inUse) start taken (RELEASED 0, as the egress thread will start them), the rest free.
+ */
+export function allocateRing(capacity: number, destinationSlots: number, inUse = destinationSlots): RingBuffers {
   if (!isPowerOfTwo(capacity) || capacity < MIN_CAPACITY || capacity > MAX_CAPACITY) {
     throw new RangeError(`ring capacity must be a power of two in [${MIN_CAPACITY}, ${MAX_CAPACITY}], got ${capacity}`);
   }
-  return {
-    control: new SharedArrayBuffer(controlSlots(destinationCount) * Int32Array.BYTES_PER_ELEMENT),
-    data: new SharedArrayBuffer(capacity),
-    destinationCount,
-  };
+  const control = new SharedArrayBuffer(controlSlots(destinationSlots) * Int32Array.BYTES_PER_ELEMENT);
+  const flags = new Int32Array(control);
+  for (let d = inUse; d < destinationSlots; d++) flags[slotFreeBase(destinationSlots) + d] = 1;
+  return { control, data: new SharedArrayBuffer(capacity), destinationSlots };
 }
 
 /** Builds this thread's views of the shared ring. */
@@ -102,7 +129,8 @@ export function viewRing(buffers: RingBuffers): RingViews {
     dataView: new DataView(buffers.data),
     capacity,
     mask: capacity - 1,
-    destinationCount: buffers.destinationCount,
+    destinationSlots: buffers.destinationSlots,
+    slotFree: slotFreeBase(buffers.destinationSlots),
     dataBuffer: buffers.data,
   };
 }

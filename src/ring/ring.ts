@@ -23,6 +23,7 @@ import {
   HEAD,
   ITEM_HEADER_BYTES,
   RELEASED,
+  SLOT_GENERATION,
   TAIL,
   TAIL_ID,
   WRAP_MARKER,
@@ -246,6 +247,19 @@ export class RingReader {
     return position;
   }
 
+  /** How many items lie in [from, to) (item boundaries). */
+  countItems(from: number, to: number): number {
+    let position = from;
+    let items = 0;
+    while (position !== to) {
+      position = this.itemStart(position);
+      if (position === to) break;
+      position = advance(position, ITEM_HEADER_BYTES + this.payloadLength(position));
+      items++;
+    }
+    return items;
+  }
+
   /**
    * Appends to `out` a view of each payload in [from, to) (item boundaries, across a lap end
    * too) and returns how many. Views alias the ring: use them before releasing the range.
@@ -298,28 +312,62 @@ const USED_BYTES_ATTEMPTS = 4;
  */
 export function usedBytes(v: RingViews): number {
   for (let attempt = 1; ; attempt++) {
-    const { used, released } = loadTailThenUsed(v);
+    const { used, slots, released } = loadTailThenUsed(v);
     if (attempt === USED_BYTES_ATTEMPTS) return Math.min(used, v.capacity);
     let moved = false;
-    for (let d = 0; d < released.length; d++) moved ||= Atomics.load(v.control, RELEASED + d) >>> 0 !== released[d];
+    for (let i = 0; i < slots.length; i++) moved ||= Atomics.load(v.control, RELEASED + slots[i]!) >>> 0 !== released[i];
     if (!moved) return used;
   }
 }
 
 /**
- * The tail, how far below it the farthest-behind released position is, and the released
- * positions loaded. Every RELEASED is loaded before TAIL: a released position never passes the
- * tail it was published under, so measured against a tail loaded later it is at or below it and
- * the distance cannot wrap.
+ * The tail, how far below it the farthest-behind released position is, and the slots in use
+ * with the released positions loaded. Every RELEASED is loaded before TAIL: a released position
+ * never passes the tail it was published under, so measured against a tail loaded later it is at
+ * or below it and the distance cannot wrap.
+ *
+ * The slots in use are read between two loads of SLOT_GENERATION (layout.ts), and read again if
+ * it moved. Why: egress starts a destination at the tail t0 it loaded, then stores its RELEASED,
+ * clears SLOT_FREE and bumps the generation, then goes on releasing the other destinations past
+ * t0. A reading that saw the slot free but loaded another slot's RELEASED stored after that would
+ * compute a HEAD above t0, and ingest could overwrite what the new destination is about to send.
+ * With an unchanged generation across the reading, either the bump came before it (the slot was
+ * seen taken, with its RELEASED) or after it (every RELEASED loaded was stored before the slot
+ * was taken, so at or below t0).
  */
-function loadTailThenUsed(v: RingViews): { tail: number; used: number; released: number[] } {
+function loadTailThenUsed(v: RingViews): { tail: number; used: number; slots: number[]; released: number[] } {
   const c = v.control;
-  const released: number[] = [];
-  for (let d = 0; d < v.destinationCount; d++) released.push(Atomics.load(c, RELEASED + d) >>> 0);
-  const tail = Atomics.load(c, TAIL) >>> 0;
-  let used = 0;
-  for (const r of released) used = Math.max(used, distance(tail, r));
-  return { tail, used, released };
+  for (;;) {
+    const generation = Atomics.load(c, SLOT_GENERATION);
+    const slots: number[] = [];
+    const released: number[] = [];
+    for (let d = 0; d < v.destinationSlots; d++) {
+      if (Atomics.load(c, v.slotFree + d) !== 0) continue;
+      slots.push(d);
+      released.push(Atomics.load(c, RELEASED + d) >>> 0);
+    }
+    const tail = Atomics.load(c, TAIL) >>> 0;
+    if (Atomics.load(c, SLOT_GENERATION) !== generation) continue;
+    let used = 0;
+    for (const r of released) used = Math.max(used, distance(tail, r));
+    return { tail, used, slots, released };
+  }
+}
+
+/**
+ * Takes slot `d` for a destination that starts at ring position `position` (egress only; the
+ * slot must be free). From here on the reclaimer keeps every byte from `position` on for it.
+ */
+export function takeSlot(v: RingViews, d: number, position: number): void {
+  Atomics.store(v.control, RELEASED + d, position | 0);
+  Atomics.store(v.control, v.slotFree + d, 0);
+  Atomics.add(v.control, SLOT_GENERATION, 1);
+}
+
+/** Gives slot `d` back (egress only), once no write of its destination can still read the ring. */
+export function freeSlot(v: RingViews, d: number): void {
+  Atomics.store(v.control, v.slotFree + d, 1);
+  Atomics.add(v.control, SLOT_GENERATION, 1);
 }
 
 /** Publishes a new HEAD (background thread only). */

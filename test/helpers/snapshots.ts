@@ -14,6 +14,7 @@ export function snapshotFixture(): Snapshot {
     ingestRunning: true,
     udpIngest: 'native',
     ring: { capacityBytes: 64 * 1024 * 1024, usedBytes: 16 * 1024 * 1024 },
+    reloads: { ok: 2, failed: 1 },
     listeners: [
       {
         name: 'udp@0.0.0.0:2008',

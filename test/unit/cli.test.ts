@@ -29,7 +29,7 @@ const RUN = ['udp@127.0.0.1:2008', 'tcp@127.0.0.1:2009'];
 
 /** `message` is the pattern the process tests matched; `line` is the whole line after "relay: ". */
 const cases: { args: string[]; message: RegExp; line: string }[] = [
-  { args: [], message: /missing required argument 'listener'/, line: `missing required argument 'listener'` },
+  { args: [], message: /missing required argument 'listener'/, line: `missing required argument 'listener' (or give --config FILE)` },
   {
     args: ['udp@127.0.0.1:2008'],
     message: /no destination: give at least one tcp@HOST:PORT/,

@@ -56,8 +56,10 @@ async function snapshotWith(slot: number | undefined, value: number): Promise<{ 
   const snapshot = await takeSnapshot({
     views,
     counters,
-    listeners: [LISTENER],
-    destinations: [DESTINATION],
+    listenerSlots: 1,
+    listeners: [{ index: 0, name: LISTENER }],
+    destinations: [{ index: 0, name: DESTINATION }],
+    reloads: { ok: 0, failed: 0 },
     threads: [],
     startedMs: STARTED_MS,
     ingestRunning: () => true,

@@ -109,6 +109,7 @@ test('prometheus: exactly the interface families, one series per listener, desti
   const expectedTypes = new Map<string, string>([
     ['relay_ingest_dropped_messages_total', 'counter'],
     ['relay_dropped_messages_total', 'counter'],
+    ['relay_config_reloads_total', 'counter'],
     ['relay_ring_capacity_bytes', 'gauge'],
     ['relay_ring_used_bytes', 'gauge'],
     ['relay_ingest_native', 'gauge'],
@@ -137,6 +138,8 @@ test('prometheus: exactly the interface families, one series per listener, desti
     }
   }
   for (const t of s.threads) expected.set(seriesKey('relay_thread_cpu_seconds_total', { thread: t.name }), t.cpuSeconds);
+  expected.set(seriesKey('relay_config_reloads_total', { result: 'ok' }), 2);
+  expected.set(seriesKey('relay_config_reloads_total', { result: 'failed' }), 1);
   expected.set(seriesKey('relay_ring_capacity_bytes', {}), 64 * 1024 * 1024);
   expected.set(seriesKey('relay_ring_used_bytes', {}), 16 * 1024 * 1024);
   expected.set(seriesKey('relay_ingest_native', {}), 1);
@@ -146,7 +149,7 @@ test('prometheus: exactly the interface families, one series per listener, desti
   expected.set(seriesKey('process_resident_memory_bytes', {}), 150 * 1024 * 1024);
 
   assert.deepEqual(new Map([...types].sort()), new Map([...expectedTypes].sort()), 'families and their types');
-  assert.equal(samples.length, 2 * (4 + 4) + 3 * (14 + 4) + 4 + 7, 'series count');
+  assert.equal(samples.length, 2 * (4 + 4) + 3 * (14 + 4) + 4 + 7 + 2, 'series count');
   assert.deepEqual(new Map(samples.map((x) => [seriesKey(x.name, x.labels), x.value] as const).sort()), new Map([...expected].sort()));
 });
 

@@ -33,7 +33,7 @@ const START_NEAR_WRAP = 2 ** 32 - 3 * MIN_CAPACITY - 12345;
 function startAt(v: RingViews, position: number): void {
   Atomics.store(v.control, TAIL, position | 0);
   Atomics.store(v.control, HEAD, position | 0);
-  for (let d = 0; d < v.destinationCount; d++) Atomics.store(v.control, RELEASED + d, position | 0);
+  for (let d = 0; d < v.destinationSlots; d++) Atomics.store(v.control, RELEASED + d, position | 0);
 }
 
 /** Checks the bytes of the items in [start, end) against the expected payloads from firstId on. */

@@ -16,8 +16,10 @@ async function lagFor(tailId: number, tail: number, items: number, position: num
   const s = await takeSnapshot({
     views,
     counters,
-    listeners: ['udp@127.0.0.1:1'],
-    destinations: ['tcp@127.0.0.1:2'],
+    listenerSlots: 1,
+    listeners: [{ index: 0, name: 'udp@127.0.0.1:1' }],
+    destinations: [{ index: 0, name: 'tcp@127.0.0.1:2' }],
+    reloads: { ok: 0, failed: 0 },
     threads: [],
     startedMs: 0,
     ingestRunning: () => true,

@@ -1,0 +1,195 @@
+/**
+ * The relay's TOML configuration file (`relay --config relay.toml`), parsed by smol-toml. Its
+ * keys are the run command's long option names, and every value goes through that option's own
+ * parser (the same checks and messages as the command line, prefixed with the file and the key):
+ * there is one definition of each setting, in run.ts. Destinations are `[[destination]]` tables.
+ *
+ *   listen = ["udp@0.0.0.0:2008", "tcp@0.0.0.0:2008"]
+ *   buffer = "64MiB"
+ *   [[destination]]
+ *   address = "tls@logs-a:6514"
+ *   framing = "octet"
+ *   tls-ca = "/etc/relay/ca.pem"
+ *
+ * Errors are one line, `FILE: KEY: what was wrong` (`relay.toml: destination 3: bad address …`),
+ * with exit code 2; a key the relay does not know is an error, never ignored.
+ */
+import { readFileSync } from 'node:fs';
+import { type Command, InvalidArgumentError, type Option } from 'commander';
+import { parse, TomlError } from 'smol-toml';
+import { DESTINATION_ADDRESS, parseEndpoint, type Endpoint } from '../config/address.js';
+import { RelayError, type RelayErrorCode } from '../errors.js';
+import { isFramingName, FRAMING_NAMES, type FramingName } from '../framing/index.js';
+import type { TlsSettings } from '../config/tls-files.js';
+
+/** One `[[destination]]` table, its address parsed; TLS keys only where the table gives them. */
+export interface FileDestination {
+  endpoint: Endpoint;
+  tls: Partial<TlsSettings>;
+  /** `relay.toml: destination 2`, to prefix later errors about it (its TLS files). */
+  where: string;
+}
+
+export interface FileConfig {
+  path: string;
+  /** Option values by commander attribute name (maxMessage), each parsed by that option's parser. */
+  options: Map<string, unknown>;
+  destinations: FileDestination[];
+}
+
+/** Options that make no sense in the file itself. */
+const NOT_IN_FILE = new Set(['config', 'check-config', 'help', 'version']);
+/** Keys of a [[destination]] table, and the TLS setting each one fills. */
+const DESTINATION_TLS_KEYS: Record<string, keyof TlsSettings> = {
+  'tls-ca': 'caFile',
+  'tls-cert': 'certFile',
+  'tls-key': 'keyFile',
+  servername: 'servername',
+};
+const DESTINATION_KEYS = ['address', 'framing', ...Object.keys(DESTINATION_TLS_KEYS)];
+
+/** Reads and checks `path` against the options of `command` (the run command). Throws RelayError (exit 2). */
+export function readConfigFile(path: string, command: Command): FileConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new RelayError('ERR_CONFIG', `cannot read config file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  let document: Record<string, unknown>;
+  try {
+    document = parse(text);
+  } catch (error) {
+    if (error instanceof TomlError) {
+      const reason = error.message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
+      throw new RelayError('ERR_CONFIG', `${path}: line ${error.line}, column ${error.column}: not valid TOML: ${reason}`, { cause: error });
+    }
+    throw error;
+  }
+  const runOptions = command.options.filter((o) => o.long !== undefined && !NOT_IN_FILE.has(o.long.slice(2)));
+  const byKey = new Map(runOptions.map((o) => [o.long!.slice(2), o]));
+  const options = new Map<string, unknown>();
+  let destinations: FileDestination[] = [];
+  for (const [key, value] of Object.entries(document)) {
+    if (key === 'destination') {
+      destinations = readDestinations(path, value);
+      continue;
+    }
+    const option = byKey.get(key);
+    if (!option) {
+      const known = [...byKey.keys(), 'destination'];
+      throw new RelayError('ERR_CONFIG', `${path}: unknown key ${JSON.stringify(key)}${suggest(key, known)}`);
+    }
+    options.set(option.attributeName(), readOption(path, key, option, value));
+  }
+  return { path, options, destinations };
+}
+
+/** One top-level key through its option's parser. */
+function readOption(path: string, key: string, option: Option, value: unknown): unknown {
+  const fail = (reason: string, code: RelayErrorCode = 'ERR_BAD_OPTION', cause?: unknown): never => {
+    throw new RelayError(code, `${path}: ${reason}`, cause === undefined ? undefined : { cause });
+  };
+  const takesValue = option.required || option.optional;
+  if (!takesValue) {
+    if (typeof value !== 'boolean') fail(`${key}: expected true or false, got ${describe(value)}`);
+    return value;
+  }
+  const repeatable = Array.isArray(option.defaultValue);
+  const items = repeatable && Array.isArray(value) ? value : [value];
+  if (!repeatable && Array.isArray(value)) fail(`${key}: expected one value, got a list`);
+  let result: unknown = repeatable ? [] : undefined;
+  for (const item of items) {
+    if (typeof item !== 'string' && typeof item !== 'number')
+      fail(`${key}: expected a string${repeatable ? ' or a list of strings' : ''}, got ${describe(item)}`);
+    const text = String(item);
+    if (option.argChoices && !option.argChoices.includes(text)) fail(`${key}: ${JSON.stringify(text)} is not one of ${option.argChoices.join(', ')}`);
+    if (!option.parseArg) {
+      result = text;
+      continue;
+    }
+    try {
+      result = option.parseArg(text, result);
+    } catch (error) {
+      if (!(error instanceof InvalidArgumentError)) throw error;
+      const cause = error.cause instanceof RelayError ? error.cause : undefined;
+      // Our parsers name the option as typed (`--buffer "64XB": …`): name the key instead.
+      const message = error.message.startsWith(`--${key} `) ? `${key}${error.message.slice(key.length + 2)}` : `${key}: ${error.message}`;
+      fail(message, cause?.code ?? 'ERR_BAD_OPTION', error);
+    }
+  }
+  return result;
+}
+
+function readDestinations(path: string, value: unknown): FileDestination[] {
+  const tables = Array.isArray(value) ? value : undefined;
+  if (!tables || tables.some((t) => typeof t !== 'object' || t === null || Array.isArray(t))) {
+    throw new RelayError('ERR_CONFIG', `${path}: destination: expected [[destination]] tables, each with address = "tcp@HOST:PORT"`);
+  }
+  return (tables as Record<string, unknown>[]).map((table, i) => {
+    const where = `${path}: destination ${i + 1}`;
+    const fail = (reason: string, code: RelayErrorCode = 'ERR_BAD_OPTION'): never => {
+      throw new RelayError(code, `${where}: ${reason}`);
+    };
+    for (const key of Object.keys(table)) {
+      if (!DESTINATION_KEYS.includes(key)) fail(`unknown key ${JSON.stringify(key)}${suggest(key, DESTINATION_KEYS)}`, 'ERR_CONFIG');
+    }
+    const string = (key: string): string | undefined => {
+      const v = table[key];
+      if (v === undefined) return undefined;
+      if (typeof v !== 'string' || v === '') fail(`${key}: expected a non-empty string, got ${describe(v)}`);
+      return v as string;
+    };
+    const address = string('address') ?? fail('no address: give address = "tcp@HOST:PORT" (or tls@)');
+    let endpoint: Endpoint;
+    try {
+      endpoint = parseEndpoint(address, { ...DESTINATION_ADDRESS, what: 'address' });
+    } catch (error) {
+      throw new RelayError((error as RelayError).code ?? 'ERR_BAD_ADDRESS', `${where}: ${(error as Error).message}`, { cause: error });
+    }
+    const framing = string('framing');
+    if (framing !== undefined) {
+      if (!isFramingName(framing)) fail(`framing: ${JSON.stringify(framing)} is not one of ${FRAMING_NAMES.join(', ')}`);
+      if (endpoint.framing !== undefined && endpoint.framing !== framing) fail(`framing is given twice: ${framing} here, ${endpoint.framing} in the address`);
+      endpoint = withFraming(endpoint, framing as FramingName);
+    }
+    const tls: Partial<TlsSettings> = {};
+    for (const [key, field] of Object.entries(DESTINATION_TLS_KEYS)) {
+      const v = string(key);
+      if (v === undefined) continue;
+      if (endpoint.scheme !== 'tls') fail(`${key} is for tls@ destinations, and this one is ${endpoint.scheme}@`);
+      tls[field] = v;
+    }
+    return { endpoint, tls, where };
+  });
+}
+
+/** `endpoint` with an explicit framing (its canonical text says so, as `?framing=` would). */
+function withFraming(endpoint: Endpoint, framing: FramingName): Endpoint {
+  return parseEndpoint(`${endpoint.text.split('?')[0]}?framing=${framing}`, DESTINATION_ADDRESS);
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value === null || value === undefined) return 'nothing';
+  if (typeof value === 'object') return 'a table';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+/** ` (did you mean "buffer"?)` when one known key is within two edits of `key`. */
+function suggest(key: string, known: string[]): string {
+  const near = known.filter((k) => editDistance(k, key) <= 2);
+  return near.length === 1 ? ` (did you mean ${JSON.stringify(near[0])}?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

@@ -1,0 +1,156 @@
+/**
+ * Everything the relay command runs with, from one place: the command line, and the --config
+ * file under it (options given on the command line override the file's; addresses given on the
+ * command line add destinations to the file's). loadSettings() is called at start, by
+ * --check-config and on every SIGHUP, so a reload reads the file, and every TLS file, again.
+ */
+import type { Command } from 'commander';
+import { DESTINATION_ADDRESS, LISTENER_ADDRESS, parseEndpoint, type Endpoint, type HostPort } from '../config/address.js';
+import type { Cidr } from '../config/cidr.js';
+import { DEFAULTS, ringBytesFor, validateConfig, type DestinationConfig, type RelayConfig } from '../config/config.js';
+import { formatBytes, formatDurationMs } from '../config/size.js';
+import { loadTlsClient, type TlsSettings } from '../config/tls-files.js';
+import { RelayError } from '../errors.js';
+import type { FramingName } from '../framing/index.js';
+import { chooseUdpIngest, type UdpIngestChoice } from '../ingest/udp-path.js';
+import type { LogFormat } from '../logging.js';
+import type { LogLevel } from '../thread-protocol.js';
+import { readConfigFile } from './config-file.js';
+
+/** The run command's option values, by commander attribute name (one per long option). */
+export interface RunOptions {
+  config: string | undefined;
+  checkConfig: string | undefined;
+  listen: Endpoint[];
+  framing: FramingName;
+  buffer: number;
+  maxMessage: number;
+  recvBuffer: number;
+  ingest: UdpIngestChoice;
+  drainTimeout: number;
+  connectTimeout: number;
+  stallTimeout: number;
+  allow: Cidr[];
+  spillDir: string | undefined;
+  spillMax: number;
+  reconnectMin: number;
+  reconnectMax: number;
+  tlsCa: string | undefined;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  metrics: HostPort | undefined;
+  statsInterval: number;
+  logFormat: LogFormat;
+  quiet: boolean;
+  verbose: boolean;
+}
+
+/** The relay's configuration plus what the main thread alone uses. */
+export interface RunSettings {
+  config: RelayConfig;
+  /** The --config file, if any. */
+  file: string | undefined;
+  metrics: HostPort | undefined;
+  statsIntervalMs: number;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  /** Why UDP falls back to node:dgram, when it does. */
+  ingestWarning: string | undefined;
+}
+
+/**
+ * Reads the file (if any) and merges the command line over it. `addresses` are the positional
+ * arguments: without a file, a listener then destinations; with one, destinations only.
+ * Throws RelayError (exit 2) with one line naming the file and key.
+ */
+export function loadSettings(command: Command, addresses: string[], cli: RunOptions): RunSettings {
+  if (cli.config !== undefined && cli.checkConfig !== undefined && cli.config !== cli.checkConfig) {
+    throw new RelayError('ERR_BAD_OPTION', `--config ${cli.config} and --check-config ${cli.checkConfig} name two files: give one`);
+  }
+  const path = cli.checkConfig ?? cli.config;
+  const file = path === undefined ? undefined : readConfigFile(path, command);
+  const o = { ...cli } as unknown as Record<string, unknown>;
+  for (const [key, value] of file?.options ?? []) if (command.getOptionValueSource(key) !== 'cli') o[key] = value;
+  const options = o as unknown as RunOptions;
+
+  let listeners: Endpoint[];
+  let extra: string[];
+  if (file) {
+    listeners = options.listen;
+    extra = addresses;
+    if (listeners.length === 0) throw new RelayError('ERR_BAD_OPTION', `${file.path}: no listener: give listen = ["udp@HOST:PORT"] (or --listen)`);
+  } else {
+    const [listener, ...rest] = addresses;
+    if (listener === undefined) throw new RelayError('ERR_BAD_OPTION', `missing required argument 'listener' (or give --config FILE)`);
+    listeners = [parseEndpoint(listener, LISTENER_ADDRESS), ...options.listen];
+    extra = rest;
+  }
+  const defaults: TlsSettings = { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey, servername: undefined };
+  const destinations: DestinationConfig[] = [
+    ...(file?.destinations ?? []).map((d) => destination(d.endpoint, { ...defaults, ...d.tls }, d.where)),
+    ...extra.map((text) => destination(parseEndpoint(text, DESTINATION_ADDRESS), defaults, '')),
+  ];
+  if (file && destinations.length === 0) {
+    throw new RelayError('ERR_BAD_OPTION', `${file.path}: no destination: add a [[destination]] table with address = "tcp@HOST:PORT"`);
+  }
+  const ingest = chooseUdpIngest(options.ingest);
+  const config = validateConfig({
+    listeners,
+    destinations,
+    framing: options.framing,
+    ringBytes: ringBytesFor(options.buffer, options.maxMessage),
+    maxMessageBytes: options.maxMessage,
+    recvBufferBytes: options.recvBuffer,
+    udpIngest: ingest.path,
+    drainTimeoutMs: options.drainTimeout,
+    connectTimeoutMs: options.connectTimeout,
+    stallTimeoutMs: options.stallTimeout,
+    allow: options.allow,
+    spill: options.spillDir === undefined ? undefined : { dir: options.spillDir, maxBytes: options.spillMax },
+    reconnectMinMs: options.reconnectMin,
+    reconnectMaxMs: options.reconnectMax,
+    reclaimIntervalMs: DEFAULTS.reclaimIntervalMs,
+    logIntervalMs: DEFAULTS.logIntervalMs,
+  });
+  return {
+    config,
+    file: file?.path,
+    metrics: options.metrics,
+    statsIntervalMs: options.statsInterval,
+    logLevel: options.quiet ? 'warn' : options.verbose ? 'debug' : 'info',
+    logFormat: options.logFormat,
+    ingestWarning: ingest.warning,
+  };
+}
+
+/** A destination with its TLS settings read (tls@ only; `where` prefixes errors about its files). */
+function destination(endpoint: Endpoint, tls: TlsSettings, where: string): DestinationConfig {
+  return { endpoint, tls: endpoint.scheme === 'tls' ? loadTlsClient(tls, where) : undefined };
+}
+
+/** What --check-config prints: everything the relay would run with, one item per line. */
+export function describeSettings(s: RunSettings): string {
+  const c = s.config;
+  const lines = [`${s.file ?? 'command line'}: ok`];
+  for (const l of c.listeners) {
+    const how = l.scheme === 'udp' ? `UDP via ${c.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram'}` : `framed TCP, ${l.framing ?? c.framing}`;
+    lines.push(`listen      ${l.text} (${how})`);
+  }
+  for (const { endpoint: d, tls } of c.destinations) {
+    const parts = [`framing ${d.framing ?? c.framing}`];
+    if (tls) {
+      parts.push(`TLS verified against the system CAs${tls.ca ? ' + tls-ca' : ''}, name ${tls.servername ?? d.host}`);
+      if (tls.cert) parts.push('client certificate');
+    }
+    lines.push(`destination ${d.text} (${parts.join('; ')})`);
+  }
+  lines.push(
+    `ring        ${formatBytes(c.ringBytes)}, messages up to ${c.maxMessageBytes} bytes, SO_RCVBUF ${formatBytes(c.recvBufferBytes)}`,
+    `timeouts    drain ${formatDurationMs(c.drainTimeoutMs)}, connect ${formatDurationMs(c.connectTimeoutMs)}, stall ${formatDurationMs(c.stallTimeoutMs)}, reconnect ${formatDurationMs(c.reconnectMinMs)}..${formatDurationMs(c.reconnectMaxMs)}`,
+    `spill       ${c.spill ? `${c.spill.dir}, up to ${formatBytes(c.spill.maxBytes)} per destination` : 'off (a lagging destination loses its oldest messages)'}`,
+    `allow       ${c.allow.length === 0 ? 'everyone' : c.allow.map((a) => a.text).join(', ')}`,
+    `metrics     ${s.metrics ? `http://${s.metrics.text}/metrics` : 'off'}; stats line ${s.statsIntervalMs > 0 ? `every ${formatDurationMs(s.statsIntervalMs)}` : 'off'}`,
+  );
+  if (s.ingestWarning) lines.push(`note        ${s.ingestWarning}`);
+  return `${lines.join('\n')}\n`;
+}

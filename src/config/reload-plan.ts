@@ -1,0 +1,106 @@
+/**
+ * What a reload changes, decided from the running configuration and the new one (pure: the
+ * Relay applies the plan through its threads). The rules users rely on:
+ * - a listener or destination is matched by its identity (scheme, address, effective framing):
+ *   one that stays keeps its socket, its slot, its cursor and its spill; one that is new gets a
+ *   free slot; one that is gone is removed;
+ * - a destination that stays gets its new timeouts, and reconnects when its TLS settings (files,
+ *   their contents, servername) changed;
+ * - settings the running ring and threads were built with are reported as ignored until restart.
+ */
+import { RelayError } from '../errors.js';
+import type { Endpoint } from './address.js';
+import { MAX_DESTINATIONS, MAX_LISTENERS, destinationIdentity, type DestinationConfig, type RelayConfig } from './config.js';
+import type { FramingName } from '../framing/index.js';
+import { formatBytes } from './size.js';
+
+/** What the relay runs now, by slot. */
+export interface RunningShape {
+  config: RelayConfig;
+  listeners: ReadonlyMap<number, Endpoint>;
+  destinations: ReadonlyMap<number, DestinationConfig>;
+  /** Slots still held by removed destinations that are draining. */
+  retiringDestinations: ReadonlySet<number>;
+}
+
+export interface ReloadPlan {
+  listeners: { add: { slot: number; endpoint: Endpoint }[]; remove: number[] };
+  destinations: { add: { slot: number; destination: DestinationConfig }[]; remove: number[]; keep: { slot: number; destination: DestinationConfig }[] };
+  /** One phrase per setting that changed but applies only after a restart. */
+  ignored: string[];
+}
+
+/** A listener's identity: scheme and address, and for tcp@ the framing it decodes. */
+export function listenerIdentity(l: Endpoint, defaultFraming: FramingName): string {
+  return l.scheme === 'tcp' ? `tcp@${l.host}:${l.port} ${l.framing ?? defaultFraming}` : `${l.scheme}@${l.host}:${l.port}`;
+}
+
+/** Settings fixed at start, each with how to show it. */
+const RESTART_ONLY: { name: string; value: (c: RelayConfig) => string }[] = [
+  { name: 'buffer', value: (c) => formatBytes(c.ringBytes) },
+  { name: 'max-message', value: (c) => String(c.maxMessageBytes) },
+  { name: 'recv-buffer', value: (c) => formatBytes(c.recvBufferBytes) },
+  { name: 'ingest', value: (c) => c.udpIngest },
+  { name: 'spill-dir', value: (c) => c.spill?.dir ?? '(none)' },
+  { name: 'spill-max', value: (c) => (c.spill ? formatBytes(c.spill.maxBytes) : '(none)') },
+];
+
+/** Plans the move from `running` to `next`; throws RelayError('ERR_BAD_OPTION') when there are not enough free slots. */
+export function planReload(running: RunningShape, next: RelayConfig): ReloadPlan {
+  const ignored = RESTART_ONLY.flatMap(({ name, value }) => {
+    const before = value(running.config);
+    const after = value(next);
+    return before === after ? [] : [`${name} ${before} -> ${after}`];
+  });
+
+  const oldFraming = running.config.framing;
+  const listenersNow = new Map([...running.listeners].map(([slot, l]) => [listenerIdentity(l, oldFraming), slot]));
+  const keptListeners = new Set<number>();
+  const addedListeners: Endpoint[] = [];
+  for (const l of next.listeners) {
+    const slot = listenersNow.get(listenerIdentity(l, next.framing));
+    if (slot === undefined) addedListeners.push(l);
+    else keptListeners.add(slot);
+  }
+  const freeListenerSlots = freeSlots(MAX_LISTENERS, new Set(running.listeners.keys()));
+  if (addedListeners.length > freeListenerSlots.length) {
+    throw new RelayError('ERR_BAD_OPTION', `too many listeners: a relay runs at most ${MAX_LISTENERS}`);
+  }
+
+  const destinationsNow = new Map([...running.destinations].map(([slot, d]) => [destinationIdentity(d.endpoint, oldFraming), slot]));
+  const keep: { slot: number; destination: DestinationConfig }[] = [];
+  const addedDestinations: DestinationConfig[] = [];
+  for (const d of next.destinations) {
+    const slot = destinationsNow.get(destinationIdentity(d.endpoint, next.framing));
+    if (slot === undefined) addedDestinations.push(d);
+    else keep.push({ slot, destination: d });
+  }
+  const keptDestinations = new Set(keep.map((k) => k.slot));
+  const freeDestinationSlots = freeSlots(MAX_DESTINATIONS, new Set([...running.destinations.keys(), ...running.retiringDestinations]));
+  if (addedDestinations.length > freeDestinationSlots.length) {
+    throw new RelayError(
+      'ERR_BAD_OPTION',
+      `too many destinations: a relay runs at most ${MAX_DESTINATIONS}, counting removed ones still draining (${running.retiringDestinations.size})`,
+    );
+  }
+
+  return {
+    listeners: {
+      add: addedListeners.map((endpoint, i) => ({ slot: freeListenerSlots[i]!, endpoint })),
+      remove: [...running.listeners.keys()].filter((slot) => !keptListeners.has(slot)),
+    },
+    destinations: {
+      add: addedDestinations.map((destination, i) => ({ slot: freeDestinationSlots[i]!, destination })),
+      remove: [...running.destinations.keys()].filter((slot) => !keptDestinations.has(slot)),
+      keep,
+    },
+    ignored,
+  };
+}
+
+/** Slots in [0, count) not in `taken`, lowest first. */
+function freeSlots(count: number, taken: ReadonlySet<number>): number[] {
+  const free: number[] = [];
+  for (let slot = 0; slot < count; slot++) if (!taken.has(slot)) free.push(slot);
+  return free;
+}
