@@ -78,8 +78,8 @@ export class Relay {
     /** Kernel thread id of each relay thread, as each reported it. */
     private readonly threadIds: Map<string, number>,
   ) {
-    currentConfig.listeners.forEach((endpoint, slot) => this.listenerSlots.set(slot, { endpoint, bound: listening[slot]! }));
-    currentConfig.destinations.forEach((d, slot) => this.destinationSlots.set(slot, d));
+    for (const [slot, endpoint] of currentConfig.listeners.entries()) this.listenerSlots.set(slot, { endpoint, bound: listening[slot]! });
+    for (const [slot, d] of currentConfig.destinations.entries()) this.destinationSlots.set(slot, d);
     egress.on('message', (m: FromEgress) => {
       if (m.type !== 'retired') return;
       const name = this.retiringSlots.get(m.index) ?? 'a removed destination';
@@ -193,7 +193,7 @@ export class Relay {
       if (listenerReply.type !== 'reconfigured') throw new RelayError('ERR_INTERNAL', 'ingest thread sent no reconfigure report');
       const removedListeners = plan.listeners.remove.map((slot) => this.listenerSlots.get(slot)!.bound.text);
       for (const slot of plan.listeners.remove) this.listenerSlots.delete(slot);
-      plan.listeners.add.forEach(({ slot, endpoint }, i) => this.listenerSlots.set(slot, { endpoint, bound: listenerReply.listeners[i]! }));
+      for (const [i, { slot, endpoint }] of plan.listeners.add.entries()) this.listenerSlots.set(slot, { endpoint, bound: listenerReply.listeners[i]! });
 
       const reconnected = plan.destinations.keep
         .filter(({ slot, destination }) => destination.tls?.fingerprint !== this.destinationSlots.get(slot)!.tls?.fingerprint)
