@@ -9,7 +9,7 @@
  * this thread has no sockets to serve.
  */
 import { BG_SLEEPING, BG_WAKE, STOP, type RingViews } from '../ring/layout.js';
-import { computeHead, publishHead } from '../ring/ring.js';
+import { computeHead, publishHead } from '../ring/positions.js';
 
 /** Reclaims until STOP is set. `intervalMs` bounds how stale HEAD gets while nobody asks. */
 export function runReclaimer(v: RingViews, intervalMs: number): void {

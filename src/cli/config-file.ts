@@ -11,10 +11,15 @@
  *   framing = "octet"
  *   tls-ca = "/etc/relay/ca.pem"
  *
+ * Relative file paths in the file (TLS files, spill-dir) are relative to the file's directory, so
+ * a configuration directory can be moved whole; on the command line they are relative to the
+ * working directory, as usual.
+ *
  * Errors are one line, `FILE: KEY: what was wrong` (`relay.toml: destination 3: bad address …`),
  * with exit code 2; a key the relay does not know is an error, never ignored.
  */
 import { readFileSync } from 'node:fs';
+import nodePath from 'node:path';
 import { type Command, InvalidArgumentError, type Option } from 'commander';
 import { parse, TomlError } from 'smol-toml';
 import { DESTINATION_ADDRESS, parseEndpoint, type Endpoint } from '../config/address.js';
@@ -36,6 +41,9 @@ export interface FileConfig {
   options: Map<string, unknown>;
   destinations: FileDestination[];
 }
+
+/** Keys whose values are paths, resolved against the file's directory. */
+const PATH_KEYS = new Set(['tls-ca', 'tls-cert', 'tls-key', 'spill-dir']);
 
 /** Options that make no sense in the file itself. */
 const NOT_IN_FILE = new Set(['config', 'check-config', 'help', 'version']);
@@ -80,7 +88,8 @@ export function readConfigFile(path: string, command: Command): FileConfig {
       const known = [...byKey.keys(), 'destination'];
       throw new RelayError('ERR_CONFIG', `${path}: unknown key ${JSON.stringify(key)}${suggest(key, known)}`);
     }
-    options.set(option.attributeName(), readOption(path, key, option, value));
+    const parsed = readOption(path, key, option, value);
+    options.set(option.attributeName(), PATH_KEYS.has(key) ? relativeTo(path, parsed as string) : parsed);
   }
   return { path, options, destinations };
 }
@@ -158,10 +167,15 @@ function readDestinations(path: string, value: unknown): FileDestination[] {
       const v = string(key);
       if (v === undefined) continue;
       if (endpoint.scheme !== 'tls') fail(`${key} is for tls@ destinations, and this one is ${endpoint.scheme}@`);
-      tls[field] = v;
+      tls[field] = PATH_KEYS.has(key) ? relativeTo(path, v!) : v;
     }
     return { endpoint, tls, where };
   });
+}
+
+/** `file` (from the config file at `configPath`) as a path: a relative one is relative to the config file's directory. */
+function relativeTo(configPath: string, file: string): string {
+  return nodePath.resolve(nodePath.dirname(configPath), file);
 }
 
 /** `endpoint` with an explicit framing (its canonical text says so, as `?framing=` would). */

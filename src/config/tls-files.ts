@@ -44,21 +44,9 @@ export function loadTlsClient(settings: TlsSettings, where: string): TlsClientOp
   if ((cert === undefined) !== (key === undefined)) {
     throw new RelayError('ERR_TLS_FILE', `${prefix}tls-cert and tls-key go together: give both for a client certificate, or neither`);
   }
-  if (ca !== undefined) {
-    try {
-      new X509Certificate(ca);
-    } catch (error) {
-      throw new RelayError('ERR_TLS_FILE', `${prefix}tls-ca ${settings.caFile}: not a PEM certificate: ${(error as Error).message}`, { cause: error });
-    }
-  }
+  if (ca !== undefined) checkCertificate(ca, `${prefix}tls-ca ${settings.caFile}`);
   if (cert !== undefined) {
-    try {
-      new X509Certificate(cert);
-    } catch (error) {
-      throw new RelayError('ERR_TLS_FILE', `${prefix}tls-cert ${settings.certFile}: not a PEM certificate: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
+    checkCertificate(cert, `${prefix}tls-cert ${settings.certFile}`);
     try {
       tls.createSecureContext({ cert, key });
     } catch (error) {
@@ -71,4 +59,16 @@ export function loadTlsClient(settings: TlsSettings, where: string): TlsClientOp
     .update(JSON.stringify([settings.servername ?? '', ca ?? '', cert ?? '', key ?? '']))
     .digest('hex');
   return { ca, cert, key, servername: settings.servername, fingerprint };
+}
+
+const PEM_CERTIFICATE = '-----BEGIN CERTIFICATE-----';
+
+/** Throws RelayError('ERR_TLS_FILE') naming `what` unless `pem` holds a certificate that parses. */
+function checkCertificate(pem: string, what: string): void {
+  if (!pem.includes(PEM_CERTIFICATE)) throw new RelayError('ERR_TLS_FILE', `${what}: not a PEM certificate (no "${PEM_CERTIFICATE}" line)`);
+  try {
+    new X509Certificate(pem);
+  } catch (error) {
+    throw new RelayError('ERR_TLS_FILE', `${what}: not a PEM certificate: ${(error as Error).message}`, { cause: error });
+  }
 }

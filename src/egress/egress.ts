@@ -15,7 +15,8 @@
  * with new settings is updated in place (src/egress/destination.ts, update()).
  */
 import { EGRESS_SLEEPING, TAIL, type RingViews } from '../ring/layout.js';
-import { RingReader, freeSlot, takeSlot } from '../ring/ring.js';
+import { RingReader } from '../ring/ring.js';
+import { freeSlot, takeSlot } from '../ring/positions.js';
 import { DestinationCounters, destinationBase } from '../metrics/counters.js';
 import type { RateLimitedLog } from '../logging.js';
 import { SpillStore } from '../spill/segment-store.js';

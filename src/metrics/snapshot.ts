@@ -3,7 +3,7 @@
  * about threads and kernel drops, turned into the plain Snapshot every renderer reads.
  */
 import { TAIL, TAIL_ID, distance, type RingViews } from '../ring/layout.js';
-import { usedBytes } from '../ring/ring.js';
+import { usedBytes } from '../ring/positions.js';
 import { DESTINATION_DROP_FIELD, DestinationField, INGEST_DROP_FIELD, ListenerField, destinationBase, listenerBase } from './counters.js';
 import { ownUdpSocketDrops } from './kernel-drops.js';
 import { threadCpuSeconds } from './thread-cpu.js';

@@ -8,22 +8,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { buildProgram, runCli, type CliIo } from '../../src/cli/program.js';
-
-/** Runs the CLI on `args` (what follows `relay` on a command line) with stdout and stderr captured. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    writeOut: (text) => {
-      stdout += text;
-    },
-    writeErr: (text) => {
-      stderr += text;
-    },
-  };
-  const code = await runCli(['node', 'relay', ...args], io);
-  return { code, stdout, stderr };
-}
+import { cli } from '../helpers/cli.js';
 
 const RUN = ['udp@127.0.0.1:2008', 'tcp@127.0.0.1:2009'];
 

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { HEAD, ITEM_HEADER_BYTES, MIN_CAPACITY, RELEASED, TAIL, allocateRing, distance, viewRing, type RingViews } from '../../src/ring/layout.js';
-import { RingReader, RingWriter, computeHead, publishHead, usedBytes } from '../../src/ring/ring.js';
+import { RingReader, RingWriter } from '../../src/ring/ring.js';
+import { computeHead, publishHead, usedBytes } from '../../src/ring/positions.js';
 import { mulberry32, payloadFor, randomInt } from '../helpers/prng.js';
 
 interface SimReader {

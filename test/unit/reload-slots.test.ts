@@ -1,0 +1,139 @@
+/**
+ * What a reload rests on: destination slots in the ring (a slot taken at the tail keeps every
+ * byte from there; a free slot holds nothing back) checked after every step of seeded random
+ * schedules, and the reload plan (what stays, what is added where, what is removed, what is
+ * ignored until restart).
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { MIN_CAPACITY, TAIL, allocateRing, distance, viewRing } from '../../src/ring/layout.js';
+import { RingReader, RingWriter } from '../../src/ring/ring.js';
+import { computeHead, freeSlot, publishHead, takeSlot, usedBytes } from '../../src/ring/positions.js';
+import { planReload, type RunningShape } from '../../src/config/reload-plan.js';
+import { DEFAULTS, type DestinationConfig, type RelayConfig } from '../../src/config/config.js';
+import { DESTINATION_ADDRESS, LISTENER_ADDRESS, parseEndpoint } from '../../src/config/address.js';
+import { mulberry32, randomInt } from '../helpers/prng.js';
+
+test('slots: HEAD never passes a taken slot, and a free slot never holds HEAD back (seeded schedules)', () => {
+  for (let seed = 1; seed <= 200; seed++) {
+    const random = mulberry32(seed);
+    const slots = 8;
+    const v = viewRing(allocateRing(MIN_CAPACITY, slots, 1));
+    const writer = new RingWriter(v);
+    const reader = new RingReader(v);
+    // What each taken slot needs: its released position (the model the reclaimer must respect).
+    const taken = new Map<number, number>([[0, 0]]);
+    const payload = Buffer.alloc(2000, 7);
+    for (let step = 0; step < 400; step++) {
+      const action = randomInt(random, 0, 9);
+      const tail = reader.loadTail();
+      if (action <= 4) {
+        const appended = writer.append(payload.subarray(0, randomInt(random, 0, payload.length)));
+        if (appended) writer.publish();
+      } else if (action <= 6 && taken.size > 0) {
+        // A destination moves its released position forward, up to the tail.
+        const slot = [...taken.keys()][randomInt(random, 0, taken.size - 1)]!;
+        taken.set(slot, tail);
+        reader.release(slot, tail);
+      } else if (action === 7 && taken.size < slots) {
+        const free = [...Array(slots).keys()].filter((s) => !taken.has(s));
+        const slot = free[randomInt(random, 0, free.length - 1)]!;
+        takeSlot(v, slot, tail);
+        taken.set(slot, tail);
+      } else if (action >= 8 && taken.size > 1) {
+        const slot = [...taken.keys()][randomInt(random, 0, taken.size - 1)]!;
+        freeSlot(v, slot);
+        taken.delete(slot);
+      }
+      publishHead(v, computeHead(v));
+      const now = Atomics.load(v.control, TAIL) >>> 0;
+      const head = computeHead(v);
+      const lowest = Math.max(...[...taken.values()].map((r) => distance(now, r)));
+      assert.equal(distance(now, head), lowest, `seed ${seed} step ${step}: HEAD ${head} is not the lowest taken released position`);
+      assert.ok(usedBytes(v) <= v.capacity, `seed ${seed} step ${step}: used bytes past the capacity`);
+    }
+  }
+});
+
+const config = (listeners: string[], destinations: string[], more: Partial<RelayConfig> = {}): RelayConfig => ({
+  listeners: listeners.map((l) => parseEndpoint(l, LISTENER_ADDRESS)),
+  destinations: destinations.map((d) => ({ endpoint: parseEndpoint(d, DESTINATION_ADDRESS), tls: undefined })),
+  framing: 'len32le',
+  ringBytes: 1 << 20,
+  maxMessageBytes: DEFAULTS.maxMessageBytes,
+  recvBufferBytes: DEFAULTS.recvBufferBytes,
+  udpIngest: 'dgram',
+  allow: [],
+  drainTimeoutMs: 1000,
+  connectTimeoutMs: 1000,
+  stallTimeoutMs: 1000,
+  reconnectMinMs: 10,
+  reconnectMaxMs: 100,
+  spill: undefined,
+  reclaimIntervalMs: 1000,
+  logIntervalMs: 1000,
+  ...more,
+});
+
+function running(c: RelayConfig, retiring: number[] = []): RunningShape {
+  return {
+    config: c,
+    listeners: new Map(c.listeners.map((l, i) => [i, l])),
+    destinations: new Map<number, DestinationConfig>(c.destinations.map((d, i) => [i, d])),
+    retiringDestinations: new Set(retiring),
+  };
+}
+
+test('plan: kept ones keep their slots, added ones take free slots (not those still draining), removed ones are listed', () => {
+  const before = config(['udp@127.0.0.1:1', 'tcp@127.0.0.1:2'], ['tcp@127.0.0.1:10', 'tcp@127.0.0.1:11', 'tcp@127.0.0.1:12?framing=lf']);
+  const after = config(['udp@127.0.0.1:1', 'udp@127.0.0.1:3'], ['tcp@127.0.0.1:12?framing=lf', 'tcp@127.0.0.1:10', 'tcp@127.0.0.1:13']);
+  const plan = planReload(running(before, [3]), after);
+  assert.deepEqual(plan.listeners.remove, [1]);
+  assert.deepEqual(
+    plan.listeners.add.map((a) => [a.slot, a.endpoint.text]),
+    // Slot 1 is still open while the new listener binds (it closes after): the new one takes 2.
+    [[2, 'udp@127.0.0.1:3']],
+  );
+  assert.deepEqual(plan.destinations.remove, [1]);
+  assert.deepEqual(
+    plan.destinations.keep.map((k) => [k.slot, k.destination.endpoint.text]),
+    [
+      [2, 'tcp@127.0.0.1:12?framing=lf'],
+      [0, 'tcp@127.0.0.1:10'],
+    ],
+  );
+  // Slot 1 is being removed now and 3 is still draining: the new one goes to 4.
+  assert.deepEqual(
+    plan.destinations.add.map((a) => [a.slot, a.destination.endpoint.text]),
+    [[4, 'tcp@127.0.0.1:13']],
+  );
+  assert.deepEqual(plan.ignored, []);
+});
+
+test('plan: a framing change is another destination (its own spill and cursor); an explicit default framing is the same one', () => {
+  const before = config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10', 'tcp@127.0.0.1:11']);
+  const after = config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10?framing=len32le', 'tcp@127.0.0.1:11?framing=lf']);
+  const plan = planReload(running(before), after);
+  assert.deepEqual(
+    plan.destinations.keep.map((k) => k.slot),
+    [0],
+  );
+  assert.deepEqual(plan.destinations.remove, [1]);
+  assert.deepEqual(
+    plan.destinations.add.map((a) => a.destination.endpoint.text),
+    ['tcp@127.0.0.1:11?framing=lf'],
+  );
+  // The default framing changing changes every destination that relies on it.
+  const relying = planReload(running(before), config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10', 'tcp@127.0.0.1:11'], { framing: 'lf' }));
+  assert.deepEqual(relying.destinations.remove, [0, 1]);
+});
+
+test('plan: settings fixed at start are reported as ignored; too many destinations is an error', () => {
+  const before = config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10']);
+  const plan = planReload(running(before), config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10'], { ringBytes: 1 << 21, maxMessageBytes: 1500 }));
+  assert.deepEqual(plan.ignored, ['buffer 1 MiB -> 2 MiB', 'max-message 65535 -> 1500']);
+  const many = Array.from({ length: 64 }, (_, i) => `tcp@127.0.0.1:${100 + i}`);
+  assert.throws(() => planReload(running(before, [5]), config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10', ...many])), {
+    message: /too many destinations: a relay runs at most 64, counting removed ones still draining \(1\)/,
+  });
+});
