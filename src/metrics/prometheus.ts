@@ -146,6 +146,12 @@ function families(s: Snapshot): Family[] {
       type: 'counter',
       samples: perDestination(s, (d) => d.stalls),
     },
+    {
+      name: 'relay_tls_handshake_failures_total',
+      help: 'TLS attempts to the destination that failed: certificate verification, the handshake, or a TLS alert right after it.',
+      type: 'counter',
+      samples: perDestination(s, (d) => d.tlsFailures),
+    },
     { name: 'relay_ring_capacity_bytes', help: 'Size of the shared ring.', type: 'gauge', samples: [[{}, s.ring.capacityBytes]] },
     { name: 'relay_ring_used_bytes', help: 'Ring bytes some destination still needs.', type: 'gauge', samples: [[{}, s.ring.usedBytes]] },
     {
