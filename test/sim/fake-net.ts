@@ -15,8 +15,12 @@
  *   error (Node 20, stream_base_commons onWriteComplete: `if (stream.destroyed) callback(null)`),
  *   then 'close'. A reset first emits 'error' (ECONNRESET).
  * - setTimeout(ms) is an inactivity timer: refreshed by a write issued or completed and by data read.
+ * - A TLS socket (upEvent 'secureConnect') emits 'connect' when its TCP connection is made and
+ *   'secureConnect' once the handshake is done, as separate events; a failed handshake emits
+ *   'connect', then 'error' (an ERR_SSL_* code), then 'close'. A TLS 1.3 server that refuses the
+ *   client certificate does so after 'secureConnect', with an alert ('error', then 'close').
  */
-import type { Clock, SocketLike } from '../../src/egress/connection.js';
+import type { Clock, SocketLike, UpEvent } from '../../src/egress/connection.js';
 
 /** A timer of the fake clock. */
 interface Timer {
@@ -93,14 +97,18 @@ export class FakeSocket implements SocketLike {
   readonly pending: (() => void)[] = [];
   private timeoutMs = 0;
   private timer: unknown;
+  /** True once up (after 'connect' for TCP, 'secureConnect' for TLS): the peer reads only then. */
   connected = false;
   /** Writes issued after the socket was destroyed or ended: the relay should never make any. */
   writesAfterEnd = 0;
+  /** Writes issued before the socket was up (before the TLS handshake finished): the relay should never make any. */
+  writesBeforeUp = 0;
 
   constructor(
     readonly record: ConnectionRecord,
     private readonly clock: FakeClock,
     private readonly highWaterMark: number,
+    readonly upEvent: UpEvent = 'connect',
   ) {}
 
   get writableNeedDrain(): boolean {
@@ -129,6 +137,7 @@ export class FakeSocket implements SocketLike {
       this.pending.push(() => callback(new Error('write after end')));
       return false;
     }
+    if (!this.connected) this.writesBeforeUp++;
     this.queue.push({ chunk, taken: 0, callback });
     this.queuedBytes += chunk.length;
     if (this.queuedBytes >= this.highWaterMark) this.needDrain = true;
@@ -163,12 +172,36 @@ export class FakeSocket implements SocketLike {
 
   // --- what the peer and the scheduler do ---
 
-  /** The connect attempt succeeds: 'connect' is pending. */
+  /** The connect attempt succeeds: 'connect' is pending (then 'secureConnect' for TLS). */
   acceptConnection(): void {
     this.pending.push(() => {
       if (this.destroyed) return;
-      this.connected = true;
+      this.connected = this.upEvent === 'connect';
       this.emit('connect');
+    });
+    if (this.upEvent === 'connect') return;
+    this.pending.push(() => {
+      if (this.destroyed) return;
+      this.connected = true;
+      this.emit('secureConnect');
+    });
+  }
+
+  /**
+   * TLS: the TCP connection is made, then the server refuses: during the handshake (a
+   * verification failure, say), or just after it, with an alert (TLS 1.3, the client certificate).
+   */
+  rejectHandshake(when: 'during' | 'after'): void {
+    if (when === 'after') this.acceptConnection();
+    else
+      this.pending.push(() => {
+        if (!this.destroyed) this.emit('connect');
+      });
+    this.pending.push(() => {
+      if (this.destroyed) return;
+      const code = when === 'after' ? 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' : 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE';
+      this.emit('error', Object.assign(new Error(`SSL routines::${code}`), { code, reason: code.toLowerCase() }));
+      this.destroy();
     });
   }
 
