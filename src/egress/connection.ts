@@ -13,8 +13,13 @@
  * and the name of the event after which it carries data: 'connect' for TCP, 'secureConnect' for
  * TLS (the handshake is done and the server's certificate verified). A TLS socket also emits
  * 'connect' when its TCP connection is made; that only marks the handshake as under way, so a
- * failure from then on is reported as a TLS failure. The connect timeout is a deadline on the
- * clock from the attempt's start to the up event: it covers the TCP connect and the handshake.
+ * failure from then on is reported as a TLS failure. An Attempt may also say that the peer's
+ * acceptance comes after that event (`awaitAcceptance`: a TLS 1.3 server judges the client
+ * certificate after the client's side of the handshake is done); the connection then goes up
+ * when the attempt reports it, and nothing is written before. The connect timeout is a deadline
+ * on the clock from the attempt's start to up: it covers the TCP connect and the handshake; if it
+ * comes while only the acceptance is awaited, the connection goes up then (a server that sends
+ * nothing after its handshake gives no sign either way).
  *
  * The socket and the clock are injected, so a seeded simulation can run this very code against
  * a fake socket that behaves like Node's (test/sim/).
@@ -57,6 +62,11 @@ export type UpEvent = 'connect' | 'secureConnect';
 export interface Attempt {
   socket: SocketLike;
   upEvent: UpEvent;
+  /**
+   * Called at `upEvent` when present: calls `accepted` (at once, or when the peer has shown it
+   * accepted the session); the connection is up only then. See the module comment.
+   */
+  awaitAcceptance?(accepted: () => void): void;
 }
 
 /** Opens a socket to host:port (connecting in the background). ./transport.ts has the real ones. */
@@ -197,19 +207,25 @@ export class Connection {
     this.stateValue = 'connecting';
     this.handshaking = false;
     this.provedHealthy = false;
-    const { socket, upEvent } = this.connectFn(this.options.host, this.options.port);
+    const { socket, upEvent, awaitAcceptance } = this.connectFn(this.options.host, this.options.port);
+    let awaitingAcceptance = false;
     this.current = socket;
     // A deadline, not the socket's inactivity timer: Node restarts that timer when the TCP
     // connection is made, and a TLS handshake's records do not restart it, so it would measure
     // neither the whole attempt nor the handshake alone.
     this.connectTimer = this.clock.setTimeout(() => {
-      if (socket !== this.current || this.stateValue !== 'connecting') return;
+      // A socket already destroyed (an alert, a reset) reports its end itself: 'close' is coming.
+      if (socket !== this.current || this.stateValue !== 'connecting' || socket.destroyed) return;
+      if (awaitingAcceptance) {
+        up();
+        return;
+      }
       socket.destroy();
       const unfinished = this.handshaking ? ' (TLS handshake not finished)' : '';
       this.lost(socket, `connect timed out after ${this.options.connectTimeoutMs} ms${unfinished}`, this.handshaking);
     }, this.options.connectTimeoutMs);
     const up = (): void => {
-      if (socket !== this.current || this.stateValue !== 'connecting') return;
+      if (socket !== this.current || this.stateValue !== 'connecting' || socket.destroyed) return;
       this.clock.clearTimeout(this.connectTimer);
       // Once up, the socket's inactivity timer is the stall timeout (Node restarts it on every
       // write issued or completed and every read).
@@ -217,11 +233,20 @@ export class Connection {
       this.stateValue = 'up';
       this.events.onUp();
     };
+    const reached = (): void => {
+      if (socket !== this.current || this.stateValue !== 'connecting') return;
+      if (!awaitAcceptance) {
+        up();
+        return;
+      }
+      awaitingAcceptance = true;
+      awaitAcceptance(up);
+    };
     socket.on('connect', () => {
-      if (upEvent === 'connect') up();
+      if (upEvent === 'connect') reached();
       else if (socket === this.current) this.handshaking = true;
     });
-    if (upEvent !== 'connect') socket.on(upEvent, up);
+    if (upEvent !== 'connect') socket.on(upEvent, reached);
     socket.on('timeout', () => {
       if (socket === this.current && this.stateValue === 'up') this.events.onIdle();
     });
@@ -238,7 +263,8 @@ export class Connection {
       // Meaningful only while `socket` is current (lost() ignores any other).
       const tlsFailed =
         upEvent === 'secureConnect' && ((this.stateValue === 'connecting' && this.handshaking) || lastError?.code?.startsWith('ERR_SSL_') === true);
-      this.lost(socket, lastError ? describeError(lastError) : 'closed by the peer', tlsFailed);
+      const closed = awaitingAcceptance ? 'closed by the peer before it accepted the session (is the client certificate trusted?)' : 'closed by the peer';
+      this.lost(socket, lastError ? describeError(lastError) : closed, tlsFailed);
     });
   }
 

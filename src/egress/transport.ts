@@ -7,6 +7,9 @@
  * and its certificate must carry the destination's name (or IP address), or the configured
  * servername. Nothing here reads files: the main thread hands over PEM text
  * (src/config/tls-files.ts).
+ *
+ * A TLS attempt is up at 'secureConnect', or, when a TLS 1.3 server asked for a client
+ * certificate, once the server has shown it accepted it (see verdictToCome).
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -44,8 +47,38 @@ export function tlsConnectFn(settings: TlsClientOptions): ConnectFn {
     const socket = tls.connect({ host, port, servername, secureContext, rejectUnauthorized: true, checkServerIdentity: tls.checkServerIdentity });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_INITIAL_DELAY_MS);
-    return { socket, upEvent: 'secureConnect' };
+    // Listening now enables the session callbacks (Node does so on the first 'session' listener):
+    // a ticket that arrives with the handshake's last records is not missed.
+    let ticket = false;
+    let accepted: (() => void) | undefined;
+    socket.once('session', () => {
+      ticket = true;
+      accepted?.();
+    });
+    return {
+      socket,
+      upEvent: 'secureConnect',
+      awaitAcceptance: (callback) => {
+        if (ticket || !verdictToCome(socket)) callback();
+        else accepted = callback;
+      },
+    };
   };
+}
+
+/**
+ * Whether the server has yet to judge the session once the client's handshake is done (at
+ * 'secureConnect'). In TLS 1.3 a server that asked for a client certificate checks it after the
+ * client's Finished: it answers with session tickets if it accepts (OpenSSL, Go, Java and Node
+ * servers send them by default), with an alert if not. Bytes written before that verdict are
+ * taken by the kernel and then thrown away by a refusing server, so the connection waits for the
+ * first ticket (or its connect deadline). In TLS 1.2 the server checks before its own Finished.
+ * A client sees the request through its signature algorithms: OpenSSL computes the shared ones
+ * from a CertificateRequest, so they are empty on a client the server asked nothing of
+ * (test/unit/transport.test.ts pins this).
+ */
+function verdictToCome(socket: tls.TLSSocket): boolean {
+  return socket.getProtocol() === 'TLSv1.3' && socket.getSharedSigalgs().length > 0;
 }
 
 /** How to reach the destination of `options`: TCP, or TLS with its settings. */

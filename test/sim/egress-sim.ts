@@ -91,6 +91,8 @@ class Peer {
   constructor(
     readonly framing: FramingName,
     readonly upEvent: UpEvent,
+    /** TLS: the server accepts or refuses the session after the handshake (TLS 1.3, client certificates). */
+    readonly verdict: boolean,
   ) {}
 
   get current(): PeerConnection | undefined {
@@ -167,7 +169,10 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
   const spillMaxBytes = pick([64 * 1024, 1024 * 1024]);
   const clock = new FakeClock();
   // Half the destinations are TLS: up on 'secureConnect', after a handshake that can fail.
-  const peers = Array.from({ length: destinationCount }, () => new Peer(pick(FRAMINGS), chance(0.5) ? 'secureConnect' : 'connect'));
+  const peers = Array.from({ length: destinationCount }, () => {
+    const tls = chance(0.5);
+    return new Peer(pick(FRAMINGS), tls ? 'secureConnect' : 'connect', tls && chance(0.5));
+  });
   const destinationOptions: DestinationOptions[] = peers.map((peer, index) => ({
     index,
     scheme: peer.upEvent === 'connect' ? 'tcp' : 'tls',
@@ -249,12 +254,12 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
       const peer = peers[d]!;
       const connect = (): Attempt => {
         const record: ConnectionRecord = { id: connectionIds++, bytes: [], acceptedBytes: 0, ended: false };
-        const socket = new FakeSocket(record, clock, highWaterMark, peer.upEvent);
+        const socket = new FakeSocket(record, clock, highWaterMark, peer.upEvent, peer.verdict ? options.connectTimeoutMs : undefined);
         peer.connections.push({ socket, record, decoder: new FrameDecoder(peer.framing, MAX_MESSAGE_BYTES), decodedChunks: 0, lastId: -1 });
         if (peer.mode === 'refusing') socket.refuseConnection();
         else if (peer.mode === 'rejecting') socket.rejectHandshake(chance(0.5) ? 'during' : 'after');
         else socket.acceptConnection();
-        return { socket, upEvent: peer.upEvent };
+        return { socket, upEvent: peer.upEvent, awaitAcceptance: peer.verdict ? (accepted) => socket.whenAccepted(accepted) : undefined };
       };
       return new Destination(options, reader, counters[d]!, log, (dest) => dest.service(reader.loadTail()), { connect, clock, random });
     });

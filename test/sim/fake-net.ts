@@ -18,7 +18,9 @@
  * - A TLS socket (upEvent 'secureConnect') emits 'connect' when its TCP connection is made and
  *   'secureConnect' once the handshake is done, as separate events; a failed handshake emits
  *   'connect', then 'error' (an ERR_SSL_* code), then 'close'. A TLS 1.3 server that refuses the
- *   client certificate does so after 'secureConnect', with an alert ('error', then 'close').
+ *   client certificate does so after 'secureConnect', with an alert ('error', then 'close'); one
+ *   that accepts sends a session ticket (`verdict` sockets: the relay waits for it, see
+ *   Attempt.awaitAcceptance).
  */
 import type { Clock, SocketLike, UpEvent } from '../../src/egress/connection.js';
 
@@ -101,15 +103,40 @@ export class FakeSocket implements SocketLike {
   connected = false;
   /** Writes issued after the socket was destroyed or ended: the relay should never make any. */
   writesAfterEnd = 0;
-  /** Writes issued before the socket was up (before the TLS handshake finished): the relay should never make any. */
+  /**
+   * Writes issued before the socket was up (before the TLS handshake finished, or before the
+   * ticket of a `verdict` server unless its connect deadline had passed): the relay should never
+   * make any.
+   */
   writesBeforeUp = 0;
+  private secured = false;
+  private readonly createdMs: number;
 
   constructor(
     readonly record: ConnectionRecord,
     private readonly clock: FakeClock,
     private readonly highWaterMark: number,
     readonly upEvent: UpEvent = 'connect',
-  ) {}
+    /**
+     * TLS: the server judges the session after 'secureConnect' and says so with a ticket; the
+     * relay waits for it until its connect deadline, this long after the attempt began.
+     */
+    private readonly verdictDeadlineMs: number | undefined = undefined,
+  ) {
+    this.createdMs = clock.nowMs();
+  }
+
+  get verdict(): boolean {
+    return this.verdictDeadlineMs !== undefined;
+  }
+
+  private acceptedCallbacks: (() => void)[] = [];
+
+  /** Attempt.awaitAcceptance for a `verdict` socket: `accepted` runs at the server's ticket. */
+  whenAccepted(accepted: () => void): void {
+    if (this.connected) accepted();
+    else this.acceptedCallbacks.push(accepted);
+  }
 
   get writableNeedDrain(): boolean {
     return this.destroyed ? false : this.needDrain;
@@ -137,7 +164,8 @@ export class FakeSocket implements SocketLike {
       this.pending.push(() => callback(new Error('write after end')));
       return false;
     }
-    if (!this.connected) this.writesBeforeUp++;
+    const deadlinePassed = this.verdictDeadlineMs !== undefined && this.secured && this.clock.nowMs() - this.createdMs >= this.verdictDeadlineMs;
+    if (!this.connected && !deadlinePassed) this.writesBeforeUp++;
     this.queue.push({ chunk, taken: 0, callback });
     this.queuedBytes += chunk.length;
     if (this.queuedBytes >= this.highWaterMark) this.needDrain = true;
@@ -182,8 +210,15 @@ export class FakeSocket implements SocketLike {
     if (this.upEvent === 'connect') return;
     this.pending.push(() => {
       if (this.destroyed) return;
-      this.connected = true;
+      this.connected = !this.verdict;
+      this.secured = true;
       this.emit('secureConnect');
+    });
+    if (!this.verdict) return;
+    this.pending.push(() => {
+      if (this.destroyed) return;
+      this.connected = true;
+      for (const accepted of this.acceptedCallbacks.splice(0)) accepted();
     });
   }
 
@@ -192,8 +227,17 @@ export class FakeSocket implements SocketLike {
    * verification failure, say), or just after it, with an alert (TLS 1.3, the client certificate).
    */
   rejectHandshake(when: 'during' | 'after'): void {
-    if (when === 'after') this.acceptConnection();
-    else
+    if (when === 'after') {
+      this.pending.push(() => {
+        if (!this.destroyed) this.emit('connect');
+      });
+      this.pending.push(() => {
+        if (this.destroyed) return;
+        this.connected = !this.verdict;
+        this.secured = true;
+        this.emit('secureConnect');
+      });
+    } else
       this.pending.push(() => {
         if (!this.destroyed) this.emit('connect');
       });
