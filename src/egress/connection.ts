@@ -226,6 +226,7 @@ export class Connection {
     }, this.options.connectTimeoutMs);
     const up = (): void => {
       if (socket !== this.current || this.stateValue !== 'connecting' || socket.destroyed) return;
+      awaitingAcceptance = false;
       this.clock.clearTimeout(this.connectTimer);
       // Once up, the socket's inactivity timer is the stall timeout (Node restarts it on every
       // write issued or completed and every read).
