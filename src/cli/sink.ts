@@ -1,4 +1,7 @@
-/** `relay sink tcp@HOST:PORT`: a TCP receiver that decodes a framing and prints or counts messages. */
+/**
+ * `relay sink tcp@HOST:PORT` (or `tls@HOST:PORT` with --tls-cert/--tls-key, and --tls-ca to
+ * require client certificates): a receiver that decodes a framing and prints or counts messages.
+ */
 import { Command, Option } from 'commander';
 import type net from 'node:net';
 import { once } from 'node:events';
@@ -6,37 +9,64 @@ import type { Endpoint } from '../config/address.js';
 import { formatHostPort } from '../config/address.js';
 import { resolveHost } from '../config/resolve.js';
 import { DEFAULTS } from '../config/config.js';
-import { createFramedServer } from '../framing/framed-server.js';
+import { loadTlsClient } from '../config/tls-files.js';
+import { describeError } from '../egress/connection.js';
+import { createFramedServer, type FramedServerTls } from '../framing/framed-server.js';
 import type { FramingName } from '../framing/index.js';
 import { RelayError } from '../errors.js';
-import { endpointArgument, framingOption, sizeOption } from './parsers.js';
+import { endpointArgument, fileOption, framingOption, sizeOption } from './parsers.js';
 
 interface SinkOptions {
   framing: FramingName;
   count: boolean;
   maxMessage: number;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  tlsCa: string | undefined;
 }
 
 /** The sink subcommand. */
 export function sinkCommand(): Command {
   return new Command('sink')
-    .description('listen on TCP, decode framed messages and print each on its own line (or count them)')
+    .description('listen on TCP (or TLS), decode framed messages and print each on its own line (or count them)')
     .argument(
       '<listen>',
-      'tcp@HOST:PORT (port 0 picks a free one)',
-      endpointArgument({ schemes: ['tcp'], allowPortZero: true, allowFraming: true, what: 'sink address' }),
+      'tcp@HOST:PORT or tls@HOST:PORT (port 0 picks a free one)',
+      endpointArgument({ schemes: ['tcp', 'tls'], allowPortZero: true, allowFraming: true, what: 'sink address' }),
     )
     .addOption(new Option('--framing <name>', 'framing to decode').default(DEFAULTS.framing).argParser(framingOption))
     .option('--count', 'print running totals once a second instead of the messages', false)
     .option('--max-message <bytes>', 'largest frame accepted', sizeOption('--max-message', { min: 1, max: 64 * 1024 * 1024 }), 16 * 1024 * 1024)
-    .addHelpText('after', `\nExamples:\n  relay sink tcp@127.0.0.1:2009\n  relay sink 'tcp@127.0.0.1:2009?framing=lf' --count`)
+    .option('--tls-cert <file>', 'PEM certificate a tls@ sink presents (with --tls-key)', fileOption)
+    .option('--tls-key <file>', 'PEM private key of --tls-cert', fileOption)
+    .option('--tls-ca <file>', 'PEM CA certificates: a tls@ sink then requires client certificates signed by them (mutual TLS)', fileOption)
+    .addHelpText(
+      'after',
+      `\nExamples:\n  relay sink tcp@127.0.0.1:2009\n  relay sink 'tcp@127.0.0.1:2009?framing=lf' --count\n  relay sink tls@127.0.0.1:6514 --tls-cert server.pem --tls-key server.key [--tls-ca clients-ca.pem]`,
+    )
     .action(async (listen: Endpoint, options: SinkOptions) => {
       await sink(listen, options);
     });
 }
 
+/** The TLS server settings of a tls@ sink (files read and checked), undefined for tcp@; throws RelayError on a misfit. */
+function sinkTls(listen: Endpoint, options: SinkOptions): FramedServerTls | undefined {
+  const given = [options.tlsCert, options.tlsKey, options.tlsCa].some((f) => f !== undefined);
+  if (listen.scheme !== 'tls') {
+    if (given) throw new RelayError('ERR_BAD_OPTION', `--tls-cert, --tls-key and --tls-ca apply to a tls@ sink, not ${listen.text}`);
+    return undefined;
+  }
+  if (options.tlsCert === undefined || options.tlsKey === undefined) {
+    throw new RelayError('ERR_BAD_OPTION', `${listen.text}: a tls@ sink needs --tls-cert and --tls-key (its certificate and key)`);
+  }
+  // The relay's loader: the files are read, parse, and the key fits the certificate.
+  const { cert, key, ca } = loadTlsClient({ certFile: options.tlsCert, keyFile: options.tlsKey, caFile: options.tlsCa, servername: undefined }, '');
+  return { cert: cert!, key: key!, ca, requestCert: ca !== undefined };
+}
+
 async function sink(listen: Endpoint, options: SinkOptions): Promise<void> {
   const framing = listen.framing ?? options.framing;
+  const tls = sinkTls(listen, options);
   let messages = 0;
   let bytes = 0;
   const server = createFramedServer({
@@ -52,6 +82,11 @@ async function sink(listen: Endpoint, options: SinkOptions): Promise<void> {
       },
       garbage: (error) => void process.stderr.write(`relay sink: closing ${socket.remoteAddress}: ${error.message}\n`),
     }),
+    tls,
+  });
+  server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: net.Socket) => {
+    const peer = socket.remoteAddress === undefined ? '' : ` with ${formatHostPort(socket.remoteAddress, socket.remotePort ?? 0)}`;
+    process.stderr.write(`relay sink: TLS handshake${peer} failed: ${describeError(error)}\n`);
   });
   const address = await resolveHost(listen.host, `cannot listen on ${listen.text}`);
   server.listen({ host: address.host, port: listen.port });
@@ -62,7 +97,8 @@ async function sink(listen: Endpoint, options: SinkOptions): Promise<void> {
     throw new RelayError('ERR_BIND', `cannot listen on ${listen.text}: ${(error as Error).message}`, { cause: error });
   }
   const bound = server.address() as net.AddressInfo;
-  process.stderr.write(`relay sink: listening on tcp@${formatHostPort(bound.address, bound.port)} (framing ${framing})\n`);
+  const clients = tls?.requestCert ? ', client certificates required' : '';
+  process.stderr.write(`relay sink: listening on ${listen.scheme}@${formatHostPort(bound.address, bound.port)} (framing ${framing}${clients})\n`);
   const report = (): void => void process.stdout.write(`${messages} messages, ${bytes} bytes\n`);
   if (options.count) {
     let last = -1;

@@ -23,21 +23,20 @@ import type { RingReader } from '../ring/ring.js';
 import type { DestinationCounters } from '../metrics/counters.js';
 import type { SpillBatch, SpillStore } from '../spill/segment-store.js';
 import type { RateLimitedLog } from '../logging.js';
-import { Connection, systemClock, tcpConnect, type Clock, type ConnectFn } from './connection.js';
+import { Connection, systemClock, type Clock, type ConnectFn } from './connection.js';
 import { DeliveryWindow, type PendingWrite } from './delivery-window.js';
 import { isPinned, lagLimits, overflowAction, type LagLimits } from './lag-policy.js';
 import { ReplayDriver } from './replay.js';
 import { SpillKeeper } from './spill-keeper.js';
+import { connectFnFor } from './transport.js';
 import type { DestinationOptions } from '../thread-protocol.js';
 
-/** How the destination reaches the world; the simulation passes fakes. */
+/** How the destination reaches the world; the simulation passes fakes (its `connect` replaces the transport). */
 export interface DestinationEnvironment {
   connect: ConnectFn;
   clock: Clock;
   random: () => number;
 }
-
-const REAL_WORLD: DestinationEnvironment = { connect: tcpConnect, clock: systemClock, random: Math.random };
 
 /** Where the messages not yet sent nor dropped are; see the module comment. */
 export interface DestinationAccounting {
@@ -59,6 +58,15 @@ export class Destination {
   private readonly batch: Uint8Array[] = [];
   private spill!: SpillKeeper;
   private replay: ReplayDriver | undefined;
+  private readonly clock: Clock;
+  /**
+   * How each connection attempt is opened: TCP or TLS with the options' settings
+   * (./transport.ts), chosen here once. Every attempt reads this field, so replacing it changes
+   * the transport from the next attempt on (cut the connection to apply it now).
+   */
+  private connectFn: ConnectFn;
+  /** The simulation's fake network: kept across update(). */
+  private readonly injectedConnect: boolean;
 
   constructor(
     private options: DestinationOptions,
@@ -67,15 +75,19 @@ export class Destination {
     private readonly log: RateLimitedLog,
     /** Called when the destination can take data again (connected, drained, spill ready). */
     private readonly onWritable: (destination: Destination) => void,
-    private readonly env: DestinationEnvironment = REAL_WORLD,
+    /** Fakes for the simulation; absent: the real network and clock. */
+    env?: DestinationEnvironment,
   ) {
+    this.clock = env?.clock ?? systemClock;
+    this.connectFn = env?.connect ?? connectFnFor(options);
+    this.injectedConnect = env?.connect !== undefined;
     this.framing = framingFor(options.framing);
     this.limits = lagLimits(reader.v.capacity);
     this.connection = new Connection(
       options,
       {
         onUp: () => this.onUp(),
-        onDown: (wasUp, reason) => this.onDown(wasUp, reason),
+        onDown: (wasUp, reason, tlsFailed) => this.onDown(wasUp, reason, tlsFailed),
         onDrain: () => this.onWritable(this),
         onIdle: () => {
           if (this.window.isEmpty) return;
@@ -84,9 +96,9 @@ export class Destination {
           this.connection.cut('stalled');
         },
       },
-      env.connect,
-      env.clock,
-      env.random,
+      (host, port) => this.connectFn(host, port),
+      this.clock,
+      env?.random ?? Math.random,
     );
   }
 
@@ -137,7 +149,7 @@ export class Destination {
       });
     }
     this.moveCursor(tail, tailItems);
-    this.counters.started(this.env.clock.nowMs());
+    this.counters.started(this.clock.nowMs());
     this.publishReleased(true);
     this.connection.start();
   }
@@ -151,7 +163,9 @@ export class Destination {
     const tlsChanged = options.tls?.fingerprint !== this.options.tls?.fingerprint;
     this.options = options;
     this.connection.reconfigure(options);
-    if (tlsChanged) this.connection.cut('TLS settings changed');
+    if (!tlsChanged) return;
+    if (!this.injectedConnect) this.connectFn = connectFnFor(options);
+    this.connection.cut('TLS settings changed');
   }
 
   /** Enforces the lag limits, then writes whatever the connection will take up to `tail`. */
@@ -270,7 +284,7 @@ export class Destination {
   }
 
   private onUp(): void {
-    this.counters.connected(this.env.clock.nowMs());
+    this.counters.connected(this.clock.nowMs());
     this.log.log('info', `up:${this.options.index}`, `${this.options.text}: connected`);
     // Writes the last connection never confirmed go first, whole, in their original order.
     for (const w of this.window.all()) {
@@ -280,16 +294,17 @@ export class Destination {
     this.onWritable(this);
   }
 
-  private onDown(wasUp: boolean, reason: string): void {
-    this.counters.disconnected(wasUp, this.env.clock.nowMs());
-    if (wasUp) {
-      this.log.log(
-        'warn',
-        `down:${this.options.index}`,
-        `${this.options.text}: connection lost (${reason}); ${this.window.size} unconfirmed write(s) will be resent`,
-      );
+  private onDown(wasUp: boolean, reason: string, tlsFailed: boolean): void {
+    this.counters.disconnected(wasUp, this.clock.nowMs());
+    const o = this.options;
+    if (tlsFailed) {
+      this.counters.tlsFailed();
+      const resend = wasUp ? ` (${this.window.size} unconfirmed write(s) will be resent)` : '';
+      this.log.log('error', `error:${o.index}:${reason}`, `${o.text}: TLS handshake failed: ${reason}; retrying${resend}`);
+    } else if (wasUp) {
+      this.log.log('warn', `down:${o.index}`, `${o.text}: connection lost (${reason}); ${this.window.size} unconfirmed write(s) will be resent`);
     } else {
-      this.log.log('warn', `error:${this.options.index}:${reason}`, `${this.options.text}: cannot connect: ${reason}`);
+      this.log.log('warn', `error:${o.index}:${reason}`, `${o.text}: cannot connect: ${reason}`);
     }
   }
 

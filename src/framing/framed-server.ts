@@ -2,9 +2,12 @@
  * The one framed TCP server: every connection's bytes go through a FrameDecoder of the given
  * framing, and its owner gets whole messages, in order. Used by ingest (framed TCP input),
  * `relay sink`, the bench's verifying sinks and the tests' sinks; what each does with a message,
- * a garbage frame or a torn one at close is its own business.
+ * a garbage frame or a torn one at close is its own business. With `tls` it is a TLS server
+ * (connections are handed over once their handshake is done), optionally requiring client
+ * certificates signed by a given CA (mutual TLS).
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { FrameDecoder } from './decoder.js';
 import type { FramingName } from './framing.js';
 
@@ -24,11 +27,27 @@ export interface FramedServerOptions {
   maxMessageBytes: number;
   /** Called for each new connection: its handlers, or undefined to refuse it (destroyed at once). */
   accept(socket: net.Socket): FramedConnection | undefined;
+  /** Serve TLS instead of plain TCP. */
+  tls?: FramedServerTls;
 }
 
-/** A net.Server (not yet listening) whose connections are decoded as `options.framing`. */
+/** A TLS server's certificate, and for mutual TLS the CA its clients' certificates must lead to (PEM text). */
+export interface FramedServerTls {
+  cert: string;
+  key: string;
+  /** CA certificates that client certificates are checked against (replacing Node's store). */
+  ca?: string;
+  /** Require a client certificate signed by `ca`: a client without one, or with another, is refused. */
+  requestCert?: boolean;
+}
+
+/**
+ * A server (not yet listening) whose connections are decoded as `options.framing`: a net.Server,
+ * or with `options.tls` a tls.Server (a failed handshake emits 'tlsClientError' and never reaches
+ * `accept`).
+ */
 export function createFramedServer(options: FramedServerOptions): net.Server {
-  return net.createServer((socket) => {
+  const serve = (socket: net.Socket): void => {
     const handlers = options.accept(socket);
     if (!handlers) {
       socket.destroy();
@@ -48,5 +67,8 @@ export function createFramedServer(options: FramedServerOptions): net.Server {
     });
     socket.on('error', () => {});
     socket.on('close', () => handlers.closed?.(decoder.pendingBytes, socket));
-  });
+  };
+  if (!options.tls) return net.createServer(serve);
+  const { cert, key, ca, requestCert = false } = options.tls;
+  return tls.createServer({ cert, key, ca, requestCert, rejectUnauthorized: requestCert, minVersion: 'TLSv1.2' }, serve);
 }

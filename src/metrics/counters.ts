@@ -73,6 +73,8 @@ export const DestinationField = {
   cursorPosition: 17,
   /** When `up` last changed, ms since the epoch (0: never). */
   sinceMs: 18,
+  /** TLS attempts that reached the server but did not come up (verification, handshake), or were refused by a TLS alert right after. */
+  tlsFailures: 19,
 } as const;
 export const DESTINATION_FIELD_COUNT = Object.keys(DestinationField).length;
 
@@ -165,6 +167,11 @@ export class DestinationCounters extends CounterBlock {
   /** A peer that stopped reading had its connection closed. */
   stalled(): void {
     this.add(DestinationField.stalls, 1);
+  }
+
+  /** A TLS attempt failed (its disconnect is counted by disconnected()). */
+  tlsFailed(): void {
+    this.add(DestinationField.tlsFailures, 1);
   }
 
   /** A connection came up at `nowMs`. */

@@ -147,6 +147,12 @@ function families(s: Snapshot): Family[] {
       samples: perDestination(s, (d) => d.stalls),
     },
     {
+      name: 'relay_tls_handshake_failures_total',
+      help: 'TLS attempts to the destination that failed: certificate verification, the handshake, or a TLS alert right after it.',
+      type: 'counter',
+      samples: perDestination(s, (d) => d.tlsFailures),
+    },
+    {
       name: 'relay_config_reloads_total',
       help: 'Configuration reloads (SIGHUP), by result: ok, or failed (the relay kept its previous configuration).',
       type: 'counter',

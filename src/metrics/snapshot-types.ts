@@ -49,6 +49,8 @@ export interface DestinationSnapshot {
   spillCorruptSegments: number;
   /** Bytes skipped in damaged spill segments. */
   spillCorruptBytes: number;
+  /** TLS attempts that reached the server but did not come up, or were refused by a TLS alert right after (0 for tcp@). */
+  tlsFailures: number;
 }
 
 export interface Snapshot {

@@ -96,6 +96,7 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
         resentMessages: at(b + DestinationField.resentMessages),
         spillCorruptSegments: at(b + DestinationField.spillCorruptSegments),
         spillCorruptBytes: at(b + DestinationField.spillCorruptBytes),
+        tlsFailures: at(b + DestinationField.tlsFailures),
       };
     }),
     threads: inputs.threads.flatMap(({ name, tid }) => {

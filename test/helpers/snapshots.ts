@@ -74,6 +74,7 @@ function dest(
     resentMessages: up ? 5 : 40,
     spillCorruptSegments: 1,
     spillCorruptBytes: 4096,
+    tlsFailures: up ? 0 : 3,
   };
 }
 

@@ -4,7 +4,7 @@
  * policy and replay, and a real SpillStore in a temp directory run against fake sockets and a
  * fake clock (./fake-net.ts). One seed drives a random schedule: bursts of messages of every size
  * (empty and exact-lap-end ones included) that fill the ring, peers that read in pieces, stall,
- * refuse or reset, timers, spill on and off, stop and restart from the same spill directory.
+ * refuse, reset or fail the TLS handshake, timers, spill on and off, stop and restart from the same spill directory.
  * After every step the invariants below are checked; a failure names its seed and step, and
  * RELAY_SIM_SEED=<seed> replays it exactly.
  *
@@ -19,7 +19,9 @@
  *  I4 nothing counted sent that no peer took: sent bytes <= bytes the peers accepted, and sent
  *     messages <= distinct messages delivered;
  *  I5 at each stop: every message the run was given is delivered, queued on disk, or counted dropped;
- *  I6 at each stop: the spill directory holds exactly the queued messages, in arrival order.
+ *  I6 at each stop: the spill directory holds exactly the queued messages, in arrival order;
+ *  I7 nothing is written on a connection before it is up (for TLS: before 'secureConnect'), and
+ *     a TCP destination never counts a TLS failure.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,6 +36,7 @@ import { RingReader, RingWriter } from '../../src/ring/ring.js';
 import { SpillStore } from '../../src/spill/segment-store.js';
 import { mulberry32, randomInt } from '../helpers/prng.js';
 import { FakeClock, FakeSocket, type ConnectionRecord } from './fake-net.js';
+import type { Attempt, UpEvent } from '../../src/egress/connection.js';
 
 const FRAMINGS: FramingName[] = ['len32le', 'len32be', 'lf', 'octet'];
 /** Payload sizes whose item (+4 header bytes) divides the 64 KiB ring: each lap ends exactly there. */
@@ -76,7 +79,8 @@ interface PeerConnection {
 
 /** The far end of one destination: every connection it ever accepted, and how it behaves now. */
 class Peer {
-  mode: 'reading' | 'stalled' | 'refusing' = 'reading';
+  /** `rejecting`: a TLS peer that fails every handshake, or refuses the session just after it. */
+  mode: 'reading' | 'stalled' | 'refusing' | 'rejecting' = 'reading';
   readonly connections: PeerConnection[] = [];
   /** Non-empty messages delivered whole, by id; and empty frames delivered. */
   readonly delivered = new Set<number>();
@@ -84,7 +88,12 @@ class Peer {
   runDelivered = new Set<number>();
   runEmptyFrames = 0;
 
-  constructor(readonly framing: FramingName) {}
+  constructor(
+    readonly framing: FramingName,
+    readonly upEvent: UpEvent,
+    /** TLS: the server accepts or refuses the session after the handshake (TLS 1.3, client certificates). */
+    readonly verdict: boolean,
+  ) {}
 
   get current(): PeerConnection | undefined {
     const last = this.connections.at(-1);
@@ -159,14 +168,18 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
   const highWaterMark = pick([1024, 16 * 1024, 64 * 1024]);
   const spillMaxBytes = pick([64 * 1024, 1024 * 1024]);
   const clock = new FakeClock();
-  const peers = Array.from({ length: destinationCount }, () => new Peer(pick(FRAMINGS)));
+  // Half the destinations are TLS: up on 'secureConnect', after a handshake that can fail.
+  const peers = Array.from({ length: destinationCount }, () => {
+    const tls = chance(0.5);
+    return new Peer(pick(FRAMINGS), tls ? 'secureConnect' : 'connect', tls && chance(0.5));
+  });
   const destinationOptions: DestinationOptions[] = peers.map((peer, index) => ({
     index,
-    scheme: 'tcp',
+    scheme: peer.upEvent === 'connect' ? 'tcp' : 'tls',
     host: '127.0.0.1',
     port: 2000 + index,
-    tls: undefined,
-    text: `tcp@127.0.0.1:${2000 + index}?framing=${peer.framing}`,
+    tls: peer.upEvent === 'connect' ? undefined : { ca: undefined, cert: undefined, key: undefined, servername: undefined, fingerprint: '' },
+    text: `${peer.upEvent === 'connect' ? 'tcp' : 'tls'}@127.0.0.1:${2000 + index}?framing=${peer.framing}`,
     framing: peer.framing,
     // The relay uses ring/16 (4 KiB here); smaller and larger ones shift where runs end.
     maxWriteBytes: pick([1024, 4096, 4096, 16 * 1024]),
@@ -239,13 +252,14 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
     run.stores = await Promise.all(peers.map((_, d) => openStore(d, run)));
     run.destinations = destinationOptions.map((options, d) => {
       const peer = peers[d]!;
-      const connect = (): FakeSocket => {
+      const connect = (): Attempt => {
         const record: ConnectionRecord = { id: connectionIds++, bytes: [], acceptedBytes: 0, ended: false };
-        const socket = new FakeSocket(record, clock, highWaterMark);
+        const socket = new FakeSocket(record, clock, highWaterMark, peer.upEvent, peer.verdict ? options.connectTimeoutMs : undefined);
         peer.connections.push({ socket, record, decoder: new FrameDecoder(peer.framing, MAX_MESSAGE_BYTES), decodedChunks: 0, lastId: -1 });
         if (peer.mode === 'refusing') socket.refuseConnection();
+        else if (peer.mode === 'rejecting') socket.rejectHandshake(chance(0.5) ? 'during' : 'after');
         else socket.acceptConnection();
-        return socket;
+        return { socket, upEvent: peer.upEvent, awaitAcceptance: peer.verdict ? (accepted) => socket.whenAccepted(accepted) : undefined };
       };
       return new Destination(options, reader, counters[d]!, log, (dest) => dest.service(reader.loadTail()), { connect, clock, random });
     });
@@ -273,9 +287,14 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
       if (given !== sent + dropped + lag + windowMessages + queued) {
         fail(`destination ${d}: given ${given} != sent ${sent} + dropped ${dropped} + lag ${lag} + window ${windowMessages} + spill queue ${queued}`);
       }
-      for (const conn of peers[d]!.connections)
+      for (const conn of peers[d]!.connections) {
         if (conn.socket.writesAfterEnd > 0)
           fail(`destination ${d}: ${conn.socket.writesAfterEnd} write(s) on connection ${conn.record.id} after it was destroyed`);
+        if (conn.socket.writesBeforeUp > 0)
+          fail(`destination ${d}: ${conn.socket.writesBeforeUp} write(s) on connection ${conn.record.id} before it was up (${peers[d]!.upEvent})`);
+      }
+      if (peers[d]!.upEvent === 'connect' && c.read('tlsFailures') > 0)
+        fail(`destination ${d}: a TCP destination counted ${c.read('tlsFailures')} TLS failure(s)`);
       const accepted = peers[d]!.acceptedBytes(run.firstConnection[d]!);
       if (c.read('sentBytes') > accepted) fail(`destination ${d}: ${c.read('sentBytes')} bytes counted sent, peers accepted ${accepted}`);
       const distinct = peers[d]!.runDelivered.size + peers[d]!.runEmptyFrames;
@@ -354,7 +373,11 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
       } else if (roll < 0.88) {
         clock.advance(randomInt(random, 1, chance(0.2) ? 6000 : 300));
       } else if (roll < 0.91) {
-        peer.mode = pick(['reading', 'reading', 'stalled', 'refusing'] as const);
+        peer.mode = pick(
+          peer.upEvent === 'connect'
+            ? (['reading', 'reading', 'stalled', 'refusing'] as const)
+            : (['reading', 'reading', 'stalled', 'refusing', 'rejecting'] as const),
+        );
       } else if (roll < 0.925) {
         peer.current?.socket.reset();
       } else if (roll < 0.99) {

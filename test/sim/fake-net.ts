@@ -15,8 +15,14 @@
  *   error (Node 20, stream_base_commons onWriteComplete: `if (stream.destroyed) callback(null)`),
  *   then 'close'. A reset first emits 'error' (ECONNRESET).
  * - setTimeout(ms) is an inactivity timer: refreshed by a write issued or completed and by data read.
+ * - A TLS socket (upEvent 'secureConnect') emits 'connect' when its TCP connection is made and
+ *   'secureConnect' once the handshake is done, as separate events; a failed handshake emits
+ *   'connect', then 'error' (an ERR_SSL_* code), then 'close'. A TLS 1.3 server that refuses the
+ *   client certificate does so after 'secureConnect', with an alert ('error', then 'close'); one
+ *   that accepts sends a session ticket (`verdict` sockets: the relay waits for it, see
+ *   Attempt.awaitAcceptance).
  */
-import type { Clock, SocketLike } from '../../src/egress/connection.js';
+import type { Clock, SocketLike, UpEvent } from '../../src/egress/connection.js';
 
 /** A timer of the fake clock. */
 interface Timer {
@@ -93,15 +99,44 @@ export class FakeSocket implements SocketLike {
   readonly pending: (() => void)[] = [];
   private timeoutMs = 0;
   private timer: unknown;
+  /** True once up (after 'connect' for TCP, 'secureConnect' for TLS): the peer reads only then. */
   connected = false;
   /** Writes issued after the socket was destroyed or ended: the relay should never make any. */
   writesAfterEnd = 0;
+  /**
+   * Writes issued before the socket was up (before the TLS handshake finished, or before the
+   * ticket of a `verdict` server unless its connect deadline had passed): the relay should never
+   * make any.
+   */
+  writesBeforeUp = 0;
+  private secured = false;
+  private readonly createdMs: number;
 
   constructor(
     readonly record: ConnectionRecord,
     private readonly clock: FakeClock,
     private readonly highWaterMark: number,
-  ) {}
+    readonly upEvent: UpEvent = 'connect',
+    /**
+     * TLS: the server judges the session after 'secureConnect' and says so with a ticket; the
+     * relay waits for it until its connect deadline, this long after the attempt began.
+     */
+    private readonly verdictDeadlineMs: number | undefined = undefined,
+  ) {
+    this.createdMs = clock.nowMs();
+  }
+
+  get verdict(): boolean {
+    return this.verdictDeadlineMs !== undefined;
+  }
+
+  private acceptedCallbacks: (() => void)[] = [];
+
+  /** Attempt.awaitAcceptance for a `verdict` socket: `accepted` runs at the server's ticket. */
+  whenAccepted(accepted: () => void): void {
+    if (this.connected) accepted();
+    else this.acceptedCallbacks.push(accepted);
+  }
 
   get writableNeedDrain(): boolean {
     return this.destroyed ? false : this.needDrain;
@@ -129,6 +164,8 @@ export class FakeSocket implements SocketLike {
       this.pending.push(() => callback(new Error('write after end')));
       return false;
     }
+    const deadlinePassed = this.verdictDeadlineMs !== undefined && this.secured && this.clock.nowMs() - this.createdMs >= this.verdictDeadlineMs;
+    if (!this.connected && !deadlinePassed) this.writesBeforeUp++;
     this.queue.push({ chunk, taken: 0, callback });
     this.queuedBytes += chunk.length;
     if (this.queuedBytes >= this.highWaterMark) this.needDrain = true;
@@ -163,12 +200,52 @@ export class FakeSocket implements SocketLike {
 
   // --- what the peer and the scheduler do ---
 
-  /** The connect attempt succeeds: 'connect' is pending. */
+  /** The connect attempt succeeds: 'connect' is pending (then 'secureConnect' for TLS). */
   acceptConnection(): void {
     this.pending.push(() => {
       if (this.destroyed) return;
-      this.connected = true;
+      this.connected = this.upEvent === 'connect';
       this.emit('connect');
+    });
+    if (this.upEvent === 'connect') return;
+    this.pending.push(() => {
+      if (this.destroyed) return;
+      this.connected = !this.verdict;
+      this.secured = true;
+      this.emit('secureConnect');
+    });
+    if (!this.verdict) return;
+    this.pending.push(() => {
+      if (this.destroyed) return;
+      this.connected = true;
+      for (const accepted of this.acceptedCallbacks.splice(0)) accepted();
+    });
+  }
+
+  /**
+   * TLS: the TCP connection is made, then the server refuses: during the handshake (a
+   * verification failure, say), or just after it, with an alert (TLS 1.3, the client certificate).
+   */
+  rejectHandshake(when: 'during' | 'after'): void {
+    if (when === 'after') {
+      this.pending.push(() => {
+        if (!this.destroyed) this.emit('connect');
+      });
+      this.pending.push(() => {
+        if (this.destroyed) return;
+        this.connected = !this.verdict;
+        this.secured = true;
+        this.emit('secureConnect');
+      });
+    } else
+      this.pending.push(() => {
+        if (!this.destroyed) this.emit('connect');
+      });
+    this.pending.push(() => {
+      if (this.destroyed) return;
+      const code = when === 'after' ? 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' : 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE';
+      this.emit('error', Object.assign(new Error(`SSL routines::${code}`), { code, reason: code.toLowerCase() }));
+      this.destroy();
     });
   }
 

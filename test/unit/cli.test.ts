@@ -101,7 +101,7 @@ const cases: { args: string[]; message: RegExp; line: string }[] = [
   {
     args: ['sink', 'udp@127.0.0.1:2009'],
     message: /bad sink address "udp@127\.0\.0\.1:2009"/,
-    line: 'bad sink address "udp@127.0.0.1:2009": a sink address cannot be udp, expected tcp',
+    line: 'bad sink address "udp@127.0.0.1:2009": a sink address cannot be udp, expected tcp or tls',
   },
   {
     args: ['send', 'tcp@127.0.0.1:2009'],

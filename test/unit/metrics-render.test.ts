@@ -100,6 +100,7 @@ const perDestination: [string, 'counter' | 'gauge', (d: DestinationSnapshot) => 
   ['relay_reconnects_total', 'counter', (d) => d.reconnects],
   ['relay_lf_split_messages_total', 'counter', (d) => d.splitMessages],
   ['relay_stalls_total', 'counter', (d) => d.stalls],
+  ['relay_tls_handshake_failures_total', 'counter', (d) => d.tlsFailures],
 ];
 
 test('prometheus: exactly the interface families, one series per listener, destination, reason and thread', () => {
@@ -149,7 +150,7 @@ test('prometheus: exactly the interface families, one series per listener, desti
   expected.set(seriesKey('process_resident_memory_bytes', {}), 150 * 1024 * 1024);
 
   assert.deepEqual(new Map([...types].sort()), new Map([...expectedTypes].sort()), 'families and their types');
-  assert.equal(samples.length, 2 * (4 + 4) + 3 * (14 + 4) + 4 + 7 + 2, 'series count');
+  assert.equal(samples.length, 2 * (4 + 4) + 3 * (15 + 4) + 4 + 7 + 2, 'series count');
   assert.deepEqual(new Map(samples.map((x) => [seriesKey(x.name, x.labels), x.value] as const).sort()), new Map([...expected].sort()));
 });
 
