@@ -8,7 +8,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
-import { writeFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { hostPortOf, startRelay, type RelayProcess } from '../helpers/relay-process.js';
 import { TestSink } from '../helpers/sinks.js';
@@ -16,6 +16,7 @@ import { sendWindowed } from '../helpers/udp-sender.js';
 import { freePort, numbered, sequence } from '../helpers/numbered.js';
 import { withTempDir } from '../helpers/temp-dir.js';
 import { encodeBatch, framingFor } from '../../src/framing/index.js';
+import { createTestPki } from '../helpers/certs.js';
 
 /** A relay.toml with these listeners and destinations (and a short drain, a fixed metrics port). */
 function toml(listen: string[], destinations: string[], extra = ''): string {
@@ -169,4 +170,55 @@ test('reload: a setting fixed at start is logged as ignored until restart; the r
       await sink.close();
     }
   });
+});
+
+test('reload: TLS files are read again: a destination refused under the wrong CA connects once the CA file is fixed, the others keep their connections', async () => {
+  const pki = await createTestPki();
+  try {
+    await withTempDir('relay-reload-', async (dir) => {
+      const secure = await TestSink.start('len32le', '127.0.0.1', 0, { cert: pki.server.cert, key: pki.server.key });
+      const plain = await TestSink.start();
+      const ca = path.join(dir, 'ca.pem');
+      await copyFile(pki.untrustedCa.certFile, ca);
+      const file = path.join(dir, 'relay.toml');
+      await writeFile(
+        file,
+        `${toml(['udp@127.0.0.1:0'], [plain.address()], 'reconnect-min = "20ms"\nreconnect-max = "200ms"')}\n[[destination]]\naddress = "${secure.address()}"\ntls-ca = "ca.pem"\n`,
+      );
+      const { relay, listeners } = await startRelay(['--config', file]);
+      try {
+        const target = hostPortOf(listeners[0]!);
+        await relay.waitForStderr(/TLS handshake failed/);
+        await sendWindowed(
+          target,
+          100,
+          (i) => numbered(i, 100),
+          (n) => plain.waitFor(n),
+        );
+
+        // The certificate is renewed in place: the same file name, the right CA in it.
+        await copyFile(pki.ca.certFile, ca);
+        relay.child.kill('SIGHUP');
+        await relay.waitForStderr(/reloaded .*: reconnecting tls@127\.0\.0\.1:\d+ \(TLS settings changed\)/);
+        await relay.waitForStderr(/tls@127\.0\.0\.1:\d+: connected/);
+        // The ring still holds what arrived while it was refused: it gets that, then the rest.
+        await sendWindowed(
+          target,
+          100,
+          (i) => numbered(100 + i, 100),
+          (n) => plain.waitFor(100 + n),
+        );
+        await secure.waitFor(200, 10_000);
+        assertRun('tls destination', sequence(secure), 0, 200);
+        assertRun('plain destination', sequence(plain), 0, 200);
+        assert.equal(plain.connections, 1, 'the plain destination kept its connection');
+        assert.ok((await metric(relay, /^relay_tls_handshake_failures_total\{destination="tls@[^"]+"\} (\d+)$/m)) >= 1);
+      } finally {
+        await relay.stop('SIGKILL');
+        await Promise.all([secure.close(), plain.close()]);
+      }
+    });
+  } finally {
+    await pki.remove();
+  }
 });
