@@ -31,6 +31,15 @@ export interface RunSpec {
   settleMs: number;
   /** SIGTERM the relay the moment the senders are done, and count what it delivered by its exit (its drain). */
   sigtermAfterSend: boolean;
+  /** The sinks serve TLS with this certificate; the relay trusts it (--tls-ca, or {ca} in a --relay-cmd). */
+  tls?: BenchTls;
+}
+
+/** A sink certificate and its key (PEM), and the certificate's file for the relay's --tls-ca. */
+export interface BenchTls {
+  cert: string;
+  key: string;
+  caFile: string;
 }
 
 export interface DestinationResult {
@@ -68,7 +77,7 @@ const SINK_WORKER = new URL('./sink-worker.js', import.meta.url);
 
 /** Runs `spec` once against a fresh relay process. `progress` is told the running totals. */
 export async function runOnce(spec: RunSpec, pool: Piscina, progress?: (sent: number, delivered: number) => void): Promise<RunResult> {
-  const sinks = await Promise.all(Array.from({ length: spec.destinations }, () => startSink(spec.framing)));
+  const sinks = await Promise.all(Array.from({ length: spec.destinations }, () => startSink(spec.framing, spec.tls)));
   const udpPort = await freeUdpPort();
   const relay = startRelay(
     spec,
@@ -179,8 +188,8 @@ interface Sink {
   close(): Promise<void>;
 }
 
-async function startSink(framing: FramingName): Promise<Sink> {
-  const worker = new Worker(SINK_WORKER, { workerData: { framing } });
+async function startSink(framing: FramingName, tls: BenchTls | undefined): Promise<Sink> {
+  const worker = new Worker(SINK_WORKER, { workerData: { framing, tls: tls && { cert: tls.cert, key: tls.key } } });
   const [ready] = (await once(worker, 'message')) as [{ port: number }];
   // Reports are answered in order, so a FIFO of resolvers pairs them up.
   const waiting: ((r: SinkReport) => void)[] = [];
@@ -212,18 +221,29 @@ async function freeUdpPort(): Promise<number> {
 }
 
 function startRelay(spec: RunSpec, udpPort: number, sinkPorts: number[]): ChildProcess {
-  const destinations = sinkPorts.map((p) => `tcp@127.0.0.1:${p}`);
+  const destinations = sinkPorts.map((p) => `${spec.tls ? 'tls' : 'tcp'}@127.0.0.1:${p}`);
+  const tlsArgs = spec.tls ? ['--tls-ca', spec.tls.caFile] : [];
   const child =
     spec.relayCommand === undefined
       ? spawn(
           process.execPath,
-          [RELAY_BIN, `udp@127.0.0.1:${udpPort}`, ...destinations.map((d) => `${d}?framing=${spec.framing}`), '--quiet', '--stats-interval', '0'],
+          [RELAY_BIN, `udp@127.0.0.1:${udpPort}`, ...destinations.map((d) => `${d}?framing=${spec.framing}`), ...tlsArgs, '--quiet', '--stats-interval', '0'],
           { stdio: ['ignore', 'ignore', 'pipe'] },
         )
-      : spawn('/bin/sh', ['-c', spec.relayCommand.replaceAll('{udp}', `127.0.0.1:${udpPort}`).replaceAll('{tcp}', destinations.join(' '))], {
-          stdio: ['ignore', 'ignore', 'pipe'],
-          detached: true,
-        });
+      : spawn(
+          '/bin/sh',
+          [
+            '-c',
+            spec.relayCommand
+              .replaceAll('{udp}', `127.0.0.1:${udpPort}`)
+              .replaceAll('{tcp}', destinations.join(' '))
+              .replaceAll('{ca}', spec.tls?.caFile ?? ''),
+          ],
+          {
+            stdio: ['ignore', 'ignore', 'pipe'],
+            detached: true,
+          },
+        );
   child.stderr!.resume();
   return child;
 }

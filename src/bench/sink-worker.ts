@@ -1,5 +1,5 @@
 /**
- * One verifying TCP sink, in its own worker thread: decodes the framing, checks every payload
+ * One verifying TCP (or TLS) sink, in its own worker thread: decodes the framing, checks every payload
  * against the per-sender sequence, and records end-to-end latency in an HDR histogram.
  *
  * Per sender, `expected` is the next sequence number: a higher one marks the skipped numbers
@@ -12,11 +12,11 @@ import type net from 'node:net';
 import { once } from 'node:events';
 import * as hdr from 'hdr-histogram-js';
 import type { FramingName } from '../framing/index.js';
-import { createFramedServer } from '../framing/framed-server.js';
+import { createFramedServer, type FramedServerTls } from '../framing/framed-server.js';
 import { readPayload } from './payload.js';
 import type { SinkReport, ToSink } from './protocol.js';
 
-const { framing } = workerData as { framing: FramingName };
+const { framing, tls } = workerData as { framing: FramingName; tls: FramedServerTls | undefined };
 const port = parentPort!;
 /** Latency in microseconds, 1 µs to 10 minutes, 3 significant digits. */
 const latencyUs = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
@@ -67,6 +67,7 @@ const server = createFramedServer({
       },
     };
   },
+  tls,
 });
 server.listen(0, '127.0.0.1');
 await once(server, 'listening');

@@ -1,19 +1,22 @@
 /**
  * `relay bench`: offers paced UDP load to this relay (or any relay given by --relay-cmd), verifies
- * what every TCP sink receives, and reports loss, latency and the relay's CPU and memory.
+ * what every TCP (or, with --sink-tls, TLS) sink receives, and reports loss, latency and the
+ * relay's CPU and memory.
  * `relay bench summarize`: medians of repeated `relay bench --json` runs.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mulberry32, randomInt } from '../prng.js';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { Piscina } from 'piscina';
 import { DEFAULTS } from '../config/config.js';
 import type { FramingName } from '../framing/index.js';
 import { renderHtmlReport } from '../bench/html-report.js';
 import { MIN_PAYLOAD_BYTES } from '../bench/payload.js';
 import { renderResultsTable } from '../bench/results-table.js';
-import { runOnce, type RunResult } from '../bench/run-one.js';
+import { runOnce, type BenchTls, type RunResult } from '../bench/run-one.js';
+import { selfSigned } from '../bench/throwaway-certs.js';
 import { renderSummaryHtml, summarize } from '../bench/summarize.js';
 import { durationOption, framingOption } from './parsers.js';
 
@@ -33,6 +36,7 @@ interface BenchOptions {
   sweep: number[] | undefined;
   report: string | undefined;
   settle: number;
+  sinkTls: boolean;
 }
 
 function positiveInteger(name: string, max: number): (value: string) => number {
@@ -125,6 +129,11 @@ export function benchCommand(): Command {
         (v: string, prev: string[]) => [...prev, v],
         [] as string[],
       )
+      .option(
+        '--sink-tls',
+        'the sinks serve TLS with a throwaway self-signed certificate (made with openssl, removed after): this relay gets tls@ destinations and --tls-ca; a --relay-cmd gets them in {tcp} and the certificate file in {ca}',
+        false,
+      )
       .option('--json', 'print one JSON object per run instead of a table', false)
       .option('--sweep <rates>', 'run at each of these rates, e.g. 10000,50000,100000', rateList)
       .option('--report <file.html>', 'write a self-contained HTML report (charts per relay over the rates)')
@@ -144,9 +153,26 @@ export function benchCommand(): Command {
   );
 }
 
+/** Runs `body` with a throwaway self-signed certificate for 127.0.0.1 (or none), deleted afterwards. */
+async function withSinkCertificate(wanted: boolean, body: (tls: BenchTls | undefined) => Promise<void>): Promise<void> {
+  if (!wanted) return body(undefined);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'relay-bench-tls-'));
+  try {
+    const { cert, key, certFile } = await selfSigned(dir, 'relay-bench', ['IP:127.0.0.1']);
+    await body({ cert, key, caFile: certFile });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function bench(options: BenchOptions): Promise<void> {
+  await withSinkCertificate(options.sinkTls, (tls) => benchWith(options, tls));
+}
+
+async function benchWith(options: BenchOptions, tls: BenchTls | undefined): Promise<void> {
+  // This relay's TLS runs get their own label, so summaries never mix them with TCP runs.
   const relays: { label: string; command: string | undefined }[] =
-    options.relayCmd.length > 0 ? options.relayCmd.map(labelled) : [{ label: 'relay', command: undefined }];
+    options.relayCmd.length > 0 ? options.relayCmd.map(labelled) : [{ label: tls ? 'relay-tls' : 'relay', command: undefined }];
   const rates = options.sweep ?? [options.rate];
   const pool = new Piscina({ filename: new URL('../bench/sender-task.js', import.meta.url).href, minThreads: options.senders, maxThreads: options.senders });
   const tty = process.stderr.isTTY;
@@ -169,6 +195,7 @@ async function bench(options: BenchOptions): Promise<void> {
             sendWith: options.sendWith,
             sigtermAfterSend: options.sigtermAfterSend,
             settleMs: options.settle,
+            tls,
           },
           pool,
           tty

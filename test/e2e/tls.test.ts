@@ -1,22 +1,19 @@
 /**
  * tls@ destinations through the real relay and real Node TLS servers on 127.0.0.1, with a
  * throwaway PKI made by openssl: delivery in order over TLS, a server the relay must not trust,
- * mutual TLS, and a connection lost mid-stream. Payloads are sequence numbers, so order, gaps
- * and duplicates are checked exactly. (servername is checked in test/unit/transport.test.ts: the
- * command line has no per-destination name.)
+ * and mutual TLS (lost connections, spill and drain: ./tls-faults.test.ts). Payloads are sequence
+ * numbers, so order, gaps and duplicates are checked exactly. (servername is checked in
+ * test/unit/transport.test.ts: the command line has no per-destination name.)
  */
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import type net from 'node:net';
-import { once } from 'node:events';
-import { hostPortOf, startRelay, type RelayProcess } from '../helpers/relay-process.js';
+import { hostPortOf, startRelay } from '../helpers/relay-process.js';
 import { TestSink } from '../helpers/sinks.js';
 import { sendWindowed } from '../helpers/udp-sender.js';
-import { numbered, numberOf, sequence } from '../helpers/numbered.js';
+import { numbered, sequence } from '../helpers/numbered.js';
 import { createTestPki, type TestPki } from '../helpers/certs.js';
-import { createFramedServer, type FramedServerTls } from '../../src/framing/framed-server.js';
-import { total } from '../../src/metrics/rates.js';
-import type { Snapshot } from '../../src/metrics/snapshot-types.js';
+import { metricsBase, stats } from '../helpers/relay-stats.js';
+import type { FramedServerTls } from '../../src/framing/framed-server.js';
 
 let pki: TestPki;
 before(async () => {
@@ -27,15 +24,6 @@ after(async () => {
 });
 
 const serverTls = (): FramedServerTls => ({ cert: pki.server.cert, key: pki.server.key });
-
-/** The relay's metrics base URL (started with --metrics 127.0.0.1:0). */
-async function metricsBase(relay: RelayProcess): Promise<string> {
-  return (await relay.waitForStderr(/metrics on (http:\/\/\S+)\/metrics/))[1]!;
-}
-
-async function stats(base: string): Promise<Snapshot> {
-  return (await fetch(`${base}/stats`)).json() as Promise<Snapshot>;
-}
 
 /** Polls `check` (bounded) until it returns true; fails with its last complaint. */
 async function eventually(check: () => Promise<true | string>, timeoutMs = 15_000): Promise<void> {
@@ -178,202 +166,6 @@ test('tls: mutual TLS: a server that requires client certificates refuses a rela
     assert.deepEqual(sequence(sink), upTo(count));
   } finally {
     await withCert.relay.stop('SIGKILL');
-    await sink.close();
-  }
-});
-
-interface SinkConnection {
-  socket: net.Socket;
-  ids: number[];
-  index: number;
-  ended: boolean;
-}
-
-/**
- * A TLS sink that keeps each connection's sequence numbers apart. `accepted` may act on a new
- * connection (pause it), `received` on one that just got messages (drop it).
- */
-async function perConnectionSink(hooks: { accepted?(c: SinkConnection): void; received?(c: SinkConnection): void }): Promise<{
-  port: number;
-  connections: SinkConnection[];
-  errors: string[];
-  delivered(): Set<number>;
-  close(): Promise<void>;
-}> {
-  const connections: SinkConnection[] = [];
-  const errors: string[] = [];
-  const server = createFramedServer({
-    framing: 'len32le',
-    maxMessageBytes: 1 << 20,
-    tls: serverTls(),
-    accept: (socket) => {
-      const connection: SinkConnection = { socket, ids: [], index: connections.length, ended: false };
-      connections.push(connection);
-      hooks.accepted?.(connection);
-      return {
-        messages: (payloads) => {
-          connection.ids.push(...payloads.map(numberOf));
-          hooks.received?.(connection);
-        },
-        garbage: (error) => void errors.push(`connection ${connection.index}: ${error.message}`),
-        closed: () => {
-          connection.ended = true;
-        },
-      };
-    },
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    connections,
-    errors,
-    delivered: () => new Set(connections.flatMap((c) => c.ids)),
-    close: async () => {
-      for (const c of connections) c.socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/** Fails unless every connection carried strictly increasing ids (arrival order, no duplicate within one). */
-function assertOrderPerConnection(connections: SinkConnection[]): void {
-  for (const c of connections)
-    for (let i = 1; i < c.ids.length; i++) if (c.ids[i]! <= c.ids[i - 1]!) assert.fail(`connection ${c.index}: ${c.ids[i - 1]} then ${c.ids[i]}`);
-}
-
-/** Polls `done` every 10 ms until it holds; fails at `deadline` saying `what`. */
-async function until(done: () => boolean, deadline: number, what: () => string): Promise<void> {
-  while (!done()) {
-    if (Date.now() > deadline) assert.fail(`timed out: ${what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/**
- * The server destroys its first connection mid-stream. What its kernel had taken and it had not
- * read is lost, as over plain TCP (the relay counted it sent: the kernel took it): at most the
- * messages in flight then, which the sender's window bounds. Everything else arrives, whole, in
- * order on each connection; what the relay had not confirmed is resent on the next connection.
- */
-test('tls: the server destroys its connection mid-stream: the stream resumes on the next connection, only what was in flight can be lost', async () => {
-  const window = 200;
-  const sink = await perConnectionSink({
-    received: (c) => {
-      if (c.index === 0 && c.ids.length >= 1500 && !c.socket.destroyed) c.socket.destroy();
-    },
-  });
-  const { relay, listeners } = await startRelay([
-    'udp@127.0.0.1:0',
-    '--reconnect-min',
-    '10ms',
-    '--reconnect-max',
-    '50ms',
-    '--tls-ca',
-    pki.ca.certFile,
-    `tls@127.0.0.1:${sink.port}`,
-  ]);
-  try {
-    await relay.waitForStderr(/connected/);
-    const count = 5000;
-    const deadline = Date.now() + 30_000;
-    const delivered = (n: number): Promise<void> =>
-      until(
-        () => sink.delivered().size >= n,
-        deadline,
-        () => `${sink.delivered().size} of ${n} delivered`,
-      );
-    await sendWindowed(hostPortOf(listeners[0]!), count, (i) => numbered(i, 200), delivered, window);
-    // The last message was sent after the reconnect: it must arrive.
-    await until(
-      () => sink.delivered().has(count - 1),
-      deadline,
-      () => `message ${count - 1} not delivered`,
-    );
-    assert.ok(sink.connections.length >= 2, 'the relay reconnected');
-    assert.deepEqual(sink.errors, []);
-    assertOrderPerConnection(sink.connections);
-    const lastRead = sink.connections[0]!.ids.at(-1)!;
-    const got = sink.delivered();
-    const missing = upTo(count).filter((id) => !got.has(id));
-    console.log(`tls destroy mid-stream: ${missing.length} of ${count} lost, all in flight after ${lastRead}; ${sink.connections.length} connections`);
-    for (const id of missing)
-      assert.ok(id > lastRead && id <= lastRead + window, `message ${id} lost, not in flight when the server dropped the connection after ${lastRead}`);
-  } finally {
-    await relay.stop('SIGKILL');
-    await sink.close();
-  }
-});
-
-/**
- * Resend over TLS: the server stops reading its first connection; the relay cuts it after
- * --stall-timeout with writes still unconfirmed, reconnects and sends them again first; then the
- * server reads the old connection to its end. Every message the relay received arrives at least
- * once (none was dropped), in order on each connection.
- */
-test('tls: a server that stops reading is cut after --stall-timeout and its unconfirmed writes are resent: every message arrives at least once', async () => {
-  const sink = await perConnectionSink({ accepted: (c) => void (c.index === 0 && c.socket.pause()) });
-  const { relay, listeners } = await startRelay([
-    'udp@127.0.0.1:0',
-    '--stall-timeout',
-    '1s',
-    '--reconnect-min',
-    '20ms',
-    '--reconnect-max',
-    '100ms',
-    '--metrics',
-    '127.0.0.1:0',
-    '--tls-ca',
-    pki.ca.certFile,
-    `tls@127.0.0.1:${sink.port}`,
-  ]);
-  try {
-    const base = await metricsBase(relay);
-    await relay.waitForStderr(/connected/);
-    // ~24 MB: more than the loopback socket buffers hold, so writes wait unconfirmed behind them.
-    const count = 24_000;
-    const started = Date.now();
-    await sendWindowed(
-      hostPortOf(listeners[0]!),
-      count,
-      (i) => numbered(i),
-      async (n) => {
-        const due = started + n / 8; // 8000 a second: paced, so the relay's own socket does not overflow
-        if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
-      },
-      64,
-    );
-    const deadline = Date.now() + 30_000;
-    await until(
-      () => sink.connections.length >= 2,
-      deadline,
-      () => 'the relay to cut the stalled connection and reconnect',
-    );
-    sink.connections[0]!.socket.resume();
-    await until(
-      () => sink.connections[0]!.ended,
-      deadline,
-      () => 'the first connection to end',
-    );
-    let s = await stats(base);
-    while (s.destinations[0]!.lagMessages > 0 || sink.delivered().size < s.listeners[0]!.receivedMessages) {
-      if (Date.now() > deadline) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      s = await stats(base);
-    }
-    const d = s.destinations[0]!;
-    const received = s.listeners[0]!.receivedMessages;
-    console.log(
-      `tls stall: ${sink.connections.length} connections, received ${received}, delivered ${sink.delivered().size}, stalls ${d.stalls}, resent ${d.resentMessages}`,
-    );
-    assert.ok(d.stalls >= 1, 'the relay cut the stalled connection');
-    assert.ok(d.resentMessages > 0, 'unconfirmed writes were resent');
-    assert.equal(total(d.droppedMessages), 0);
-    assert.equal(sink.delivered().size, received, 'every message the relay received arrived');
-    assert.deepEqual(sink.errors, []);
-    assertOrderPerConnection(sink.connections);
-  } finally {
-    await relay.stop('SIGKILL');
     await sink.close();
   }
 });
