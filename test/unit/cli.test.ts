@@ -104,6 +104,21 @@ const cases: { args: string[]; message: RegExp; line: string }[] = [
     line: 'bad sink address "udp@127.0.0.1:2009": a sink address cannot be udp, expected tcp or tls',
   },
   {
+    args: ['sink', 'tls@127.0.0.1:0'],
+    message: /a tls@ sink needs --tls-cert and --tls-key/,
+    line: 'tls@127.0.0.1:0: a tls@ sink needs --tls-cert and --tls-key (its certificate and key)',
+  },
+  {
+    args: ['sink', 'tcp@127.0.0.1:0', '--tls-cert', 'server.pem'],
+    message: /apply to a tls@ sink/,
+    line: '--tls-cert, --tls-key and --tls-ca apply to a tls@ sink, not tcp@127.0.0.1:0',
+  },
+  {
+    args: ['sink', 'tls@127.0.0.1:0', '--tls-cert', '/nonexistent/server.pem', '--tls-key', '/nonexistent/server.key'],
+    message: /tls-cert \/nonexistent\/server\.pem: cannot read/,
+    line: "tls-cert /nonexistent/server.pem: cannot read: ENOENT: no such file or directory, open '/nonexistent/server.pem'",
+  },
+  {
     args: ['send', 'tcp@127.0.0.1:2009'],
     message: /bad target "tcp@127\.0\.0\.1:2009"/,
     line: 'bad target "tcp@127.0.0.1:2009": a target cannot be tcp, expected udp',
