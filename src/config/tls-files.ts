@@ -44,7 +44,15 @@ export function loadTlsClient(settings: TlsSettings, where: string): TlsClientOp
   if ((cert === undefined) !== (key === undefined)) {
     throw new RelayError('ERR_TLS_FILE', `${prefix}tls-cert and tls-key go together: give both for a client certificate, or neither`);
   }
-  if (ca !== undefined) checkCertificate(ca, `${prefix}tls-ca ${settings.caFile}`);
+  if (ca !== undefined) {
+    checkCertificate(ca, `${prefix}tls-ca ${settings.caFile}`);
+    try {
+      // The context egress builds: every certificate in the file must parse, not only the first.
+      tls.createSecureContext({ ca: [...tls.rootCertificates, ca] });
+    } catch (error) {
+      throw new RelayError('ERR_TLS_FILE', `${prefix}tls-ca ${settings.caFile}: not usable as CA certificates: ${(error as Error).message}`, { cause: error });
+    }
+  }
   if (cert !== undefined) {
     checkCertificate(cert, `${prefix}tls-cert ${settings.certFile}`);
     try {

@@ -10,9 +10,11 @@ import type { FramingName } from '../framing/index.js';
  * never share one (records are payloads, but the replay position is per stream). The default
  * framing keeps the bare `HOST_PORT` name that earlier versions used for every destination.
  */
-export function spillDirectoryFor(root: string, destination: { host: string; port: number; framing: FramingName }): string {
+export function spillDirectoryFor(root: string, destination: { scheme: 'tcp' | 'tls'; host: string; port: number; framing: FramingName }): string {
   const suffix = destination.framing === 'len32le' ? '' : `_${destination.framing}`;
-  return path.join(root, `${destination.host}_${destination.port}${suffix}`.replace(/[^A-Za-z0-9._-]/g, '_'));
+  // tcp@ keeps the names of earlier versions; tls@ to the same host:port is another destination.
+  const prefix = destination.scheme === 'tls' ? 'tls_' : '';
+  return path.join(root, `${prefix}${destination.host}_${destination.port}${suffix}`.replace(/[^A-Za-z0-9._-]/g, '_'));
 }
 
 /** Creates `dir` if needed and proves a file can be written in it; throws RelayError('ERR_SPILL') saying why not. */
