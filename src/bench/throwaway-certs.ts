@@ -50,25 +50,8 @@ function subjectAltName(altNames: readonly string[]): string {
 }
 
 /** A new CA certificate `<name>.pem` (key `<name>.key`) in `dir`. */
-export async function makeCa(dir: string, name: string): Promise<CertAndKey> {
-  await openssl(dir, [
-    'req',
-    '-x509',
-    ...NEW_EC_KEY,
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.pem`,
-    '-days',
-    DAYS,
-    '-subj',
-    `/CN=${name}`,
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
-  return read(dir, name);
+export function makeCa(dir: string, name: string): Promise<CertAndKey> {
+  return selfSignedWith(dir, name, ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign']);
 }
 
 /** A certificate `<name>.pem` signed by `ca`, for a server (with `altNames`) or a client. */
@@ -103,7 +86,12 @@ export async function issueCert(dir: string, ca: CertAndKey, name: string, use: 
 }
 
 /** A self-signed server certificate `<name>.pem` for `altNames`: its own trust anchor (give it as the client's CA). */
-export async function selfSigned(dir: string, name: string, altNames: readonly string[]): Promise<CertAndKey> {
+export function selfSigned(dir: string, name: string, altNames: readonly string[]): Promise<CertAndKey> {
+  return selfSignedWith(dir, name, [subjectAltName(altNames)]);
+}
+
+/** A new key and a self-signed certificate `<name>.pem` for it, with these X.509v3 extensions. */
+async function selfSignedWith(dir: string, name: string, extensions: readonly string[]): Promise<CertAndKey> {
   await openssl(dir, [
     'req',
     '-x509',
@@ -116,8 +104,7 @@ export async function selfSigned(dir: string, name: string, altNames: readonly s
     DAYS,
     '-subj',
     `/CN=${name}`,
-    '-addext',
-    subjectAltName(altNames),
+    ...extensions.flatMap((extension) => ['-addext', extension]),
   ]);
   return read(dir, name);
 }
