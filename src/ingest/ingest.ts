@@ -32,8 +32,9 @@ function openNative(native: NativeUdp, options: NativeUdpReceiverOptions): Nativ
   }
 }
 
-/** An open listener: how to close it (and, for TCP, its input connections). */
+/** An open listener: the port it bound, and how to close it (and, for TCP, its input connections). */
 interface OpenListener {
+  port: number;
   close(): Promise<void>;
 }
 
@@ -126,9 +127,8 @@ export class Ingest {
    * so those are closed first. Resolves with what each added listener bound.
    */
   async reconfigure(change: ListenerChange): Promise<BoundListener[]> {
-    const portOf = (slot: number): number | undefined => this.ports.get(slot);
     const addedPorts = new Set(change.add.map((l) => l.port).filter((port) => port !== 0));
-    const blocking = change.remove.filter((slot) => addedPorts.has(portOf(slot) ?? -1));
+    const blocking = change.remove.filter((slot) => addedPorts.has(this.open.get(slot)?.port ?? -1));
     await this.closeListeners(blocking);
     const bound: BoundListener[] = [];
     try {
@@ -143,15 +143,11 @@ export class Ingest {
     return bound;
   }
 
-  /** Bound port of each open listener, by slot. */
-  private readonly ports = new Map<number, number>();
-
   private async closeListeners(slots: number[]): Promise<void> {
     await Promise.all(
       slots.map((slot) => {
         const listener = this.open.get(slot);
         this.open.delete(slot);
-        this.ports.delete(slot);
         return listener?.close();
       }),
     );
@@ -159,8 +155,7 @@ export class Ingest {
 
   /** Records an open listener in its slot. */
   private opened(listener: ListenerOptions, port: number, close: () => Promise<void>): void {
-    this.open.set(listener.index, { close });
-    this.ports.set(listener.index, port);
+    this.open.set(listener.index, { port, close });
   }
 
   /** Closes every listener and input connection; what was received stays in the ring. */
