@@ -7,8 +7,6 @@
  */
 import type { Relay } from '../relay.js';
 import type { LogSink } from '../logging.js';
-import { renderStatsLine, statsRecord } from '../metrics/stats-line.js';
-import type { Snapshot } from '../metrics/snapshot-types.js';
 import type { RunSettings } from './run-settings.js';
 
 export interface ReloadWiring {
@@ -58,31 +56,4 @@ export function watchReloads(w: ReloadWiring): () => void {
   return () => {
     chain = chain.then(reload);
   };
-}
-
-/** Logs a stats line every interval: rates since the previous one. */
-export class StatsReporter {
-  private timer: NodeJS.Timeout | undefined;
-  private intervalMs = 0;
-  private previous: Snapshot | undefined;
-
-  constructor(
-    private readonly relay: Relay,
-    private readonly log: LogSink,
-  ) {}
-
-  /** Reports every `intervalMs` from now on (0: never). */
-  every(intervalMs: number): void {
-    if (intervalMs === this.intervalMs) return;
-    clearInterval(this.timer);
-    this.timer = undefined;
-    this.intervalMs = intervalMs;
-    if (intervalMs <= 0) return;
-    this.timer = setInterval(() => {
-      void this.relay.snapshot().then((current) => {
-        this.log('info', renderStatsLine(this.previous, current), { stats: statsRecord(this.previous, current) });
-        this.previous = current;
-      });
-    }, intervalMs).unref();
-  }
 }

@@ -13,7 +13,9 @@ import { serveMetrics } from '../metrics/http.js';
 import { UDP_INGEST_CHOICES } from '../ingest/udp-path.js';
 import { cidrListOption, fileOption, durationOption, hostPortOption, endpointListOption, framingOption, sizeOption } from './parsers.js';
 import { describeSettings, loadSettings, type RunOptions, type RunSettings } from './run-settings.js';
-import { StatsReporter, watchReloads } from './reload.js';
+import { watchReloads } from './reload.js';
+import { renderStatsLine, statsRecord } from '../metrics/stats-line.js';
+import type { Snapshot } from '../metrics/snapshot-types.js';
 import type { CliIo } from './program.js';
 
 const MIB = 1024 * 1024;
@@ -178,6 +180,33 @@ async function run(settings: RunSettings, load: () => RunSettings): Promise<void
       });
   };
   started({ SIGINT: () => stop('SIGINT'), SIGTERM: () => stop('SIGTERM'), SIGHUP: reload });
+}
+
+/** Logs a stats line every interval: rates since the previous one. */
+export class StatsReporter {
+  private timer: NodeJS.Timeout | undefined;
+  private intervalMs = 0;
+  private previous: Snapshot | undefined;
+
+  constructor(
+    private readonly relay: Relay,
+    private readonly log: LogSink,
+  ) {}
+
+  /** Reports every `intervalMs` from now on (0: never). */
+  every(intervalMs: number): void {
+    if (intervalMs === this.intervalMs) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.intervalMs = intervalMs;
+    if (intervalMs <= 0) return;
+    this.timer = setInterval(() => {
+      void this.relay.snapshot().then((current) => {
+        this.log('info', renderStatsLine(this.previous, current), { stats: statsRecord(this.previous, current) });
+        this.previous = current;
+      });
+    }, intervalMs).unref();
+  }
 }
 
 type SignalName = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
