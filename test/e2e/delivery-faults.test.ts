@@ -9,6 +9,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { hostPortOf, startRelay } from '../helpers/relay-process.js';
 import { TestSink } from '../helpers/sinks.js';
+import { metricsBase } from '../helpers/relay-stats.js';
 import { sendWindowed } from '../helpers/udp-sender.js';
 import { numbered, numberOf, sequence } from '../helpers/numbered.js';
 import { total } from '../../src/metrics/rates.js';
@@ -186,7 +187,7 @@ test('faults: a destination that stops reading past --stall-timeout, then reads 
     `tcp@127.0.0.1:${port}`,
   ]);
   try {
-    const base = (await relay.waitForStderr(/metrics on (http:\/\/\S+)\/metrics/))[1]!;
+    const base = await metricsBase(relay);
     await relay.waitForStderr(/connected/);
     // ~24 MB: more than the loopback socket buffers hold, so writes queue in libuv behind them.
     const count = 24_000;

@@ -4,6 +4,7 @@
  * accounted for.
  */
 import test from 'node:test';
+import { eventually, metricsBase } from '../helpers/relay-stats.js';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { hostPortOf, startRelay, type RelayProcess } from '../helpers/relay-process.js';
@@ -36,28 +37,12 @@ async function get(url: string): Promise<{ status: number; body: string }> {
   return { status: response.status, body: await response.text() };
 }
 
-async function metricsUrl(relay: RelayProcess): Promise<string> {
-  return (await relay.waitForStderr(/metrics on (http:\/\/\S+)\/metrics/))[1]!;
-}
-
-/** Polls `check` until it returns true (bounded); the last failure message if it never does. */
-async function eventually(check: () => Promise<true | string>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: true | string = 'never checked';
-  while (Date.now() < deadline) {
-    last = await check();
-    if (last === true) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.fail(last);
-}
-
 test('metrics: exact counts per destination, a dead destination is up 0, /health degraded, /stats agrees', async () => {
   const sink = await TestSink.start();
   const dead = 'tcp@127.0.0.1:9';
   const { relay, listeners } = await startRelay(['udp@127.0.0.1:0', '--metrics', '127.0.0.1:0', sink.address(), dead]);
   try {
-    const base = await metricsUrl(relay);
+    const base = await metricsBase(relay);
     await relay.waitForStderr(/connected/);
     const count = 2000;
     // Scrape while the load runs: lags must stay sane under concurrent updates.
@@ -132,12 +117,12 @@ test('metrics: /health is ok with every destination up and 503 down with none', 
   const up = await startRelay(['udp@127.0.0.1:0', '--metrics', '127.0.0.1:0', sink.address()]);
   const down = await startRelay(['udp@127.0.0.1:0', '--metrics', '127.0.0.1:0', 'tcp@127.0.0.1:9']);
   try {
-    const upBase = await metricsUrl(up.relay);
+    const upBase = await metricsBase(up.relay);
     await up.relay.waitForStderr(/connected/);
     const ok = await get(`${upBase}/health`);
     assert.equal(ok.status, 200);
     assert.equal((JSON.parse(ok.body) as { status: string }).status, 'ok');
-    const downReply = await get(`${await metricsUrl(down.relay)}/health`);
+    const downReply = await get(`${await metricsBase(down.relay)}/health`);
     assert.equal(downReply.status, 503);
     assert.equal((JSON.parse(downReply.body) as { status: string }).status, 'down');
   } finally {
@@ -150,7 +135,7 @@ test('metrics: kernel drops provoked with a tiny --recv-buffer are counted; rece
   const sink = await TestSink.start();
   const { relay, listeners } = await startRelay(['udp@127.0.0.1:0', '--recv-buffer', '4096', '--metrics', '127.0.0.1:0', sink.address()]);
   try {
-    const base = await metricsUrl(relay);
+    const base = await metricsBase(relay);
     const target = hostPortOf(listeners[0]!);
     const socket = dgram.createSocket('udp4');
     const count = 20_000;
@@ -189,7 +174,7 @@ test('metrics: the log line and /metrics say which UDP receive path runs', async
     ({ relay } = await startRelay(['udp@127.0.0.1:0', '--metrics', '127.0.0.1:0', sink.address()]));
     await relay.waitForStderr(new RegExp(`listening on udp@\\S+ \\(${expected === 'native' ? 'native recvmmsg' : 'node:dgram'}\\)`));
     if (expected === 'dgram') await relay.waitForStderr(/native UDP receive not available \(.+\); using node:dgram/);
-    const body = await (await fetch(`${await metricsUrl(relay)}/metrics`)).text();
+    const body = await (await fetch(`${await metricsBase(relay)}/metrics`)).text();
     assert.match(body, new RegExp(`^relay_ingest_native ${expected === 'native' ? 1 : 0}$`, 'm'));
   } finally {
     await relay?.stop('SIGKILL');

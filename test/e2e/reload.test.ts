@@ -12,6 +12,7 @@ import { copyFile, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { hostPortOf, startRelay, type RelayProcess } from '../helpers/relay-process.js';
 import { TestSink } from '../helpers/sinks.js';
+import { metricsBase } from '../helpers/relay-stats.js';
 import { sendWindowed } from '../helpers/udp-sender.js';
 import { freePort, numbered, sequence } from '../helpers/numbered.js';
 import { withTempDir } from '../helpers/temp-dir.js';
@@ -25,8 +26,7 @@ function toml(listen: string[], destinations: string[], extra = ''): string {
 }
 
 async function metric(relay: RelayProcess, line: RegExp): Promise<number> {
-  const url = (await relay.waitForStderr(/metrics on (http:\/\/\S+)\/metrics/))[1]!;
-  const body = await (await fetch(`${url}/metrics`)).text();
+  const body = await (await fetch(`${await metricsBase(relay)}/metrics`)).text();
   const match = body.match(line);
   assert.ok(match, `no ${line} in /metrics`);
   return Number(match[1]);

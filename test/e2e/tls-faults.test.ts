@@ -4,7 +4,7 @@
  * resends what was unconfirmed), and one that is down while data is spilled, then drained by a
  * graceful stop. Payloads are sequence numbers, so order, gaps and duplicates are checked exactly.
  */
-import test, { after, before } from 'node:test';
+import test from 'node:test';
 import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { once } from 'node:events';
@@ -13,20 +13,14 @@ import { TestSink } from '../helpers/sinks.js';
 import { sendWindowed } from '../helpers/udp-sender.js';
 import { freePort, numbered, numberOf, sequence } from '../helpers/numbered.js';
 import { withTempDir } from '../helpers/temp-dir.js';
-import { createTestPki, type TestPki } from '../helpers/certs.js';
+import { testPkiPerFile } from '../helpers/certs.js';
 import { metricsBase, stats } from '../helpers/relay-stats.js';
 import { createFramedServer, type FramedServerTls } from '../../src/framing/framed-server.js';
 import { total } from '../../src/metrics/rates.js';
 
-let pki: TestPki;
-before(async () => {
-  pki = await createTestPki();
-});
-after(async () => {
-  await pki.remove();
-});
+const pki = testPkiPerFile();
 
-const serverTls = (): FramedServerTls => ({ cert: pki.server.cert, key: pki.server.key });
+const serverTls = (): FramedServerTls => ({ cert: pki().server.cert, key: pki().server.key });
 
 /** Every sequence number 0..count-1, in order. */
 const upTo = (count: number): number[] => Array.from({ length: count }, (_, i) => i);
@@ -119,7 +113,7 @@ test('tls: the server destroys its connection mid-stream: the stream resumes on 
     '--reconnect-max',
     '50ms',
     '--tls-ca',
-    pki.ca.certFile,
+    pki().ca.certFile,
     `tls@127.0.0.1:${sink.port}`,
   ]);
   try {
@@ -173,7 +167,7 @@ test('tls: a server that stops reading is cut after --stall-timeout and its unco
     '--metrics',
     '127.0.0.1:0',
     '--tls-ca',
-    pki.ca.certFile,
+    pki().ca.certFile,
     `tls@127.0.0.1:${sink.port}`,
   ]);
   try {
@@ -252,7 +246,7 @@ test('tls: spilled while the server is down, replayed over TLS when it is up, th
       '--metrics',
       '127.0.0.1:0',
       '--tls-ca',
-      pki.ca.certFile,
+      pki().ca.certFile,
       `tls@127.0.0.1:${port}`,
     ]);
     let sink: TestSink | undefined;

@@ -5,37 +5,19 @@
  * numbers, so order, gaps and duplicates are checked exactly. (servername is checked in
  * test/unit/transport.test.ts: the command line has no per-destination name.)
  */
-import test, { after, before } from 'node:test';
+import test from 'node:test';
 import assert from 'node:assert/strict';
 import { hostPortOf, startRelay } from '../helpers/relay-process.js';
 import { TestSink } from '../helpers/sinks.js';
 import { sendWindowed } from '../helpers/udp-sender.js';
 import { numbered, sequence } from '../helpers/numbered.js';
-import { createTestPki, type TestPki } from '../helpers/certs.js';
-import { metricsBase, stats } from '../helpers/relay-stats.js';
+import { testPkiPerFile } from '../helpers/certs.js';
+import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
 import type { FramedServerTls } from '../../src/framing/framed-server.js';
 
-let pki: TestPki;
-before(async () => {
-  pki = await createTestPki();
-});
-after(async () => {
-  await pki.remove();
-});
+const pki = testPkiPerFile();
 
-const serverTls = (): FramedServerTls => ({ cert: pki.server.cert, key: pki.server.key });
-
-/** Polls `check` (bounded) until it returns true; fails with its last complaint. */
-async function eventually(check: () => Promise<true | string>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: true | string = 'never checked';
-  while (Date.now() < deadline) {
-    last = await check();
-    if (last === true) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.fail(last);
-}
+const serverTls = (): FramedServerTls => ({ cert: pki().server.cert, key: pki().server.key });
 
 /** Every sequence number 0..count-1, in order. */
 const upTo = (count: number): number[] => Array.from({ length: count }, (_, i) => i);
@@ -43,7 +25,7 @@ const upTo = (count: number): number[] => Array.from({ length: count }, (_, i) =
 for (const framing of ['len32le', 'octet'] as const) {
   test(`tls: a server signed by --tls-ca gets every message in order, whole (${framing})`, async () => {
     const sink = await TestSink.start(framing, '127.0.0.1', 0, serverTls());
-    const { relay, listeners } = await startRelay(['udp@127.0.0.1:0', '--tls-ca', pki.ca.certFile, sink.address(true)]);
+    const { relay, listeners } = await startRelay(['udp@127.0.0.1:0', '--tls-ca', pki().ca.certFile, sink.address(true)]);
     try {
       await relay.waitForStderr(/tls@127\.0\.0\.1:\d+\S*: connected/);
       const count = 3000;
@@ -72,7 +54,7 @@ test('tls: a server the relay cannot verify gets nothing and is counted down, wh
   const { relay, listeners } = await startRelay([
     'udp@127.0.0.1:0',
     '--tls-ca',
-    pki.untrustedCa.certFile,
+    pki().untrustedCa.certFile,
     '--metrics',
     '127.0.0.1:0',
     refused.address(),
@@ -95,7 +77,7 @@ test('tls: a server the relay cannot verify gets nothing and is counted down, wh
     await eventually(async () => {
       const n = Number(failures.exec(await (await fetch(`${base}/metrics`)).text())?.[1]);
       return n > 0 || `relay_tls_handshake_failures_total ${n}`;
-    });
+    }, 15_000);
     const s = await stats(base);
     const [tls, tcp] = s.destinations;
     assert.deepEqual([tls!.up, tls!.sentMessages, tls!.lagMessages, tcp!.up, tcp!.sentMessages, tcp!.tlsFailures], [false, 0, count, true, count, 0]);
@@ -113,9 +95,9 @@ test('tls: a server the relay cannot verify gets nothing and is counted down, wh
 });
 
 test('tls: mutual TLS: a server that requires client certificates refuses a relay without one (counted, nothing sent) and takes one with one', async () => {
-  const sink = await TestSink.start('len32le', '127.0.0.1', 0, { ...serverTls(), ca: pki.ca.cert, requestCert: true });
+  const sink = await TestSink.start('len32le', '127.0.0.1', 0, { ...serverTls(), ca: pki().ca.cert, requestCert: true });
   const fast = ['--reconnect-min', '10ms', '--reconnect-max', '50ms'];
-  const without = await startRelay(['udp@127.0.0.1:0', '--tls-ca', pki.ca.certFile, '--metrics', '127.0.0.1:0', ...fast, sink.address()]);
+  const without = await startRelay(['udp@127.0.0.1:0', '--tls-ca', pki().ca.certFile, '--metrics', '127.0.0.1:0', ...fast, sink.address()]);
   try {
     const base = await metricsBase(without.relay);
     await without.relay.waitForStderr(/TLS handshake failed: tlsv13 alert certificate required \(ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED\); retrying/);
@@ -134,7 +116,7 @@ test('tls: mutual TLS: a server that requires client certificates refuses a rela
       const d = (await stats(base)).destinations[0]!;
       if (d.lagMessages === count && failuresAtArrival < 0) failuresAtArrival = d.tlsFailures;
       return (failuresAtArrival >= 0 && d.tlsFailures >= failuresAtArrival + 2) || `lag ${d.lagMessages}, TLS failures ${d.tlsFailures}`;
-    });
+    }, 15_000);
     const d = (await stats(base)).destinations[0]!;
     assert.deepEqual([d.up, d.sentMessages, d.lagMessages], [false, 0, count]);
     assert.equal(sink.messages.length, 0);
@@ -145,11 +127,11 @@ test('tls: mutual TLS: a server that requires client certificates refuses a rela
   const withCert = await startRelay([
     'udp@127.0.0.1:0',
     '--tls-ca',
-    pki.ca.certFile,
+    pki().ca.certFile,
     '--tls-cert',
-    pki.client.certFile,
+    pki().client.certFile,
     '--tls-key',
-    pki.client.keyFile,
+    pki().client.keyFile,
     sink.address(),
   ]);
   try {

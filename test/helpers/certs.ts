@@ -3,6 +3,7 @@
  * in a temp directory that remove() deletes: a CA, a server and a client certificate it signed, a
  * server certificate for "localhost" only, and a second CA nobody trusts.
  */
+import { after, before } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,4 +42,16 @@ export async function createTestPki(): Promise<TestPki> {
     await remove();
     throw error;
   }
+}
+
+/** One PKI for every test of the calling file: made before them, removed after; the function returns it. */
+export function testPkiPerFile(): () => TestPki {
+  let pki: TestPki | undefined;
+  before(async () => {
+    pki = await createTestPki();
+  });
+  after(async () => {
+    await pki?.remove();
+  });
+  return () => pki!;
 }
