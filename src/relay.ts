@@ -12,10 +12,10 @@ import { stopReclaimer } from './background/reclaimer.js';
 import { ensureWritableDirectory } from './spill/spill-options.js';
 import { allocateCounters } from './metrics/counters.js';
 import { RelayError } from './errors.js';
-import { MAX_DESTINATIONS, MAX_LISTENERS, type DestinationConfig, type RelayConfig } from './config/config.js';
+import { MAX_DESTINATIONS, MAX_LISTENERS, type RelayConfig } from './config/config.js';
 import { destinationOptions, destinationOptionsFor, ingestOptions, listenerOptions, listenerOptionsFor, spillOptions } from './config/thread-options.js';
 import { planReload } from './config/reload-plan.js';
-import type { Endpoint } from './config/address.js';
+import { SlotTable } from './main/slot-table.js';
 import type { LogSink } from './logging.js';
 import { takeSnapshot } from './metrics/snapshot.js';
 import type { Snapshot } from './metrics/snapshot-types.js';
@@ -28,6 +28,7 @@ import type {
   FromIngest,
   IngestWorkerData,
   ToEgress,
+  RetiredReport,
   ToIngest,
 } from './thread-protocol.js';
 
@@ -48,11 +49,6 @@ export interface ReloadReport {
   ignored: string[];
 }
 
-interface ListenerSlot {
-  endpoint: Endpoint;
-  bound: BoundListener;
-}
-
 /** A started relay. */
 export class Relay {
   private stopping: Promise<StopReport> | undefined;
@@ -61,10 +57,8 @@ export class Relay {
   private readonly startedMs = Date.now();
   /** Reloads applied and refused (relay_config_reloads_total). */
   private readonly reloads = { ok: 0, failed: 0 };
-  private readonly listenerSlots = new Map<number, ListenerSlot>();
-  private readonly destinationSlots = new Map<number, DestinationConfig>();
-  /** Slots of removed destinations still draining: taken until the egress thread reports them retired. */
-  private readonly retiringSlots = new Map<number, string>();
+  /** Every listener and destination slot (src/main/slot-table.ts): the main thread's one record of them. */
+  private readonly slots = new SlotTable(MAX_DESTINATIONS);
 
   private constructor(
     private currentConfig: RelayConfig,
@@ -78,16 +72,16 @@ export class Relay {
     /** Kernel thread id of each relay thread, as each reported it. */
     private readonly threadIds: Map<string, number>,
   ) {
-    for (const [slot, endpoint] of currentConfig.listeners.entries()) this.listenerSlots.set(slot, { endpoint, bound: listening[slot]! });
-    for (const [slot, d] of currentConfig.destinations.entries()) this.destinationSlots.set(slot, d);
+    for (const [slot, endpoint] of currentConfig.listeners.entries()) this.slots.setListener(slot, { endpoint, bound: listening[slot]! });
+    for (const [slot, d] of currentConfig.destinations.entries()) this.slots.addDestination(slot, d);
     egress.on('message', (m: FromEgress) => {
       if (m.type !== 'retired') return;
-      const name = this.retiringSlots.get(m.index) ?? 'a removed destination';
-      this.retiringSlots.delete(m.index);
-      this.log(
-        m.messages > 0 ? 'warn' : 'info',
-        `${name}: removed${m.messages > 0 ? `; ${m.messages} message(s) undelivered (not spilled)` : ', nothing left undelivered'}`,
-      );
+      const config = this.slots.retired(m.index);
+      if (!config) {
+        this.log('error', `internal: the egress thread reported slot ${m.index} retired, but it was not retiring; ignored`);
+        return;
+      }
+      this.log(m.messages > 0 ? 'warn' : 'info', retiredLine(config.endpoint.text, m));
     });
   }
 
@@ -98,7 +92,7 @@ export class Relay {
 
   /** Every listener bound now, in the order they were added. */
   get listening(): BoundListener[] {
-    return [...this.listenerSlots.values()].map((l) => l.bound);
+    return [...this.slots.listeners.values()].map((l) => l.bound);
   }
 
   /**
@@ -159,15 +153,7 @@ export class Relay {
   private applyReload(next: RelayConfig): Promise<ReloadReport> {
     return (async () => {
       if (this.stopping) throw new RelayError('ERR_INTERNAL', 'the relay is stopping');
-      const plan = planReload(
-        {
-          config: this.currentConfig,
-          listeners: new Map([...this.listenerSlots].map(([slot, l]) => [slot, l.endpoint])),
-          destinations: this.destinationSlots,
-          retiringDestinations: new Set(this.retiringSlots.keys()),
-        },
-        next,
-      );
+      const plan = planReload(this.currentConfig, this.slots, next);
       // The settings fixed at start stay as they run; everything else is the new configuration.
       const config: RelayConfig = {
         ...next,
@@ -191,13 +177,15 @@ export class Relay {
       );
       if (listenerReply.type === 'reconfigure-failed') throw new RelayError('ERR_BIND', listenerReply.message);
       if (listenerReply.type !== 'reconfigured') throw new RelayError('ERR_INTERNAL', 'ingest thread sent no reconfigure report');
-      const removedListeners = plan.listeners.remove.map((slot) => this.listenerSlots.get(slot)!.bound.text);
-      for (const slot of plan.listeners.remove) this.listenerSlots.delete(slot);
-      for (const [i, { slot, endpoint }] of plan.listeners.add.entries()) this.listenerSlots.set(slot, { endpoint, bound: listenerReply.listeners[i]! });
+      const removedListeners = plan.listeners.remove.map((slot) => this.slots.removeListener(slot)!.bound.text);
+      for (const [i, { slot, endpoint }] of plan.listeners.add.entries()) this.slots.setListener(slot, { endpoint, bound: listenerReply.listeners[i]! });
 
+      const running = this.slots.running();
       const reconnected = plan.destinations.keep
-        .filter(({ slot, destination }) => destination.tls?.fingerprint !== this.destinationSlots.get(slot)!.tls?.fingerprint)
+        .filter(({ slot, destination }) => destination.tls?.fingerprint !== running.get(slot)!.tls?.fingerprint)
         .map(({ destination }) => destination.endpoint.text);
+      // The slots change before egress is asked: its `retired` reports may come before its reply.
+      const removedDestinations = this.slots.applyDestinations(plan.destinations).map((d) => d.endpoint.text);
       await request<FromEgress>(
         this.egress,
         {
@@ -211,12 +199,6 @@ export class Relay {
         } satisfies ToEgress,
         (m) => m.type === 'reconfigured',
       );
-      const removedDestinations = plan.destinations.remove.map((slot) => this.destinationSlots.get(slot)!.endpoint.text);
-      for (const slot of plan.destinations.remove) {
-        this.retiringSlots.set(slot, this.destinationSlots.get(slot)!.endpoint.text);
-        this.destinationSlots.delete(slot);
-      }
-      for (const { slot, destination } of [...plan.destinations.keep, ...plan.destinations.add]) this.destinationSlots.set(slot, destination);
       this.currentConfig = config;
       return {
         addedListeners: listenerReply.listeners,
@@ -242,8 +224,8 @@ export class Relay {
       views: viewRing(this.ring),
       counters: this.countersBuffer,
       listenerSlots: MAX_LISTENERS,
-      listeners: [...this.listenerSlots].map(([index, l]) => ({ index, name: l.bound.text })),
-      destinations: [...this.destinationSlots].map(([index, d]) => ({ index, name: d.endpoint.text })),
+      listeners: [...this.slots.listeners].map(([index, l]) => ({ index, name: l.bound.text })),
+      destinations: [...this.slots.running()].map(([index, d]) => ({ index, name: d.endpoint.text })),
       threads: [...this.threadIds].map(([name, tid]) => ({ name, tid })),
       startedMs: this.startedMs,
       udpIngest: this.config.udpIngest,
@@ -277,7 +259,7 @@ export class Relay {
     if (report.type !== 'drained') throw new RelayError('ERR_INTERNAL', 'egress thread sent no drain report');
     stopReclaimer(viewRing(this.ring));
     await Promise.all([this.ingest.terminate(), this.egress.terminate(), once(this.background, 'exit')]);
-    const names = new Map([...this.destinationSlots].map(([slot, d]) => [slot, d.endpoint.text]));
+    const names = new Map([...this.slots.destinations].map(([slot, d]) => [slot, d.config.endpoint.text]));
     return {
       undelivered: report.undelivered.map(({ index, messages }) => ({ name: names.get(index) ?? `a removed destination (slot ${index})`, messages })),
     };
@@ -310,4 +292,12 @@ function nextMessage<T extends { type: string }>(worker: Worker, matches: (m: T)
     worker.on('message', onMessage);
     worker.on('exit', onExit);
   });
+}
+
+/** The line a removed destination leaves when it finished: its whole run, since its numbers leave /metrics now. */
+export function retiredLine(name: string, r: RetiredReport): string {
+  const reasons = Object.entries(r.dropped).map(([reason, n]) => `${reason} ${n}`);
+  const dropped = Object.values(r.dropped).reduce((sum, n) => sum + (n ?? 0), 0);
+  const tally = `sent ${r.sent}, dropped ${dropped}${reasons.length > 0 ? ` (${reasons.join(', ')})` : ''}, spilled ${r.spilled}`;
+  return `${name}: removed${r.messages > 0 ? `; ${r.messages} message(s) undelivered (not spilled)` : ', nothing left undelivered'}; its run: ${tally}`;
 }

@@ -10,6 +10,7 @@ import type { Cidr } from './config/cidr.js';
 import type { RelayErrorCode } from './errors.js';
 import type { FramingName } from './framing/index.js';
 import type { RingBuffers } from './ring/layout.js';
+import type { DestinationDropReason } from './metrics/snapshot-types.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -106,6 +107,17 @@ export interface Undelivered {
   messages: number;
 }
 
+/**
+ * What a removed destination came to when it finished (its counters leave /metrics then, so the
+ * main thread logs this): messages confirmed sent, dropped by reason, and spilled to its
+ * directory, over its whole run; `messages` are those left neither delivered nor spilled at the end.
+ */
+export interface RetiredReport extends Undelivered {
+  sent: number;
+  dropped: Partial<Record<DestinationDropReason, number>>;
+  spilled: number;
+}
+
 /** What is left undelivered per destination after a drain (destinations still retiring included). */
 export interface DrainReport {
   undelivered: Undelivered[];
@@ -186,7 +198,7 @@ export type FromEgress =
   /** The added destinations run, the removed ones are retiring. */
   | { type: 'reconfigured' }
   /** A removed destination finished and gave its slot back. */
-  | ({ type: 'retired' } & Undelivered)
+  | ({ type: 'retired' } & RetiredReport)
   | ThreadIdMessage
   | LogMessage;
 /** background -> main */

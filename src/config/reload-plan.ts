@@ -10,18 +10,10 @@
  */
 import { RelayError } from '../errors.js';
 import type { Endpoint } from './address.js';
-import { MAX_DESTINATIONS, MAX_LISTENERS, destinationIdentity, type DestinationConfig, type RelayConfig } from './config.js';
+import { MAX_LISTENERS, destinationIdentity, type DestinationConfig, type RelayConfig } from './config.js';
+import type { SlotTable } from '../main/slot-table.js';
 import type { FramingName } from '../framing/index.js';
 import { formatBytes } from './size.js';
-
-/** What the relay runs now, by slot. */
-export interface RunningShape {
-  config: RelayConfig;
-  listeners: ReadonlyMap<number, Endpoint>;
-  destinations: ReadonlyMap<number, DestinationConfig>;
-  /** Slots still held by removed destinations that are draining. */
-  retiringDestinations: ReadonlySet<number>;
-}
 
 export interface ReloadPlan {
   listeners: { add: { slot: number; endpoint: Endpoint }[]; remove: number[] };
@@ -45,8 +37,17 @@ const RESTART_ONLY: { name: string; value: (c: RelayConfig) => string }[] = [
   { name: 'spill-max', value: (c) => (c.spill ? formatBytes(c.spill.maxBytes) : '(none)') },
 ];
 
-/** Plans the move from `running` to `next`; throws RelayError('ERR_BAD_OPTION') when there are not enough free slots. */
-export function planReload(running: RunningShape, next: RelayConfig): ReloadPlan {
+/**
+ * Plans the move from `current` (running in `slots`) to `next`; throws RelayError('ERR_BAD_OPTION')
+ * when there are not enough free slots (slots of removed destinations still draining are taken).
+ */
+export function planReload(current: RelayConfig, slots: SlotTable, next: RelayConfig): ReloadPlan {
+  const running = {
+    config: current,
+    listeners: new Map([...slots.listeners].map(([slot, l]) => [slot, l.endpoint])),
+    destinations: slots.running(),
+    retiringDestinations: slots.retiring(),
+  };
   const ignored = RESTART_ONLY.flatMap(({ name, value }) => {
     const before = value(running.config);
     const after = value(next);
@@ -76,11 +77,11 @@ export function planReload(running: RunningShape, next: RelayConfig): ReloadPlan
     else keep.push({ slot, destination: d });
   }
   const keptDestinations = new Set(keep.map((k) => k.slot));
-  const freeDestinationSlots = freeSlots(MAX_DESTINATIONS, new Set([...running.destinations.keys(), ...running.retiringDestinations]));
+  const freeDestinationSlots = slots.freeDestinationSlots();
   if (addedDestinations.length > freeDestinationSlots.length) {
     throw new RelayError(
       'ERR_BAD_OPTION',
-      `too many destinations: a relay runs at most ${MAX_DESTINATIONS}, counting removed ones still draining (${running.retiringDestinations.size})`,
+      `too many destinations: a relay runs at most ${slots.destinationCapacity}, counting removed ones still draining (${running.retiringDestinations.size})`,
     );
   }
 

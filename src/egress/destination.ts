@@ -106,6 +106,16 @@ export class Destination {
     return this.options.index;
   }
 
+  /** Its spill store, once started with one (the simulation waits on its disk I/O). */
+  get spillStore(): SpillStore | undefined {
+    return this.spill?.store;
+  }
+
+  /** What it runs with now. */
+  get settings(): DestinationOptions {
+    return this.options;
+  }
+
   /** Ring items the cursor has passed since the ring began (exact: this thread counts them). */
   get cursorItems(): number {
     return this.counters.read('cursorItems');
@@ -120,6 +130,14 @@ export class Destination {
     return this.cursor === tail && this.window.isEmpty && !this.replay?.pending;
   }
 
+  /**
+   * True once nothing it still owes is in the ring below `endAt`: its cursor is there and no
+   * unconfirmed write carries ring bytes (a retiring one may still replay its spill directory).
+   */
+  doneWithRing(endAt: number): boolean {
+    return this.cursor === endAt && !this.window.hasRingWrites();
+  }
+
   /** Where the messages not yet sent nor dropped are (the ring lag is the cursor's business). */
   accounting(): DestinationAccounting {
     const { ring, spill } = this.window.messages();
@@ -129,9 +147,9 @@ export class Destination {
   /**
    * Starts connecting; the cursor starts at `tail` (a relay forwards what arrives from now on),
    * which is `tailItems` items into the ring's history. With a spill store, what it holds from
-   * an earlier run is sent first.
+   * an earlier run is sent first. With `connectAfter`, the first attempt waits for it.
    */
-  start(tail: number, spill: SpillStore | undefined, tailItems = 0): void {
+  start(tail: number, spill: SpillStore | undefined, tailItems = 0, connectAfter?: Promise<unknown>): void {
     const o = this.options;
     this.spill = new SpillKeeper(spill, this.framing, this.counters, this.limits.spillInFlightLimitBytes, {
       skipped: (n) => this.countUnframeable(n),
@@ -151,7 +169,10 @@ export class Destination {
     this.moveCursor(tail, tailItems);
     this.counters.started(this.clock.nowMs());
     this.publishReleased(true);
-    this.connection.start();
+    // A destination added again while its removed predecessor still drains connects once that
+    // one finished: the peer gets the older messages first. Meanwhile it is down, under the limits.
+    if (connectAfter) void connectAfter.then(() => !this.closed && this.connection.start());
+    else this.connection.start();
   }
 
   /**
@@ -168,17 +189,23 @@ export class Destination {
     this.connection.cut('TLS settings changed');
   }
 
-  /** Enforces the lag limits, then writes whatever the connection will take up to `tail`. */
-  service(tail: number): void {
+  /**
+   * Enforces the lag limits against the live `tail`, then writes whatever the connection will take
+   * up to `endAt`: the tail itself for a running destination, the tail of the moment it was
+   * removed for a retiring one. A retiring destination is held to the same limits as a running
+   * one, measured against the live tail, since that is what ingest needs room for; only what it
+   * drops or spills stops at `endAt` (docs/ARCHITECTURE.md, "Reload").
+   */
+  service(tail: number, endAt = tail): void {
     if (this.closed) return;
-    this.enforceLimits(tail);
+    this.enforceLimits(tail, endAt);
     if (!this.connection.writable) return;
     if (this.replay?.pending) {
       this.replay.kick();
       return;
     }
-    while (this.connection.writable && this.cursor !== tail) {
-      if (!this.reader.scan(this.cursor, tail, this.options.maxWriteBytes)) break;
+    while (this.connection.writable && this.cursor !== endAt) {
+      if (!this.reader.scan(this.cursor, endAt, this.options.maxWriteBytes)) break;
       const start = this.reader.segmentStart;
       const end = this.reader.segmentEnd;
       const items = this.reader.segmentItems;
@@ -203,11 +230,14 @@ export class Destination {
   }
 
   /**
-   * Stops for good at shutdown. What was not confirmed goes to the spill directory when order
-   * allows (see keepOrDrop); the rest is counted as dropped for `shutdown`. Returns how many
-   * messages were neither delivered nor kept.
+   * Stops for good (shutdown, or a removed destination done retiring). What was not confirmed
+   * goes to the spill directory when order allows (see SpillKeeper.keepRingWrites); the rest is
+   * counted as dropped for `shutdown`. Returns how many messages were neither delivered nor kept,
+   * and `closed`, which resolves once the spill directory is closed (another store may open it
+   * then). Done with the ring when it returns: the connection is closed or destroyed, so no write
+   * reads ring memory any more, and what is kept was copied: its slot may be freed at once.
    */
-  async finish(tail: number): Promise<number> {
+  finish(tail: number): { lost: number; closed: Promise<void> } {
     const graceful = this.caughtUp(tail);
     this.closed = true;
     this.connection.close(graceful);
@@ -226,8 +256,7 @@ export class Destination {
     if (rest > 0) lost += this.spill.keep(this.batch, 'shutdown');
     this.batch.length = 0;
     this.publishReleased();
-    await this.spill.close();
-    return lost;
+    return { lost, closed: this.spill.close() };
   }
 
   /** Encodes payloads in this destination's framing, counting what the framing cannot carry intact. */
@@ -308,15 +337,19 @@ export class Destination {
     }
   }
 
-  /** Applies the lag policy: overflow to spill or drop, and a pinned ring cut loose. */
-  private enforceLimits(tail: number): void {
+  /**
+   * Applies the lag policy against the live `tail`: overflow to spill or drop (never past
+   * `endAt`, where a retiring destination's share ends), and a pinned ring cut loose.
+   */
+  private enforceLimits(tail: number, endAt: number): void {
     const action = overflowAction(this.limits, distance(tail, this.cursor), {
       enabled: this.spill.store !== undefined,
       inFlightBytes: this.spill.bytesInFlight,
     });
-    if (action !== 'none') {
+    if (action !== 'none' && this.cursor !== endAt) {
       const from = this.cursor;
-      const to = this.reader.dropUntil(from, tail, this.limits.overflowLowBytes);
+      // Leave at most overflowLowBytes before the live tail, counting what lies past `endAt`.
+      const to = this.reader.dropUntil(from, endAt, Math.max(0, this.limits.overflowLowBytes - distance(tail, endAt)));
       this.batch.length = 0;
       const items = this.reader.payloads(from, to, this.batch);
       this.moveCursor(to, items);

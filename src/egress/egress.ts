@@ -1,34 +1,62 @@
 /**
  * The egress loop: wakes when ingest publishes a new tail, lets every destination write what it
- * can, and parks again. No busy polling: while idle the thread sits in Atomics.waitAsync on TAIL.
+ * can, and parks again. No busy polling: while idle the thread waits for the tail to move
+ * (ring/ring.ts, waitForTail: the consumer half of the wake protocol beside RingWriter.publish).
  *
- * Wake protocol (with RingWriter.publish): before parking, egress stores EGRESS_SLEEPING = 1 and
- * then waits for TAIL to differ from the tail it last served. Ingest stores TAIL first and then
- * checks EGRESS_SLEEPING. With sequentially consistent atomics one of the two always sees the
- * other's store: either ingest sees the flag and notifies, or waitAsync sees the new TAIL and
- * returns at once. So no publish is missed, and ingest pays for a notify only when egress parked.
+ * Reload (reconfigure, docs/ARCHITECTURE.md "Reload"): an added destination takes a free ring slot
+ * at the current tail and forwards from there; a removed one is retired: it stops at the tail of
+ * the moment it was removed (`endAt`), keeps sending what it holds for up to the drain timeout
+ * while it is up, then finishes like at shutdown (what is left is spilled or counted) and gives its
+ * slot back. While it retires it is held to the limits of a running destination, measured against
+ * the live tail, so it never holds the ring for the others. A destination with new settings is
+ * updated in place (src/egress/destination.ts, update()).
  *
- * Reload (reconfigure): an added destination takes a free ring slot at the current tail and
- * forwards from there; a removed one is retired: it stops at the tail of the moment it was
- * removed, keeps sending what it holds for up to the drain timeout while it is up, then finishes
- * like at shutdown (what is left is spilled or counted) and gives its slot back; a destination
- * with new settings is updated in place (src/egress/destination.ts, update()).
+ * A spill directory has one owner at a time: a destination added while a retiring one still owns
+ * its directory (removed and added again within the drain timeout) makes that one finish at once,
+ * so what it left is on disk, and opens the directory only after it closed: the added one replays
+ * that first, in order. SpillStore refuses a second open of a directory in one process besides.
  */
-import { EGRESS_SLEEPING, TAIL, type RingViews } from '../ring/layout.js';
-import { RingReader } from '../ring/ring.js';
+import type { RingViews } from '../ring/layout.js';
+import { RingReader, waitForTail } from '../ring/ring.js';
 import { freeSlot, takeSlot } from '../ring/positions.js';
-import { DestinationCounters, destinationBase } from '../metrics/counters.js';
+import { DESTINATION_DROP_FIELD, DestinationCounters, destinationBase } from '../metrics/counters.js';
 import type { RateLimitedLog } from '../logging.js';
 import { SpillStore } from '../spill/segment-store.js';
 import { spillDirectoryFor } from '../spill/spill-options.js';
-import type { DestinationChange, DestinationOptions, DrainReport, SpillOptions, Undelivered } from '../thread-protocol.js';
+import type { DestinationChange, DestinationOptions, DrainReport, RetiredReport, SpillOptions } from '../thread-protocol.js';
+import type { DestinationDropReason } from '../metrics/snapshot-types.js';
+import { systemClock, type Clock } from './connection.js';
 import { Destination, type DestinationEnvironment } from './destination.js';
 
+/** A destination's identity: the name of its spill directory, which is made of exactly that. */
+function identityOf(options: DestinationOptions): string {
+  return spillDirectoryFor('', options);
+}
+
+/** How often a retiring destination is looked at between ring wakes (it may finish on a confirmation). */
+const RETIRE_POLL_MS = 5;
+
 /** A removed destination still sending what it held: it serves the ring up to `endAt` only. */
-interface Retiree {
+export interface Retiree {
   destination: Destination;
   endAt: number;
-  finished: Promise<number>;
+  deadlineMs: number;
+  /** Who it is (scheme, host, port, framing): a destination added with the same waits for it. */
+  key: string;
+  /** Its spill directory, if it has a store. */
+  dir: string | undefined;
+  timer: unknown;
+  /** It started finishing (drained, down, out of time, its directory wanted, or a stop). */
+  finishing: boolean;
+  /** Its ring slot is free: it reads no ring byte any more (it may still replay its spill). */
+  ringFreed: boolean;
+  /** Its store is closed: its directory may be opened again. */
+  closed: boolean;
+  /** Resolves with its tally once closed. */
+  done: Promise<RetiredReport>;
+  settle(finished: Promise<RetiredReport>): void;
+  /** Told once it finished (the egress thread posts it to the main thread). */
+  retired(report: RetiredReport): void;
 }
 
 /** Runs every destination off the shared ring. One instance, in the egress thread. */
@@ -36,8 +64,11 @@ export class Egress {
   private readonly reader: RingReader;
   /** Running destinations by slot. */
   private readonly destinations = new Map<number, Destination>();
+  /** Spill directory of each running destination that has a store, by slot. */
+  private readonly dirs = new Map<number, string>();
   /** Removed destinations still draining, by slot (their slot stays taken until they finish). */
   private readonly retiring = new Map<number, Retiree>();
+  private readonly clock: Clock;
   private parked = false;
   private stopped = false;
   private lastTail = 0;
@@ -49,9 +80,11 @@ export class Egress {
     private readonly listenerSlots: number,
     private readonly log: RateLimitedLog,
     private readonly spill: SpillOptions | undefined,
-    private readonly env?: DestinationEnvironment,
+    /** The simulation's fakes (network, clock), and `park: false` to drive pump() itself. */
+    private readonly env?: DestinationEnvironment & { park: boolean },
   ) {
     this.reader = new RingReader(views);
+    this.clock = env?.clock ?? systemClock;
   }
 
   private countersOf(options: DestinationOptions): DestinationCounters {
@@ -65,7 +98,8 @@ export class Egress {
   /** Serves one destination now (it became writable): a running one up to the tail, a retiring one up to where it stops. */
   private serviceOne(d: Destination): void {
     const retiree = this.retiring.get(d.index);
-    d.service(retiree?.destination === d ? retiree.endAt : this.reader.loadTail());
+    if (retiree?.destination === d) this.serveRetiree(retiree);
+    else d.service(this.reader.loadTail());
   }
 
   /**
@@ -76,24 +110,21 @@ export class Egress {
     const created = this.initial.map((o) => this.create(o));
     const stores = await Promise.all(this.initial.map((o) => this.openSpill(o)));
     const tail = this.reader.loadTail();
-    for (const [i, d] of created.entries()) {
-      this.destinations.set(d.index, d);
-      d.start(tail, stores[i]);
-    }
+    for (const [i, d] of created.entries()) this.run(d, stores[i], tail, 0);
     this.pump();
   }
 
   /**
    * Applies a reload: retires the removed destinations, updates the changed ones and starts the
    * added ones at the current tail. Resolves once the added ones run; `retired` is called as
-   * each removed one finishes (after up to `drainTimeoutMs`), with what it left undelivered.
+   * each removed one finishes (after up to `drainTimeoutMs`), with its final tally.
    */
-  async reconfigure(change: DestinationChange, drainTimeoutMs: number, retired: (report: Undelivered) => void): Promise<void> {
+  async reconfigure(change: DestinationChange, drainTimeoutMs: number, retired: (report: RetiredReport) => void): Promise<void> {
     for (const index of change.remove) {
       const destination = this.destinations.get(index);
       if (!destination) continue;
       this.destinations.delete(index);
-      this.retire(destination, drainTimeoutMs).then(retired, (error: Error) =>
+      this.retire(destination, drainTimeoutMs, retired).catch((error: Error) =>
         this.log.log('error', `retire:${index}`, `retiring a destination failed: ${error.message}`),
       );
     }
@@ -107,54 +138,128 @@ export class Egress {
       takeSlot(this.reader.v, options.index, tail);
       return this.create(options);
     });
+    // One removed a moment ago may still be draining to the same peer: the added one waits for it.
+    const predecessors = change.add.map((o) => [...this.retiring.values()].find((r) => r.key === identityOf(o))?.done);
     const stores = await Promise.all(change.add.map((o) => this.openSpill(o)));
-    for (const [i, d] of added.entries()) {
-      this.destinations.set(d.index, d);
-      d.start(tail, stores[i], tailItems);
-    }
+    for (const [i, d] of added.entries()) this.run(d, stores[i], tail, tailItems, predecessors[i]);
     this.pump();
+  }
+
+  /** Starts `d` at `tail` and counts it running. */
+  private run(d: Destination, store: SpillStore | undefined, tail: number, tailItems: number, connectAfter?: Promise<unknown>): void {
+    this.destinations.set(d.index, d);
+    if (store) this.dirs.set(d.index, store.dir);
+    d.start(
+      tail,
+      store,
+      tailItems,
+      connectAfter?.catch(() => {}),
+    );
   }
 
   /**
    * How many items the ring has published up to `tail`, counted from a destination whose cursor
-   * is known exactly (TAIL_ID is stored apart from TAIL, so it cannot be paired with it exactly).
-   * There is always one: a reload keeps at least one destination, and removed ones are still
-   * retiring while it runs.
+   * is known exactly and whose bytes the ring still holds (a running one, or a retiring one that
+   * has not let the ring go). Without one (every destination removed, and those retiring done with
+   * the ring), TAIL_ID: it is stored apart from TAIL, so it may be a batch off in a running relay.
    */
   private itemsAt(tail: number): number {
-    const reference = [...this.destinations.values(), ...[...this.retiring.values()].map((r) => r.destination)][0];
+    const holders = [...this.destinations.values(), ...[...this.retiring.values()].filter((r) => !r.ringFreed).map((r) => r.destination)];
+    const reference = holders[0];
     if (!reference) return this.reader.loadTailId();
     return reference.cursorItems + this.reader.countItems(reference.cursor, tail);
   }
 
   /** Lets a removed destination send what it holds (while up, for at most `timeoutMs`), then finishes it and frees its slot. */
-  private retire(destination: Destination, timeoutMs: number): Promise<Undelivered> {
-    const endAt = this.reader.loadTail();
-    const deadline = Date.now() + timeoutMs;
-    const retiree: Retiree = { destination, endAt, finished: Promise.resolve(0) };
+  private retire(destination: Destination, timeoutMs: number, retired: (report: RetiredReport) => void): Promise<RetiredReport> {
+    let settle!: (finished: Promise<RetiredReport>) => void;
+    const retiree: Retiree = {
+      destination,
+      endAt: this.reader.loadTail(),
+      deadlineMs: this.clock.nowMs() + timeoutMs,
+      key: identityOf(destination.settings),
+      dir: this.dirs.get(destination.index),
+      timer: undefined,
+      finishing: false,
+      ringFreed: false,
+      closed: false,
+      done: new Promise((resolve) => {
+        settle = resolve;
+      }),
+      settle: (finished) => settle(finished),
+      retired,
+    };
+    this.dirs.delete(destination.index);
     this.retiring.set(destination.index, retiree);
-    retiree.finished = (async () => {
-      destination.service(endAt);
-      while (!this.stopped && destination.isUp && !destination.caughtUp(endAt) && Date.now() < deadline) {
-        // Rare and short: a poll keeps this simple (as the shutdown drain does).
-        await new Promise((resolve) => setTimeout(resolve, 5));
-        destination.service(endAt);
-      }
-      return destination.finish(endAt);
-    })();
-    return retiree.finished.then((messages) => {
-      this.retiring.delete(destination.index);
-      freeSlot(this.reader.v, destination.index);
-      return { index: destination.index, messages };
-    });
+    const look = (): void => {
+      this.serveRetiree(retiree);
+      if (!retiree.finishing) retiree.timer = this.clock.setTimeout(look, RETIRE_POLL_MS);
+    };
+    look();
+    return retiree.done;
   }
 
-  /** A destination's spill store; undefined without --spill-dir or when its directory fails (logged). */
+  /** Serves a retiring destination against the live tail; it finishes once down, caught up to `endAt`, or out of time. */
+  private serveRetiree(r: Retiree): void {
+    if (r.finishing) return;
+    const d = r.destination;
+    d.service(this.reader.loadTail(), r.endAt);
+    if (!d.isUp || d.caughtUp(r.endAt) || this.clock.nowMs() >= r.deadlineMs) void this.finishRetiree(r);
+    else if (!r.ringFreed && d.doneWithRing(r.endAt)) this.letRingGo(r); // replaying its spill only
+  }
+
+  /** Finishes `r` now (once): what it holds is spilled or counted, its store closes, its slot is freed. */
+  private finishRetiree(r: Retiree): Promise<RetiredReport> {
+    if (r.finishing) return r.done;
+    r.finishing = true;
+    this.clock.clearTimeout(r.timer);
+    const d = r.destination;
+    const { lost, closed } = d.finish(r.endAt);
+    // Done with the ring: ingest may reclaim past it now. The directory stays its own until closed,
+    // and the main thread frees the slot only on the report, after that.
+    this.letRingGo(r);
+    r.settle(
+      closed.then(() => {
+        r.closed = true;
+        this.retiring.delete(d.index);
+        // Reported in the same turn that it leaves `retiring`: whoever reads both never sees it in neither.
+        const report = { index: d.index, messages: lost, ...this.tally(d.index) };
+        r.retired(report);
+        return report;
+      }),
+    );
+    return r.done;
+  }
+
+  /** Gives a retiring destination's ring slot back (once): it reads no ring byte any more. */
+  private letRingGo(r: Retiree): void {
+    if (r.ringFreed) return;
+    r.ringFreed = true;
+    freeSlot(this.reader.v, r.destination.index);
+  }
+
+  /** A finished destination's counters, for its final log line. */
+  private tally(index: number): Omit<RetiredReport, 'index' | 'messages'> {
+    const c = new DestinationCounters(this.counters, destinationBase(this.listenerSlots, index));
+    const dropped: Partial<Record<DestinationDropReason, number>> = {};
+    for (const reason of Object.keys(DESTINATION_DROP_FIELD) as DestinationDropReason[]) {
+      const n = c.droppedFor(reason);
+      if (n > 0) dropped[reason] = n;
+    }
+    return { sent: c.read('sentMessages'), dropped, spilled: c.read('spilledMessages') };
+  }
+
+  /**
+   * A destination's spill store; undefined without --spill-dir or when its directory fails
+   * (logged). A retiring destination that still owns the directory finishes first.
+   */
   private async openSpill(options: DestinationOptions): Promise<SpillStore | undefined> {
     if (!this.spill) return undefined;
     const spill = this.spill;
     const counters = this.countersOf(options);
     const dir = spillDirectoryFor(spill.dir, options);
+    const owner = [...this.retiring.values()].find((r) => r.dir === dir);
+    if (owner) await this.finishRetiree(owner).catch(() => {});
     try {
       return await SpillStore.open(dir, {
         maxBytes: spill.maxBytes,
@@ -193,43 +298,56 @@ export class Egress {
       await new Promise((resolve) => setTimeout(resolve, 5));
       this.pump();
     }
+    return this.stop();
+  }
+
+  /** Finishes every destination, running and retiring, at the tail of this moment. */
+  async stop(): Promise<DrainReport> {
     this.stopped = true;
     const tail = this.reader.loadTail();
     const running = [...this.destinations.values()];
-    const retirees = [...this.retiring.values()];
     const undelivered = await Promise.all([
-      ...running.map(async (d) => ({ index: d.index, messages: await d.finish(tail) })),
-      ...retirees.map(async (r) => ({ index: r.destination.index, messages: await r.finished })),
+      ...running.map(async (d) => {
+        const { lost, closed } = d.finish(tail);
+        await closed;
+        return { index: d.index, messages: lost };
+      }),
+      ...[...this.retiring.values()].map(async (r) => ({ index: r.destination.index, messages: (await this.finishRetiree(r)).messages })),
     ]);
     return { undelivered };
   }
 
   /** Serves every destination up to the current tail (a retiring one up to where it stops), then parks until the tail moves. */
-  private pump(): void {
+  pump(): void {
     if (this.stopped) return;
     this.lastTail = this.reader.loadTail();
     for (const d of this.destinations.values()) d.service(this.lastTail);
-    for (const r of this.retiring.values()) r.destination.service(r.endAt);
-    this.park();
+    for (const r of this.retiring.values()) this.serveRetiree(r);
+    if (this.env?.park !== false) this.park();
   }
 
   private park(): void {
     if (this.parked || this.stopped) return;
-    const c = this.reader.v.control;
-    // Announce: from here on, a publishing ingest must notify us.
-    Atomics.store(c, EGRESS_SLEEPING, 1);
-    const wait = Atomics.waitAsync(c, TAIL, this.lastTail | 0);
-    if (!wait.async) {
+    const moved = waitForTail(this.reader.v, this.lastTail);
+    if (!moved) {
       // The tail moved between our pump and the wait: serve it, but let socket events run first.
-      Atomics.store(c, EGRESS_SLEEPING, 0);
       setImmediate(() => this.pump());
       return;
     }
     this.parked = true;
-    void wait.value.then(() => {
+    void moved.then(() => {
       this.parked = false;
-      Atomics.store(c, EGRESS_SLEEPING, 0);
       this.pump();
     });
+  }
+
+  /** What the simulation checks: the slots running and retiring, and the spill directories owned. */
+  inspect(): { running: ReadonlyMap<number, Destination>; retiring: ReadonlyMap<number, Readonly<Retiree>>; dirs: string[] } {
+    const retiring = [...this.retiring.values()];
+    return {
+      running: this.destinations,
+      retiring: this.retiring,
+      dirs: [...this.dirs.values(), ...retiring.flatMap((r) => (r.dir && !r.closed ? [r.dir] : []))],
+    };
   }
 }

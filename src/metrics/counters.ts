@@ -198,6 +198,11 @@ export class DestinationCounters extends CounterBlock {
   }
 
   /** The current value of a field (tests and the simulation read it this way). */
+  /** Messages dropped for `reason` so far. */
+  droppedFor(reason: DestinationDropReason): number {
+    return this.slots[this.base + DESTINATION_DROP_FIELD[reason]]!;
+  }
+
   read(field: DestinationFieldName): number {
     return this.slots[this.base + DestinationField[field]]!;
   }

@@ -143,6 +143,28 @@ export class RingWriter {
 }
 
 /**
+ * The consumer half of the wake protocol (RingWriter.publish is the other): announces that the
+ * consumer is going to sleep (EGRESS_SLEEPING = 1), then waits for TAIL to differ from
+ * `lastTail`. The publisher stores TAIL first and then checks the flag; with sequentially
+ * consistent atomics one of the two always sees the other's store, so no publish is missed and
+ * the publisher pays for a notify only when the consumer parked. Returns undefined when the tail
+ * already moved (serve it now), else a promise that resolves once it has.
+ */
+export function waitForTail(v: RingViews, lastTail: number): Promise<void> | undefined {
+  const c = v.control;
+  // Announce: from here on, a publishing ingest must notify us.
+  Atomics.store(c, EGRESS_SLEEPING, 1);
+  const wait = Atomics.waitAsync(c, TAIL, lastTail | 0);
+  if (!wait.async) {
+    Atomics.store(c, EGRESS_SLEEPING, 0);
+    return undefined;
+  }
+  return wait.value.then(() => {
+    Atomics.store(c, EGRESS_SLEEPING, 0);
+  });
+}
+
+/**
  * Walks items from a consumer's cursor. Holds no position of its own: callers pass positions and
  * read back the last segment found, so the egress hot loop allocates nothing.
  */

@@ -63,6 +63,9 @@ interface Segment {
   size: number;
 }
 
+/** Directories with an open store in this process (resolved paths): see SpillStore.open. */
+const OPEN_DIRECTORIES = new Set<string>();
+
 /** A destination's spill directory (see the module comment for the formats). */
 export class SpillStore {
   private readonly segments: Segment[] = [];
@@ -82,8 +85,24 @@ export class SpillStore {
     private readonly options: SpillStoreOptions,
   ) {}
 
-  /** Opens (creating if needed) `dir` and finds what a previous run left to replay. */
+  /**
+   * Opens (creating if needed) `dir` and finds what a previous run left to replay. A directory has
+   * one owner at a time: a second open in this process before close() is refused (two stores
+   * would both append to the same segment and replay each other's records out of order).
+   */
   static async open(dir: string, options: SpillStoreOptions): Promise<SpillStore> {
+    const key = path.resolve(dir);
+    if (OPEN_DIRECTORIES.has(key)) throw new Error(`${dir} is already open in this process: a spill directory has one owner at a time`);
+    OPEN_DIRECTORIES.add(key);
+    try {
+      return await SpillStore.load(dir, options);
+    } catch (error) {
+      OPEN_DIRECTORIES.delete(key);
+      throw error;
+    }
+  }
+
+  private static async load(dir: string, options: SpillStoreOptions): Promise<SpillStore> {
     await mkdir(dir, { recursive: true });
     const store = new SpillStore(dir, options);
     const position = await readPosition(path.join(dir, POSITION_FILE));
@@ -164,11 +183,15 @@ export class SpillStore {
     });
   }
 
-  /** Closes the file being appended to, after every pending operation. */
+  /** Closes the file being appended to, after every pending operation; then the directory may be opened again. */
   close(): Promise<void> {
     return this.serially(async () => {
-      await this.active?.file.close();
-      this.active = undefined;
+      try {
+        await this.active?.file.close();
+      } finally {
+        this.active = undefined;
+        OPEN_DIRECTORIES.delete(path.resolve(this.dir));
+      }
     });
   }
 

@@ -58,7 +58,8 @@ test('destination: at shutdown, every unconfirmed ring write goes to the spill i
     writer.publish();
     destination.service(reader.loadTail());
     assert.ok(destination.accounting().windowMessages === 40, 'all 40 written, none confirmed');
-    const lost = await destination.finish(reader.loadTail());
+    const { lost, closed } = destination.finish(reader.loadTail());
+    await closed;
     assert.equal(lost, 0);
     assert.equal(counters.read('droppedShutdown'), 0);
     assert.equal(counters.read('spilledMessages'), 40);

@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import { MIN_CAPACITY, TAIL, allocateRing, distance, viewRing } from '../../src/ring/layout.js';
 import { RingReader, RingWriter } from '../../src/ring/ring.js';
 import { computeHead, freeSlot, publishHead, takeSlot, usedBytes } from '../../src/ring/positions.js';
-import { planReload, type RunningShape } from '../../src/config/reload-plan.js';
-import { DEFAULTS, type DestinationConfig, type RelayConfig } from '../../src/config/config.js';
+import { planReload } from '../../src/config/reload-plan.js';
+import { SlotTable } from '../../src/main/slot-table.js';
+import { DEFAULTS, MAX_DESTINATIONS, type RelayConfig } from '../../src/config/config.js';
 import { DESTINATION_ADDRESS, LISTENER_ADDRESS, parseEndpoint } from '../../src/config/address.js';
 import { mulberry32, randomInt } from '../helpers/prng.js';
 
@@ -75,19 +76,22 @@ const config = (listeners: string[], destinations: string[], more: Partial<Relay
   ...more,
 });
 
-function running(c: RelayConfig, retiring: number[] = []): RunningShape {
-  return {
-    config: c,
-    listeners: new Map(c.listeners.map((l, i) => [i, l])),
-    destinations: new Map<number, DestinationConfig>(c.destinations.map((d, i) => [i, d])),
-    retiringDestinations: new Set(retiring),
-  };
+/** The slots of a relay running `c`, with `retiring` slots held by removed destinations still draining. */
+function slotsOf(c: RelayConfig, retiring: number[] = []): SlotTable {
+  const slots = new SlotTable(MAX_DESTINATIONS);
+  for (const [i, l] of c.listeners.entries()) slots.setListener(i, { endpoint: l, bound: { text: l.text } });
+  for (const [i, d] of c.destinations.entries()) slots.addDestination(i, d);
+  for (const slot of retiring) {
+    slots.addDestination(slot, { endpoint: parseEndpoint(`tcp@127.0.0.1:${900 + slot}`, DESTINATION_ADDRESS), tls: undefined });
+    slots.retireDestination(slot);
+  }
+  return slots;
 }
 
 test('plan: kept ones keep their slots, added ones take free slots (not those still draining), removed ones are listed', () => {
   const before = config(['udp@127.0.0.1:1', 'tcp@127.0.0.1:2'], ['tcp@127.0.0.1:10', 'tcp@127.0.0.1:11', 'tcp@127.0.0.1:12?framing=lf']);
   const after = config(['udp@127.0.0.1:1', 'udp@127.0.0.1:3'], ['tcp@127.0.0.1:12?framing=lf', 'tcp@127.0.0.1:10', 'tcp@127.0.0.1:13']);
-  const plan = planReload(running(before, [3]), after);
+  const plan = planReload(before, slotsOf(before, [3]), after);
   assert.deepEqual(plan.listeners.remove, [1]);
   assert.deepEqual(
     plan.listeners.add.map((a) => [a.slot, a.endpoint.text]),
@@ -113,7 +117,7 @@ test('plan: kept ones keep their slots, added ones take free slots (not those st
 test('plan: a framing change is another destination (its own spill and cursor); an explicit default framing is the same one', () => {
   const before = config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10', 'tcp@127.0.0.1:11']);
   const after = config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10?framing=len32le', 'tcp@127.0.0.1:11?framing=lf']);
-  const plan = planReload(running(before), after);
+  const plan = planReload(before, slotsOf(before), after);
   assert.deepEqual(
     plan.destinations.keep.map((k) => k.slot),
     [0],
@@ -124,16 +128,16 @@ test('plan: a framing change is another destination (its own spill and cursor); 
     ['tcp@127.0.0.1:11?framing=lf'],
   );
   // The default framing changing changes every destination that relies on it.
-  const relying = planReload(running(before), config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10', 'tcp@127.0.0.1:11'], { framing: 'lf' }));
+  const relying = planReload(before, slotsOf(before), config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10', 'tcp@127.0.0.1:11'], { framing: 'lf' }));
   assert.deepEqual(relying.destinations.remove, [0, 1]);
 });
 
 test('plan: settings fixed at start are reported as ignored; too many destinations is an error', () => {
   const before = config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10']);
-  const plan = planReload(running(before), config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10'], { ringBytes: 1 << 21, maxMessageBytes: 1500 }));
+  const plan = planReload(before, slotsOf(before), config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10'], { ringBytes: 1 << 21, maxMessageBytes: 1500 }));
   assert.deepEqual(plan.ignored, ['buffer 1 MiB -> 2 MiB', 'max-message 65535 -> 1500']);
   const many = Array.from({ length: 64 }, (_, i) => `tcp@127.0.0.1:${100 + i}`);
-  assert.throws(() => planReload(running(before, [5]), config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10', ...many])), {
+  assert.throws(() => planReload(before, slotsOf(before, [5]), config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10', ...many])), {
     message: /too many destinations: a relay runs at most 64, counting removed ones still draining \(1\)/,
   });
 });
