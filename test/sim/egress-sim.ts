@@ -29,6 +29,7 @@ import path from 'node:path';
 import { Destination } from '../../src/egress/destination.js';
 import type { DestinationOptions } from '../../src/thread-protocol.js';
 import { FrameDecoder, type FramingName } from '../../src/framing/index.js';
+import { Peer, droppedOf, idOf, payloadOf } from './peer.js';
 import { RateLimitedLog } from '../../src/logging.js';
 import { DestinationCounters, allocateCounters, destinationBase } from '../../src/metrics/counters.js';
 import { allocateRing, viewRing, MIN_CAPACITY } from '../../src/ring/layout.js';
@@ -36,96 +37,12 @@ import { RingReader, RingWriter } from '../../src/ring/ring.js';
 import { SpillStore } from '../../src/spill/segment-store.js';
 import { mulberry32, randomInt } from '../helpers/prng.js';
 import { FakeClock, FakeSocket, type ConnectionRecord } from './fake-net.js';
-import type { Attempt, UpEvent } from '../../src/egress/connection.js';
+import type { Attempt } from '../../src/egress/connection.js';
 
 const FRAMINGS: FramingName[] = ['len32le', 'len32be', 'lf', 'octet'];
 /** Payload sizes whose item (+4 header bytes) divides the 64 KiB ring: each lap ends exactly there. */
 const LAP_END_SIZES = [60, 124, 252, 508, 1020, 2044, 4092];
 const MAX_MESSAGE_BYTES = MIN_CAPACITY / 4 - 4;
-
-/** Message `id`: `<id>:` then a letter that depends on the id, `size` bytes in all (0: empty). */
-export function payloadOf(id: number, size: number): Buffer {
-  if (size === 0) return Buffer.alloc(0);
-  const head = `${id}:`;
-  const bytes = Buffer.alloc(Math.max(size, head.length), 97 + (id % 26));
-  bytes.write(head, 0, 'latin1');
-  return bytes;
-}
-
-/** The id in a non-empty payload, after checking every byte is what payloadOf wrote. */
-function idOf(payload: Buffer): number {
-  const text = payload.toString('latin1');
-  const colon = text.indexOf(':');
-  const id = Number(text.slice(0, colon));
-  if (colon < 1 || !Number.isInteger(id) || !payloadOf(id, payload.length).equals(payload)) {
-    throw new Error(`corrupt payload (${payload.length} bytes): ${JSON.stringify(text.slice(0, 40))}`);
-  }
-  return id;
-}
-
-/** Messages a destination counted dropped, every reason. */
-function droppedOf(c: DestinationCounters): number {
-  return c.read('droppedOverflow') + c.read('droppedSpillFull') + c.read('droppedUnframeable') + c.read('droppedShutdown');
-}
-
-/** One connection as the peer saw it, decoded as bytes arrive. */
-interface PeerConnection {
-  socket: FakeSocket;
-  record: ConnectionRecord;
-  decoder: FrameDecoder;
-  decodedChunks: number;
-  lastId: number;
-}
-
-/** The far end of one destination: every connection it ever accepted, and how it behaves now. */
-class Peer {
-  /** `rejecting`: a TLS peer that fails every handshake, or refuses the session just after it. */
-  mode: 'reading' | 'stalled' | 'refusing' | 'rejecting' = 'reading';
-  readonly connections: PeerConnection[] = [];
-  /** Non-empty messages delivered whole, by id; and empty frames delivered. */
-  readonly delivered = new Set<number>();
-  /** The same for the current run only (I4 compares them with what the run counted sent). */
-  runDelivered = new Set<number>();
-  runEmptyFrames = 0;
-
-  constructor(
-    readonly framing: FramingName,
-    readonly upEvent: UpEvent,
-    /** TLS: the server accepts or refuses the session after the handshake (TLS 1.3, client certificates). */
-    readonly verdict: boolean,
-  ) {}
-
-  get current(): PeerConnection | undefined {
-    const last = this.connections.at(-1);
-    return last && !last.socket.destroyed && !last.record.ended ? last : undefined;
-  }
-
-  /** I2: decodes what arrived since the last check. */
-  check(): void {
-    for (const c of this.connections) {
-      while (c.decodedChunks < c.record.bytes.length) {
-        const frames = c.decoder.push(c.record.bytes[c.decodedChunks++]!);
-        for (const frame of frames) {
-          if (frame.length === 0) {
-            this.runEmptyFrames++;
-            continue;
-          }
-          const id = idOf(Buffer.from(frame));
-          if (id <= c.lastId) throw new Error(`connection ${c.record.id}: message ${id} after ${c.lastId} (order or duplicate)`);
-          c.lastId = id;
-          this.delivered.add(id);
-          this.runDelivered.add(id);
-        }
-      }
-    }
-  }
-
-  acceptedBytes(since: number): number {
-    let sum = 0;
-    for (const c of this.connections.slice(since)) sum += c.record.acceptedBytes;
-    return sum;
-  }
-}
 
 interface Run {
   writer: RingWriter;
@@ -153,6 +70,8 @@ export interface SimResult {
   runs: number;
   delivered: number;
   dropped: number;
+  /** Reloads applied (the reload simulation). */
+  reloads?: number;
 }
 
 /** Runs one seed; throws an Error naming the seed and step on the first broken invariant. */
@@ -305,7 +224,7 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
   /** Stops the run (shutdown path) and checks I5 and I6. */
   const stopRun = async (run: Run): Promise<void> => {
     const tail = run.reader.loadTail();
-    await Promise.all(run.destinations.map((dest) => dest.finish(tail)));
+    await Promise.all(run.destinations.map((dest) => dest.finish(tail).closed));
     await settle(run);
     checkAccounting(run);
     for (let d = 0; d < destinationCount; d++) {
@@ -414,14 +333,19 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
 }
 
 /**
- * Runs `seeds` with up to `concurrency` in flight (each seed waits on its own disk I/O only, so
+ * Runs `seeds` (through `one`: this simulation, or another) with up to `concurrency` in flight (each seed waits on its own disk I/O only, so
  * running several at once fills that wait without changing any seed's schedule).
  */
-export async function simulateMany(seeds: readonly number[], options: SimOptions, concurrency = 8): Promise<SimResult[]> {
+export async function simulateMany(
+  seeds: readonly number[],
+  options: SimOptions,
+  concurrency = 8,
+  one: (seed: number, options: SimOptions) => Promise<SimResult> = simulate,
+): Promise<SimResult[]> {
   const results: SimResult[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < seeds.length) results.push(await simulate(seeds[next++]!, options));
+    while (next < seeds.length) results.push(await one(seeds[next++]!, options));
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, seeds.length) }, worker));
   return results;
