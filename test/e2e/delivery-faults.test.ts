@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { hostPortOf, startRelay } from '../helpers/relay-process.js';
 import { TestSink } from '../helpers/sinks.js';
 import { metricsBase } from '../helpers/relay-stats.js';
-import { sendWindowed } from '../helpers/udp-sender.js';
+import { sendLeavingWindowInFlight, sendWindowed } from '../helpers/udp-sender.js';
 import { numbered, numberOf, sequence } from '../helpers/numbered.js';
 import { total } from '../../src/metrics/rates.js';
 import { createFramedServer } from '../../src/framing/framed-server.js';
@@ -62,7 +62,8 @@ test('faults: a destination reset mid-stream gets the rest on the next connectio
   try {
     const target = hostPortOf(listeners[0]!);
     await relay.waitForStderr(/connected/);
-    await sendWindowed(
+    // The reset comes while the last window may still be on its way.
+    await sendLeavingWindowInFlight(
       target,
       2000,
       (i) => numbered(i, 200),
@@ -122,7 +123,7 @@ test('faults: SIGTERM right after a burst: everything the relay received reaches
     await relay.waitForStderr(/connected/);
     const count = 5000;
     // A burst with up to 1000 in flight: when the signal comes, the relay still holds many.
-    await sendWindowed(
+    await sendLeavingWindowInFlight(
       hostPortOf(listeners[0]!),
       count,
       (i) => numbered(i, 100),

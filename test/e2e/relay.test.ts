@@ -150,7 +150,7 @@ test('e2e: framed TCP input (and a second UDP listener) feed the same destinatio
       hostPortOf(listeners[1]!),
       1,
       () => Buffer.from('via udp'),
-      (n) => sink.waitFor(n),
+      (n) => sink.waitFor(2 + n),
     );
     await sink.waitFor(3);
     assert.deepEqual(
