@@ -208,7 +208,7 @@ test('reload: TLS files are read again: a destination refused under the wrong CA
           (i) => numbered(100 + i, 100),
           (n) => plain.waitFor(100 + n),
         );
-        await secure.waitFor(200, 10_000);
+        await Promise.all([secure.waitFor(200, 10_000), plain.waitFor(200)]);
         assertRun('tls destination', sequence(secure), 0, 200);
         assertRun('plain destination', sequence(plain), 0, 200);
         assert.equal(plain.connections, 1, 'the plain destination kept its connection');
