@@ -134,6 +134,7 @@ test('faults: SIGTERM right after a burst: everything the relay received reaches
     assert.equal(exit.code, 0, exit.stderr);
     const received = Number(/stopped: received (\d+) message/.exec(exit.stderr)?.[1]);
     assert.ok(received > 0, exit.stderr);
+    await sink.waitUntilClosed();
     // What was still in the socket buffer when ingest closed was never received; the rest is all here.
     assert.deepEqual(
       sequence(sink),

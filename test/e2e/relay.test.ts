@@ -57,6 +57,7 @@ for (const family of [
       for (const sink of sinks) assertDelivered(sink, payloads);
       const exit = await relay.stop('SIGTERM');
       assert.equal(exit.code, 0, exit.stderr);
+      await Promise.all(sinks.map((s) => s.waitUntilClosed()));
       for (const sink of sinks) assert.equal(sink.tornBytes, 0);
     } finally {
       await relay.stop('SIGKILL');

@@ -83,6 +83,7 @@ test('spill: a destination down while ~6 rings of data arrive gets every message
       await sink.waitFor(1, 30_000);
       // A graceful stop delivers the rest (disk first, then the ring) before it exits.
       const received = await stopCleanly(relay);
+      await sink.waitUntilClosed();
       assertExactlyOnceInOrder(sink, received, count);
       // Everything replayed and confirmed: no segment left behind.
       const left = (await readdir(path.join(dir, `127.0.0.1_${port}`))).filter((f) => f.endsWith('.seg'));
@@ -114,6 +115,7 @@ test('spill: the relay stopped and started again before the destination comes ba
       sink = await TestSink.start('len32le', '127.0.0.1', port);
       await sink.waitFor(1, 30_000);
       const receivedSecond = await stopCleanly(second.relay);
+      await sink.waitUntilClosed();
       assertExactlyOnceInOrder(sink, receivedFirst + receivedSecond, 16_000);
       assert.ok(sequence(sink)[0]! < 100, "the first run's data came first");
     } finally {

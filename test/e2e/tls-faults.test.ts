@@ -271,6 +271,7 @@ test('tls: spilled while the server is down, replayed over TLS when it is up, th
       const exit = await relay.stop('SIGTERM', 60_000);
       assert.equal(exit.code, 0, exit.stderr);
       const received = Number(/stopped: received (\d+) message/.exec(exit.stderr)?.[1]);
+      await sink.waitUntilClosed();
       const got = sequence(sink);
       assert.equal(got.length, received, 'delivered = received');
       for (let i = 1; i < got.length; i++) if (got[i]! <= got[i - 1]!) assert.fail(`out of order or twice at ${i}: ${got[i - 1]} then ${got[i]}`);
