@@ -57,6 +57,7 @@ for (const family of [
       for (const sink of sinks) assertDelivered(sink, payloads);
       const exit = await relay.stop('SIGTERM');
       assert.equal(exit.code, 0, exit.stderr);
+      await Promise.all(sinks.map((s) => s.waitUntilClosed()));
       for (const sink of sinks) assert.equal(sink.tornBytes, 0);
     } finally {
       await relay.stop('SIGKILL');
@@ -150,7 +151,7 @@ test('e2e: framed TCP input (and a second UDP listener) feed the same destinatio
       hostPortOf(listeners[1]!),
       1,
       () => Buffer.from('via udp'),
-      (n) => sink.waitFor(n),
+      (n) => sink.waitFor(2 + n),
     );
     await sink.waitFor(3);
     assert.deepEqual(

@@ -77,6 +77,8 @@ test('reload: under steady load, SIGHUP adds and removes destinations and a list
       assert.equal(staysLf.connections, 1);
 
       // The removed one got a gap-free prefix, the added one a gap-free suffix, ending at the last message.
+      await relay.waitForStderr(/removed, nothing left undelivered/);
+      await removed.waitUntilClosed(10_000);
       const before = sequence(removed);
       assert.ok(before.length >= reloadAt, `removed: only ${before.length} messages`);
       assertRun('removed', before, 0, before.length);
@@ -85,7 +87,6 @@ test('reload: under steady load, SIGHUP adds and removes destinations and a list
       await added.waitFor(count - after[0]!, 10_000);
       assertRun('added', sequence(added), after[0]!, count);
       assert.ok(after[0]! <= count - 1 && after[0]! >= reloadAt, `added: starts at ${after[0]}`);
-      await relay.waitForStderr(/removed, nothing left undelivered/);
 
       const log = relay.stderr;
       assert.match(log, new RegExp(`listening on tcp@127\\.0\\.0\\.1:${tcpPort}`));
@@ -208,7 +209,7 @@ test('reload: TLS files are read again: a destination refused under the wrong CA
           (i) => numbered(100 + i, 100),
           (n) => plain.waitFor(100 + n),
         );
-        await secure.waitFor(200, 10_000);
+        await Promise.all([secure.waitFor(200, 10_000), plain.waitFor(200)]);
         assertRun('tls destination', sequence(secure), 0, 200);
         assertRun('plain destination', sequence(plain), 0, 200);
         assert.equal(plain.connections, 1, 'the plain destination kept its connection');

@@ -83,6 +83,7 @@ test('spill: a destination down while ~6 rings of data arrive gets every message
       await sink.waitFor(1, 30_000);
       // A graceful stop delivers the rest (disk first, then the ring) before it exits.
       const received = await stopCleanly(relay);
+      await sink.waitUntilClosed();
       assertExactlyOnceInOrder(sink, received, count);
       // Everything replayed and confirmed: no segment left behind.
       const left = (await readdir(path.join(dir, `127.0.0.1_${port}`))).filter((f) => f.endsWith('.seg'));
@@ -114,6 +115,7 @@ test('spill: the relay stopped and started again before the destination comes ba
       sink = await TestSink.start('len32le', '127.0.0.1', port);
       await sink.waitFor(1, 30_000);
       const receivedSecond = await stopCleanly(second.relay);
+      await sink.waitUntilClosed();
       assertExactlyOnceInOrder(sink, receivedFirst + receivedSecond, 16_000);
       assert.ok(sequence(sink)[0]! < 100, "the first run's data came first");
     } finally {
@@ -126,7 +128,7 @@ test('spill: the relay stopped and started again before the destination comes ba
 test('spill: a damaged segment is skipped and counted; the rest still arrives in order', async () => {
   await withSpillDir(async (dir) => {
     const port = await freePort();
-    const args = ['udp@127.0.0.1:0', ...RING, ...FAST_RECONNECT, '--spill-dir', dir, `tcp@127.0.0.1:${port}`];
+    const args = ['udp@127.0.0.1:0', ...RING, ...FAST_RECONNECT, ...DRAIN, '--spill-dir', dir, `tcp@127.0.0.1:${port}`];
     const first = await startRelay(args);
     try {
       await sendPaced(first.listeners[0]!, 0, 8000);
@@ -148,33 +150,24 @@ test('spill: a damaged segment is skipped and counted; the rest still arrives in
     const sink = await TestSink.start('len32le', '127.0.0.1', port);
     try {
       await second.relay.waitForStderr(/skipped \d+ damaged byte\(s\) of .*\.seg: checksum mismatch/, 30_000);
-      // Delivery settles: whatever arrives is strictly increasing, starts at 0, and is missing
-      // only a contiguous run from the damaged segment.
       await sink.waitFor(1, 30_000);
-      const got = await settled(sink);
+      assert.equal(second.relay.child.exitCode, null, 'the relay kept running');
+      // A graceful stop delivers the rest of the spill before it exits: then the sink has it all.
+      await stopCleanly(second.relay);
+      await sink.waitUntilClosed();
+      // Strictly increasing, starts at 0, and missing only a contiguous run from the damaged segment.
+      const got = sequence(sink);
       for (let i = 1; i < got.length; i++) assert.ok(got[i]! > got[i - 1]!, `out of order at ${i}: ${got[i - 1]} then ${got[i]}`);
       assert.equal(got[0], 0);
       assert.ok(got.length < 8000, 'the damaged part was skipped');
       const gaps = got.filter((v, i) => i > 0 && v !== got[i - 1]! + 1).length;
       assert.ok(gaps <= 1, `one skipped run, got ${gaps} gaps`);
-      assert.equal(second.relay.child.exitCode, null, 'the relay kept running');
     } finally {
       await second.relay.stop('SIGKILL');
       await sink.close();
     }
   });
 });
-
-/** The sink's sequence once no new message has arrived for 500 ms (bounded at 30 s). */
-async function settled(sink: TestSink): Promise<number[]> {
-  const deadline = Date.now() + 30_000;
-  let last = -1;
-  while (sink.messages.length !== last && Date.now() < deadline) {
-    last = sink.messages.length;
-    await sink.waitFor(last + 1, 500).catch(() => {});
-  }
-  return sequence(sink);
-}
 
 test('spill: a spill directory that cannot be created is a one-line startup error, exit 1', async () => {
   await withSpillDir(async (dir) => {
@@ -197,6 +190,7 @@ test('spill: past --spill-max further spills are dropped and counted; what was k
       dir,
       '--spill-max',
       '2MiB',
+      ...DRAIN,
       `tcp@127.0.0.1:${port}`,
     ]);
     let sink: TestSink | undefined;
@@ -205,7 +199,10 @@ test('spill: past --spill-max further spills are dropped and counted; what was k
       await relay.waitForStderr(/spill directory full or failing: dropped \d+ message/);
       sink = await TestSink.start('len32le', '127.0.0.1', port);
       await sink.waitFor(1, 30_000);
-      const got = await settled(sink);
+      // A graceful stop delivers what the spill and the ring still hold before it exits.
+      await stopCleanly(relay);
+      await sink.waitUntilClosed();
+      const got = sequence(sink);
       for (let i = 1; i < got.length; i++) assert.ok(got[i]! > got[i - 1]!, `out of order at ${i}`);
       assert.ok(got.length < 16_000 && got.length > 2000, `kept a bounded part: ${got.length}`);
       assert.equal(got.at(-1), 15_999, 'the newest data is still delivered');
@@ -221,13 +218,25 @@ test('spill: past --spill-max further spills are dropped and counted; what was k
  * byte (a len32le frame of a 1000-byte message starts with 0xe8, an lf line with '.'), keeping
  * each framing's messages in arrival order.
  */
-async function startSniffingSink(port: number): Promise<{ streams: Record<'len32le' | 'lf', number[]>; errors: string[]; close: () => Promise<void> }> {
+async function startSniffingSink(port: number): Promise<{
+  streams: Record<'len32le' | 'lf', number[]>;
+  errors: string[];
+  /** Resolves once both destinations have connected and every connection has closed (read to its end). */
+  waitUntilClosed(timeoutMs?: number): Promise<void>;
+  close: () => Promise<void>;
+}> {
   const streams = { len32le: [] as number[], lf: [] as number[] };
   const errors: string[] = [];
   const sockets = new Set<net.Socket>();
+  let accepted = 0;
+  let wake = (): void => {};
   const server = net.createServer((socket) => {
+    accepted++;
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      wake();
+    });
     socket.on('error', () => {});
     let framing: 'len32le' | 'lf' | undefined;
     let decoder: FrameDecoder | undefined;
@@ -247,6 +256,19 @@ async function startSniffingSink(port: number): Promise<{ streams: Record<'len32
   return {
     streams,
     errors,
+    waitUntilClosed: async (timeoutMs = 20_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (accepted < 2 || sockets.size > 0) {
+        if (Date.now() > deadline) throw new Error(`sniffing sink: ${accepted} connection(s), ${sockets.size} still open after ${timeoutMs} ms`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    },
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -272,6 +294,7 @@ test('spill: two framings on one host:port keep separate spill directories; each
     try {
       await sendPaced(second.listeners[0]!, 8000, 10_000);
       const receivedSecond = await stopCleanly(second.relay);
+      await sink.waitUntilClosed();
       assert.deepEqual(sink.errors, []);
       for (const framing of ['len32le', 'lf'] as const) {
         const got = sink.streams[framing];

@@ -99,9 +99,9 @@ export class RelayProcess {
   }
 }
 
-/** Starts `bin/relay ARGS…`. */
-export function spawnRelay(args: string[], options: { stdin?: 'pipe' | 'ignore' } = {}): RelayProcess {
-  const child = spawn(process.execPath, [RELAY_BIN, ...args], { stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'] });
+/** Starts `bin/relay ARGS…` (with `env` over this process's environment). */
+export function spawnRelay(args: string[], options: { stdin?: 'pipe' | 'ignore'; env?: NodeJS.ProcessEnv } = {}): RelayProcess {
+  const child = spawn(process.execPath, [RELAY_BIN, ...args], { stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   return new RelayProcess(child);
 }
 

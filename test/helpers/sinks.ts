@@ -54,6 +54,14 @@ export class TestSink {
   }
 
   /**
+   * Resolves once every connection it accepted has closed: all the peer sent is in `messages`,
+   * a torn last frame in `tornBytes`. After a relay exits, its last bytes may still be unread.
+   */
+  waitUntilClosed(timeoutMs = 20_000): Promise<void> {
+    return this.waitUntil(() => this.sockets.size === 0, 'close of every connection', timeoutMs);
+  }
+
+  /**
    * Resolves once `done()` holds, looking again at every message, connection or failed handshake;
    * rejects at the deadline naming `what` it waited for and what the sink has.
    */

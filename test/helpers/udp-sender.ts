@@ -5,9 +5,26 @@ import net from 'node:net';
 /**
  * Sends payloadAt(0..count-1) to host:port, one datagram each, waiting whenever `window`
  * messages are not yet delivered (as `waitDelivered(n)` reports), so loopback never drops for
- * lack of socket buffer. Bounded: every wait has the caller's deadline.
+ * lack of socket buffer; returns once `waitDelivered(count)` says all of them were. Bounded:
+ * every wait has the caller's deadline.
  */
 export async function sendWindowed(
+  target: { host: string; port: number },
+  count: number,
+  payloadAt: (i: number) => Buffer,
+  waitDelivered: (n: number) => Promise<void>,
+  window = 16,
+): Promise<void> {
+  await sendLeavingWindowInFlight(target, count, payloadAt, waitDelivered, window);
+  await waitDelivered(count);
+}
+
+/**
+ * sendWindowed without its last wait: returns with up to `window` messages perhaps still in
+ * flight, for a test that acts on the relay while it holds them (a signal, a reset, a dropped
+ * connection). Whatever it asserts on next must be waited for by the test itself.
+ */
+export async function sendLeavingWindowInFlight(
   target: { host: string; port: number },
   count: number,
   payloadAt: (i: number) => Buffer,
