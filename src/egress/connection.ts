@@ -37,6 +37,7 @@
  * leaves `up` in the same call.
  */
 import { Backoff } from './backoff.js';
+import { describeError, type SocketError } from './socket-error.js';
 
 /** The part of net.Socket a connection uses. */
 export interface SocketLike {
@@ -51,9 +52,6 @@ export interface SocketLike {
   on(event: 'data', listener: (chunk: Buffer) => void): void;
   on(event: 'error', listener: (error: SocketError) => void): void;
 }
-
-/** A socket error; OpenSSL errors (code ERR_SSL_*) carry OpenSSL's short `reason` beside a long message. */
-export type SocketError = NodeJS.ErrnoException & { reason?: string };
 
 /** The event after which an attempt's socket carries data. */
 export type UpEvent = 'connect' | 'secureConnect';
@@ -112,12 +110,6 @@ export interface ConnectionEvents {
 }
 
 export type ConnectionState = 'down' | 'connecting' | 'up' | 'closed';
-
-/** One line for a socket error: OpenSSL's short reason rather than its long error string, and the code when the text lacks it. */
-export function describeError(error: SocketError): string {
-  const text = (error.code?.startsWith('ERR_SSL_') && error.reason ? error.reason : error.message).replace(/\s+/g, ' ').replace(/[\s:]+$/, '');
-  return error.code && !text.includes(error.code) ? `${text} (${error.code})` : text;
-}
 
 /** One destination's connection; see the module comment. */
 export class Connection {
