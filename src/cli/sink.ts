@@ -10,7 +10,7 @@ import { formatHostPort } from '../config/address.js';
 import { resolveHost } from '../config/resolve.js';
 import { DEFAULTS } from '../config/config.js';
 import { loadTlsClient } from '../config/tls-files.js';
-import { describeError } from '../egress/connection.js';
+import { describeError } from '../egress/socket-error.js';
 import { createFramedServer, type FramedServerTls } from '../framing/framed-server.js';
 import type { FramingName } from '../framing/index.js';
 import { RelayError } from '../errors.js';

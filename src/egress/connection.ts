@@ -8,6 +8,7 @@
  *   down ──connect()──> connecting ──upEvent──> up
  *     ^                     │                     │
  *     └──── backoff ────────┴── error/close/cut ──┘        any ──close()──> closed
+ *   reconnectNow(): a cut if connecting or up, then connect() at once, with a fresh backoff
  *
  * How the connection learns when it is up: the connect function returns an Attempt, the socket
  * and the name of the event after which it carries data: 'connect' for TCP, 'secureConnect' for
@@ -37,6 +38,7 @@
  * leaves `up` in the same call.
  */
 import { Backoff } from './backoff.js';
+import { describeError, type SocketError } from './socket-error.js';
 
 /** The part of net.Socket a connection uses. */
 export interface SocketLike {
@@ -51,9 +53,6 @@ export interface SocketLike {
   on(event: 'data', listener: (chunk: Buffer) => void): void;
   on(event: 'error', listener: (error: SocketError) => void): void;
 }
-
-/** A socket error; OpenSSL errors (code ERR_SSL_*) carry OpenSSL's short `reason` beside a long message. */
-export type SocketError = NodeJS.ErrnoException & { reason?: string };
 
 /** The event after which an attempt's socket carries data. */
 export type UpEvent = 'connect' | 'secureConnect';
@@ -95,14 +94,15 @@ export interface ConnectionOptions {
   reconnectMaxMs: number;
 }
 
-/** What the connection tells its owner. Each is called from a socket event or timer, never re-entrantly from a call into the connection (except onDown from cut()). */
+/** What the connection tells its owner. Each is called from a socket event or timer, never re-entrantly from a call into the connection (except onDown from cut() and reconnectNow()). */
 export interface ConnectionEvents {
   onUp(): void;
   /**
    * The connection is gone (or an attempt failed); `wasUp` if it had been up. A reconnect is
-   * scheduled. `tlsFailed`: a TLS attempt reached the server but the secure session did not come
-   * up (verification, protocol, a hang-up or the deadline during the handshake), or the server
-   * refused it with a TLS alert just after (TLS 1.3 servers judge the client certificate then).
+   * scheduled (from reconnectNow(): started right after onDown returns). `tlsFailed`: a TLS
+   * attempt reached the server but the secure session did not come up (verification, protocol, a
+   * hang-up or the deadline during the handshake), or the server refused it with a TLS alert just
+   * after (TLS 1.3 servers judge the client certificate then).
    */
   onDown(wasUp: boolean, reason: string, tlsFailed: boolean): void;
   /** The socket's buffer drained: more can be written. */
@@ -112,12 +112,6 @@ export interface ConnectionEvents {
 }
 
 export type ConnectionState = 'down' | 'connecting' | 'up' | 'closed';
-
-/** One line for a socket error: OpenSSL's short reason rather than its long error string, and the code when the text lacks it. */
-export function describeError(error: SocketError): string {
-  const text = (error.code?.startsWith('ERR_SSL_') && error.reason ? error.reason : error.message).replace(/\s+/g, ' ').replace(/[\s:]+$/, '');
-  return error.code && !text.includes(error.code) ? `${text} (${error.code})` : text;
-}
 
 /** One destination's connection; see the module comment. */
 export class Connection {
@@ -198,6 +192,15 @@ export class Connection {
     if (!socket || this.stateValue === 'closed') return;
     socket.destroy();
     this.lost(socket, reason, false);
+  }
+
+  /** Tries again at once with a fresh backoff (a reload changed how the peer is reached): cuts what is under way (onDown), skips a pending backoff. */
+  reconnectNow(reason: string): void {
+    this.cut(reason);
+    if (this.stateValue !== 'down') return; // closed, before or by onDown
+    this.clock.clearTimeout(this.reconnectTimer); // the backoff cut() scheduled, or the one pending
+    this.backoff.reset();
+    this.connect();
   }
 
   /** Closes for good: gracefully (`end`, letting queued writes finish) when `graceful`, else at once. */

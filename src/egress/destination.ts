@@ -177,7 +177,7 @@ export class Destination {
 
   /**
    * New settings for the same destination (a reload): timeouts and backoff apply from now on;
-   * changed TLS settings (other files, other contents, another name) reconnect, and what the old
+   * changed TLS settings (other files, other contents, another name) reconnect at once, and what the old
    * connection had not confirmed is resent on the new one, as after any lost connection.
    */
   update(options: DestinationOptions): void {
@@ -186,7 +186,7 @@ export class Destination {
     this.connection.reconfigure(options);
     if (!tlsChanged) return;
     if (!this.injectedConnect) this.connectFn = connectFnFor(options);
-    this.connection.cut('TLS settings changed');
+    this.connection.reconnectNow('TLS settings changed');
   }
 
   /**
