@@ -4,8 +4,6 @@
  * (droppedRingFull) and dropped. Oversize and malformed input is counted, never fatal.
  */
 import dgram from 'node:dgram';
-import type net from 'node:net';
-import { createFramedServer, type FramedConnection } from '../framing/framed-server.js';
 import { formatHostPort } from '../config/address.js';
 import { resolveHost } from '../config/resolve.js';
 import { AllowList } from '../config/cidr.js';
@@ -15,6 +13,7 @@ import type { RingWriter } from '../ring/ring.js';
 import type { RateLimitedLog } from '../logging.js';
 import { loadNativeUdp, type NativeUdp } from './native-udp.js';
 import { NativeUdpReceiver, type NativeUdpReceiverOptions } from './native-receiver.js';
+import { listenTcp, type TcpIntake } from './tcp-listener.js';
 import type { BoundListener, IngestOptions, ListenerChange, ListenerOptions } from '../thread-protocol.js';
 
 /** At stop, UDP sockets are read until no datagram came for this long… */
@@ -32,10 +31,16 @@ function openNative(native: NativeUdp, options: NativeUdpReceiverOptions): Nativ
   }
 }
 
-/** An open listener: the port it bound, and how to close it (and, for TCP, its input connections). */
-interface OpenListener {
+/** A listener just bound: what it reports, the port it took, and how to close it (and, for TCP, its input connections). */
+interface Opened {
+  bound: BoundListener;
   port: number;
   close(): Promise<void>;
+}
+
+/** An open listener: what it was opened with, and what it bound. */
+interface OpenListener extends Opened {
+  options: ListenerOptions;
 }
 
 /** Every listener of the relay, feeding one RingWriter. One instance, in the ingest thread. */
@@ -110,13 +115,16 @@ export class Ingest {
   async listen(listener: ListenerOptions): Promise<BoundListener> {
     const address = await resolveHost(listener.host, `cannot listen on ${listener.text}`);
     this.countersOf(listener.index).reset();
+    let opened: Opened;
     try {
-      if (listener.scheme === 'tcp') return await this.listenTcp(listener, address);
-      return this.options.udpIngest === 'native' ? this.listenUdpNative(listener, address) : await this.listenUdp(listener, address);
+      if (listener.scheme === 'tcp') opened = await listenTcp(listener, address, this.tcpIntake(listener));
+      else opened = this.options.udpIngest === 'native' ? this.listenUdpNative(listener, address) : await this.listenUdp(listener, address);
     } catch (error) {
       const reason = (error as Error).message;
       throw new RelayError('ERR_BIND', `cannot listen on ${listener.text}: ${reason}`, { cause: error });
     }
+    this.open.set(listener.index, { ...opened, options: listener });
+    return opened.bound;
   }
 
   /**
@@ -153,11 +161,6 @@ export class Ingest {
     );
   }
 
-  /** Records an open listener in its slot. */
-  private opened(listener: ListenerOptions, port: number, close: () => Promise<void>): void {
-    this.open.set(listener.index, { port, close });
-  }
-
   /** Closes every listener and input connection; what was received stays in the ring. */
   async close(): Promise<void> {
     // Datagrams the kernel already queued on our sockets were sent to us: take them before closing,
@@ -182,7 +185,7 @@ export class Ingest {
     return seen;
   }
 
-  private async listenUdp(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): Promise<BoundListener> {
+  private async listenUdp(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): Promise<Opened> {
     const socket = dgram.createSocket({ type: address.family === 6 ? 'udp6' : 'udp4' });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (error) => {
@@ -209,8 +212,11 @@ export class Ingest {
       this.publishSoon();
     });
     const bound = socket.address();
-    this.opened(listener, bound.port, () => new Promise<void>((resolve) => socket.close(() => resolve())));
-    return { text: `udp@${formatHostPort(bound.address, bound.port)}`, recvBufferBytes: granted };
+    return {
+      bound: { text: `udp@${formatHostPort(bound.address, bound.port)}`, recvBufferBytes: granted },
+      port: bound.port,
+      close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+    };
   }
 
   /**
@@ -218,7 +224,7 @@ export class Ingest {
    * one JS call per batch; each datagram is copied once, from the batch buffer into the ring,
    * and the batch is published at once (one TAIL store, at most one wake of egress).
    */
-  private listenUdpNative(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): BoundListener {
+  private listenUdpNative(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): Opened {
     const l = listener.index;
     let batch: Buffer | undefined;
     const receiver = openNative(loadNativeUdp()!, {
@@ -243,8 +249,7 @@ export class Ingest {
     const granted = receiver.recvBufferSize();
     this.checkRecvBuffer(listener, granted);
     const text = receiver.boundText();
-    this.opened(listener, Number(text.slice(text.lastIndexOf(':') + 1)), async () => receiver.close());
-    return { text, recvBufferBytes: granted };
+    return { bound: { text, recvBufferBytes: granted }, port: Number(text.slice(text.lastIndexOf(':') + 1)), close: async () => receiver.close() };
   }
 
   /** Warns when the kernel granted less SO_RCVBUF than asked (Linux reports twice what it grants). */
@@ -258,49 +263,16 @@ export class Ingest {
     }
   }
 
-  private async listenTcp(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): Promise<BoundListener> {
-    const connections = new Set<net.Socket>();
-    const server = createFramedServer({
-      framing: listener.framing,
-      maxMessageBytes: this.options.maxMessageBytes,
-      accept: (socket) => this.acceptTcpInput(listener, socket, connections),
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: listener.port, host: address.host }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', (error) => this.log.log('warn', `tcp-error:${listener.index}`, `${listener.text}: ${error.message}`));
-    const bound = server.address() as net.AddressInfo;
-    this.opened(listener, bound.port, async () => {
-      for (const socket of connections) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    });
-    return { text: `tcp@${formatHostPort(bound.address, bound.port)}` };
-  }
-
-  /** One framed TCP input: every whole frame becomes one item; garbage closes the connection. */
-  private acceptTcpInput(listener: ListenerOptions, socket: net.Socket, connections: Set<net.Socket>): FramedConnection | undefined {
+  /** What a TCP listener in `listener`'s slot hands its input to. */
+  private tcpIntake(listener: ListenerOptions): TcpIntake {
     const l = listener.index;
-    const counters = this.countersOf(l);
-    if (!this.admits(l, listener.text, socket.remoteAddress)) return undefined;
-    counters.accepted();
-    connections.add(socket);
     return {
-      messages: (payloads) => {
-        for (const payload of payloads) this.accept(l, payload);
-        this.writer.publish();
-      },
-      garbage: (error) => {
-        counters.dropped('framing');
-        this.log.log('warn', `framing:${l}`, `${listener.text}: closed input from ${socket.remoteAddress}: ${error.message}`);
-      },
-      closed: (tornBytes) => {
-        connections.delete(socket);
-        if (tornBytes > 0) counters.dropped('framing');
-      },
+      maxMessageBytes: this.options.maxMessageBytes,
+      counters: this.countersOf(l),
+      log: this.log,
+      admits: (address) => this.admits(l, listener.text, address),
+      accept: (payload) => this.accept(l, payload),
+      publish: () => this.writer.publish(),
     };
   }
 }
