@@ -14,12 +14,8 @@ import type { RateLimitedLog } from '../logging.js';
 import { loadNativeUdp, type NativeUdp } from './native-udp.js';
 import { NativeUdpReceiver, type NativeUdpReceiverOptions } from './native-receiver.js';
 import { listenTcp, type TcpIntake } from './tcp-listener.js';
+import { readUntilQuiet } from './stop-reading.js';
 import type { BoundListener, IngestOptions, ListenerChange, ListenerOptions } from '../thread-protocol.js';
-
-/** At stop, UDP sockets are read until no datagram came for this long… */
-const STOP_QUIET_MS = 20;
-/** …or for this long at most. */
-const STOP_READ_MAX_MS = 1000;
 
 /** NativeUdpReceiver.open, its errors worded as node:dgram words them (`bind EADDRINUSE 127.0.0.1:2008`). */
 function openNative(native: NativeUdp, options: NativeUdpReceiverOptions): NativeUdpReceiver {
@@ -163,26 +159,10 @@ export class Ingest {
 
   /** Closes every listener and input connection; what was received stays in the ring. */
   async close(): Promise<void> {
-    // Datagrams the kernel already queued on our sockets were sent to us: take them before closing,
-    // until every input (UDP, and TCP connections still open) has been quiet for a moment
-    // (bounded, in case senders keep on sending).
-    const deadline = Date.now() + STOP_READ_MAX_MS;
-    for (let seen = -1; this.messagesSeen() !== seen && Date.now() < deadline; ) {
-      seen = this.messagesSeen();
-      await new Promise((resolve) => setTimeout(resolve, STOP_QUIET_MS));
-    }
+    // What the kernel already queued on our sockets was sent to us: take it before closing.
+    await readUntilQuiet(() => [...this.open.keys()].map((slot) => this.countersOf(slot)));
     await this.closeListeners([...this.open.keys()]);
     this.writer.publish();
-  }
-
-  /** Messages taken in so far on every listener (UDP datagrams and TCP frames), kept or dropped: it changes while any arrive. */
-  private messagesSeen(): number {
-    let seen = 0;
-    for (const [slot] of this.open) {
-      const c = this.countersOf(slot);
-      seen += c.read('receivedMessages') + c.read('droppedOversize') + c.read('droppedRingFull') + c.read('droppedNotAllowed');
-    }
-    return seen;
   }
 
   private async listenUdp(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): Promise<Opened> {
