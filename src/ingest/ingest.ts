@@ -39,6 +39,16 @@ interface OpenListener extends Opened {
   options: ListenerOptions;
 }
 
+/** A reload that failed and could not re-open every listener it had closed: those (`closedSlots`) are closed now. */
+export class ListenersClosedError extends RelayError {
+  readonly closedSlots: number[];
+
+  constructor(message: string, closedSlots: number[], options: { cause: Error }) {
+    super('ERR_BIND', message, options);
+    this.closedSlots = closedSlots;
+  }
+}
+
 /** Every listener of the relay, feeding one RingWriter. One instance, in the ingest thread. */
 export class Ingest {
   /** Open listeners by slot. */
@@ -105,12 +115,13 @@ export class Ingest {
   }
 
   /**
-   * Binds a listener in its slot (counters zeroed: the slot may have served another listener);
-   * rejects with RelayError('ERR_BIND') when it cannot (ERR_RESOLVE when its host name does not resolve).
+   * Binds a listener in its slot; rejects with RelayError('ERR_BIND') when it cannot (ERR_RESOLVE
+   * when its host name does not resolve). Its counters are zeroed (the slot may have served another
+   * listener) unless `keepCounters`: a listener re-opened after a failed reload counts on.
    */
-  async listen(listener: ListenerOptions): Promise<BoundListener> {
+  async listen(listener: ListenerOptions, { keepCounters = false } = {}): Promise<BoundListener> {
     const address = await resolveHost(listener.host, `cannot listen on ${listener.text}`);
-    this.countersOf(listener.index).reset();
+    if (!keepCounters) this.countersOf(listener.index).reset();
     let opened: Opened;
     try {
       if (listener.scheme === 'tcp') opened = await listenTcp(listener, address, this.tcpIntake(listener));
@@ -124,27 +135,58 @@ export class Ingest {
   }
 
   /**
-   * Applies a reload. Listeners that stay are not touched (no gap, nothing the kernel queued is
-   * lost). Added ones bind first, and if one cannot, those just bound close again and this
-   * rejects with nothing changed; then the removed ones close. An added listener on the port of
-   * a removed one (same port, another host or framing) can only bind once that one is closed,
-   * so those are closed first. Resolves with what each added listener bound.
+   * Applies a reload; resolves with what each added listener bound. Listeners that stay are not
+   * touched (no gap, nothing the kernel queued is lost). An added listener on the port of a removed
+   * one (same port, another host or framing) can only bind once that one is closed, so the other
+   * added ones bind first: if one cannot, those just bound close and this rejects, nothing changed.
+   * Only then do the removed ones in the way close and the rest bind; if one cannot, those just
+   * bound close, the closed ones re-open in their slots and this rejects with the bind's error — or,
+   * when one could not re-open, with a ListenersClosedError that names it.
    */
   async reconfigure(change: ListenerChange): Promise<BoundListener[]> {
     const addedPorts = new Set(change.add.map((l) => l.port).filter((port) => port !== 0));
-    const blocking = change.remove.filter((slot) => addedPorts.has(this.open.get(slot)?.port ?? -1));
-    await this.closeListeners(blocking);
-    const bound: BoundListener[] = [];
+    const inTheWay = change.remove.flatMap((slot) => this.open.get(slot) ?? []).filter((l) => addedPorts.has(l.port));
+    const blockedPorts = new Set(inTheWay.map((l) => l.port));
+    const later = change.add.filter((l) => blockedPorts.has(l.port));
+    const first = change.add.filter((l) => !later.includes(l));
+    const bound = new Map<number, BoundListener>();
     try {
-      for (const listener of change.add) bound.push(await this.listen(listener));
+      for (const l of first) bound.set(l.index, await this.listen(l));
     } catch (error) {
-      await this.closeListeners(change.add.slice(0, bound.length).map((l) => l.index));
+      await this.closeListeners([...bound.keys()]);
       throw error;
     }
+    await this.closeListeners(inTheWay.map((l) => l.options.index));
+    try {
+      for (const l of later) bound.set(l.index, await this.listen(l));
+    } catch (error) {
+      await this.closeListeners([...bound.keys()]);
+      throw await this.reopen(inTheWay, error as Error);
+    }
     this.allowList = new AllowList(change.allow);
-    await this.closeListeners(change.remove.filter((slot) => !blocking.includes(slot)));
+    await this.closeListeners(change.remove); // those in the way are closed already
     this.writer.publish();
-    return bound;
+    return change.add.map((l) => bound.get(l.index)!);
+  }
+
+  /**
+   * After a failed reload, opens the listeners it closed again, each in its slot, on the port it
+   * had bound (it may have asked for 0), counters kept. Returns the reload's `error`, or if one
+   * could not re-open (its port taken meanwhile), a ListenersClosedError naming it and its slot.
+   */
+  private async reopen(closed: OpenListener[], error: Error): Promise<Error> {
+    const lost: { slot: number; why: string }[] = [];
+    for (const { options, port, bound } of closed) {
+      try {
+        await this.listen({ ...options, port }, { keepCounters: true });
+      } catch (reopenError) {
+        const reason = (reopenError as Error).message.replace(`cannot listen on ${options.text}: `, '');
+        lost.push({ slot: options.index, why: `${bound.text} could not be reopened and is closed: ${reason}` });
+      }
+    }
+    if (lost.length === 0) return error;
+    const slots = lost.map((l) => l.slot);
+    return new ListenersClosedError([error.message, ...lost.map((l) => l.why)].join('; '), slots, { cause: error });
   }
 
   private async closeListeners(slots: number[]): Promise<void> {
