@@ -134,7 +134,8 @@ export class Relay {
   /**
    * Moves the running relay to `next` (see src/config/reload-plan.ts for what changes how).
    * Listeners change first: if one cannot bind, the reload rejects with RelayError('ERR_BIND')
-   * and nothing changed. Settings fixed at start keep their running value (reported in `ignored`).
+   * and nothing changed (unless a listener it closed could not re-open: the message names it).
+   * Settings fixed at start keep their running value (reported in `ignored`).
    */
   reload(next: RelayConfig): Promise<ReloadReport> {
     const result = this.serially(() => this.applyReload(next));
@@ -175,7 +176,11 @@ export class Relay {
         } satisfies ToIngest,
         (m) => m.type === 'reconfigured' || m.type === 'reconfigure-failed',
       );
-      if (listenerReply.type === 'reconfigure-failed') throw new RelayError('ERR_BIND', listenerReply.message);
+      if (listenerReply.type === 'reconfigure-failed') {
+        // A listener the failed reload could not re-open is gone (the message says so): no longer listed.
+        for (const slot of listenerReply.closed) this.listenerSlots.delete(slot);
+        throw new RelayError('ERR_BIND', listenerReply.message);
+      }
       if (listenerReply.type !== 'reconfigured') throw new RelayError('ERR_INTERNAL', 'ingest thread sent no reconfigure report');
       const removedListeners = plan.listeners.remove.map((slot) => this.slots.removeListener(slot)!.bound.text);
       for (const [i, { slot, endpoint }] of plan.listeners.add.entries()) this.slots.setListener(slot, { endpoint, bound: listenerReply.listeners[i]! });

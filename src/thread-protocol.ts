@@ -182,7 +182,11 @@ export type FromIngest =
   | { type: 'listening'; listeners: BoundListener[] }
   /** A reconfigure was applied: what each added listener bound (same order), or why it could not be. */
   | { type: 'reconfigured'; listeners: BoundListener[] }
-  | { type: 'reconfigure-failed'; message: string }
+  /**
+   * A reconfigure failed. `closed`: slots of removed listeners it had closed and could not re-open
+   * (their port was taken meanwhile; the message names them): they are closed now. Usually empty.
+   */
+  | { type: 'reconfigure-failed'; message: string; closed: number[] }
   /** `cause`: the error the RelayError wrapped, as structured clone carries it (message and stack). */
   | { type: 'fatal'; code: RelayErrorCode; message: string; cause?: unknown }
   | { type: 'stopped' }

@@ -6,7 +6,7 @@ import { RateLimitedLog } from '../logging.js';
 import { currentThreadId } from '../metrics/thread-cpu.js';
 import { RelayError } from '../errors.js';
 import type { FromIngest, IngestWorkerData, ToIngest } from '../thread-protocol.js';
-import { Ingest } from './ingest.js';
+import { Ingest, ListenersClosedError } from './ingest.js';
 
 const data = workerData as IngestWorkerData;
 const port = parentPort!;
@@ -19,7 +19,7 @@ port.on('message', (message: ToIngest) => {
   if (message.type === 'reconfigure') {
     ingest.reconfigure(message.change).then(
       (listeners) => post({ type: 'reconfigured', listeners }),
-      (error: Error) => post({ type: 'reconfigure-failed', message: error.message }),
+      (error: Error) => post({ type: 'reconfigure-failed', message: error.message, closed: error instanceof ListenersClosedError ? error.closedSlots : [] }),
     );
   }
 });

@@ -4,8 +4,6 @@
  * (droppedRingFull) and dropped. Oversize and malformed input is counted, never fatal.
  */
 import dgram from 'node:dgram';
-import type net from 'node:net';
-import { createFramedServer, type FramedConnection } from '../framing/framed-server.js';
 import { formatHostPort } from '../config/address.js';
 import { resolveHost } from '../config/resolve.js';
 import { AllowList } from '../config/cidr.js';
@@ -15,12 +13,9 @@ import type { RingWriter } from '../ring/ring.js';
 import type { RateLimitedLog } from '../logging.js';
 import { loadNativeUdp, type NativeUdp } from './native-udp.js';
 import { NativeUdpReceiver, type NativeUdpReceiverOptions } from './native-receiver.js';
+import { listenTcp, type TcpIntake } from './tcp-listener.js';
+import { readUntilQuiet } from './stop-reading.js';
 import type { BoundListener, IngestOptions, ListenerChange, ListenerOptions } from '../thread-protocol.js';
-
-/** At stop, UDP sockets are read until no datagram came for this long… */
-const STOP_QUIET_MS = 20;
-/** …or for this long at most. */
-const STOP_READ_MAX_MS = 1000;
 
 /** NativeUdpReceiver.open, its errors worded as node:dgram words them (`bind EADDRINUSE 127.0.0.1:2008`). */
 function openNative(native: NativeUdp, options: NativeUdpReceiverOptions): NativeUdpReceiver {
@@ -32,10 +27,26 @@ function openNative(native: NativeUdp, options: NativeUdpReceiverOptions): Nativ
   }
 }
 
-/** An open listener: the port it bound, and how to close it (and, for TCP, its input connections). */
-interface OpenListener {
+/** A listener just bound: what it reports, the port it took, and how to close it (and, for TCP, its input connections). */
+interface Opened {
+  bound: BoundListener;
   port: number;
   close(): Promise<void>;
+}
+
+/** An open listener: what it was opened with, and what it bound. */
+interface OpenListener extends Opened {
+  options: ListenerOptions;
+}
+
+/** A reload that failed and could not re-open every listener it had closed: those (`closedSlots`) are closed now. */
+export class ListenersClosedError extends RelayError {
+  readonly closedSlots: number[];
+
+  constructor(message: string, closedSlots: number[], options: { cause: Error }) {
+    super('ERR_BIND', message, options);
+    this.closedSlots = closedSlots;
+  }
 }
 
 /** Every listener of the relay, feeding one RingWriter. One instance, in the ingest thread. */
@@ -104,43 +115,78 @@ export class Ingest {
   }
 
   /**
-   * Binds a listener in its slot (counters zeroed: the slot may have served another listener);
-   * rejects with RelayError('ERR_BIND') when it cannot (ERR_RESOLVE when its host name does not resolve).
+   * Binds a listener in its slot; rejects with RelayError('ERR_BIND') when it cannot (ERR_RESOLVE
+   * when its host name does not resolve). Its counters are zeroed (the slot may have served another
+   * listener) unless `keepCounters`: a listener re-opened after a failed reload counts on.
    */
-  async listen(listener: ListenerOptions): Promise<BoundListener> {
+  async listen(listener: ListenerOptions, { keepCounters = false } = {}): Promise<BoundListener> {
     const address = await resolveHost(listener.host, `cannot listen on ${listener.text}`);
-    this.countersOf(listener.index).reset();
+    if (!keepCounters) this.countersOf(listener.index).reset();
+    let opened: Opened;
     try {
-      if (listener.scheme === 'tcp') return await this.listenTcp(listener, address);
-      return this.options.udpIngest === 'native' ? this.listenUdpNative(listener, address) : await this.listenUdp(listener, address);
+      if (listener.scheme === 'tcp') opened = await listenTcp(listener, address, this.tcpIntake(listener));
+      else opened = this.options.udpIngest === 'native' ? this.listenUdpNative(listener, address) : await this.listenUdp(listener, address);
     } catch (error) {
       const reason = (error as Error).message;
       throw new RelayError('ERR_BIND', `cannot listen on ${listener.text}: ${reason}`, { cause: error });
     }
+    this.open.set(listener.index, { ...opened, options: listener });
+    return opened.bound;
   }
 
   /**
-   * Applies a reload. Listeners that stay are not touched (no gap, nothing the kernel queued is
-   * lost). Added ones bind first, and if one cannot, those just bound close again and this
-   * rejects with nothing changed; then the removed ones close. An added listener on the port of
-   * a removed one (same port, another host or framing) can only bind once that one is closed,
-   * so those are closed first. Resolves with what each added listener bound.
+   * Applies a reload; resolves with what each added listener bound. Listeners that stay are not
+   * touched (no gap, nothing the kernel queued is lost). An added listener on the port of a removed
+   * one (same port, another host or framing) can only bind once that one is closed, so the other
+   * added ones bind first: if one cannot, those just bound close and this rejects, nothing changed.
+   * Only then do the removed ones in the way close and the rest bind; if one cannot, those just
+   * bound close, the closed ones re-open in their slots and this rejects with the bind's error — or,
+   * when one could not re-open, with a ListenersClosedError that names it.
    */
   async reconfigure(change: ListenerChange): Promise<BoundListener[]> {
     const addedPorts = new Set(change.add.map((l) => l.port).filter((port) => port !== 0));
-    const blocking = change.remove.filter((slot) => addedPorts.has(this.open.get(slot)?.port ?? -1));
-    await this.closeListeners(blocking);
-    const bound: BoundListener[] = [];
+    const inTheWay = change.remove.flatMap((slot) => this.open.get(slot) ?? []).filter((l) => addedPorts.has(l.port));
+    const blockedPorts = new Set(inTheWay.map((l) => l.port));
+    const later = change.add.filter((l) => blockedPorts.has(l.port));
+    const first = change.add.filter((l) => !later.includes(l));
+    const bound = new Map<number, BoundListener>();
     try {
-      for (const listener of change.add) bound.push(await this.listen(listener));
+      for (const l of first) bound.set(l.index, await this.listen(l));
     } catch (error) {
-      await this.closeListeners(change.add.slice(0, bound.length).map((l) => l.index));
+      await this.closeListeners([...bound.keys()]);
       throw error;
     }
+    await this.closeListeners(inTheWay.map((l) => l.options.index));
+    try {
+      for (const l of later) bound.set(l.index, await this.listen(l));
+    } catch (error) {
+      await this.closeListeners([...bound.keys()]);
+      throw await this.reopen(inTheWay, error as Error);
+    }
     this.allowList = new AllowList(change.allow);
-    await this.closeListeners(change.remove.filter((slot) => !blocking.includes(slot)));
+    await this.closeListeners(change.remove); // those in the way are closed already
     this.writer.publish();
-    return bound;
+    return change.add.map((l) => bound.get(l.index)!);
+  }
+
+  /**
+   * After a failed reload, opens the listeners it closed again, each in its slot, on the port it
+   * had bound (it may have asked for 0), counters kept. Returns the reload's `error`, or if one
+   * could not re-open (its port taken meanwhile), a ListenersClosedError naming it and its slot.
+   */
+  private async reopen(closed: OpenListener[], error: Error): Promise<Error> {
+    const lost: { slot: number; why: string }[] = [];
+    for (const { options, port, bound } of closed) {
+      try {
+        await this.listen({ ...options, port }, { keepCounters: true });
+      } catch (reopenError) {
+        const reason = (reopenError as Error).message.replace(`cannot listen on ${options.text}: `, '');
+        lost.push({ slot: options.index, why: `${bound.text} could not be reopened and is closed: ${reason}` });
+      }
+    }
+    if (lost.length === 0) return error;
+    const slots = lost.map((l) => l.slot);
+    return new ListenersClosedError([error.message, ...lost.map((l) => l.why)].join('; '), slots, { cause: error });
   }
 
   private async closeListeners(slots: number[]): Promise<void> {
@@ -153,36 +199,15 @@ export class Ingest {
     );
   }
 
-  /** Records an open listener in its slot. */
-  private opened(listener: ListenerOptions, port: number, close: () => Promise<void>): void {
-    this.open.set(listener.index, { port, close });
-  }
-
   /** Closes every listener and input connection; what was received stays in the ring. */
   async close(): Promise<void> {
-    // Datagrams the kernel already queued on our sockets were sent to us: take them before closing,
-    // until every input (UDP, and TCP connections still open) has been quiet for a moment
-    // (bounded, in case senders keep on sending).
-    const deadline = Date.now() + STOP_READ_MAX_MS;
-    for (let seen = -1; this.messagesSeen() !== seen && Date.now() < deadline; ) {
-      seen = this.messagesSeen();
-      await new Promise((resolve) => setTimeout(resolve, STOP_QUIET_MS));
-    }
+    // What the kernel already queued on our sockets was sent to us: take it before closing.
+    await readUntilQuiet(() => [...this.open.keys()].map((slot) => this.countersOf(slot)));
     await this.closeListeners([...this.open.keys()]);
     this.writer.publish();
   }
 
-  /** Messages taken in so far on every listener (UDP datagrams and TCP frames), kept or dropped: it changes while any arrive. */
-  private messagesSeen(): number {
-    let seen = 0;
-    for (const [slot] of this.open) {
-      const c = this.countersOf(slot);
-      seen += c.read('receivedMessages') + c.read('droppedOversize') + c.read('droppedRingFull') + c.read('droppedNotAllowed');
-    }
-    return seen;
-  }
-
-  private async listenUdp(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): Promise<BoundListener> {
+  private async listenUdp(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): Promise<Opened> {
     const socket = dgram.createSocket({ type: address.family === 6 ? 'udp6' : 'udp4' });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (error) => {
@@ -209,8 +234,11 @@ export class Ingest {
       this.publishSoon();
     });
     const bound = socket.address();
-    this.opened(listener, bound.port, () => new Promise<void>((resolve) => socket.close(() => resolve())));
-    return { text: `udp@${formatHostPort(bound.address, bound.port)}`, recvBufferBytes: granted };
+    return {
+      bound: { text: `udp@${formatHostPort(bound.address, bound.port)}`, recvBufferBytes: granted },
+      port: bound.port,
+      close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+    };
   }
 
   /**
@@ -218,7 +246,7 @@ export class Ingest {
    * one JS call per batch; each datagram is copied once, from the batch buffer into the ring,
    * and the batch is published at once (one TAIL store, at most one wake of egress).
    */
-  private listenUdpNative(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): BoundListener {
+  private listenUdpNative(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): Opened {
     const l = listener.index;
     let batch: Buffer | undefined;
     const receiver = openNative(loadNativeUdp()!, {
@@ -243,8 +271,7 @@ export class Ingest {
     const granted = receiver.recvBufferSize();
     this.checkRecvBuffer(listener, granted);
     const text = receiver.boundText();
-    this.opened(listener, Number(text.slice(text.lastIndexOf(':') + 1)), async () => receiver.close());
-    return { text, recvBufferBytes: granted };
+    return { bound: { text, recvBufferBytes: granted }, port: Number(text.slice(text.lastIndexOf(':') + 1)), close: async () => receiver.close() };
   }
 
   /** Warns when the kernel granted less SO_RCVBUF than asked (Linux reports twice what it grants). */
@@ -258,49 +285,16 @@ export class Ingest {
     }
   }
 
-  private async listenTcp(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): Promise<BoundListener> {
-    const connections = new Set<net.Socket>();
-    const server = createFramedServer({
-      framing: listener.framing,
-      maxMessageBytes: this.options.maxMessageBytes,
-      accept: (socket) => this.acceptTcpInput(listener, socket, connections),
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: listener.port, host: address.host }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', (error) => this.log.log('warn', `tcp-error:${listener.index}`, `${listener.text}: ${error.message}`));
-    const bound = server.address() as net.AddressInfo;
-    this.opened(listener, bound.port, async () => {
-      for (const socket of connections) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    });
-    return { text: `tcp@${formatHostPort(bound.address, bound.port)}` };
-  }
-
-  /** One framed TCP input: every whole frame becomes one item; garbage closes the connection. */
-  private acceptTcpInput(listener: ListenerOptions, socket: net.Socket, connections: Set<net.Socket>): FramedConnection | undefined {
+  /** What a TCP listener in `listener`'s slot hands its input to. */
+  private tcpIntake(listener: ListenerOptions): TcpIntake {
     const l = listener.index;
-    const counters = this.countersOf(l);
-    if (!this.admits(l, listener.text, socket.remoteAddress)) return undefined;
-    counters.accepted();
-    connections.add(socket);
     return {
-      messages: (payloads) => {
-        for (const payload of payloads) this.accept(l, payload);
-        this.writer.publish();
-      },
-      garbage: (error) => {
-        counters.dropped('framing');
-        this.log.log('warn', `framing:${l}`, `${listener.text}: closed input from ${socket.remoteAddress}: ${error.message}`);
-      },
-      closed: (tornBytes) => {
-        connections.delete(socket);
-        if (tornBytes > 0) counters.dropped('framing');
-      },
+      maxMessageBytes: this.options.maxMessageBytes,
+      counters: this.countersOf(l),
+      log: this.log,
+      admits: (address) => this.admits(l, listener.text, address),
+      accept: (payload) => this.accept(l, payload),
+      publish: () => this.writer.publish(),
     };
   }
 }
