@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { allocateRing, viewRing, type RingBuffers } from './ring/layout.js';
 import { stopReclaimer } from './background/reclaimer.js';
 import { ensureWritableDirectory } from './spill/spill-options.js';
+import { lockSpillRoot, type SpillLock } from './spill/dir-lock.js';
 import { allocateCounters } from './metrics/counters.js';
 import { RelayError } from './errors.js';
 import { MAX_DESTINATIONS, MAX_LISTENERS, type RelayConfig } from './config/config.js';
@@ -59,6 +60,8 @@ export class Relay {
   private readonly reloads = { ok: 0, failed: 0 };
   /** Every listener and destination slot (src/main/slot-table.ts): the main thread's one record of them. */
   private readonly slots = new SlotTable(MAX_DESTINATIONS);
+  /** The --spill-dir lock (src/spill/dir-lock.ts): held until no thread can write there any more. */
+  private spillLock: SpillLock | undefined;
 
   private constructor(
     private currentConfig: RelayConfig,
@@ -98,10 +101,22 @@ export class Relay {
   /**
    * Starts the three threads and binds every listener. Rejects with RelayError('ERR_BIND') when
    * a listener cannot bind, ERR_RESOLVE when its host name does not resolve, ERR_SPILL when
-   * --spill-dir cannot be used (nothing is left running then). `onFatal` is called if a thread dies.
+   * --spill-dir cannot be used or another relay holds it (nothing is left running then). `onFatal` is called if a thread dies.
    */
   static async start(config: RelayConfig, log: LogSink, onFatal: (error: Error) => void): Promise<Relay> {
     if (config.spill) await ensureWritableDirectory(config.spill.dir);
+    const spillLock = config.spill ? await lockSpillRoot(config.spill.dir) : undefined;
+    if (spillLock?.tookOver) log('warn', spillLock.tookOver);
+    const relay = await Relay.startThreads(config, log, onFatal).catch(async (error: unknown) => {
+      await spillLock?.release();
+      throw error;
+    });
+    relay.spillLock = spillLock;
+    return relay;
+  }
+
+  /** start() once the spill directory is ours. */
+  private static async startThreads(config: RelayConfig, log: LogSink, onFatal: (error: Error) => void): Promise<Relay> {
     const ring = allocateRing(config.ringBytes, MAX_DESTINATIONS, config.destinations.length);
     const counters = allocateCounters(MAX_LISTENERS, MAX_DESTINATIONS);
     const shared = { ring, counters, listenerSlots: MAX_LISTENERS, destinationSlots: MAX_DESTINATIONS, logIntervalMs: config.logIntervalMs };
@@ -178,7 +193,7 @@ export class Relay {
       );
       if (listenerReply.type === 'reconfigure-failed') {
         // A listener the failed reload could not re-open is gone (the message says so): no longer listed.
-        for (const slot of listenerReply.closed) this.listenerSlots.delete(slot);
+        for (const slot of listenerReply.closed) this.slots.removeListener(slot);
         throw new RelayError('ERR_BIND', listenerReply.message);
       }
       if (listenerReply.type !== 'reconfigured') throw new RelayError('ERR_INTERNAL', 'ingest thread sent no reconfigure report');
@@ -252,6 +267,7 @@ export class Relay {
   async kill(): Promise<void> {
     stopReclaimer(viewRing(this.ring));
     await Promise.all([this.ingest.terminate(), this.egress.terminate(), this.background.terminate()]);
+    await this.spillLock?.release();
   }
 
   private async runStop(): Promise<StopReport> {
@@ -264,6 +280,7 @@ export class Relay {
     if (report.type !== 'drained') throw new RelayError('ERR_INTERNAL', 'egress thread sent no drain report');
     stopReclaimer(viewRing(this.ring));
     await Promise.all([this.ingest.terminate(), this.egress.terminate(), once(this.background, 'exit')]);
+    await this.spillLock?.release();
     const names = new Map([...this.slots.destinations].map(([slot, d]) => [slot, d.config.endpoint.text]));
     return {
       undelivered: report.undelivered.map(({ index, messages }) => ({ name: names.get(index) ?? `a removed destination (slot ${index})`, messages })),
