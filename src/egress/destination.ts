@@ -50,6 +50,8 @@ export class Destination {
   cursor = 0;
   released = 0;
   private closed = false;
+  /** Started, but connects only once the removed destination it replaces has finished (start()). */
+  private awaitingPredecessor = false;
   private readonly connection: Connection;
   private readonly window = new DeliveryWindow();
   private readonly framing: Framing;
@@ -62,7 +64,7 @@ export class Destination {
   /**
    * How each connection attempt is opened: TCP or TLS with the options' settings
    * (./transport.ts), chosen here once. Every attempt reads this field, so replacing it changes
-   * the transport from the next attempt on (cut the connection to apply it now).
+   * the transport from the next attempt on (Connection.reconnectNow applies it at once).
    */
   private connectFn: ConnectFn;
   /** The simulation's fake network: kept across update(). */
@@ -171,8 +173,15 @@ export class Destination {
     this.publishReleased(true);
     // A destination added again while its removed predecessor still drains connects once that
     // one finished: the peer gets the older messages first. Meanwhile it is down, under the limits.
-    if (connectAfter) void connectAfter.then(() => !this.closed && this.connection.start());
-    else this.connection.start();
+    if (!connectAfter) {
+      this.connection.start();
+      return;
+    }
+    this.awaitingPredecessor = true;
+    void connectAfter.then(() => {
+      this.awaitingPredecessor = false;
+      if (!this.closed) this.connection.start();
+    });
   }
 
   /**
@@ -186,7 +195,8 @@ export class Destination {
     this.connection.reconfigure(options);
     if (!tlsChanged) return;
     if (!this.injectedConnect) this.connectFn = connectFnFor(options);
-    this.connection.reconnectNow('TLS settings changed');
+    // Not connecting yet (its predecessor still drains): the first attempt will use the new settings.
+    if (!this.awaitingPredecessor) this.connection.reconnectNow('TLS settings changed');
   }
 
   /**

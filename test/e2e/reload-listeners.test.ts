@@ -18,12 +18,7 @@ import { metricsBase, stats } from '../helpers/relay-stats.js';
 import { sendWindowed } from '../helpers/udp-sender.js';
 import { numbered, sequence } from '../helpers/numbered.js';
 import { withTempDir } from '../helpers/temp-dir.js';
-
-/** A relay.toml with these listeners and destinations (and a fixed metrics port, no stats lines). */
-function toml(listen: string[], destinations: string[]): string {
-  const tables = destinations.map((d) => `[[destination]]\naddress = "${d}"\n`).join('\n');
-  return `listen = ${JSON.stringify(listen)}\ndrain-timeout = "2s"\nstats-interval = "0"\nmetrics = "127.0.0.1:0"\n\n${tables}`;
-}
+import { relayToml } from '../helpers/reload-config.js';
 
 /** Something else holding a port, so that a listener of the reload cannot bind. */
 interface Holder {
@@ -68,7 +63,7 @@ for (const { name, hold } of cases) {
     await withTempDir('relay-reload-listeners-', async (dir) => {
       const sink = await TestSink.start();
       const file = path.join(dir, 'relay.toml');
-      await writeFile(file, toml(['udp@127.0.0.1:0'], [sink.address()]));
+      await writeFile(file, relayToml(['udp@127.0.0.1:0'], [sink.address()]));
       const { relay, listeners } = await startRelay(['--config', file]);
       let holder: Holder | undefined;
       try {
@@ -84,7 +79,7 @@ for (const { name, hold } of cases) {
 
         const held = await hold(target.port);
         holder = held.holder;
-        await writeFile(file, toml(held.listen, [sink.address()]));
+        await writeFile(file, relayToml(held.listen, [sink.address()]));
         relay.child.kill('SIGHUP');
         const failed = await relay.waitForStderr(/reload failed, still running the previous configuration: (.*)/);
         assert.match(failed[1]!, held.failure);

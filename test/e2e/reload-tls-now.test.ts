@@ -14,15 +14,10 @@ import { metricsBase } from '../helpers/relay-stats.js';
 import { sendWindowed } from '../helpers/udp-sender.js';
 import { numbered, sequence } from '../helpers/numbered.js';
 import { withTempDir } from '../helpers/temp-dir.js';
+import { assertRun } from '../helpers/reload-config.js';
 import { testPkiPerFile } from '../helpers/certs.js';
 
 const pki = testPkiPerFile();
-
-/** Asserts `got` is exactly from..to-1, in order. */
-function assertRun(name: string, got: number[], from: number, to: number): void {
-  assert.equal(got.length, to - from, `${name}: ${got.length} messages, expected ${to - from} (${from}..${to - 1})`);
-  for (let i = 0; i < got.length; i++) if (got[i] !== from + i) assert.fail(`${name}: message ${i} is ${got[i]}, expected ${from + i}`);
-}
 
 test('reload: fixing a refused TLS destination connects it at once, not after the pending backoff', async () => {
   await withTempDir('relay-reload-tls-now-', async (dir) => {

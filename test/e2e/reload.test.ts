@@ -10,33 +10,14 @@ import net from 'node:net';
 import path from 'node:path';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
-import { hostPortOf, startRelay, type RelayProcess } from '../helpers/relay-process.js';
+import { hostPortOf, startRelay } from '../helpers/relay-process.js';
 import { TestSink } from '../helpers/sinks.js';
-import { metricsBase } from '../helpers/relay-stats.js';
 import { sendWindowed } from '../helpers/udp-sender.js';
 import { freePort, numbered, sequence } from '../helpers/numbered.js';
 import { withTempDir } from '../helpers/temp-dir.js';
+import { relayToml, metric, assertRun } from '../helpers/reload-config.js';
 import { encodeBatch, framingFor } from '../../src/framing/index.js';
 import { createTestPki } from '../helpers/certs.js';
-
-/** A relay.toml with these listeners and destinations (and a short drain, a fixed metrics port). */
-function toml(listen: string[], destinations: string[], extra = ''): string {
-  const tables = destinations.map((d) => `[[destination]]\naddress = "${d}"\n`).join('\n');
-  return `listen = ${JSON.stringify(listen)}\ndrain-timeout = "2s"\nstats-interval = "0"\nmetrics = "127.0.0.1:0"\n${extra}\n${tables}`;
-}
-
-async function metric(relay: RelayProcess, line: RegExp): Promise<number> {
-  const body = await (await fetch(`${await metricsBase(relay)}/metrics`)).text();
-  const match = body.match(line);
-  assert.ok(match, `no ${line} in /metrics`);
-  return Number(match[1]);
-}
-
-/** Asserts `got` is exactly from..to-1, in order. */
-function assertRun(name: string, got: number[], from: number, to: number): void {
-  assert.equal(got.length, to - from, `${name}: ${got.length} messages, expected ${to - from} (${from}..${to - 1})`);
-  for (let i = 0; i < got.length; i++) if (got[i] !== from + i) assert.fail(`${name}: message ${i} is ${got[i]}, expected ${from + i}`);
-}
 
 test('reload: under steady load, SIGHUP adds and removes destinations and a listener; the ones that stay miss nothing', async () => {
   await withTempDir('relay-reload-', async (dir) => {
@@ -46,7 +27,7 @@ test('reload: under steady load, SIGHUP adds and removes destinations and a list
     const added = await TestSink.start('octet');
     const tcpPort = await freePort();
     const file = path.join(dir, 'relay.toml');
-    await writeFile(file, toml(['udp@127.0.0.1:0'], [stays.address(), staysLf.address(true), removed.address()]));
+    await writeFile(file, relayToml(['udp@127.0.0.1:0'], [stays.address(), staysLf.address(true), removed.address()]));
     const { relay, listeners } = await startRelay(['--config', file]);
     try {
       const count = 40_000;
@@ -58,7 +39,7 @@ test('reload: under steady load, SIGHUP adds and removes destinations and a list
         (i) => {
           if (i === reloadAt) {
             reloaded = (async () => {
-              await writeFile(file, toml(['udp@127.0.0.1:0', `tcp@127.0.0.1:${tcpPort}`], [stays.address(), staysLf.address(true), added.address(true)]));
+              await writeFile(file, relayToml(['udp@127.0.0.1:0', `tcp@127.0.0.1:${tcpPort}`], [stays.address(), staysLf.address(true), added.address(true)]));
               relay.child.kill('SIGHUP');
               await relay.waitForStderr(/reloaded .*relay\.toml: (.*)/);
             })();
@@ -112,7 +93,7 @@ test('reload: a broken file, or a listener that cannot bind, changes nothing and
   await withTempDir('relay-reload-', async (dir) => {
     const sink = await TestSink.start();
     const file = path.join(dir, 'relay.toml');
-    await writeFile(file, toml(['udp@127.0.0.1:0'], [sink.address()]));
+    await writeFile(file, relayToml(['udp@127.0.0.1:0'], [sink.address()]));
     const { relay, listeners } = await startRelay(['--config', file]);
     const taken = net.createServer().listen(0, '127.0.0.1');
     await once(taken, 'listening');
@@ -125,12 +106,12 @@ test('reload: a broken file, or a listener that cannot bind, changes nothing and
         (n) => sink.waitFor(n),
       );
 
-      await writeFile(file, `bufer = "1MiB"\n${toml(['udp@127.0.0.1:0'], [sink.address()])}`);
+      await writeFile(file, `bufer = "1MiB"\n${relayToml(['udp@127.0.0.1:0'], [sink.address()])}`);
       relay.child.kill('SIGHUP');
       await relay.waitForStderr(/reload failed, still running the previous configuration: .*relay\.toml: unknown key "bufer" \(did you mean "buffer"\?\)/);
 
       const port = (taken.address() as net.AddressInfo).port;
-      await writeFile(file, toml(['udp@127.0.0.1:0', `tcp@127.0.0.1:${port}`], [sink.address(), 'tcp@127.0.0.1:1']));
+      await writeFile(file, relayToml(['udp@127.0.0.1:0', `tcp@127.0.0.1:${port}`], [sink.address(), 'tcp@127.0.0.1:1']));
       relay.child.kill('SIGHUP');
       await relay.waitForStderr(/reload failed, still running the previous configuration: cannot listen on tcp@127\.0\.0\.1:\d+: .*EADDRINUSE/);
       assert.doesNotMatch(relay.stderr, /added tcp@127\.0\.0\.1:1/);
@@ -158,10 +139,10 @@ test('reload: a setting fixed at start is logged as ignored until restart; the r
   await withTempDir('relay-reload-', async (dir) => {
     const sink = await TestSink.start();
     const file = path.join(dir, 'relay.toml');
-    await writeFile(file, toml(['udp@127.0.0.1:0'], [sink.address()], 'buffer = "1MiB"'));
+    await writeFile(file, relayToml(['udp@127.0.0.1:0'], [sink.address()], 'buffer = "1MiB"'));
     const { relay } = await startRelay(['--config', file]);
     try {
-      await writeFile(file, toml(['udp@127.0.0.1:0'], [sink.address()], 'buffer = "2MiB"\nstall-timeout = "10s"'));
+      await writeFile(file, relayToml(['udp@127.0.0.1:0'], [sink.address()], 'buffer = "2MiB"\nstall-timeout = "10s"'));
       relay.child.kill('SIGHUP');
       await relay.waitForStderr(/reloaded .*: no listener or destination changed/);
       await relay.waitForStderr(/ignored until restart: buffer 1 MiB -> 2 MiB/);
@@ -184,7 +165,7 @@ test('reload: TLS files are read again: a destination refused under the wrong CA
       const file = path.join(dir, 'relay.toml');
       await writeFile(
         file,
-        `${toml(['udp@127.0.0.1:0'], [plain.address()], 'reconnect-min = "20ms"\nreconnect-max = "200ms"')}\n[[destination]]\naddress = "${secure.address()}"\ntls-ca = "ca.pem"\n`,
+        `${relayToml(['udp@127.0.0.1:0'], [plain.address()], 'reconnect-min = "20ms"\nreconnect-max = "200ms"')}\n[[destination]]\naddress = "${secure.address()}"\ntls-ca = "ca.pem"\n`,
       );
       const { relay, listeners } = await startRelay(['--config', file]);
       try {
