@@ -4,9 +4,7 @@
  * --spill-dir, its spill store and replay (./replay.ts). This module owns the cursor and decides
  * what each write carries; each part owns its own state.
  *
- * Positions (u32 ring positions, see ring/layout.ts):
- *   released <= first unconfirmed ring write's start <= ... <= cursor <= TAIL
- * `released` is published to the background thread, which reclaims below the lowest of all.
+ * Its place in the ring (cursor and released position) is ./ring-cursor.ts's.
  *
  * Delivery order: unconfirmed writes (resent first on a new connection), then the spill
  * directory (oldest first), then the ring from `cursor`. While the spill has a backlog or a
@@ -18,7 +16,6 @@
  * `accounting()` reports the last three; the simulation checks the sum after every step.
  */
 import { encodeBatch, framingFor, type Framing } from '../framing/index.js';
-import { distance } from '../ring/layout.js';
 import type { RingReader } from '../ring/ring.js';
 import type { DestinationCounters } from '../metrics/counters.js';
 import type { SpillBatch, SpillStore } from '../spill/segment-store.js';
@@ -27,6 +24,7 @@ import { Connection, systemClock, type Clock, type ConnectFn } from './connectio
 import { DeliveryWindow, type PendingWrite } from './delivery-window.js';
 import { isPinned, lagLimits, overflowAction, type LagLimits } from './lag-policy.js';
 import { ReplayDriver } from './replay.js';
+import { RingCursor } from './ring-cursor.js';
 import { SpillKeeper } from './spill-keeper.js';
 import { connectFnFor } from './transport.js';
 import type { DestinationOptions } from '../thread-protocol.js';
@@ -47,13 +45,13 @@ export interface DestinationAccounting {
 
 /** Connection, cursor and spill of one destination; driven by the Egress pump. */
 export class Destination {
-  cursor = 0;
-  released = 0;
   private closed = false;
   /** Started, but connects only once the removed destination it replaces has finished (start()). */
   private awaitingPredecessor = false;
   private readonly connection: Connection;
   private readonly window = new DeliveryWindow();
+  /** Cursor and released position (./ring-cursor.ts). */
+  private readonly ring: RingCursor;
   private readonly framing: Framing;
   private readonly limits: LagLimits;
   /** Reused list of payload views for one batch (no allocation per message). */
@@ -81,6 +79,7 @@ export class Destination {
     env?: DestinationEnvironment,
   ) {
     this.clock = env?.clock ?? systemClock;
+    this.ring = new RingCursor(reader, options.index, counters, this.window);
     this.connectFn = env?.connect ?? connectFnFor(options);
     this.injectedConnect = env?.connect !== undefined;
     this.framing = framingFor(options.framing);
@@ -120,7 +119,12 @@ export class Destination {
 
   /** Ring items the cursor has passed since the ring began (exact: this thread counts them). */
   get cursorItems(): number {
-    return this.counters.read('cursorItems');
+    return this.ring.items;
+  }
+
+  /** Where the next ring item it sends starts. */
+  get cursor(): number {
+    return this.ring.position;
   }
 
   get isUp(): boolean {
@@ -129,7 +133,7 @@ export class Destination {
 
   /** True when everything below `tail`, and everything spilled, has been confirmed by the kernel. */
   caughtUp(tail: number): boolean {
-    return this.cursor === tail && this.window.isEmpty && !this.replay?.pending;
+    return this.ring.position === tail && this.window.isEmpty && !this.replay?.pending;
   }
 
   /**
@@ -137,7 +141,7 @@ export class Destination {
    * unconfirmed write carries ring bytes (a retiring one may still replay its spill directory).
    */
   doneWithRing(endAt: number): boolean {
-    return this.cursor === endAt && !this.window.hasRingWrites();
+    return this.ring.doneWith(endAt);
   }
 
   /** Where the messages not yet sent nor dropped are (the ring lag is the cursor's business). */
@@ -168,9 +172,9 @@ export class Destination {
         readFailed: (error) => this.log.log('warn', `spill-read:${this.options.index}`, `${this.options.text}: cannot read spill: ${error.message}`),
       });
     }
-    this.moveCursor(tail, tailItems);
+    this.ring.moveTo(tail, tailItems);
     this.counters.started(this.clock.nowMs());
-    this.publishReleased(true);
+    this.ring.publish(true);
     // A destination added again while its removed predecessor still drains connects once that
     // one finished: the peer gets the older messages first. Meanwhile it is down, under the limits.
     if (!connectAfter) {
@@ -214,8 +218,8 @@ export class Destination {
       this.replay.kick();
       return;
     }
-    while (this.connection.writable && this.cursor !== endAt) {
-      if (!this.reader.scan(this.cursor, endAt, this.options.maxWriteBytes)) break;
+    while (this.connection.writable && this.ring.position !== endAt) {
+      if (!this.reader.scan(this.ring.position, endAt, this.options.maxWriteBytes)) break;
       const start = this.reader.segmentStart;
       const end = this.reader.segmentEnd;
       const items = this.reader.segmentItems;
@@ -230,9 +234,9 @@ export class Destination {
         this.reader.payloads(start, end, this.batch);
         ({ chunk, messages } = this.frame(this.batch));
       }
-      this.moveCursor(end, items);
+      this.ring.moveTo(end, items);
       if (chunk.length === 0) {
-        this.publishReleased();
+        this.ring.publish();
         continue;
       }
       this.send({ chunk, messages, ring: { start, end }, spillAppendsBefore: this.spill.appends });
@@ -259,13 +263,13 @@ export class Destination {
       'shutdown',
       this.reader,
     );
-    const from = this.cursor;
+    const from = this.ring.position;
     this.batch.length = 0;
     const rest = this.reader.payloads(from, tail, this.batch);
-    this.moveCursor(tail, rest);
+    this.ring.moveTo(tail, rest);
     if (rest > 0) lost += this.spill.keep(this.batch, 'shutdown');
     this.batch.length = 0;
-    this.publishReleased();
+    this.ring.publish();
     return { lost, closed: this.spill.close() };
   }
 
@@ -311,7 +315,7 @@ export class Destination {
       this.spill.confirmed(write.spill);
     }
     this.connection.healthy();
-    this.publishReleased();
+    this.ring.publish();
   }
 
   /** A batch read from the spill: owed from now on (on disk until confirmed). */
@@ -352,57 +356,35 @@ export class Destination {
    * `endAt`, where a retiring destination's share ends), and a pinned ring cut loose.
    */
   private enforceLimits(tail: number, endAt: number): void {
-    const action = overflowAction(this.limits, distance(tail, this.cursor), {
+    const action = overflowAction(this.limits, this.ring.lagBytes(tail), {
       enabled: this.spill.store !== undefined,
       inFlightBytes: this.spill.bytesInFlight,
     });
-    if (action !== 'none' && this.cursor !== endAt) {
-      const from = this.cursor;
-      // Leave at most overflowLowBytes before the live tail, counting what lies past `endAt`.
-      const to = this.reader.dropUntil(from, endAt, Math.max(0, this.limits.overflowLowBytes - distance(tail, endAt)));
+    if (action !== 'none' && this.ring.position !== endAt) {
       this.batch.length = 0;
-      const items = this.reader.payloads(from, to, this.batch);
-      this.moveCursor(to, items);
+      const items = this.ring.skipOldest(tail, endAt, this.limits.overflowLowBytes, this.batch);
       if (action === 'spill') this.spill.keep(this.batch, 'overflow');
       else {
         this.counters.dropped('overflow', items);
+        const o = this.options;
         this.log.log(
           'warn',
-          `overflow:${this.options.index}`,
-          `${this.options.text}: lagging ${this.isUp ? 'behind' : 'while down'}, dropped its ${items} oldest message(s) (ring overflow)`,
+          `overflow:${o.index}`,
+          `${o.text}: lagging ${this.isUp ? 'behind' : 'while down'}, dropped its ${items} oldest message(s) (ring overflow)`,
         );
       }
       this.batch.length = 0;
-      this.publishReleased();
+      this.ring.publish();
     }
-    const pinned = isPinned(this.limits, distance(tail, this.released), this.window.hasRingWrites());
-    if (!pinned) return;
+    if (!isPinned(this.limits, this.ring.heldBytes(tail), this.window.hasRingWrites())) return;
     if (this.connection.state === 'up') {
-      this.log.log(
-        'warn',
-        `stalled:${this.options.index}`,
-        `${this.options.text}: not reading (a write has pinned the ring for 7/8 of its size); reconnecting`,
-      );
+      const o = this.options;
+      this.log.log('warn', `stalled:${o.index}`, `${o.text}: not reading (a write has pinned the ring for 7/8 of its size); reconnecting`);
       this.counters.stalled();
       this.connection.cut('not reading');
     }
     // Down now: the pinned writes leave the ring (replayed batches stay owed: they live on disk).
     this.spill.keepRingWrites(this.window.takeRingWrites(), 'overflow', this.reader);
-    this.publishReleased();
-  }
-
-  /** Moves the cursor past `items` ring items ending at `position`, and publishes both for metrics. */
-  private moveCursor(position: number, items: number): void {
-    this.cursor = position;
-    this.counters.cursorMoved(position, items);
-  }
-
-  /** Publishes the lowest ring position this destination still needs, when it changed. */
-  private publishReleased(force = false): void {
-    const released = this.window.releasedPosition(this.cursor);
-    if (force || released !== this.released) {
-      this.released = released;
-      this.reader.release(this.options.index, released);
-    }
+    this.ring.publish();
   }
 }

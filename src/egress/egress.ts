@@ -18,45 +18,19 @@
  */
 import type { RingViews } from '../ring/layout.js';
 import { RingReader, waitForTail } from '../ring/ring.js';
-import { freeSlot, takeSlot } from '../ring/positions.js';
-import { DESTINATION_DROP_FIELD, DestinationCounters, destinationBase } from '../metrics/counters.js';
+import { takeSlot } from '../ring/positions.js';
+import { DestinationCounters, destinationBase } from '../metrics/counters.js';
+import { Retiree } from './retiree.js';
 import type { RateLimitedLog } from '../logging.js';
 import { SpillStore } from '../spill/segment-store.js';
 import { spillDirectoryFor } from '../spill/spill-options.js';
 import type { DestinationChange, DestinationOptions, DrainReport, RetiredReport, SpillOptions } from '../thread-protocol.js';
-import type { DestinationDropReason } from '../metrics/snapshot-types.js';
 import { systemClock, type Clock } from './connection.js';
 import { Destination, type DestinationEnvironment } from './destination.js';
 
 /** A destination's identity: the name of its spill directory, which is made of exactly that. */
 function identityOf(options: DestinationOptions): string {
   return spillDirectoryFor('', options);
-}
-
-/** How often a retiring destination is looked at between ring wakes (it may finish on a confirmation). */
-const RETIRE_POLL_MS = 5;
-
-/** A removed destination still sending what it held: it serves the ring up to `endAt` only. */
-export interface Retiree {
-  destination: Destination;
-  endAt: number;
-  deadlineMs: number;
-  /** Who it is (scheme, host, port, framing): a destination added with the same waits for it. */
-  key: string;
-  /** Its spill directory, if it has a store. */
-  dir: string | undefined;
-  timer: unknown;
-  /** It started finishing (drained, down, out of time, its directory wanted, or a stop). */
-  finishing: boolean;
-  /** Its ring slot is free: it reads no ring byte any more (it may still replay its spill). */
-  ringFreed: boolean;
-  /** Its store is closed: its directory may be opened again. */
-  closed: boolean;
-  /** Resolves with its tally once closed. */
-  done: Promise<RetiredReport>;
-  settle(finished: Promise<RetiredReport>): void;
-  /** Told once it finished (the egress thread posts it to the main thread). */
-  retired(report: RetiredReport): void;
 }
 
 /** Runs every destination off the shared ring. One instance, in the egress thread. */
@@ -98,7 +72,7 @@ export class Egress {
   /** Serves one destination now (it became writable): a running one up to the tail, a retiring one up to where it stops. */
   private serviceOne(d: Destination): void {
     const retiree = this.retiring.get(d.index);
-    if (retiree?.destination === d) this.serveRetiree(retiree);
+    if (retiree?.destination === d) retiree.serve();
     else d.service(this.reader.loadTail());
   }
 
@@ -170,83 +144,22 @@ export class Egress {
     return reference.cursorItems + this.reader.countItems(reference.cursor, tail);
   }
 
-  /** Lets a removed destination send what it holds (while up, for at most `timeoutMs`), then finishes it and frees its slot. */
+  /** Lets a removed destination send what it holds (while up, for at most `timeoutMs`), then finishes it and frees its slot (./retiree.ts). */
   private retire(destination: Destination, timeoutMs: number, retired: (report: RetiredReport) => void): Promise<RetiredReport> {
-    let settle!: (finished: Promise<RetiredReport>) => void;
-    const retiree: Retiree = {
-      destination,
-      endAt: this.reader.loadTail(),
-      deadlineMs: this.clock.nowMs() + timeoutMs,
-      key: identityOf(destination.settings),
-      dir: this.dirs.get(destination.index),
-      timer: undefined,
-      finishing: false,
-      ringFreed: false,
-      closed: false,
-      done: new Promise((resolve) => {
-        settle = resolve;
-      }),
-      settle: (finished) => settle(finished),
-      retired,
-    };
+    const retiree = new Retiree(destination, this.reader.loadTail(), timeoutMs, identityOf(destination.settings), this.dirs.get(destination.index), {
+      reader: this.reader,
+      clock: this.clock,
+      tally: (index) => new DestinationCounters(this.counters, destinationBase(this.listenerSlots, index)).tally(),
+      closed: (r, report) => {
+        // Reported in the same turn that it leaves `retiring`: whoever reads both never sees it in neither.
+        this.retiring.delete(r.destination.index);
+        retired(report);
+      },
+    });
     this.dirs.delete(destination.index);
     this.retiring.set(destination.index, retiree);
-    const look = (): void => {
-      this.serveRetiree(retiree);
-      if (!retiree.finishing) retiree.timer = this.clock.setTimeout(look, RETIRE_POLL_MS);
-    };
-    look();
+    retiree.start();
     return retiree.done;
-  }
-
-  /** Serves a retiring destination against the live tail; it finishes once down, caught up to `endAt`, or out of time. */
-  private serveRetiree(r: Retiree): void {
-    if (r.finishing) return;
-    const d = r.destination;
-    d.service(this.reader.loadTail(), r.endAt);
-    if (!d.isUp || d.caughtUp(r.endAt) || this.clock.nowMs() >= r.deadlineMs) void this.finishRetiree(r);
-    else if (!r.ringFreed && d.doneWithRing(r.endAt)) this.letRingGo(r); // replaying its spill only
-  }
-
-  /** Finishes `r` now (once): what it holds is spilled or counted, its store closes, its slot is freed. */
-  private finishRetiree(r: Retiree): Promise<RetiredReport> {
-    if (r.finishing) return r.done;
-    r.finishing = true;
-    this.clock.clearTimeout(r.timer);
-    const d = r.destination;
-    const { lost, closed } = d.finish(r.endAt);
-    // Done with the ring: ingest may reclaim past it now. The directory stays its own until closed,
-    // and the main thread frees the slot only on the report, after that.
-    this.letRingGo(r);
-    r.settle(
-      closed.then(() => {
-        r.closed = true;
-        this.retiring.delete(d.index);
-        // Reported in the same turn that it leaves `retiring`: whoever reads both never sees it in neither.
-        const report = { index: d.index, messages: lost, ...this.tally(d.index) };
-        r.retired(report);
-        return report;
-      }),
-    );
-    return r.done;
-  }
-
-  /** Gives a retiring destination's ring slot back (once): it reads no ring byte any more. */
-  private letRingGo(r: Retiree): void {
-    if (r.ringFreed) return;
-    r.ringFreed = true;
-    freeSlot(this.reader.v, r.destination.index);
-  }
-
-  /** A finished destination's counters, for its final log line. */
-  private tally(index: number): Omit<RetiredReport, 'index' | 'messages'> {
-    const c = new DestinationCounters(this.counters, destinationBase(this.listenerSlots, index));
-    const dropped: Partial<Record<DestinationDropReason, number>> = {};
-    for (const reason of Object.keys(DESTINATION_DROP_FIELD) as DestinationDropReason[]) {
-      const n = c.droppedFor(reason);
-      if (n > 0) dropped[reason] = n;
-    }
-    return { sent: c.read('sentMessages'), dropped, spilled: c.read('spilledMessages') };
   }
 
   /**
@@ -259,7 +172,7 @@ export class Egress {
     const counters = this.countersOf(options);
     const dir = spillDirectoryFor(spill.dir, options);
     const owner = [...this.retiring.values()].find((r) => r.dir === dir);
-    if (owner) await this.finishRetiree(owner).catch(() => {});
+    if (owner) await owner.finish().catch(() => {});
     try {
       return await SpillStore.open(dir, {
         maxBytes: spill.maxBytes,
@@ -312,7 +225,7 @@ export class Egress {
         await closed;
         return { index: d.index, messages: lost };
       }),
-      ...[...this.retiring.values()].map(async (r) => ({ index: r.destination.index, messages: (await this.finishRetiree(r)).messages })),
+      ...[...this.retiring.values()].map(async (r) => ({ index: r.destination.index, messages: (await r.finish()).messages })),
     ]);
     return { undelivered };
   }
@@ -322,7 +235,7 @@ export class Egress {
     if (this.stopped) return;
     this.lastTail = this.reader.loadTail();
     for (const d of this.destinations.values()) d.service(this.lastTail);
-    for (const r of this.retiring.values()) this.serveRetiree(r);
+    for (const r of this.retiring.values()) r.serve();
     if (this.env?.park !== false) this.park();
   }
 

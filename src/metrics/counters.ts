@@ -198,6 +198,16 @@ export class DestinationCounters extends CounterBlock {
   }
 
   /** The current value of a field (tests and the simulation read it this way). */
+  /** Totals of a whole run, for the line a removed destination leaves: sent, dropped by reason (non-zero ones), spilled. */
+  tally(): { sent: number; dropped: Partial<Record<DestinationDropReason, number>>; spilled: number } {
+    const dropped: Partial<Record<DestinationDropReason, number>> = {};
+    for (const reason of Object.keys(DESTINATION_DROP_FIELD) as DestinationDropReason[]) {
+      const n = this.droppedFor(reason);
+      if (n > 0) dropped[reason] = n;
+    }
+    return { sent: this.read('sentMessages'), dropped, spilled: this.read('spilledMessages') };
+  }
+
   /** Messages dropped for `reason` so far. */
   droppedFor(reason: DestinationDropReason): number {
     return this.slots[this.base + DESTINATION_DROP_FIELD[reason]]!;
