@@ -15,9 +15,11 @@ const egress = new Egress(viewRing(data.ring), data.destinations, new Float64Arr
 port.on('message', (message: ToEgress) => {
   if (message.type === 'drain') void egress.drain(message.timeoutMs).then((report) => post({ type: 'drained', ...report }));
   if (message.type === 'reconfigure') {
+    // Always answered: the main thread's reloads and its stop wait in one queue behind this reply.
     void egress
       .reconfigure(message.change, message.drainTimeoutMs, (report) => post({ type: 'retired', ...report }))
-      .then(() => post({ type: 'reconfigured' }));
+      .catch((error: Error) => log.log('error', 'reconfigure', `applying a reload to the destinations failed: ${error.message}`))
+      .finally(() => post({ type: 'reconfigured' }));
   }
 });
 void egress.start().then(() => post({ type: 'ready' }));

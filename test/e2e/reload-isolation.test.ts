@@ -74,6 +74,17 @@ const RING = 'buffer = "16MiB"\nmax-message = "2048"\ndrain-timeout = "60s"\nsta
 const BEFORE = 6000;
 const SIZE = 1000;
 
+/** Messages 0..BEFORE-1, each delivered to `live` before the last window goes. */
+function sendBefore(target: { host: string; port: number }, live: TestSink): Promise<void> {
+  return sendWindowed(
+    target,
+    BEFORE,
+    (i) => numbered(i, SIZE),
+    (n) => live.waitFor(n, 30_000),
+    200,
+  );
+}
+
 test('reload: a removed destination that does not read never holds the ring: the one that stays gets everything, ingest drops nothing', async () => {
   await withTempDir('relay-reload-isolation-', async (dir) => {
     const live = await TestSink.start();
@@ -83,13 +94,7 @@ test('reload: a removed destination that does not read never holds the ring: the
     const { relay, listeners } = await startRelay(['--config', file]);
     try {
       const target = hostPortOf(listeners[0]!);
-      await sendWindowed(
-        target,
-        BEFORE,
-        (i) => numbered(i, SIZE),
-        (n) => live.waitFor(n, 30_000),
-        200,
-      );
+      await sendBefore(target, live);
       await writeFile(file, relayToml(['udp@127.0.0.1:0'], [live.address()], RING));
       await reloadNth(relay, 1);
       // 20 MB after the removal, more than the 16 MiB ring: only the limits can let the stuck one go.
@@ -129,13 +134,7 @@ test('reload: removed and added again within the drain timeout, a destination ke
     const { relay, listeners } = await startRelay(['--config', file]);
     try {
       const target = hostPortOf(listeners[0]!);
-      await sendWindowed(
-        target,
-        BEFORE,
-        (i) => numbered(i, SIZE),
-        (n) => live.waitFor(n, 30_000),
-        200,
-      );
+      await sendBefore(target, live);
       await writeFile(file, relayToml(['udp@127.0.0.1:0'], [live.address()], extra));
       await reloadNth(relay, 1);
       await writeFile(file, both);

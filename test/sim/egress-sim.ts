@@ -29,7 +29,7 @@ import path from 'node:path';
 import { Destination } from '../../src/egress/destination.js';
 import type { DestinationOptions } from '../../src/thread-protocol.js';
 import { FrameDecoder, type FramingName } from '../../src/framing/index.js';
-import { Peer, droppedOf, idOf, payloadOf } from './peer.js';
+import { Peer, network, droppedOf, idOf, payloadOf } from './peer.js';
 import { RateLimitedLog } from '../../src/logging.js';
 import { DestinationCounters, allocateCounters, destinationBase } from '../../src/metrics/counters.js';
 import { allocateRing, viewRing, MIN_CAPACITY } from '../../src/ring/layout.js';
@@ -282,21 +282,13 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
         const tail = run.reader.loadTail();
         for (const dest of run.destinations) dest.service(tail);
       } else if (roll < 0.55) {
-        if (peer.mode === 'reading') peer.current?.socket.take(randomInt(random, 1, chance(0.5) ? 512 : 128 * 1024));
+        network.read(peer, random);
       } else if (roll < 0.8) {
-        const sockets = peers.flatMap((p) => p.connections.map((c) => c.socket)).filter((s) => s.pending.length > 0);
-        if (sockets.length > 0) {
-          const socket = pick(sockets);
-          for (let n = randomInt(random, 1, 4); n > 0 && socket.fireOne(); n--);
-        }
+        network.fire(peers, random);
       } else if (roll < 0.88) {
         clock.advance(randomInt(random, 1, chance(0.2) ? 6000 : 300));
       } else if (roll < 0.91) {
-        peer.mode = pick(
-          peer.upEvent === 'connect'
-            ? (['reading', 'reading', 'stalled', 'refusing'] as const)
-            : (['reading', 'reading', 'stalled', 'refusing', 'rejecting'] as const),
-        );
+        network.changeMode(peer, random);
       } else if (roll < 0.925) {
         peer.current?.socket.reset();
       } else if (roll < 0.99) {

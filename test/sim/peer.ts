@@ -9,6 +9,7 @@ import type { DestinationCounters } from '../../src/metrics/counters.js';
 import type { UpEvent } from '../../src/egress/connection.js';
 import type { ConnectionRecord, FakeSocket } from './fake-net.js';
 import { SpillStore } from '../../src/spill/segment-store.js';
+import { randomInt } from '../helpers/prng.js';
 
 /** Message `id`: `<id>:` then a letter that depends on the id, `size` bytes in all (0: empty). */
 export function payloadOf(id: number, size: number): Buffer {
@@ -102,3 +103,26 @@ export async function readSpillIds(dir: string, maxRecordBytes: number): Promise
   await store.close();
   return { count: payloads.length, ids: payloads.filter((p) => p.length > 0).map(idOf) };
 }
+
+/** What a schedule does to the network, shared by the simulations (each draws from `random` in the same order). */
+export const network = {
+  /** The peer, if reading, takes up to 512 bytes or 128 KiB of what its connection was sent. */
+  read(peer: Peer, random: () => number): void {
+    if (peer.mode === 'reading') peer.current?.socket.take(randomInt(random, 1, random() < 0.5 ? 512 : 128 * 1024));
+  },
+  /** One to four pending events of one socket fire. */
+  fire(peers: readonly Peer[], random: () => number): void {
+    const sockets = peers.flatMap((p) => p.connections.map((c) => c.socket)).filter((s) => s.pending.length > 0);
+    if (sockets.length === 0) return;
+    const socket = sockets[Math.floor(random() * sockets.length)]!;
+    for (let n = randomInt(random, 1, 4); n > 0 && socket.fireOne(); n--);
+  },
+  /** The peer starts reading, stalls, refuses connections or (TLS) rejects handshakes. */
+  changeMode(peer: Peer, random: () => number): void {
+    const modes =
+      peer.upEvent === 'connect'
+        ? (['reading', 'reading', 'stalled', 'refusing'] as const)
+        : (['reading', 'reading', 'stalled', 'refusing', 'rejecting'] as const);
+    peer.mode = modes[Math.floor(random() * modes.length)]!;
+  },
+};

@@ -47,7 +47,7 @@ import { RingReader, RingWriter } from '../../src/ring/ring.js';
 import type { RetiredReport } from '../../src/thread-protocol.js';
 import { mulberry32, randomInt } from '../helpers/prng.js';
 import { FakeClock, FakeSocket, type ConnectionRecord } from './fake-net.js';
-import { Peer, droppedOf, payloadOf, readSpillIds } from './peer.js';
+import { Peer, network, droppedOf, payloadOf, readSpillIds } from './peer.js';
 import { spillDirectoryFor } from '../../src/spill/spill-options.js';
 import type { SimOptions, SimResult } from './egress-sim.js';
 
@@ -456,19 +456,13 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
         run.egress.pump();
         checkRingHold();
       } else if (roll < 0.5) {
-        if (peer.mode === 'reading') peer.current?.socket.take(randomInt(random, 1, chance(0.5) ? 512 : 128 * 1024));
+        network.read(peer, random);
       } else if (roll < 0.72) {
-        const sockets = peers.flatMap((p) => p.connections.map((c) => c.socket)).filter((s) => s.pending.length > 0);
-        if (sockets.length > 0) {
-          const socket = pick(sockets);
-          for (let n = randomInt(random, 1, 4); n > 0 && socket.fireOne(); n--);
-        }
+        network.fire(peers, random);
       } else if (roll < 0.8) {
         clock.advance(randomInt(random, 1, chance(0.2) ? 6000 : 300));
       } else if (roll < 0.83) {
-        peer.mode = pick(
-          peer.upEvent === 'connect' ? (['reading', 'reading', 'stalled', 'refusing'] as const) : (['reading', 'stalled', 'refusing', 'rejecting'] as const),
-        );
+        network.changeMode(peer, random);
       } else if (roll < 0.845) {
         peer.current?.socket.reset();
       } else if (roll < 0.9) {
