@@ -1,41 +1,25 @@
 /**
  * The ingest side: owns every listening socket, appends each message as one ring item and
  * publishes. Never waits for a destination: a message the ring has no room for is counted
- * (droppedRingFull) and dropped. Oversize and malformed input is counted, never fatal.
+ * (droppedRingFull) and dropped. Oversize and malformed input is counted, never fatal. Each
+ * listener kind is a module of its own behind ./listener.ts; this class holds the slots, the
+ * counters and the allow-list, and applies reloads.
  */
-import dgram from 'node:dgram';
-import { formatHostPort } from '../config/address.js';
 import { resolveHost } from '../config/resolve.js';
 import { AllowList } from '../config/cidr.js';
 import { RelayError } from '../errors.js';
 import { ListenerCounters, listenerBase } from '../metrics/counters.js';
 import type { RingWriter } from '../ring/ring.js';
 import type { RateLimitedLog } from '../logging.js';
-import { loadNativeUdp, type NativeUdp } from './native-udp.js';
-import { NativeUdpReceiver, type NativeUdpReceiverOptions } from './native-receiver.js';
-import { listenTcp, type TcpIntake } from './tcp-listener.js';
+import type { Intake, Listener, OpenListener } from './listener.js';
+import { openDgramUdpListener } from './udp-dgram-listener.js';
+import { openNativeUdpListener } from './udp-native-listener.js';
+import { openTcpListener } from './tcp-listener.js';
 import { readUntilQuiet } from './stop-reading.js';
 import type { BoundListener, IngestOptions, ListenerChange, ListenerOptions } from '../thread-protocol.js';
 
-/** NativeUdpReceiver.open, its errors worded as node:dgram words them (`bind EADDRINUSE 127.0.0.1:2008`). */
-function openNative(native: NativeUdp, options: NativeUdpReceiverOptions): NativeUdpReceiver {
-  try {
-    return NativeUdpReceiver.open(native, options);
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException;
-    throw new Error(e.code ? `${e.syscall ?? 'bind'} ${e.code} ${formatHostPort(options.host, options.port)}` : e.message, { cause: error });
-  }
-}
-
-/** A listener just bound: what it reports, the port it took, and how to close it (and, for TCP, its input connections). */
-interface Opened {
-  bound: BoundListener;
-  port: number;
-  close(): Promise<void>;
-}
-
-/** An open listener: what it was opened with, and what it bound. */
-interface OpenListener extends Opened {
+/** A listener in its slot: what it was opened with, and what it bound. */
+interface SlotListener extends Listener {
   options: ListenerOptions;
 }
 
@@ -52,7 +36,7 @@ export class ListenersClosedError extends RelayError {
 /** Every listener of the relay, feeding one RingWriter. One instance, in the ingest thread. */
 export class Ingest {
   /** Open listeners by slot. */
-  private readonly open = new Map<number, OpenListener>();
+  private readonly open = new Map<number, SlotListener>();
   private allowList: AllowList;
   /** Per listener index, its counters (created on first use). */
   private readonly listenerCounters: ListenerCounters[] = [];
@@ -90,16 +74,14 @@ export class Ingest {
 
   private publishScheduled = false;
 
-  /** Counts and logs a source outside --allow; true when `address` may send. */
-  private admits(l: number, text: string, address: string | undefined): boolean {
-    if (this.allowList.allows(address)) return true;
+  /** Counts and logs a source outside --allow that tried listener `l`. */
+  private refuse(l: number, text: string, address: string | undefined): void {
     this.countersOf(l).dropped('not_allowed');
     this.log.log('warn', `not-allowed:${l}`, `${text}: ignored ${address ?? 'an unknown source'}: not in --allow`);
-    return false;
   }
 
   /** Appends one message from listener `l`: `length` bytes of `source` from `start` (publish() makes it visible). */
-  accept(l: number, source: Buffer, start = 0, length = source.length): void {
+  private accept(l: number, source: Buffer, start = 0, length = source.length): void {
     const counters = this.countersOf(l);
     if (length > this.options.maxMessageBytes) {
       counters.dropped('oversize');
@@ -122,10 +104,9 @@ export class Ingest {
   async listen(listener: ListenerOptions, { keepCounters = false } = {}): Promise<BoundListener> {
     const address = await resolveHost(listener.host, `cannot listen on ${listener.text}`);
     if (!keepCounters) this.countersOf(listener.index).reset();
-    let opened: Opened;
+    let opened: Listener;
     try {
-      if (listener.scheme === 'tcp') opened = await listenTcp(listener, address, this.tcpIntake(listener));
-      else opened = this.options.udpIngest === 'native' ? this.listenUdpNative(listener, address) : await this.listenUdp(listener, address);
+      opened = await this.openerFor(listener)(listener, address, this.intakeOf(listener));
     } catch (error) {
       const reason = (error as Error).message;
       throw new RelayError('ERR_BIND', `cannot listen on ${listener.text}: ${reason}`, { cause: error });
@@ -174,7 +155,7 @@ export class Ingest {
    * had bound (it may have asked for 0), counters kept. Returns the reload's `error`, or if one
    * could not re-open (its port taken meanwhile), a ListenersClosedError naming it and its slot.
    */
-  private async reopen(closed: OpenListener[], error: Error): Promise<Error> {
+  private async reopen(closed: SlotListener[], error: Error): Promise<Error> {
     const lost: { slot: number; why: string }[] = [];
     for (const { options, port, bound } of closed) {
       try {
@@ -207,94 +188,25 @@ export class Ingest {
     this.writer.publish();
   }
 
-  private async listenUdp(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): Promise<Opened> {
-    const socket = dgram.createSocket({ type: address.family === 6 ? 'udp6' : 'udp4' });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', (error) => {
-        socket.close();
-        reject(error);
-      });
-      socket.bind(listener.port, address.host, () => {
-        socket.removeAllListeners('error');
-        resolve();
-      });
-    });
-    try {
-      socket.setRecvBufferSize(this.options.recvBufferBytes);
-    } catch {
-      // Refused outright: keep the kernel default, reported below.
-    }
-    const granted = socket.getRecvBufferSize();
-    this.checkRecvBuffer(listener, granted);
-    socket.on('error', (error) => this.log.log('warn', `udp-error:${listener.index}`, `${listener.text}: ${error.message}`));
-    const l = listener.index;
-    socket.on('message', (payload, sender) => {
-      if (!this.admits(l, listener.text, sender.address)) return;
-      this.accept(l, payload);
-      this.publishSoon();
-    });
-    const bound = socket.address();
-    return {
-      bound: { text: `udp@${formatHostPort(bound.address, bound.port)}`, recvBufferBytes: granted },
-      port: bound.port,
-      close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
-    };
+  /** The module that opens `listener`'s kind. */
+  private openerFor(listener: ListenerOptions): OpenListener {
+    if (listener.scheme === 'tcp') return openTcpListener;
+    return this.options.udpIngest === 'native' ? openNativeUdpListener : openDgramUdpListener;
   }
 
-  /**
-   * A UDP listener on the native addon: recvmmsg batches straight from this thread's event loop,
-   * one JS call per batch; each datagram is copied once, from the batch buffer into the ring,
-   * and the batch is published at once (one TAIL store, at most one wake of egress).
-   */
-  private listenUdpNative(listener: ListenerOptions, address: { host: string; family: 4 | 6 }): Opened {
-    const l = listener.index;
-    let batch: Buffer | undefined;
-    const receiver = openNative(loadNativeUdp()!, {
-      family: address.family,
-      host: address.host,
-      port: listener.port,
-      recvBufferBytes: this.options.recvBufferBytes,
-      maxDatagramBytes: this.options.maxMessageBytes,
-      onBatch: (count, r) => {
-        batch ??= Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
-        const checkSource = !this.allowList.allowsEveryone;
-        for (let i = 0; i < count; i++) {
-          if (checkSource && !this.admits(l, listener.text, r.senderAddress(i))) continue;
-          // A slot holds --max-message bytes, so a truncated datagram reports a longer real length:
-          // accept() drops it as oversize before copying anything.
-          this.accept(l, batch, r.offsetOf(i), r.length(i));
-        }
-        this.writer.publish();
-      },
-      onError: (error) => this.log.log('warn', `udp-error:${l}`, `${listener.text}: ${error.message}`),
-    });
-    const granted = receiver.recvBufferSize();
-    this.checkRecvBuffer(listener, granted);
-    const text = receiver.boundText();
-    return { bound: { text, recvBufferBytes: granted }, port: Number(text.slice(text.lastIndexOf(':') + 1)), close: async () => receiver.close() };
-  }
-
-  /** Warns when the kernel granted less SO_RCVBUF than asked (Linux reports twice what it grants). */
-  private checkRecvBuffer(listener: ListenerOptions, reportedBytes: number): void {
-    if (reportedBytes / 2 < this.options.recvBufferBytes) {
-      this.log.log(
-        'warn',
-        `rcvbuf:${listener.index}`,
-        `${listener.text}: kernel granted SO_RCVBUF ${reportedBytes / 2} of ${this.options.recvBufferBytes} bytes asked (limit net.core.rmem_max); bursts may be dropped by the kernel`,
-      );
-    }
-  }
-
-  /** What a TCP listener in `listener`'s slot hands its input to. */
-  private tcpIntake(listener: ListenerOptions): TcpIntake {
+  /** What the listener in `listener`'s slot hands its input to. */
+  private intakeOf(listener: ListenerOptions): Intake {
     const l = listener.index;
     return {
       maxMessageBytes: this.options.maxMessageBytes,
+      recvBufferBytes: this.options.recvBufferBytes,
       counters: this.countersOf(l),
       log: this.log,
-      admits: (address) => this.admits(l, listener.text, address),
-      accept: (payload) => this.accept(l, payload),
+      allowList: () => this.allowList,
+      refuse: (address) => this.refuse(l, listener.text, address),
+      accept: (source, start, length) => this.accept(l, source, start, length),
       publish: () => this.writer.publish(),
+      publishSoon: () => this.publishSoon(),
     };
   }
 }

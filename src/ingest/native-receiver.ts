@@ -47,7 +47,8 @@ export class NativeUdpReceiver {
   readonly bytes: Uint8Array;
   /** [length, flags, family, port, addr0..addr3] per datagram. */
   readonly meta: Int32Array;
-  private readonly metaBytes: Uint8Array;
+  /** `meta` as bytes: the sender of datagram i is at senderAddressOffset(i). For zero-allocation readers. */
+  readonly metaBytes: Uint8Array;
   private readonly handle: NativeHandle;
   private isClosed = false;
   // The last sender address computed, reused while the sender stays the same.
@@ -151,7 +152,12 @@ export class NativeUdpReceiver {
     return this.meta[i * META_FIELDS + META_PORT]!;
   }
 
-  /** The sender of datagram i as text ('192.0.2.1', '::1', '::ffff:192.0.2.1'), for --allow; computed on demand. */
+  /** Where the raw address of datagram i's sender starts in `metaBytes`: 4 bytes (family 4) or 16 (family 6), network order. */
+  senderAddressOffset(i: number): number {
+    return (i * META_FIELDS + META_ADDR) * 4;
+  }
+
+  /** The sender of datagram i as text ('192.0.2.1', '::1', '::ffff:192.0.2.1'), for logs; computed on demand. */
   senderAddress(i: number): string {
     const m = this.meta;
     const b = i * META_FIELDS;

@@ -1,35 +1,15 @@
 /**
- * Framed TCP input: a listener whose connections' whole frames each become one ring item. Ingest
- * owns the ring and the counters; this module only serves the sockets and hands messages over.
+ * Framed TCP input: a listener whose connections' whole frames each become one ring item
+ * (./listener.ts: Ingest owns the ring and the counters; this serves the sockets).
  */
 import type net from 'node:net';
 import { createFramedServer, type FramedConnection } from '../framing/framed-server.js';
 import { formatHostPort } from '../config/address.js';
-import type { ListenerCounters } from '../metrics/counters.js';
-import type { RateLimitedLog } from '../logging.js';
-import type { BoundListener, ListenerOptions } from '../thread-protocol.js';
-
-/** What a TCP listener hands its input to: the ingest side of its slot. */
-export interface TcpIntake {
-  maxMessageBytes: number;
-  counters: ListenerCounters;
-  log: RateLimitedLog;
-  /** Whether a peer at `address` may send (a refused one is counted and logged by the callee). */
-  admits(address: string | undefined): boolean;
-  /** Appends one message (visible after publish()). */
-  accept(payload: Buffer): void;
-  publish(): void;
-}
-
-/** A bound TCP listener: what it reports, its port, and how to close it with its input connections. */
-export interface TcpListener {
-  bound: BoundListener;
-  port: number;
-  close(): Promise<void>;
-}
+import type { ListenerOptions } from '../thread-protocol.js';
+import { admits, type Intake, type OpenListener } from './listener.js';
 
 /** Binds a framed TCP listener on `address`; rejects with the server's error (e.g. EADDRINUSE) when it cannot. */
-export async function listenTcp(listener: ListenerOptions, address: { host: string }, intake: TcpIntake): Promise<TcpListener> {
+export const openTcpListener: OpenListener = async (listener, address, intake) => {
   const connections = new Set<net.Socket>();
   const server = createFramedServer({
     framing: listener.framing,
@@ -53,12 +33,12 @@ export async function listenTcp(listener: ListenerOptions, address: { host: stri
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
+};
 
 /** One framed TCP input: every whole frame becomes one item; garbage closes the connection. */
-function acceptInput(listener: ListenerOptions, socket: net.Socket, connections: Set<net.Socket>, intake: TcpIntake): FramedConnection | undefined {
+function acceptInput(listener: ListenerOptions, socket: net.Socket, connections: Set<net.Socket>, intake: Intake): FramedConnection | undefined {
   const { counters } = intake;
-  if (!intake.admits(socket.remoteAddress)) return undefined;
+  if (!admits(intake, socket.remoteAddress)) return undefined;
   counters.accepted();
   connections.add(socket);
   return {

@@ -1,6 +1,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { AllowList, parseCidr } from '../../src/config/cidr.js';
+import { AllowList, type Cidr, parseCidr } from '../../src/config/cidr.js';
+import { formatAddress } from '../../src/ingest/native-address.js';
+import { mulberry32, randomInt } from '../helpers/prng.js';
 import { RelayError } from '../../src/errors.js';
 
 for (const [input, text] of [
@@ -45,4 +47,100 @@ test('cidr: an allow-list matches IPv4, IPv6 and IPv4-mapped senders; an empty o
   assert.equal(list.allows('::1'), false);
   assert.equal(list.allows(undefined), false);
   assert.equal(new AllowList([]).allows('203.0.113.9'), true);
+});
+
+/** An address as the native receiver reports it: family and raw bytes (IPv6 from its 8 groups). */
+const v4 = (...octets: number[]): [4, Uint8Array] => [4, Uint8Array.from(octets)];
+const v6 = (...words: number[]): [6, Uint8Array] => [6, Uint8Array.from(words.flatMap((w) => [w >> 8, w & 0xff]))];
+
+test('cidr: allowsBytes gives the verdicts of allows() on raw IPv4, IPv6, IPv4-mapped and IPv4-compatible senders', () => {
+  const list = new AllowList(['10.0.0.0/8', '2001:db8::/32', '::ffff:192.0.2.0/120', 'fe80::1%eth0/64'].map(parseCidr));
+  for (const [[family, bytes], allowed] of [
+    [v4(10, 1, 2, 3), true],
+    [v6(0, 0, 0, 0, 0, 0xffff, 0x0a01, 0x0203), true],
+    [v4(11, 0, 0, 1), false],
+    [v6(0, 0, 0, 0, 0, 0xffff, 0x0b00, 0x0001), false],
+    [v6(0, 0, 0, 0, 0, 0, 0x0a01, 0x0203), false], // ::10.1.2.3 is not IPv4-mapped
+    [v6(0x2001, 0xdb8, 0, 0, 0, 0, 0, 5), true],
+    [v6(0x2001, 0xdb9, 0, 0, 0, 0, 0, 5), false],
+    [v4(192, 0, 2, 77), true], // an IPv4 sender in an IPv4-mapped block
+    [v6(0xfe80, 0, 0, 0, 0, 0, 0, 9), true],
+    [v6(0, 0, 0, 0, 0, 0, 0, 1), false],
+  ] as const) {
+    const text = formatAddress(family, bytes, 0);
+    assert.equal(list.allows(text), allowed, `allows(${text})`);
+    assert.equal(list.allowsBytes(family, bytes, 0), allowed, `allowsBytes(${text})`);
+  }
+  assert.equal(new AllowList([]).allowsBytes(4, Uint8Array.of(203, 0, 113, 9), 0), true);
+  // An IPv6 /0 allows IPv4 senders too, an IPv4 /0 no IPv6 sender but the IPv4-mapped ones.
+  assert.equal(new AllowList([parseCidr('::/0')]).allowsBytes(...v4(203, 0, 113, 9), 0), true);
+  assert.equal(new AllowList([parseCidr('0.0.0.0/0')]).allowsBytes(...v6(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1), 0), false);
+  assert.equal(new AllowList([parseCidr('0.0.0.0/0')]).allowsBytes(...v6(0, 0, 0, 0, 0, 0xffff, 1, 1), 0), true);
+});
+
+/** A random block with its raw address bytes: IPv4, IPv6, IPv4-mapped IPv6, or ::/0. */
+function randomBlock(random: () => number): { cidr: Cidr; bytes: Uint8Array } {
+  const kind = randomInt(random, 0, 5);
+  if (kind === 5) return { cidr: parseCidr('::/0'), bytes: new Uint8Array(16) };
+  if (kind <= 1) {
+    const bytes = Uint8Array.from({ length: 4 }, () => randomInt(random, 0, 255));
+    return { cidr: parseCidr(`${bytes.join('.')}/${randomInt(random, 0, 32)}`), bytes };
+  }
+  const bytes = Uint8Array.from({ length: 16 }, () => randomInt(random, 0, 255));
+  let prefix = randomInt(random, 0, 128);
+  if (kind === 4) {
+    bytes.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]);
+    prefix = randomInt(random, 80, 128);
+  }
+  // Compressed (as node writes it, ::ffff:a.b.c.d included) or all eight groups.
+  const words = Array.from({ length: 8 }, (_, i) => ((bytes[2 * i]! << 8) | bytes[2 * i + 1]!).toString(16));
+  const text = kind === 3 ? words.join(':') : formatAddress(6, bytes, 0);
+  return { cidr: parseCidr(`${text}/${prefix}`), bytes };
+}
+
+/**
+ * A random sender: anywhere (IPv4, IPv6, IPv4-mapped, IPv4-compatible), or inside `near`'s block
+ * with one bit of its prefix sometimes flipped; an IPv4 one sometimes IPv4-mapped, as a dual-stack
+ * socket reports it.
+ */
+function randomSender(random: () => number, near: { cidr: Cidr; bytes: Uint8Array } | undefined): [4 | 6, Uint8Array] {
+  if (near === undefined) {
+    const kind = randomInt(random, 0, 3);
+    if (kind === 0) return [4, Uint8Array.from({ length: 4 }, () => randomInt(random, 0, 255))];
+    const bytes = Uint8Array.from({ length: 16 }, () => randomInt(random, 0, 255));
+    if (kind >= 2) bytes.fill(0, 0, 12);
+    if (kind === 2) bytes.fill(0xff, 10, 12);
+    return [6, bytes];
+  }
+  const bytes = Uint8Array.from(near.bytes);
+  const { prefix } = near.cidr;
+  for (let bit = prefix; bit < bytes.length * 8; bit++) if (random() < 0.5) bytes[bit >> 3]! ^= 0x80 >>> (bit & 7);
+  if (prefix > 0 && random() < 0.3) {
+    const bit = randomInt(random, 0, prefix - 1);
+    bytes[bit >> 3]! ^= 0x80 >>> (bit & 7);
+  }
+  if (bytes.length === 16) return [6, bytes];
+  return random() < 0.4 ? [6, Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...bytes)] : [4, bytes];
+}
+
+test('cidr: allowsBytes and allows() agree on 400 seeded random allow-lists and senders', () => {
+  const seed = 0x5eed16;
+  const random = mulberry32(seed);
+  const verdicts = { allowed: 0, refused: 0 };
+  for (let n = 0; n < 400; n++) {
+    const blocks = Array.from({ length: randomInt(random, 1, 3) }, () => randomBlock(random));
+    const list = new AllowList(blocks.map((b) => b.cidr));
+    const [family, address] = randomSender(random, random() < 0.8 ? blocks[randomInt(random, 0, blocks.length - 1)] : undefined);
+    // As in the receiver's meta array: the address somewhere inside a larger buffer.
+    const offset = randomInt(random, 0, 8);
+    const buffer = new Uint8Array(offset + 16).fill(0xa5);
+    buffer.set(address, offset);
+    const text = formatAddress(family, buffer, offset);
+    const allowed = list.allows(text);
+    const context = `seed ${seed} case ${n}: ${text} against ${blocks.map((b) => b.cidr.text).join(', ')}`;
+    assert.equal(list.allowsBytes(family, buffer, offset), allowed, context);
+    verdicts[allowed ? 'allowed' : 'refused']++;
+  }
+  // Both verdicts come up often, or the agreement would say little.
+  assert.ok(verdicts.allowed > 100 && verdicts.refused > 100, JSON.stringify(verdicts));
 });

@@ -1,0 +1,58 @@
+/**
+ * What every listener kind is to Ingest: one module per kind (udp-dgram-listener.ts,
+ * udp-native-listener.ts, tcp-listener.ts) opens it with the Intake of its slot and returns a
+ * Listener. Ingest owns the ring, the counters, the allow-list and the slots; a listener only
+ * serves its socket and hands each message over.
+ */
+import type { AllowList } from '../config/cidr.js';
+import type { ListenerCounters } from '../metrics/counters.js';
+import type { RateLimitedLog } from '../logging.js';
+import type { BoundListener, ListenerOptions } from '../thread-protocol.js';
+
+/** A bound listener: what it reports, the port it took (from the socket) and how to close it with its input. */
+export interface Listener {
+  /** Plain data: it is posted to the main thread. */
+  bound: BoundListener;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** What Ingest gives the listener in one slot. */
+export interface Intake {
+  maxMessageBytes: number;
+  /** SO_RCVBUF to ask for (UDP). */
+  recvBufferBytes: number;
+  counters: ListenerCounters;
+  log: RateLimitedLog;
+  /** The sources allowed now: a reload replaces it, so ask per datagram, batch or connection. */
+  allowList(): AllowList;
+  /** Counts and logs a source the allow-list refused (its address as text: the cold path). */
+  refuse(address: string | undefined): void;
+  /** Appends `length` bytes of `source` from `start` as one message (visible after a publish); oversize and ring-full are counted. */
+  accept(source: Buffer, start?: number, length?: number): void;
+  /** Makes what was appended visible to egress now. */
+  publish(): void;
+  /** Publishes once this event-loop turn is over: one publish for a burst of single datagrams. */
+  publishSoon(): void;
+}
+
+/** Opens one listener kind on the resolved `address`; rejects with the socket's error (e.g. EADDRINUSE) when it cannot bind. */
+export type OpenListener = (options: ListenerOptions, address: { host: string; family: 4 | 6 }, intake: Intake) => Promise<Listener>;
+
+/** Whether a source at `address` (as a socket reports it) may send; a refused one is counted and logged. */
+export function admits(intake: Intake, address: string | undefined): boolean {
+  if (intake.allowList().allows(address)) return true;
+  intake.refuse(address);
+  return false;
+}
+
+/** Warns when the kernel granted a UDP socket less SO_RCVBUF than asked (Linux reports twice what it grants). */
+export function checkRecvBuffer(options: ListenerOptions, intake: Intake, reportedBytes: number): void {
+  if (reportedBytes / 2 < intake.recvBufferBytes) {
+    intake.log.log(
+      'warn',
+      `rcvbuf:${options.index}`,
+      `${options.text}: kernel granted SO_RCVBUF ${reportedBytes / 2} of ${intake.recvBufferBytes} bytes asked (limit net.core.rmem_max); bursts may be dropped by the kernel`,
+    );
+  }
+}

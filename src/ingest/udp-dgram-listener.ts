@@ -1,0 +1,41 @@
+/**
+ * A UDP listener on node:dgram: one Buffer and one JS call per datagram (~3-4 µs each), the
+ * portable path when the native addon is not built (docs/ARCHITECTURE.md, "Ingest").
+ */
+import dgram from 'node:dgram';
+import { formatHostPort } from '../config/address.js';
+import { admits, checkRecvBuffer, type OpenListener } from './listener.js';
+
+/** Binds a node:dgram socket on `address`; rejects with its bind error. Each admitted datagram is one message. */
+export const openDgramUdpListener: OpenListener = async (options, address, intake) => {
+  const socket = dgram.createSocket({ type: address.family === 6 ? 'udp6' : 'udp4' });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', (error) => {
+      socket.close();
+      reject(error);
+    });
+    socket.bind(options.port, address.host, () => {
+      socket.removeAllListeners('error');
+      resolve();
+    });
+  });
+  try {
+    socket.setRecvBufferSize(intake.recvBufferBytes);
+  } catch {
+    // Refused outright: keep the kernel default, reported below.
+  }
+  const granted = socket.getRecvBufferSize();
+  checkRecvBuffer(options, intake, granted);
+  socket.on('error', (error) => intake.log.log('warn', `udp-error:${options.index}`, `${options.text}: ${error.message}`));
+  socket.on('message', (payload, sender) => {
+    if (!admits(intake, sender.address)) return;
+    intake.accept(payload);
+    intake.publishSoon();
+  });
+  const bound = socket.address();
+  return {
+    bound: { text: `udp@${formatHostPort(bound.address, bound.port)}`, recvBufferBytes: granted },
+    port: bound.port,
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+};

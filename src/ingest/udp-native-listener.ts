@@ -1,0 +1,51 @@
+/**
+ * A UDP listener on the native addon: recvmmsg batches straight from this thread's event loop,
+ * one JS call per batch; each datagram is copied once, from the batch buffer into the ring, and
+ * the batch is published at once (one TAIL store, at most one wake of egress). The allow-list
+ * matches each sender's raw address bytes: no text per datagram.
+ */
+import { formatHostPort } from '../config/address.js';
+import { loadNativeUdp, type NativeUdp } from './native-udp.js';
+import { NativeUdpReceiver, type NativeUdpReceiverOptions } from './native-receiver.js';
+import { checkRecvBuffer, type OpenListener } from './listener.js';
+
+/** NativeUdpReceiver.open, its errors worded as node:dgram words them (`bind EADDRINUSE 127.0.0.1:2008`). */
+function openReceiver(native: NativeUdp, options: NativeUdpReceiverOptions): NativeUdpReceiver {
+  try {
+    return NativeUdpReceiver.open(native, options);
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    throw new Error(e.code ? `${e.syscall ?? 'bind'} ${e.code} ${formatHostPort(options.host, options.port)}` : e.message, { cause: error });
+  }
+}
+
+/** Binds a native receiver on `address` (the main thread checked the addon loads); rejects with its bind error. */
+export const openNativeUdpListener: OpenListener = async (options, address, intake) => {
+  let batch: Buffer | undefined;
+  const receiver = openReceiver(loadNativeUdp()!, {
+    family: address.family,
+    host: address.host,
+    port: options.port,
+    recvBufferBytes: intake.recvBufferBytes,
+    maxDatagramBytes: intake.maxMessageBytes,
+    onBatch: (count, r) => {
+      batch ??= Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
+      const allowList = intake.allowList();
+      const checkSource = !allowList.allowsEveryone;
+      for (let i = 0; i < count; i++) {
+        if (checkSource && !allowList.allowsBytes(r.senderFamily(i), r.metaBytes, r.senderAddressOffset(i))) {
+          intake.refuse(r.senderAddress(i));
+          continue;
+        }
+        // A slot holds --max-message bytes, so a truncated datagram reports a longer real length:
+        // accept() drops it as oversize before copying anything.
+        intake.accept(batch, r.offsetOf(i), r.length(i));
+      }
+      intake.publish();
+    },
+    onError: (error) => intake.log.log('warn', `udp-error:${options.index}`, `${options.text}: ${error.message}`),
+  });
+  const granted = receiver.recvBufferSize();
+  checkRecvBuffer(options, intake, granted);
+  return { bound: { text: receiver.boundText(), recvBufferBytes: granted }, port: receiver.address().port, close: async () => receiver.close() };
+};
