@@ -6,16 +6,15 @@
 import type { DestinationOptions, IngestOptions, ListenerOptions, SpillOptions } from '../thread-protocol.js';
 import type { Endpoint } from './address.js';
 import type { DestinationConfig, RelayConfig } from './config.js';
+import { RING_POLICY } from '../ring/policies.js';
 
 const MIB = 1024 * 1024;
 
 /**
- * Largest single write to a destination, in ring bytes: a sixteenth of the ring, at most 1 MiB.
- * A ring write pins its bytes until it calls back, so writes stay small beside the ring (the lag
- * policy cuts a connection whose writes pin 7/8 of it), while one write still carries thousands
- * of small messages (one write per contiguous range is what makes egress cheap: ~30 ns/message).
+ * Largest single write to a destination, in ring bytes: a fraction of the ring
+ * (RING_POLICY.maxWriteFraction, ../ring/policies.ts), at most 1 MiB. One write per contiguous
+ * range is what makes egress cheap (~30 ns/message), and 1 MiB already carries thousands of messages.
  */
-export const MAX_WRITE_RING_FRACTION = 1 / 16;
 export const MAX_WRITE_BYTES_CAP = 1 * MIB;
 
 /**
@@ -64,7 +63,7 @@ export function destinationOptionsFor(config: RelayConfig, { endpoint: d, tls }:
     tls,
     text: d.text,
     framing: d.framing ?? config.framing,
-    maxWriteBytes: Math.min(MAX_WRITE_BYTES_CAP, config.ringBytes * MAX_WRITE_RING_FRACTION),
+    maxWriteBytes: Math.min(MAX_WRITE_BYTES_CAP, config.ringBytes * RING_POLICY.maxWriteFraction),
     connectTimeoutMs: config.connectTimeoutMs,
     stallTimeoutMs: config.stallTimeoutMs,
     reconnectMinMs: config.reconnectMinMs,

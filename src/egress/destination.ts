@@ -83,7 +83,7 @@ export class Destination {
     this.connectFn = env?.connect ?? connectFnFor(options);
     this.injectedConnect = env?.connect !== undefined;
     this.framing = framingFor(options.framing);
-    this.limits = lagLimits(reader.v.capacity);
+    this.limits = lagLimits(reader.capacity);
     this.connection = new Connection(
       options,
       {

@@ -17,8 +17,7 @@
  * that first, in order. SpillStore refuses a second open of a directory in one process besides.
  */
 import type { RingViews } from '../ring/layout.js';
-import { RingReader, waitForTail } from '../ring/ring.js';
-import { takeSlot } from '../ring/positions.js';
+import { RingReader } from '../ring/ring.js';
 import { DestinationCounters, destinationBase } from '../metrics/counters.js';
 import { Retiree } from './retiree.js';
 import type { RateLimitedLog } from '../logging.js';
@@ -109,7 +108,7 @@ export class Egress {
     const tailItems = this.itemsAt(tail);
     const added = change.add.map((options) => {
       this.countersOf(options).reset();
-      takeSlot(this.reader.v, options.index, tail);
+      this.reader.takeSlot(options.index, tail);
       return this.create(options);
     });
     // One removed a moment ago may still be draining to the same peer: the added one waits for it.
@@ -241,7 +240,7 @@ export class Egress {
 
   private park(): void {
     if (this.parked || this.stopped) return;
-    const moved = waitForTail(this.reader.v, this.lastTail);
+    const moved = this.reader.waitForTail(this.lastTail);
     if (!moved) {
       // The tail moved between our pump and the wait: serve it, but let socket events run first.
       setImmediate(() => this.pump());

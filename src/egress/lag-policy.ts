@@ -9,6 +9,7 @@
  *   Past 7/8 of the ring the peer is not reading: the connection is cut, and while it is down the
  *   pinned writes leave the window too (spilled when order allows, else dropped and counted).
  */
+import { RING_POLICY } from '../ring/policies.js';
 
 export interface LagLimits {
   /** Lag above which the oldest items leave the ring for this destination. */
@@ -24,10 +25,10 @@ export interface LagLimits {
 /** The limits for a ring of `capacity` bytes. */
 export function lagLimits(capacity: number): LagLimits {
   return {
-    overflowHighBytes: (capacity / 4) * 3,
-    overflowLowBytes: capacity / 2,
-    pinLimitBytes: (capacity / 8) * 7,
-    spillInFlightLimitBytes: capacity,
+    overflowHighBytes: capacity * RING_POLICY.overflowHighFraction,
+    overflowLowBytes: capacity * RING_POLICY.overflowLowFraction,
+    pinLimitBytes: capacity * RING_POLICY.pinLimitFraction,
+    spillInFlightLimitBytes: capacity * RING_POLICY.spillInFlightFraction,
   };
 }
 

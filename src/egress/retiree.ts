@@ -6,7 +6,6 @@
  * live tail (Destination.service), and it gives its ring slot back as soon as it reads no ring
  * byte any more (only its spill replay left), so it never holds the ring for the others.
  */
-import { freeSlot } from '../ring/positions.js';
 import type { RingReader } from '../ring/ring.js';
 import type { RetiredReport } from '../thread-protocol.js';
 import type { Clock } from './connection.js';
@@ -99,6 +98,6 @@ export class Retiree {
   private letRingGo(): void {
     if (this.ringFreed) return;
     this.ringFreed = true;
-    freeSlot(this.context.reader.v, this.destination.index);
+    this.context.reader.freeSlot(this.destination.index);
   }
 }

@@ -16,21 +16,10 @@
  *   waiting for the background thread, and keeps it local.
  * Nothing here blocks; a full ring makes append() return false.
  */
-import {
-  BG_SLEEPING,
-  BG_WAKE,
-  EGRESS_SLEEPING,
-  HEAD,
-  ITEM_HEADER_BYTES,
-  RELEASED,
-  TAIL,
-  TAIL_ID,
-  WRAP_MARKER,
-  advance,
-  distance,
-  type RingViews,
-} from './layout.js';
-import { computeHead } from './positions.js';
+import { BG_SLEEPING, BG_WAKE, HEAD, ITEM_HEADER_BYTES, RELEASED, TAIL, TAIL_ID, WRAP_MARKER, advance, distance, type RingViews } from './layout.js';
+import { computeHead, freeSlot, takeSlot } from './positions.js';
+import { RING_POLICY } from './policies.js';
+import { publishTail, waitForTail } from './wake.js';
 
 /** The ingest side: appends items and publishes them. One instance, in the ingest thread. */
 export class RingWriter {
@@ -108,17 +97,12 @@ export class RingWriter {
   publish(): void {
     const c = this.v.control;
     Atomics.store(c, TAIL_ID, this.tailId | 0);
-    // Publish: a reader that loads this TAIL sees all item bytes written above.
-    Atomics.store(c, TAIL, this.tail | 0);
-    // Only a consumer that announced it is parked gets a notify, so there is at most one wake
-    // (~25 µs) per batch. The exchange makes sure only one publisher pays for it.
-    if (Atomics.load(c, EGRESS_SLEEPING) === 1 && Atomics.exchange(c, EGRESS_SLEEPING, 0) === 1) {
-      Atomics.notify(c, TAIL);
-    }
+    publishTail(this.v, this.tail);
     const v = this.v;
-    if (distance(this.tail, this.head) > v.capacity / 2 && distance(this.tail, this.tailAtLastBackgroundWake) >= v.capacity / 8) {
+    const used = v.capacity * RING_POLICY.backgroundWakeUsedFraction;
+    if (distance(this.tail, this.head) > used && distance(this.tail, this.tailAtLastBackgroundWake) >= v.capacity * RING_POLICY.backgroundWakeEveryFraction) {
       this.head = Atomics.load(c, HEAD) >>> 0;
-      if (distance(this.tail, this.head) > v.capacity / 2) this.wakeBackground();
+      if (distance(this.tail, this.head) > used) this.wakeBackground();
     }
   }
 
@@ -143,33 +127,11 @@ export class RingWriter {
 }
 
 /**
- * The consumer half of the wake protocol (RingWriter.publish is the other): announces that the
- * consumer is going to sleep (EGRESS_SLEEPING = 1), then waits for TAIL to differ from
- * `lastTail`. The publisher stores TAIL first and then checks the flag; with sequentially
- * consistent atomics one of the two always sees the other's store, so no publish is missed and
- * the publisher pays for a notify only when the consumer parked. Returns undefined when the tail
- * already moved (serve it now), else a promise that resolves once it has.
- */
-export function waitForTail(v: RingViews, lastTail: number): Promise<void> | undefined {
-  const c = v.control;
-  // Announce: from here on, a publishing ingest must notify us.
-  Atomics.store(c, EGRESS_SLEEPING, 1);
-  const wait = Atomics.waitAsync(c, TAIL, lastTail | 0);
-  if (!wait.async) {
-    Atomics.store(c, EGRESS_SLEEPING, 0);
-    return undefined;
-  }
-  return wait.value.then(() => {
-    Atomics.store(c, EGRESS_SLEEPING, 0);
-  });
-}
-
-/**
  * Walks items from a consumer's cursor. Holds no position of its own: callers pass positions and
  * read back the last segment found, so the egress hot loop allocates nothing.
  */
 export class RingReader {
-  readonly v: RingViews;
+  private readonly v: RingViews;
   /** Last scan(): first item, position just past the last item, number of items. */
   segmentStart = 0;
   segmentEnd = 0;
@@ -182,6 +144,26 @@ export class RingReader {
   }
 
   /** Loads the published tail. Acquire: items below it are complete. */
+  /** The ring's size in bytes. */
+  get capacity(): number {
+    return this.v.capacity;
+  }
+
+  /** Parks until TAIL differs from `lastTail` (the consumer half of ./wake.ts); undefined when it already does. */
+  waitForTail(lastTail: number): Promise<void> | undefined {
+    return waitForTail(this.v, lastTail);
+  }
+
+  /** Takes slot `d` for a destination starting at `position` (./positions.ts, takeSlot). */
+  takeSlot(d: number, position: number): void {
+    takeSlot(this.v, d, position);
+  }
+
+  /** Gives slot `d` back once no write of its destination reads the ring (./positions.ts, freeSlot). */
+  freeSlot(d: number): void {
+    freeSlot(this.v, d);
+  }
+
   loadTail(): number {
     return Atomics.load(this.v.control, TAIL) >>> 0;
   }

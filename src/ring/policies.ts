@@ -1,0 +1,30 @@
+/**
+ * Every rule derived from the ring's size, in one table: what each fraction of the capacity
+ * decides, who applies it, and why that fraction (docs/ARCHITECTURE.md, "The ring protocol" and
+ * "Isolation"). Change a fraction here and nowhere else.
+ *
+ * | fraction | rule                                                                 | applied by                      |
+ * |----------|----------------------------------------------------------------------|---------------------------------|
+ * | 1/16     | largest single write to a destination (at most 1 MiB)                | config/thread-options.ts        |
+ * | 3/4      | a destination lagging more loses its oldest items (spilled or counted)| egress/lag-policy.ts            |
+ * | 1/2      | ... down to this lag                                                 | egress/lag-policy.ts            |
+ * | 7/8      | a write pinning more means the peer is not reading: cut              | egress/lag-policy.ts            |
+ * | 1        | spill copies in flight to the disk above which overflow drops        | egress/lag-policy.ts            |
+ * | 1/2      | ingest wakes the background thread once this much is in use...      | ring/ring.ts (RingWriter)       |
+ * | 1/8      | ... at most once per this much appended                              | ring/ring.ts (RingWriter)       |
+ *
+ * Why: writes stay small beside the ring (a write pins its bytes until it calls back) while one
+ * still carries thousands of small messages; overflow leaves room (3/4 down to 1/2) so a lagging
+ * destination drops in batches, not per message; the pin limit sits above the overflow mark so a
+ * slow reader is trimmed before it is cut; the background thread reclaims early enough that
+ * ingest rarely computes HEAD itself, without a wake per publish.
+ */
+export const RING_POLICY = {
+  maxWriteFraction: 1 / 16,
+  overflowHighFraction: 3 / 4,
+  overflowLowFraction: 1 / 2,
+  pinLimitFraction: 7 / 8,
+  spillInFlightFraction: 1,
+  backgroundWakeUsedFraction: 1 / 2,
+  backgroundWakeEveryFraction: 1 / 8,
+} as const;
