@@ -29,7 +29,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Int32 slots per datagram in meta: length, flags, family, port, addr0..addr3. */
+/*
+ * Int32 slots per datagram in meta: length, flags, family, port, addr0..addr3. TypeScript repeats
+ * these (src/ingest/native-udp.ts); the module exports them as `layout` and the TypeScript side
+ * refuses an addon whose values differ from its own.
+ */
 #define META_FIELDS 8
 #define META_LENGTH 0
 #define META_FLAGS 1
@@ -825,9 +829,33 @@ static napi_value udp_sender_close(napi_env env, napi_callback_info info) {
 
 /* ---------------------------------------------------------------- module */
 
+/* The meta layout by name, exported as `layout`: the TypeScript side checks each of its copies against it on load. */
+static const struct {
+  const char *name;
+  int32_t value;
+} LAYOUT[] = {
+    {"META_FIELDS", META_FIELDS}, {"META_LENGTH", META_LENGTH}, {"META_FLAGS", META_FLAGS}, {"META_FAMILY", META_FAMILY},
+    {"META_PORT", META_PORT}, {"META_ADDR", META_ADDR}, {"FLAG_TRUNCATED", FLAG_TRUNCATED},
+};
+
+/* { META_FIELDS: 8, META_LENGTH: 0, ... }, or NULL when a napi call fails. */
+static napi_value layout_object(napi_env env) {
+  napi_value layout, value;
+  if (napi_create_object(env, &layout) != napi_ok) return NULL;
+  for (size_t i = 0; i < sizeof LAYOUT / sizeof LAYOUT[0]; i++) {
+    if (napi_create_int32(env, LAYOUT[i].value, &value) != napi_ok ||
+        napi_set_named_property(env, layout, LAYOUT[i].name, value) != napi_ok) {
+      return NULL;
+    }
+  }
+  return layout;
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value meta_fields, max_batch, max_batches;
-  if (napi_create_int32(env, META_FIELDS, &meta_fields) != napi_ok ||
+  napi_value layout = layout_object(env);
+  if (layout == NULL || napi_object_freeze(env, layout) != napi_ok ||
+      napi_create_int32(env, META_FIELDS, &meta_fields) != napi_ok ||
       napi_create_int32(env, MAX_BATCH, &max_batch) != napi_ok ||
       napi_create_int32(env, MAX_BATCHES_PER_EVENT, &max_batches) != napi_ok) {
     return NULL;
@@ -843,6 +871,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"META_FIELDS", NULL, NULL, NULL, NULL, meta_fields, napi_enumerable, NULL},
       {"MAX_BATCH", NULL, NULL, NULL, NULL, max_batch, napi_enumerable, NULL},
       {"MAX_BATCHES_PER_EVENT", NULL, NULL, NULL, NULL, max_batches, napi_enumerable, NULL},
+      {"layout", NULL, NULL, NULL, NULL, layout, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;
