@@ -1,13 +1,13 @@
 /*
  * relay_udp, the bench's sender: a UDP socket connected to one destination, sending batches with
  * sendmmsg (src/bench/native-sender.ts). The relay itself never sends UDP; this file is only here so
- * that `relay bench` can offer more datagrams per second than node:dgram can (see relay_udp.c for
- * the receiver and the module's exports).
+ * that `relay bench` can offer more datagrams per second than node:dgram can (relay_udp.c has the
+ * receiver and the module's exports, relay_udp_args.c the argument checks used here).
  *
  * Linux only (sendmmsg).
  */
 #define _GNU_SOURCE
-#include "relay_udp.h"
+#include "relay_udp_common.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,10 +1,11 @@
 /*
- * What the two source files of the relay_udp addon share: relay_udp.c (the receiver, the argument
- * and error helpers, the module's exports) and relay_udp_send.c (the bench's batched sender).
- * Nothing here is exported from the shared library (binding.gyp builds with -fvisibility=hidden).
+ * What crosses the source files of the relay_udp addon: relay_udp.c (the receiver and the module's
+ * exports) uses relay_udp_send.c (the bench's batched sender); both use relay_udp_args.c (errors
+ * and argument checks), which uses neither. Nothing here is exported from the shared library
+ * (binding.gyp builds with -fvisibility=hidden).
  */
-#ifndef RELAY_UDP_H
-#define RELAY_UDP_H
+#ifndef RELAY_UDP_COMMON_H
+#define RELAY_UDP_COMMON_H
 
 #include <node_api.h>
 
@@ -33,7 +34,7 @@ typedef union {
 /* Evaluates a napi call; on failure throws (if nothing is pending yet) and returns NULL. */
 #define NAPI_OR_NULL(env, call) NAPI_OR_RETURN(env, call, NULL)
 
-/* ---------------------------------------------------------------- errors and arguments (relay_udp.c) */
+/* ---------------------------------------------------------------- errors and arguments (relay_udp_args.c) */
 
 /* Throws Error("<syscall>: <strerror>") with code 'EXXX', errno -err and syscall, like node's own errors. */
 void throw_errno(napi_env env, const char *syscall, int err);
