@@ -2,9 +2,9 @@
   "targets": [
     {
       "target_name": "relay_udp",
-      "sources": ["native/relay_udp.c"],
+      "sources": ["native/relay_udp.c", "native/relay_udp_send.c", "native/relay_udp_args.c"],
       "defines": ["NAPI_VERSION=8"],
-      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
       "configurations": {
         "Release": {
           "cflags!": ["-O3"],

@@ -1,5 +1,7 @@
 /*
- * relay_udp: batched UDP receive (recvmmsg) and send (sendmmsg) for the relay's ingest thread.
+ * relay_udp: batched UDP receive (recvmmsg) for the relay's ingest thread, and the module's
+ * exports. Same addon: the bench's batched sender (sendmmsg) in relay_udp_send.c, the error and
+ * argument helpers both use in relay_udp_args.c; relay_udp_common.h declares what crosses files.
  *
  * A receiver is a non-blocking UDP socket watched by a uv_poll_t on the loop of the thread that
  * opened it (the main thread or a worker_thread): no extra thread and no busy polling. When the
@@ -11,25 +13,28 @@
  * async cleanup hook, so a worker that is terminated closes its polls and sockets before its
  * loop goes away.
  *
- * Linux only (recvmmsg/sendmmsg).
+ * Linux only (recvmmsg).
  */
 #define _GNU_SOURCE
-#include <node_api.h>
+#include "relay_udp_common.h"
+
 #include <uv.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Int32 slots per datagram in meta: length, flags, family, port, addr0..addr3. */
+/*
+ * Int32 slots per datagram in meta: length, flags, family, port, addr0..addr3. TypeScript repeats
+ * these (src/ingest/native-udp.ts); the module exports them as `layout` and the TypeScript side
+ * refuses an addon whose values differ from its own.
+ */
 #define META_FIELDS 8
 #define META_LENGTH 0
 #define META_FLAGS 1
@@ -42,18 +47,9 @@
 #define MAX_BATCH 256
 /* recvmmsg calls (each followed by one onBatch) per readable event, so one busy socket cannot starve the loop. */
 #define MAX_BATCHES_PER_EVENT 16
-/* Datagrams per sendmmsg call (the kernel caps vlen at UIO_MAXIOV, 1024). */
-#define SEND_CHUNK 256
 
-/* Tags telling our externals apart (and from anything else): constants, not state. */
+/* Tells receiver externals apart from senders (relay_udp_send.c) and from anything else: a constant, not state. */
 static const napi_type_tag RECEIVER_TAG = {0x72656c61795f7564ULL, 0x705f726563763031ULL};
-static const napi_type_tag SENDER_TAG = {0x72656c61795f7564ULL, 0x705f73656e643031ULL};
-
-typedef union {
-  struct sockaddr sa;
-  struct sockaddr_in in4;
-  struct sockaddr_in6 in6;
-} sockaddr_any;
 
 enum { R_OPEN, R_CLOSING, R_CLOSED };
 
@@ -85,140 +81,6 @@ typedef struct receiver {
   struct iovec iov[MAX_BATCH];
   sockaddr_any addrs[MAX_BATCH];
 } receiver;
-
-typedef struct sender {
-  int fd;
-  bool hook_registered;
-  napi_env env;
-} sender;
-
-/* ---------------------------------------------------------------- errors */
-
-/* Throws Error("<syscall>: <strerror>") with code 'EXXX', errno -err and syscall, like node's own errors. */
-static void throw_errno(napi_env env, const char *syscall, int err) {
-  char text[128];
-  char message[192];
-  const char *s = strerror_r(err, text, sizeof text); /* GNU variant: thread-safe */
-  snprintf(message, sizeof message, "%s: %s", syscall, s);
-  const char *code = uv_err_name(-err);
-  napi_value msg, error, code_value, errno_value, syscall_value;
-  if (napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg) != napi_ok) return;
-  if (napi_create_error(env, NULL, msg, &error) != napi_ok) return;
-  if (code != NULL && strncmp(code, "Unknown", 7) != 0 &&
-      napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value) == napi_ok) {
-    napi_set_named_property(env, error, "code", code_value);
-  }
-  if (napi_create_int32(env, -err, &errno_value) == napi_ok) napi_set_named_property(env, error, "errno", errno_value);
-  if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_value) == napi_ok) {
-    napi_set_named_property(env, error, "syscall", syscall_value);
-  }
-  napi_throw(env, error);
-}
-
-static void throw_type(napi_env env, const char *message) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
-}
-
-static void throw_range(napi_env env, const char *message) {
-  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", message);
-}
-
-/* Evaluates a napi call; on failure throws (if nothing is pending yet) and returns NULL. */
-#define NAPI_OR_NULL(env, call)                                                   \
-  do {                                                                            \
-    if ((call) != napi_ok) {                                                      \
-      bool pending_ = false;                                                      \
-      napi_is_exception_pending((env), &pending_);                                \
-      if (!pending_) napi_throw_error((env), "ERR_RELAY_UDP", "N-API call failed: " #call); \
-      return NULL;                                                                \
-    }                                                                             \
-  } while (0)
-
-/* ---------------------------------------------------------------- arguments */
-
-static bool get_int(napi_env env, napi_value v, const char *what, int64_t min, int64_t max, int64_t *out) {
-  napi_valuetype t;
-  double d;
-  char message[160];
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_double(env, v, &d) != napi_ok) {
-    snprintf(message, sizeof message, "%s must be a number", what);
-    throw_type(env, message);
-    return false;
-  }
-  if (!(d >= (double)min && d <= (double)max) || d != (double)(int64_t)d) {
-    snprintf(message, sizeof message, "%s must be an integer from %lld to %lld", what, (long long)min, (long long)max);
-    throw_range(env, message);
-    return false;
-  }
-  *out = (int64_t)d;
-  return true;
-}
-
-/* Parses a numeric host (IPv6 zone ids allowed) and port into a sockaddr of the given family. */
-static bool get_sockaddr(napi_env env, int family, napi_value host_value, int port, sockaddr_any *addr, socklen_t *len) {
-  char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
-  size_t n = 0;
-  napi_valuetype t;
-  if (napi_typeof(env, host_value, &t) != napi_ok || t != napi_string) {
-    throw_type(env, "host must be a string");
-    return false;
-  }
-  if (napi_get_value_string_utf8(env, host_value, host, sizeof host, &n) != napi_ok || n >= sizeof host - 1) {
-    throw_type(env, "host must be a numeric IP address");
-    return false;
-  }
-  memset(addr, 0, sizeof *addr);
-  int rc = family == 4 ? uv_ip4_addr(host, port, &addr->in4) : uv_ip6_addr(host, port, &addr->in6);
-  if (rc != 0) {
-    char message[200];
-    snprintf(message, sizeof message, "host \"%s\" is not a numeric IPv%d address", host, family);
-    napi_throw_type_error(env, "ERR_INVALID_IP_ADDRESS", message);
-    return false;
-  }
-  *len = family == 4 ? sizeof addr->in4 : sizeof addr->in6;
-  return true;
-}
-
-static bool get_family(napi_env env, napi_value v, int *family) {
-  int64_t f;
-  if (!get_int(env, v, "family", 4, 6, &f)) return false;
-  if (f != 4 && f != 6) {
-    throw_range(env, "family must be 4 or 6");
-    return false;
-  }
-  *family = (int)f;
-  return true;
-}
-
-/* Data, byte length and underlying ArrayBuffer (+ offset) of an ArrayBuffer or a typed array. */
-static bool get_bytes(napi_env env, napi_value v, const char *what, bool int32_only,
-                      uint8_t **data, size_t *length, napi_value *ab, size_t *offset) {
-  bool is;
-  char message[160];
-  if (!int32_only && napi_is_arraybuffer(env, v, &is) == napi_ok && is) {
-    void *d;
-    if (napi_get_arraybuffer_info(env, v, &d, length) != napi_ok) return false;
-    *data = d;
-    *ab = v;
-    *offset = 0;
-    return true;
-  }
-  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
-    napi_typedarray_type type;
-    size_t count;
-    void *d;
-    if (napi_get_typedarray_info(env, v, &type, &count, &d, ab, offset) != napi_ok) return false;
-    if (int32_only && type != napi_int32_array) goto bad;
-    if (!int32_only && type != napi_uint8_array && type != napi_int8_array && type != napi_uint8_clamped_array) goto bad;
-    *data = d;
-    *length = int32_only ? count * 4 : count;
-    return true;
-  }
-bad:
-  snprintf(message, sizeof message, "%s must be %s", what, int32_only ? "an Int32Array" : "an ArrayBuffer or a Uint8Array");
-  throw_type(env, message);
-  return false;
-}
 
 /* ---------------------------------------------------------------- receiver */
 
@@ -408,138 +270,176 @@ static receiver *get_receiver(napi_env env, napi_value v) {
   return data;
 }
 
-static sender *get_sender(napi_env env, napi_value v) {
-  bool ok = false;
-  void *data = NULL;
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external ||
-      napi_check_object_type_tag(env, v, &SENDER_TAG, &ok) != napi_ok || !ok ||
-      napi_get_value_external(env, v, &data) != napi_ok) {
-    return NULL;
-  }
-  return data;
-}
+/* ---------------------------------------------------------------- udpOpen, one step per function */
 
-/* udpOpen(family, host, port, recvBufferBytes, batchBuffer, meta, maxDatagramBytes, onBatch) -> handle */
-static napi_value udp_open(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
-  NAPI_OR_NULL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 8) {
-    throw_type(env, "udpOpen(family, host, port, recvBufferBytes, batchBuffer, meta, maxDatagramBytes, onBatch)");
-    return NULL;
-  }
+/* udpOpen's arguments, checked. */
+typedef struct open_args {
   int family;
-  int64_t port, rcvbuf, max_dgram;
-  if (!get_family(env, argv[0], &family)) return NULL;
-  if (!get_int(env, argv[2], "port", 0, 65535, &port)) return NULL;
-  if (!get_int(env, argv[3], "recvBufferBytes", 0, INT32_MAX, &rcvbuf)) return NULL;
-  if (!get_int(env, argv[6], "maxDatagramBytes", 1, 16 * 1024 * 1024, &max_dgram)) return NULL;
-  sockaddr_any addr;
+  sockaddr_any addr; /* where to bind */
   socklen_t addr_len;
-  if (!get_sockaddr(env, family, argv[1], (int)port, &addr, &addr_len)) return NULL;
+  int rcvbuf;         /* SO_RCVBUF to ask for; 0: keep the default */
+  size_t slot;        /* maxDatagramBytes: bytes of the batch buffer per datagram */
+  unsigned capacity;  /* datagrams per batch: as many as both buffers hold, at most MAX_BATCH */
+  uint8_t *batch;
+  int32_t *meta;
+  size_t meta_offset; /* byte offset of meta in its ArrayBuffer */
+  napi_value batch_ab; /* the ArrayBuffer (or SharedArrayBuffer) under batch */
+  napi_value meta_ab;  /* the one under meta */
+  void *batch_ab_data; /* where each starts */
+  void *meta_ab_data;
+  napi_value on_batch;
+} open_args;
 
-  uint8_t *batch, *meta_bytes;
-  size_t batch_len, meta_len, batch_offset, meta_offset;
-  napi_value batch_ab, meta_ab;
-  if (!get_bytes(env, argv[4], "batchBuffer", false, &batch, &batch_len, &batch_ab, &batch_offset)) return NULL;
-  if (!get_bytes(env, argv[5], "meta", true, &meta_bytes, &meta_len, &meta_ab, &meta_offset)) return NULL;
-  napi_valuetype t;
-  NAPI_OR_NULL(env, napi_typeof(env, argv[7], &t));
-  if (t != napi_function) {
-    throw_type(env, "onBatch must be a function");
-    return NULL;
-  }
-  size_t capacity = batch_len / (size_t)max_dgram;
+/* Datagrams per batch: as many as both buffers hold, at most MAX_BATCH; false with a RangeError when not even one. */
+static bool open_args_capacity(napi_env env, open_args *a, size_t batch_len, size_t meta_len) {
+  size_t capacity = batch_len / a->slot;
   if (meta_len / (4 * META_FIELDS) < capacity) capacity = meta_len / (4 * META_FIELDS);
   if (capacity > MAX_BATCH) capacity = MAX_BATCH;
   if (capacity == 0) {
     throw_range(env, "batchBuffer must hold at least one maxDatagramBytes slot and meta at least META_FIELDS Int32s");
-    return NULL;
+    return false;
   }
-  void *batch_ab_data, *meta_ab_data;
+  a->capacity = (unsigned)capacity;
+  return true;
+}
+
+/* Where the buffers under batch and meta start, as receiver_buffers_ok will compare them (a SharedArrayBuffer: from the view). */
+static bool open_args_buffer_bases(napi_env env, open_args *a, size_t batch_offset) {
   size_t ignored;
   bool batch_is_ab = false, meta_is_ab = false;
-  napi_is_arraybuffer(env, batch_ab, &batch_is_ab);
-  napi_is_arraybuffer(env, meta_ab, &meta_is_ab);
-  batch_ab_data = batch - batch_offset;
-  meta_ab_data = meta_bytes - meta_offset;
-  if (batch_is_ab) NAPI_OR_NULL(env, napi_get_arraybuffer_info(env, batch_ab, &batch_ab_data, &ignored));
-  if (meta_is_ab) NAPI_OR_NULL(env, napi_get_arraybuffer_info(env, meta_ab, &meta_ab_data, &ignored));
+  napi_is_arraybuffer(env, a->batch_ab, &batch_is_ab);
+  napi_is_arraybuffer(env, a->meta_ab, &meta_is_ab);
+  a->batch_ab_data = a->batch - batch_offset;
+  a->meta_ab_data = (uint8_t *)a->meta - a->meta_offset;
+  if (batch_is_ab) NAPI_OR_RETURN(env, napi_get_arraybuffer_info(env, a->batch_ab, &a->batch_ab_data, &ignored), false);
+  if (meta_is_ab) NAPI_OR_RETURN(env, napi_get_arraybuffer_info(env, a->meta_ab, &a->meta_ab_data, &ignored), false);
+  return true;
+}
 
-  uv_loop_t *loop;
-  NAPI_OR_NULL(env, napi_get_uv_event_loop(env, &loop));
+/* Reads and checks udpOpen's eight arguments, in order; false with a TypeError or RangeError thrown. */
+static bool open_args_get(napi_env env, napi_callback_info info, open_args *a) {
+  size_t argc = 8;
+  napi_value argv[8];
+  NAPI_OR_RETURN(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL), false);
+  if (argc < 8) {
+    throw_type(env, "udpOpen(family, host, port, recvBufferBytes, batchBuffer, meta, maxDatagramBytes, onBatch)");
+    return false;
+  }
+  int64_t port, rcvbuf, max_dgram;
+  if (!get_family(env, argv[0], &a->family)) return false;
+  if (!get_int(env, argv[2], "port", 0, 65535, &port)) return false;
+  if (!get_int(env, argv[3], "recvBufferBytes", 0, INT32_MAX, &rcvbuf)) return false;
+  if (!get_int(env, argv[6], "maxDatagramBytes", 1, 16 * 1024 * 1024, &max_dgram)) return false;
+  if (!get_sockaddr(env, a->family, argv[1], (int)port, &a->addr, &a->addr_len)) return false;
+  a->rcvbuf = (int)rcvbuf;
+  a->slot = (size_t)max_dgram;
 
+  uint8_t *meta_bytes;
+  size_t batch_len, meta_len, batch_offset;
+  if (!get_bytes(env, argv[4], "batchBuffer", false, &a->batch, &batch_len, &a->batch_ab, &batch_offset)) return false;
+  if (!get_bytes(env, argv[5], "meta", true, &meta_bytes, &meta_len, &a->meta_ab, &a->meta_offset)) return false;
+  a->meta = (int32_t *)meta_bytes;
+  napi_valuetype t;
+  NAPI_OR_RETURN(env, napi_typeof(env, argv[7], &t), false);
+  if (t != napi_function) {
+    throw_type(env, "onBatch must be a function");
+    return false;
+  }
+  a->on_batch = argv[7];
+  return open_args_capacity(env, a, batch_len, meta_len) && open_args_buffer_bases(env, a, batch_offset);
+}
+
+/* A non-blocking UDP socket of the family (4 or 6); -1 with the error thrown. */
+static int socket_create(napi_env env, int family) {
   int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    throw_errno(env, "socket", errno);
-    return NULL;
-  }
-  if (rcvbuf > 0) {
-    int size = (int)rcvbuf;
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size); /* refused: keep the default */
-    /* SO_RCVBUF is capped at net.core.rmem_max. With CAP_NET_ADMIN, SO_RCVBUFFORCE may pass that
-     * cap (as rsyslog's imudp does); without it the call fails with EPERM and the capped size
-     * stays. Either way the caller reads back what was granted (udpRecvBufferSize). */
-    int granted = 0;
-    socklen_t granted_len = sizeof granted;
-    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &granted_len) == 0 && granted / 2 < size) {
-      (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
-    }
-  }
-  if (bind(fd, &addr.sa, addr_len) != 0) {
-    int err = errno;
-    close(fd);
-    throw_errno(env, "bind", err);
-    return NULL;
-  }
+  if (fd < 0) throw_errno(env, "socket", errno);
+  return fd;
+}
 
+/* Asks for SO_RCVBUF = size; a refusal keeps what the kernel gives (the caller reads it back with udpRecvBufferSize). */
+static void socket_set_recv_buffer(int fd, int size) {
+  (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size); /* refused: keep the default */
+  /* SO_RCVBUF is capped at net.core.rmem_max. With CAP_NET_ADMIN, SO_RCVBUFFORCE may pass that
+   * cap (as rsyslog's imudp does); without it the call fails with EPERM and the capped size
+   * stays. Either way the caller reads back what was granted (udpRecvBufferSize). */
+  int granted = 0;
+  socklen_t granted_len = sizeof granted;
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &granted_len) == 0 && granted / 2 < size) {
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+  }
+}
+
+/* Binds fd; false with the error thrown (fd stays open: the caller closes it). */
+static bool socket_bind(napi_env env, int fd, const sockaddr_any *addr, socklen_t addr_len) {
+  if (bind(fd, &addr->sa, addr_len) == 0) return true;
+  throw_errno(env, "bind", errno);
+  return false;
+}
+
+/* A receiver reading fd into a's buffers: one slot, iovec and address per datagram of a batch. NULL with ENOMEM thrown (fd stays open). */
+static receiver *receiver_new(napi_env env, int fd, const open_args *a) {
   receiver *r = calloc(1, sizeof *r);
   if (r == NULL) {
-    close(fd);
     throw_errno(env, "udpOpen", ENOMEM);
     return NULL;
   }
   r->env = env;
   r->fd = fd;
   r->state = R_OPEN;
-  r->batch = batch;
-  r->slot = (size_t)max_dgram;
-  r->capacity = (unsigned)capacity;
-  r->batch_needed = capacity * r->slot;
-  r->meta = (int32_t *)meta_bytes;
-  r->meta_offset = meta_offset;
-  r->meta_needed = capacity * META_FIELDS * 4;
-  r->batch_ab_data = batch_ab_data;
-  r->meta_ab_data = meta_ab_data;
-  for (unsigned i = 0; i < capacity; i++) {
-    r->iov[i].iov_base = batch + i * r->slot;
+  r->batch = a->batch;
+  r->slot = a->slot;
+  r->capacity = a->capacity;
+  r->batch_needed = (size_t)a->capacity * r->slot;
+  r->meta = a->meta;
+  r->meta_offset = a->meta_offset;
+  r->meta_needed = (size_t)a->capacity * META_FIELDS * 4;
+  r->batch_ab_data = a->batch_ab_data;
+  r->meta_ab_data = a->meta_ab_data;
+  for (unsigned i = 0; i < a->capacity; i++) {
+    r->iov[i].iov_base = a->batch + i * r->slot;
     r->iov[i].iov_len = r->slot;
     r->msgs[i].msg_hdr.msg_iov = &r->iov[i];
     r->msgs[i].msg_hdr.msg_iovlen = 1;
     r->msgs[i].msg_hdr.msg_name = &r->addrs[i];
     r->msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_any);
   }
+  return r;
+}
 
-  napi_value handle, name;
-  bool ok = napi_create_reference(env, argv[7], 1, &r->on_batch) == napi_ok &&
-            napi_create_reference(env, batch_ab, 1, &r->batch_ab) == napi_ok &&
-            napi_create_reference(env, meta_ab, 1, &r->meta_ab) == napi_ok &&
+/*
+ * Takes what the receiver keeps between calls: onBatch and both buffers (references, so they live
+ * as long as it does), an async context for its callbacks, and its uv_poll on the loop. On failure
+ * undoes it all, closes the fd, frees r and throws.
+ */
+static bool receiver_attach(napi_env env, receiver *r, const open_args *a, uv_loop_t *loop) {
+  napi_value name;
+  bool ok = napi_create_reference(env, a->on_batch, 1, &r->on_batch) == napi_ok &&
+            napi_create_reference(env, a->batch_ab, 1, &r->batch_ab) == napi_ok &&
+            napi_create_reference(env, a->meta_ab, 1, &r->meta_ab) == napi_ok &&
             napi_create_string_utf8(env, "RelayUdpReceiver", NAPI_AUTO_LENGTH, &name) == napi_ok &&
             napi_async_init(env, NULL, name, &r->async_context) == napi_ok;
-  int rc = ok ? uv_poll_init(loop, &r->poll, fd) : 0;
+  int rc = ok ? uv_poll_init(loop, &r->poll, r->fd) : 0;
   if (!ok || rc != 0) {
     receiver_release_js(r);
-    close(fd);
+    close(r->fd);
     free(r);
     bool pending = false;
     napi_is_exception_pending(env, &pending);
     if (rc != 0) throw_errno(env, "uv_poll_init", -rc);
     else if (!pending) napi_throw_error(env, "ERR_RELAY_UDP", "udpOpen: cannot create the handle");
-    return NULL;
+    return false;
   }
   r->poll.data = r;
-  /* From here on, r is freed only by receiver_closed or receiver_finalize, whichever comes last. */
+  return true;
+}
+
+/*
+ * The JS handle of r: an external tagged RECEIVER_TAG whose finalizer, like the environment's
+ * cleanup hook, closes r. From here on r is freed only by receiver_closed or receiver_finalize,
+ * whichever comes last. NULL (r closing) with the error thrown.
+ */
+static napi_value receiver_handle(napi_env env, receiver *r) {
+  napi_value handle;
   if (napi_create_external(env, r, receiver_finalize, NULL, &handle) != napi_ok) {
     r->finalized = true; /* no JS handle will ever point at r */
     receiver_begin_close(r);
@@ -553,14 +453,39 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ERR_RELAY_UDP", "udpOpen: cannot set up the handle");
     return NULL;
   }
-  rc = uv_poll_start(&r->poll, UV_READABLE, receiver_readable);
-  if (rc != 0) {
-    receiver_begin_close(r);
-    throw_errno(env, "uv_poll_start", -rc);
-    return NULL;
-  }
   return handle;
 }
+
+/* Starts watching the socket for datagrams; false (r closing) with the error thrown. */
+static bool receiver_start(napi_env env, receiver *r) {
+  int rc = uv_poll_start(&r->poll, UV_READABLE, receiver_readable);
+  if (rc == 0) return true;
+  receiver_begin_close(r);
+  throw_errno(env, "uv_poll_start", -rc);
+  return false;
+}
+
+/* udpOpen(family, host, port, recvBufferBytes, batchBuffer, meta, maxDatagramBytes, onBatch) -> handle */
+static napi_value udp_open(napi_env env, napi_callback_info info) {
+  open_args a;
+  if (!open_args_get(env, info, &a)) return NULL;
+  uv_loop_t *loop;
+  NAPI_OR_NULL(env, napi_get_uv_event_loop(env, &loop));
+  int fd = socket_create(env, a.family);
+  if (fd < 0) return NULL;
+  if (a.rcvbuf > 0) socket_set_recv_buffer(fd, a.rcvbuf);
+  receiver *r = NULL;
+  if (!socket_bind(env, fd, &a.addr, a.addr_len) || (r = receiver_new(env, fd, &a)) == NULL) {
+    close(fd);
+    return NULL;
+  }
+  if (!receiver_attach(env, r, &a, loop)) return NULL; /* r and fd are gone */
+  napi_value handle = receiver_handle(env, r);
+  if (handle == NULL || !receiver_start(env, r)) return NULL;
+  return handle;
+}
+
+/* ---------------------------------------------------------------- udpClose, udpAddress, udpRecvBufferSize */
 
 /* udpClose(handle): stops receiving and closes the socket; idempotent. */
 static napi_value udp_close(napi_env env, napi_callback_info info) {
@@ -576,13 +501,11 @@ static napi_value udp_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Returns the fd of a receiver or sender handle, throwing EBADF when closed, -2 when not a handle. */
+/* Returns the fd of a receiver or sender handle, -1 when closed, -2 when not a handle. */
 static int handle_fd(napi_env env, napi_value v) {
   receiver *r = get_receiver(env, v);
   if (r != NULL) return r->state == R_OPEN ? r->fd : -1;
-  sender *s = get_sender(env, v);
-  if (s != NULL) return s->fd;
-  return -2;
+  return sender_fd(env, v);
 }
 
 /* udpAddress(handle) -> { family, address, port } of a receiver or sender (getsockname). */
@@ -652,182 +575,34 @@ static napi_value udp_recv_buffer_size(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* ---------------------------------------------------------------- sender */
 
-static void sender_env_cleanup(void *arg) {
-  sender *s = arg;
-  s->hook_registered = false;
-  if (s->fd >= 0) {
-    close(s->fd);
-    s->fd = -1;
-  }
-}
+/* The meta layout by name, exported as `layout`: the TypeScript side checks each of its copies against it on load. */
+static const struct {
+  const char *name;
+  int32_t value;
+} LAYOUT[] = {
+    {"META_FIELDS", META_FIELDS}, {"META_LENGTH", META_LENGTH}, {"META_FLAGS", META_FLAGS}, {"META_FAMILY", META_FAMILY},
+    {"META_PORT", META_PORT}, {"META_ADDR", META_ADDR}, {"FLAG_TRUNCATED", FLAG_TRUNCATED},
+};
 
-static void sender_close(sender *s) {
-  if (s->hook_registered) {
-    napi_remove_env_cleanup_hook(s->env, sender_env_cleanup, s);
-    s->hook_registered = false;
-  }
-  if (s->fd >= 0) {
-    close(s->fd);
-    s->fd = -1;
-  }
-}
-
-static void sender_finalize(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  sender *s = data;
-  sender_close(s);
-  free(s);
-}
-
-/* udpSenderOpen(family, host, port) -> handle: a UDP socket connected to host:port (ephemeral source port). */
-static napi_value udp_sender_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  NAPI_OR_NULL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3) {
-    throw_type(env, "udpSenderOpen(family, host, port)");
-    return NULL;
-  }
-  int family;
-  int64_t port;
-  if (!get_family(env, argv[0], &family)) return NULL;
-  if (!get_int(env, argv[2], "port", 1, 65535, &port)) return NULL;
-  sockaddr_any addr;
-  socklen_t addr_len;
-  if (!get_sockaddr(env, family, argv[1], (int)port, &addr, &addr_len)) return NULL;
-
-  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    throw_errno(env, "socket", errno);
-    return NULL;
-  }
-  /* connect() binds a fresh ephemeral port: every sender has its own source port. */
-  if (connect(fd, &addr.sa, addr_len) != 0) {
-    int err = errno;
-    close(fd);
-    throw_errno(env, "connect", err);
-    return NULL;
-  }
-  sender *s = calloc(1, sizeof *s);
-  if (s == NULL) {
-    close(fd);
-    throw_errno(env, "udpSenderOpen", ENOMEM);
-    return NULL;
-  }
-  s->fd = fd;
-  s->env = env;
-  napi_value handle;
-  if (napi_create_external(env, s, sender_finalize, NULL, &handle) != napi_ok) {
-    close(fd);
-    free(s);
-    napi_throw_error(env, "ERR_RELAY_UDP", "udpSenderOpen: cannot create the handle");
-    return NULL;
-  }
-  /* From here the finalizer owns s. */
-  if (napi_type_tag_object(env, handle, &SENDER_TAG) != napi_ok ||
-      napi_add_env_cleanup_hook(env, sender_env_cleanup, s) != napi_ok) {
-    sender_close(s);
-    napi_throw_error(env, "ERR_RELAY_UDP", "udpSenderOpen: cannot set up the handle");
-    return NULL;
-  }
-  s->hook_registered = true;
-  return handle;
-}
-
-/*
- * udpSendBatch(handle, buffer, lengths, count) -> datagrams sent. Datagram i is lengths[i] bytes,
- * packed back to back in buffer. Fewer than count when the socket buffer is full (EAGAIN) or the
- * peer keeps refusing (ECONNREFUSED, retried once); other errors throw.
- */
-static napi_value udp_send_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  NAPI_OR_NULL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sender *s = argc >= 4 ? get_sender(env, argv[0]) : NULL;
-  if (s == NULL) {
-    throw_type(env, "udpSendBatch(handle, buffer, lengths, count): not a sender handle");
-    return NULL;
-  }
-  if (s->fd < 0) {
-    throw_errno(env, "sendmmsg", EBADF);
-    return NULL;
-  }
-  uint8_t *buffer, *length_bytes;
-  size_t buffer_len, lengths_len, off;
-  napi_value ab;
-  if (!get_bytes(env, argv[1], "buffer", false, &buffer, &buffer_len, &ab, &off)) return NULL;
-  if (!get_bytes(env, argv[2], "lengths", true, &length_bytes, &lengths_len, &ab, &off)) return NULL;
-  int64_t count;
-  if (!get_int(env, argv[3], "count", 0, (int64_t)(lengths_len / 4), &count)) return NULL;
-  const int32_t *lengths = (const int32_t *)length_bytes;
-
-  struct mmsghdr msgs[SEND_CHUNK];
-  struct iovec iov[SEND_CHUNK];
-  size_t offset = 0;
-  int64_t sent = 0;
-  bool retried_refused = false;
-  while (sent < count) {
-    /* Lay out the next chunk from datagram `sent` on. */
-    unsigned n = 0;
-    size_t o = offset;
-    for (; n < SEND_CHUNK && sent + n < count; n++) {
-      int32_t len = lengths[sent + n];
-      if (len < 0 || (size_t)len > buffer_len - o) {
-        throw_range(env, "lengths[i] must be >= 0 and add up to at most buffer.byteLength");
-        return NULL;
-      }
-      iov[n].iov_base = buffer + o;
-      iov[n].iov_len = (size_t)len;
-      memset(&msgs[n].msg_hdr, 0, sizeof msgs[n].msg_hdr);
-      msgs[n].msg_hdr.msg_iov = &iov[n];
-      msgs[n].msg_hdr.msg_iovlen = 1;
-      o += (size_t)len;
-    }
-    int k = sendmmsg(s->fd, msgs, n, MSG_DONTWAIT);
-    if (k < 0) {
-      int err = errno;
-      if (err == EINTR) continue;
-      if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) break;
-      if (err == ECONNREFUSED) {
-        /* An ICMP port unreachable from an earlier datagram: the error is consumed, try once more. */
-        if (retried_refused) break;
-        retried_refused = true;
-        continue;
-      }
-      throw_errno(env, "sendmmsg", err);
+/* { META_FIELDS: 8, META_LENGTH: 0, ... }, or NULL when a napi call fails. */
+static napi_value layout_object(napi_env env) {
+  napi_value layout, value;
+  if (napi_create_object(env, &layout) != napi_ok) return NULL;
+  for (size_t i = 0; i < sizeof LAYOUT / sizeof LAYOUT[0]; i++) {
+    if (napi_create_int32(env, LAYOUT[i].value, &value) != napi_ok ||
+        napi_set_named_property(env, layout, LAYOUT[i].name, value) != napi_ok) {
       return NULL;
     }
-    for (int i = 0; i < k; i++) offset += (size_t)lengths[sent + i];
-    sent += k;
-    if (k == 0) break;
   }
-  napi_value result;
-  NAPI_OR_NULL(env, napi_create_int64(env, sent, &result));
-  return result;
+  return layout;
 }
-
-/* udpSenderClose(handle): idempotent. */
-static napi_value udp_sender_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  NAPI_OR_NULL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sender *s = argc >= 1 ? get_sender(env, argv[0]) : NULL;
-  if (s == NULL) {
-    throw_type(env, "udpSenderClose(handle): not a sender handle");
-    return NULL;
-  }
-  sender_close(s);
-  return NULL;
-}
-
-/* ---------------------------------------------------------------- module */
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value meta_fields, max_batch, max_batches;
-  if (napi_create_int32(env, META_FIELDS, &meta_fields) != napi_ok ||
+  napi_value layout = layout_object(env);
+  if (layout == NULL || napi_object_freeze(env, layout) != napi_ok ||
+      napi_create_int32(env, META_FIELDS, &meta_fields) != napi_ok ||
       napi_create_int32(env, MAX_BATCH, &max_batch) != napi_ok ||
       napi_create_int32(env, MAX_BATCHES_PER_EVENT, &max_batches) != napi_ok) {
     return NULL;
@@ -843,6 +618,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"META_FIELDS", NULL, NULL, NULL, NULL, meta_fields, napi_enumerable, NULL},
       {"MAX_BATCH", NULL, NULL, NULL, NULL, max_batch, napi_enumerable, NULL},
       {"MAX_BATCHES_PER_EVENT", NULL, NULL, NULL, NULL, max_batches, napi_enumerable, NULL},
+      {"layout", NULL, NULL, NULL, NULL, layout, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

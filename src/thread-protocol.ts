@@ -4,9 +4,9 @@
  *
  * This module owns these types: the thread modules import them from here, and it imports no
  * implementation (only the shapes of the shared ring, addresses and framings). The main thread
- * builds the options from the configuration in one place: src/config/thread-options.ts.
+ * builds the options from the configuration in one place: src/config/thread-options.ts. So
+ * src/config/ imports this module and this module imports nothing from src/config/.
  */
-import type { Cidr } from './config/cidr.js';
 import type { RelayErrorCode } from './errors.js';
 import type { FramingName } from './framing/index.js';
 import type { RingBuffers } from './ring/layout.js';
@@ -19,6 +19,19 @@ export interface LogMessage {
   type: 'log';
   level: LogLevel;
   message: string;
+}
+
+/**
+ * One block of sources allowed to send (`--allow`): `10.0.0.0/8`, `2001:db8::/32`; a bare address
+ * is a /32 or /128. src/config/cidr.ts parses it (parseCidr) and checks sources against a list
+ * (AllowList). That file still declares the same interface: it is to import this one instead.
+ */
+export interface Cidr {
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
+  /** Canonical text, e.g. '10.0.0.0/8'. */
+  text: string;
 }
 
 /** How UDP listeners receive: the native recvmmsg addon, or node:dgram. */

@@ -53,13 +53,6 @@ export class PayloadWriter {
   }
 }
 
-/** Writes payload (sender, seq, sendTimeNs) into `out` (its length is the payload size); returns `out`. */
-export function writePayload(out: Buffer, sender: number, seq: number, sendTimeNs: bigint): Buffer {
-  const writer = new PayloadWriter(sender);
-  writer.setTime(sendTimeNs);
-  return writer.write(out, seq);
-}
-
 /** Reads a decimal number from `at` up to `stop`; undefined if empty, not digits, or unterminated. */
 function readDigits(payload: Uint8Array, at: number, stop: number, limit: number): { value: number; next: number } | undefined {
   let value = 0;

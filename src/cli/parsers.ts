@@ -33,11 +33,6 @@ export function endpointListOption(options: ParseOptions): (value: string, previ
   return (value, previous) => [...(previous ?? []), commanderError(() => parseEndpoint(value, options))];
 }
 
-/** Parser for a variadic endpoint argument. */
-export function endpointsArgument(options: ParseOptions): (value: string, previous: Endpoint[] | undefined) => Endpoint[] {
-  return endpointListOption(options);
-}
-
 /** Parser for a size option such as --buffer 64MiB. */
 export function sizeOption(name: string, bounds: { min: number; max: number }): (value: string) => number {
   return (value) => commanderError(() => parseSize(value, name, bounds));

@@ -56,7 +56,7 @@ export function buildProgram(io: CliIo = PROCESS_IO): Command {
         // sink and send have options of the same names as the relay's (--framing): options after a
         // subcommand's name belong to it.
         .enablePositionalOptions(),
-      io,
+      (text) => io.writeOut(text),
     ),
     io,
   );

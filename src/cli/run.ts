@@ -16,7 +16,6 @@ import { describeSettings, loadSettings, type RunOptions, type RunSettings } fro
 import { watchReloads } from './reload.js';
 import { renderStatsLine, statsRecord } from '../metrics/stats-line.js';
 import type { Snapshot } from '../metrics/snapshot-types.js';
-import type { CliIo } from './program.js';
 
 const MIB = 1024 * 1024;
 const HOUR_MS = 3_600_000;
@@ -48,8 +47,8 @@ the command line are destinations added to the file's (listeners come from liste
 Framings: len32le (default; u32 little-endian length + payload), len32be, lf (payload + \\n),
 octet (RFC 6587 "LEN SP payload"). Per destination: 'tcp@HOST:PORT?framing=lf' (quote it).`;
 
-/** Puts the run command's arguments, options and action on `program`. */
-export function configureRun(program: Command, io: CliIo): Command {
+/** Puts the run command's arguments, options and action on `program`; --check-config prints its report with `writeOut`. */
+export function configureRun(program: Command, writeOut: (text: string) => void): Command {
   return program
     .argument('[listener]', 'where datagrams arrive: udp@HOST:PORT, or tcp@HOST:PORT for framed TCP input (with --config: a destination)')
     .argument('[destinations...]', 'where every message goes: tcp@HOST:PORT or tls@HOST:PORT, [?framing=NAME]')
@@ -113,7 +112,7 @@ export function configureRun(program: Command, io: CliIo): Command {
       const load = (): RunSettings => loadSettings(command, addresses, options);
       const settings = load();
       if (options.checkConfig !== undefined) {
-        io.writeOut(describeSettings(settings));
+        writeOut(describeSettings(settings));
         return;
       }
       await run(settings, load);

@@ -5,14 +5,10 @@
 import net from 'node:net';
 import { RelayError } from '../errors.js';
 
-/** One allowed block: `10.0.0.0/8`, `2001:db8::/32`; a bare address is a /32 or /128. */
-export interface Cidr {
-  address: string;
-  prefix: number;
-  family: 'ipv4' | 'ipv6';
-  /** Canonical text, e.g. '10.0.0.0/8'. */
-  text: string;
-}
+import type { Cidr } from '../thread-protocol.js';
+
+/** One allowed block (`10.0.0.0/8`, `2001:db8::/32`; a bare address is a /32 or /128): the type the ingest thread is handed. */
+export type { Cidr };
 
 /** Parses an `--allow` value; throws RelayError('ERR_BAD_OPTION') naming it and the expected form. */
 export function parseCidr(input: string): Cidr {

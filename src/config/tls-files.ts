@@ -21,8 +21,6 @@ export interface TlsSettings {
   servername: string | undefined;
 }
 
-export const NO_TLS_SETTINGS: TlsSettings = { caFile: undefined, certFile: undefined, keyFile: undefined, servername: undefined };
-
 /**
  * Reads the files of `settings` and checks they parse and fit together (a certificate with its
  * key). `where` prefixes every error ('--tls-ca', 'relay.toml: destination 2: tls-ca' is built

@@ -31,6 +31,15 @@ export const FLAG_TRUNCATED = 1;
 /** Datagrams per batch used when not given. */
 export const DEFAULT_BATCH_SIZE = 64;
 
+/**
+ * The meta layout as this code reads it. native/relay_udp.c defines the same constants and
+ * exports them as `layout`: an addon whose values differ is refused on load (addonMismatch).
+ */
+const LAYOUT = { META_FIELDS, META_LENGTH, META_FLAGS, META_FAMILY, META_PORT, META_ADDR, FLAG_TRUNCATED } as const;
+
+/** The addon's `layout` export: every meta constant by name. */
+export type NativeLayout = { readonly [name in keyof typeof LAYOUT]: number };
+
 /** An opaque socket handle of the addon (a JS external). */
 export type NativeHandle = object & { readonly __relayUdpHandle: true };
 
@@ -43,6 +52,8 @@ export interface NativeUdpAddress {
 /** What the addon exports. Its functions throw Errors with `code` ('EADDRINUSE'...) and `syscall`. */
 export interface NativeUdp {
   readonly META_FIELDS: number;
+  /** The meta constants as the C code has them (checked against this file's on load). */
+  readonly layout: NativeLayout;
   /** Most datagrams one recvmmsg call reads (more slots than this are not used). */
   readonly MAX_BATCH: number;
   /** Batches (onBatch calls) per readable event at most, so one busy socket cannot starve the loop. */
@@ -94,6 +105,22 @@ function firstLine(error: unknown): string {
   return text.split('\n')[0] ?? text;
 }
 
+/**
+ * Why a loaded addon cannot be used by this code: udpOpen missing, no `layout` export (a build
+ * older than the check), or a meta constant whose value differs from this file's. Undefined when
+ * it can be used.
+ */
+export function addonMismatch(addon: unknown): string | undefined {
+  const candidate = addon as Partial<NativeUdp> | undefined;
+  if (typeof candidate?.udpOpen !== 'function') return 'it exports no udpOpen function';
+  const layout: Partial<Record<string, unknown>> | undefined = candidate.layout;
+  if (typeof layout !== 'object' || layout === null) return 'it exports no meta layout';
+  const differences = Object.entries(LAYOUT)
+    .filter(([name, value]) => layout[name] !== value)
+    .map(([name, value]) => `${name} is ${String(layout[name])} in the addon, ${value} here`);
+  return differences.length === 0 ? undefined : `its meta layout differs: ${differences.join(', ')}`;
+}
+
 function load(): LoadResult {
   if (process.platform !== 'linux') {
     return { native: undefined, reason: `the native UDP addon is Linux only (this is ${process.platform})` };
@@ -111,8 +138,9 @@ function load(): LoadResult {
   } catch (error) {
     return { native: undefined, reason: `cannot load ${file}: ${firstLine(error)}` };
   }
-  if (typeof native.udpOpen !== 'function' || native.META_FIELDS !== META_FIELDS) {
-    return { native: undefined, reason: `${file} is not a compatible build (META_FIELDS ${String(native.META_FIELDS)})` };
+  const mismatch = addonMismatch(native);
+  if (mismatch !== undefined) {
+    return { native: undefined, reason: `${file} is not a compatible build: ${mismatch}; rebuild it with npm run build:native` };
   }
   return { native, reason: undefined };
 }

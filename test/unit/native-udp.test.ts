@@ -10,7 +10,19 @@ import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
-import { loadNativeUdp, nativeUdpUnavailableReason, type NativeUdp } from '../../src/ingest/native-udp.js';
+import {
+  addonMismatch,
+  FLAG_TRUNCATED,
+  loadNativeUdp,
+  META_ADDR,
+  META_FAMILY,
+  META_FIELDS,
+  META_FLAGS,
+  META_LENGTH,
+  META_PORT,
+  nativeUdpUnavailableReason,
+  type NativeUdp,
+} from '../../src/ingest/native-udp.js';
 import { formatAddress } from '../../src/ingest/native-address.js';
 import { NativeUdpReceiver, type NativeUdpReceiverOptions } from '../../src/ingest/native-receiver.js';
 import { NativeUdpSender } from '../../src/bench/native-sender.js';
@@ -139,6 +151,37 @@ test('RELAY_NATIVE_UDP=0 disables the addon and says so', () => {
     else process.env.RELAY_NATIVE_UDP = saved;
   }
   assert.equal(loadNativeUdp(), native);
+});
+
+const TS_LAYOUT = { META_FIELDS, META_LENGTH, META_FLAGS, META_FAMILY, META_PORT, META_ADDR, FLAG_TRUNCATED };
+
+test('the addon exports the meta layout, equal to the TypeScript constants', (t) => {
+  const n = addon(t);
+  if (n === undefined) return;
+  assert.deepEqual({ ...n.layout }, TS_LAYOUT);
+  assert.equal(Object.isFrozen(n.layout), true);
+  assert.equal(addonMismatch(n), undefined);
+});
+
+test('an addon whose layout differs from the TypeScript constants is refused, with the reason', () => {
+  const udpOpen = () => {};
+  const cases: { name: string; addon: unknown; reason: string }[] = [
+    { name: 'the same layout', addon: { udpOpen, layout: TS_LAYOUT }, reason: '' },
+    {
+      name: 'one constant differs',
+      addon: { udpOpen, layout: { ...TS_LAYOUT, META_FLAGS: 5 } },
+      reason: 'its meta layout differs: META_FLAGS is 5 in the addon, 1 here',
+    },
+    {
+      name: 'two differ, one missing',
+      addon: { udpOpen, layout: { ...TS_LAYOUT, META_FIELDS: 9, FLAG_TRUNCATED: undefined } },
+      reason: 'its meta layout differs: META_FIELDS is 9 in the addon, 8 here, FLAG_TRUNCATED is undefined in the addon, 1 here',
+    },
+    { name: 'no layout (an older build)', addon: { udpOpen, META_FIELDS: 8 }, reason: 'it exports no meta layout' },
+    { name: 'no udpOpen', addon: { layout: TS_LAYOUT }, reason: 'it exports no udpOpen function' },
+    { name: 'not an object', addon: undefined, reason: 'it exports no udpOpen function' },
+  ];
+  for (const c of cases) assert.equal(addonMismatch(c.addon) ?? '', c.reason, c.name);
 });
 
 test('findPackageRoot finds the directory holding package.json from a compiled file', () => {

@@ -1,0 +1,65 @@
+/*
+ * What crosses the source files of the relay_udp addon: relay_udp.c (the receiver and the module's
+ * exports) uses relay_udp_send.c (the bench's batched sender); both use relay_udp_args.c (errors
+ * and argument checks), which uses neither. Nothing here is exported from the shared library
+ * (binding.gyp builds with -fvisibility=hidden).
+ */
+#ifndef RELAY_UDP_COMMON_H
+#define RELAY_UDP_COMMON_H
+
+#include <node_api.h>
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+typedef union {
+  struct sockaddr sa;
+  struct sockaddr_in in4;
+  struct sockaddr_in6 in6;
+} sockaddr_any;
+
+/* Evaluates a napi call; on failure throws (if nothing is pending yet) and returns `failed`. */
+#define NAPI_OR_RETURN(env, call, failed)                                                   \
+  do {                                                                                      \
+    if ((call) != napi_ok) {                                                                \
+      bool pending_ = false;                                                                \
+      napi_is_exception_pending((env), &pending_);                                          \
+      if (!pending_) napi_throw_error((env), "ERR_RELAY_UDP", "N-API call failed: " #call); \
+      return (failed);                                                                      \
+    }                                                                                       \
+  } while (0)
+
+/* Evaluates a napi call; on failure throws (if nothing is pending yet) and returns NULL. */
+#define NAPI_OR_NULL(env, call) NAPI_OR_RETURN(env, call, NULL)
+
+/* ---------------------------------------------------------------- errors and arguments (relay_udp_args.c) */
+
+/* Throws Error("<syscall>: <strerror>") with code 'EXXX', errno -err and syscall, like node's own errors. */
+void throw_errno(napi_env env, const char *syscall, int err);
+void throw_type(napi_env env, const char *message);
+void throw_range(napi_env env, const char *message);
+
+/* An integer from min to max; false with a TypeError or RangeError thrown naming `what`. */
+bool get_int(napi_env env, napi_value v, const char *what, int64_t min, int64_t max, int64_t *out);
+/* 4 or 6. */
+bool get_family(napi_env env, napi_value v, int *family);
+/* Parses a numeric host (IPv6 zone ids allowed) and port into a sockaddr of the given family. */
+bool get_sockaddr(napi_env env, int family, napi_value host_value, int port, sockaddr_any *addr, socklen_t *len);
+/* Data, byte length and underlying ArrayBuffer (+ offset) of an ArrayBuffer or a typed array. */
+bool get_bytes(napi_env env, napi_value v, const char *what, bool int32_only, uint8_t **data, size_t *length, napi_value *ab,
+               size_t *offset);
+
+/* ---------------------------------------------------------------- the sender (relay_udp_send.c) */
+
+/* udpSenderOpen(family, host, port) -> handle */
+napi_value udp_sender_open(napi_env env, napi_callback_info info);
+/* udpSendBatch(handle, buffer, lengths, count) -> datagrams sent */
+napi_value udp_send_batch(napi_env env, napi_callback_info info);
+/* udpSenderClose(handle) */
+napi_value udp_sender_close(napi_env env, napi_callback_info info);
+/* The fd of a sender handle (-1 once closed), or -2 when v is not a sender handle. */
+int sender_fd(napi_env env, napi_value v);
+
+#endif
