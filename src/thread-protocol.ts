@@ -4,7 +4,7 @@
  *
  * This module owns these types: the thread modules import them from here, and it imports no
  * implementation (only the shapes of the shared ring, addresses and framings). The main thread
- * builds the options from the configuration in one place: src/config/thread-options.ts. So
+ * builds the options from the configuration in one place: src/main/thread-options.ts. So
  * src/config/ imports this module and this module imports nothing from src/config/.
  */
 import type { RelayErrorCode } from './errors.js';
@@ -136,7 +136,7 @@ export interface DrainReport {
   undelivered: Undelivered[];
 }
 
-/** A reload's changes to the destinations (src/config/reload-plan.ts decides them). */
+/** A reload's changes to the destinations (src/main/reload-plan.ts decides them). */
 export interface DestinationChange {
   /** New destinations, each in a free slot: they start at the current tail. */
   add: DestinationOptions[];

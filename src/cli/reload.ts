@@ -3,9 +3,9 @@
  * file) and move the running relay to it (Relay.reload). A configuration that does not load or
  * check, or a listener that cannot bind, changes nothing: one log line says why, the relay runs
  * on, and relay_config_reloads_total{result="failed"} counts it. Settings fixed at start are
- * logged as ignored until restart. Reloads run one at a time; a SIGHUP during one runs after it.
+ * logged as ignored until restart. Reloads run one at a time (Relay's queue); a SIGHUP during one runs after it.
  */
-import type { Relay } from '../relay.js';
+import type { Relay } from '../main/relay.js';
 import type { LogSink } from '../logging.js';
 import type { RunSettings } from './run-settings.js';
 
@@ -23,7 +23,8 @@ export interface ReloadWiring {
 /** Returns the SIGHUP action: each call queues one reload. */
 export function watchReloads(w: ReloadWiring): () => void {
   let running = w.running;
-  let chain: Promise<void> = Promise.resolve();
+  // The file is read when the signal comes; Relay.reload queues the reloads (and the stop) in one
+  // queue, so they apply, and are logged, in the order of the signals.
   const reload = async (): Promise<void> => {
     const source = running.file ?? 'the command line';
     w.log('info', `SIGHUP: reloading ${source}`);
@@ -53,7 +54,5 @@ export function watchReloads(w: ReloadWiring): () => void {
       w.log('error', `reload failed, still running the previous configuration: ${(error as Error).message}`);
     }
   };
-  return () => {
-    chain = chain.then(reload);
-  };
+  return () => void reload();
 }

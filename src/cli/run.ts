@@ -7,7 +7,7 @@ import { LISTENER_ADDRESS as LISTENER, type Endpoint } from '../config/address.j
 import type { Cidr } from '../config/cidr.js';
 import { DEFAULTS } from '../config/config.js';
 import { formatBytes, formatDurationMs } from '../config/size.js';
-import { Relay } from '../relay.js';
+import { Relay } from '../main/relay.js';
 import { stderrSink, type LogSink } from '../logging.js';
 import { serveMetrics } from '../metrics/http.js';
 import { UDP_INGEST_CHOICES } from '../ingest/udp-path.js';

@@ -1,7 +1,7 @@
 /**
  * The main thread's one record of slots (pure: no threads, no I/O). A slot is the index of a
  * listener's or destination's counter block and, for a destination, of its RELEASED position in
- * the ring (src/ring/positions.ts). The reload plan reads it (src/config/reload-plan.ts), Relay
+ * the ring (src/ring/positions.ts). The reload plan reads it (./reload-plan.ts), Relay
  * changes it, and nothing else keeps a copy.
  *
  * A destination slot is free, running or retiring. The order that keeps it true across threads:

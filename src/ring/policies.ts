@@ -5,7 +5,7 @@
  *
  * | fraction | rule                                                                 | applied by                      |
  * |----------|----------------------------------------------------------------------|---------------------------------|
- * | 1/16     | largest single write to a destination (at most 1 MiB)                | config/thread-options.ts        |
+ * | 1/16     | largest single write to a destination (at most 1 MiB)                | main/thread-options.ts          |
  * | 3/4      | a destination lagging more loses its oldest items (spilled or counted)| egress/lag-policy.ts            |
  * | 1/2      | ... down to this lag                                                 | egress/lag-policy.ts            |
  * | 7/8      | a write pinning more means the peer is not reading: cut              | egress/lag-policy.ts            |

@@ -6,7 +6,7 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { Relay } from '../../src/relay.js';
+import { Relay } from '../../src/main/relay.js';
 import { DEFAULTS, MAX_DESTINATIONS, type RelayConfig } from '../../src/config/config.js';
 import { DESTINATION_ADDRESS, LISTENER_ADDRESS, parseEndpoint } from '../../src/config/address.js';
 import { freePort } from '../helpers/numbered.js';

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Relay } from '../../src/relay.js';
+import { Relay } from '../../src/main/relay.js';
 import { DEFAULTS, type RelayConfig } from '../../src/config/config.js';
 import { DESTINATION_ADDRESS, LISTENER_ADDRESS, parseEndpoint } from '../../src/config/address.js';
 import { LOCK_FILE } from '../../src/spill/dir-lock.js';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { MIN_CAPACITY, TAIL, allocateRing, distance, viewRing } from '../../src/ring/layout.js';
 import { RingReader, RingWriter } from '../../src/ring/ring.js';
 import { computeHead, freeSlot, publishHead, takeSlot, usedBytes } from '../../src/ring/positions.js';
-import { planReload } from '../../src/config/reload-plan.js';
+import { planReload } from '../../src/main/reload-plan.js';
 import { SlotTable } from '../../src/main/slot-table.js';
 import { DEFAULTS, MAX_DESTINATIONS, type RelayConfig } from '../../src/config/config.js';
 import { DESTINATION_ADDRESS, LISTENER_ADDRESS, parseEndpoint } from '../../src/config/address.js';

@@ -9,11 +9,11 @@
  * - settings the running ring and threads were built with are reported as ignored until restart.
  */
 import { RelayError } from '../errors.js';
-import type { Endpoint } from './address.js';
-import { MAX_LISTENERS, destinationIdentity, type DestinationConfig, type RelayConfig } from './config.js';
-import type { SlotTable } from '../main/slot-table.js';
+import type { Endpoint } from '../config/address.js';
+import { MAX_LISTENERS, destinationIdentity, type DestinationConfig, type RelayConfig } from '../config/config.js';
+import type { SlotTable } from './slot-table.js';
 import type { FramingName } from '../framing/index.js';
-import { formatBytes } from './size.js';
+import { formatBytes } from '../config/size.js';
 
 export interface ReloadPlan {
   listeners: { add: { slot: number; endpoint: Endpoint }[]; remove: number[] };

@@ -4,8 +4,8 @@
  * live here, named, with the reason for each.
  */
 import type { DestinationOptions, IngestOptions, ListenerOptions, SpillOptions } from '../thread-protocol.js';
-import type { Endpoint } from './address.js';
-import type { DestinationConfig, RelayConfig } from './config.js';
+import type { Endpoint } from '../config/address.js';
+import type { DestinationConfig, RelayConfig } from '../config/config.js';
 import { RING_POLICY } from '../ring/policies.js';
 
 const MIB = 1024 * 1024;
