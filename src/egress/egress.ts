@@ -1,14 +1,14 @@
 /**
  * The egress loop: wakes when ingest publishes a new tail, lets every destination write what it
  * can, and parks again. No busy polling: while idle the thread waits for the tail to move
- * (ring/ring.ts, waitForTail: the consumer half of the wake protocol beside RingWriter.publish).
+ * (RingReader.waitForTail, the consumer half of the wake protocol in ring/wake.ts).
  *
  * Reload (reconfigure, docs/ARCHITECTURE.md "Reload"): an added destination takes a free ring slot
  * at the current tail and forwards from there; a removed one is retired: it stops at the tail of
  * the moment it was removed (`endAt`), keeps sending what it holds for up to the drain timeout
  * while it is up, then finishes like at shutdown (what is left is spilled or counted) and gives its
- * slot back. While it retires it is held to the limits of a running destination, measured against
- * the live tail, so it never holds the ring for the others. A destination with new settings is
+ * slot back (./retiree.ts). While it retires it is held to the limits of a running destination,
+ * measured against the live tail, so it never holds the ring for the others. A destination with new settings is
  * updated in place (src/egress/destination.ts, update()).
  *
  * A spill directory has one owner at a time: a destination added while a retiring one still owns
