@@ -9,13 +9,7 @@
  * | 0      | 8    | magic "RLYSPL01"                        |
  * | 8      | ...  | records, back to back                   |
  *
- * Record:
- *
- * | offset | size | field                                   |
- * |--------|------|-----------------------------------------|
- * | 0      | 4    | payload length, u32 little-endian       |
- * | 4      | 4    | CRC-32 of the payload, u32 little-endian |
- * | 8      | len  | payload                                 |
+ * Records and how they are read back: ./records.ts.
  *
  * `replay.pos` holds "SEGMENT OFFSET\n": everything before it has been delivered (its writes
  * called back). It is replaced atomically (write, then rename) after each confirmed batch, so
@@ -30,12 +24,10 @@
  * pool, so the event loop never waits on the disk) and operations run one at a time, in call
  * order, so a read issued after an append sees it.
  */
-import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { crc32 } from './crc32.js';
+import { MAGIC, encodeRecords, readPosition, readRecordBlock } from './records.js';
 
-const MAGIC = Buffer.from('RLYSPL01');
-const RECORD_HEADER_BYTES = 8;
 const SEGMENT_NAME = /^(\d{12})\.seg$/;
 const POSITION_FILE = 'replay.pos';
 
@@ -139,16 +131,7 @@ export class SpillStore {
    * nothing of this call, when the directory would pass maxBytes or the disk fails.
    */
   append(payloads: readonly Uint8Array[]): Promise<boolean> {
-    let total = 0;
-    for (const p of payloads) total += RECORD_HEADER_BYTES + p.length;
-    const records = Buffer.allocUnsafe(total);
-    let offset = 0;
-    for (const p of payloads) {
-      records.writeUInt32LE(p.length, offset);
-      records.writeUInt32LE(crc32(p), offset + 4);
-      records.set(p, offset + RECORD_HEADER_BYTES);
-      offset += RECORD_HEADER_BYTES + p.length;
-    }
+    const records = encodeRecords(payloads);
     this.appendsInFlight++;
     return this.serially(async () => {
       try {
@@ -282,45 +265,11 @@ export class SpillStore {
     const start = this.readPosition.offset;
     const available = segment.size - start;
     if (available <= 0) return undefined;
-    let block = Buffer.allocUnsafe(Math.min(available, Math.max(maxBytes, RECORD_HEADER_BYTES)));
-    let { bytesRead } = await file.read(block, 0, block.length, start);
-    const payloads: Buffer[] = [];
-    let offset = 0;
-    let damage: string | undefined;
-    for (;;) {
-      if (bytesRead - offset < RECORD_HEADER_BYTES) {
-        // Short of a header although the segment says there is more: the file was cut.
-        if (payloads.length === 0) damage = 'truncated record';
-        break;
-      }
-      const length = block.readUInt32LE(offset);
-      const recordBytes = RECORD_HEADER_BYTES + length;
-      if (length > this.options.maxRecordBytes) {
-        damage = `record length ${length} is impossible`;
-        break;
-      }
-      if (bytesRead - offset < recordBytes) {
-        if (payloads.length > 0) break; // the next batch starts with it
-        block = Buffer.allocUnsafe(recordBytes);
-        ({ bytesRead } = await file.read(block, 0, recordBytes, start));
-        if (bytesRead < recordBytes) {
-          damage = 'truncated record';
-          break;
-        }
-      }
-      const payload = block.subarray(offset + RECORD_HEADER_BYTES, offset + recordBytes);
-      if (crc32(payload) !== block.readUInt32LE(offset + 4)) {
-        damage = 'checksum mismatch';
-        break;
-      }
-      payloads.push(payload);
-      offset += recordBytes;
-      if (offset >= maxBytes) break;
-    }
-    if (damage !== undefined) await this.skipDamaged(segment, start + offset, damage);
+    const { payloads, bytes, damage } = await readRecordBlock(file, start, available, maxBytes, this.options.maxRecordBytes);
+    if (damage !== undefined) await this.skipDamaged(segment, start + bytes, damage);
     if (payloads.length === 0) return undefined;
-    if (this.readPosition.seq === segment.seq && this.readPosition.offset === start) this.readPosition.offset = start + offset;
-    return { payloads, end: { seq: segment.seq, offset: start + offset } };
+    if (this.readPosition.seq === segment.seq && this.readPosition.offset === start) this.readPosition.offset = start + bytes;
+    return { payloads, end: { seq: segment.seq, offset: start + bytes } };
   }
 
   /** Counts the rest of `segment` from `offset` as damaged and moves reading past it. */
@@ -339,10 +288,4 @@ export class SpillStore {
   private segmentPath(seq: number): string {
     return path.join(this.dir, `${String(seq).padStart(12, '0')}.seg`);
   }
-}
-
-async function readPosition(file: string): Promise<{ seq: number; offset: number }> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const match = /^(\d+) (\d+)\n$/.exec(text);
-  return match ? { seq: Number(match[1]), offset: Number(match[2]) } : { seq: 0, offset: 0 };
 }
