@@ -4,9 +4,9 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { parseEndpoint, parseHostPort, type Endpoint, type HostPort, type ParseOptions } from '../config/address.js';
+import { parseFilePath, parseFramingOption, type Setting } from '../config/settings.js';
 import { parseDurationMs, parseSize } from '../config/size.js';
-import { parseCidr, type Cidr } from '../config/cidr.js';
-import { FRAMING_NAMES, isFramingName, type FramingName } from '../framing/index.js';
+import type { FramingName } from '../framing/index.js';
 import { RelayError } from '../errors.js';
 
 function commanderError<T>(parse: () => T): T {
@@ -28,9 +28,9 @@ export function endpointArgument(options: ParseOptions): (value: string) => Endp
   return (value) => commanderError(() => parseEndpoint(value, options));
 }
 
-/** Parser for a repeatable endpoint option (collects into a list). */
-export function endpointListOption(options: ParseOptions): (value: string, previous: Endpoint[] | undefined) => Endpoint[] {
-  return (value, previous) => [...(previous ?? []), commanderError(() => parseEndpoint(value, options))];
+/** Commander's parser for a setting's option (src/config/settings.ts). */
+export function settingOption<T>(parse: NonNullable<Setting<string, T>['parse']>): (value: string, previous: T | undefined) => T {
+  return (value, previous) => commanderError(() => parse(value, previous));
 }
 
 /** Parser for a size option such as --buffer 64MiB. */
@@ -45,15 +45,7 @@ export function durationOption(name: string, bounds: { min: number; max: number 
 
 /** Parser for --framing. */
 export function framingOption(value: string): FramingName {
-  if (!isFramingName(value)) {
-    throw new InvalidArgumentError(`--framing "${value}": expected one of ${FRAMING_NAMES.join(', ')}`);
-  }
-  return value;
-}
-
-/** Parser for the repeatable --allow. */
-export function cidrListOption(value: string, previous: Cidr[] | undefined): Cidr[] {
-  return [...(previous ?? []), commanderError(() => parseCidr(value))];
+  return commanderError(() => parseFramingOption(value));
 }
 
 /** Parser for a HOST:PORT option such as --metrics (port 0 picks a free one). */
@@ -63,6 +55,5 @@ export function hostPortOption(name: string): (value: string) => HostPort {
 
 /** Parser for a file option: a non-empty path (whether it can be read is checked where it is read). */
 export function fileOption(value: string): string {
-  if (value === '') throw new InvalidArgumentError('expected a file path, got ""');
-  return value;
+  return commanderError(() => parseFilePath(value));
 }

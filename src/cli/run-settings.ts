@@ -6,44 +6,18 @@
  */
 import type { Command } from 'commander';
 import { DESTINATION_ADDRESS, LISTENER_ADDRESS, parseEndpoint, type Endpoint, type HostPort } from '../config/address.js';
-import type { Cidr } from '../config/cidr.js';
+import { readConfigFile } from '../config/config-file.js';
+import { camelCase, type SettingValues } from '../config/settings.js';
 import { DEFAULTS, ringBytesFor, validateConfig, type DestinationConfig, type RelayConfig } from '../config/config.js';
 import { formatBytes, formatDurationMs } from '../config/size.js';
 import { loadTlsClient, type TlsSettings } from '../config/tls-files.js';
 import { RelayError } from '../errors.js';
-import type { FramingName } from '../framing/index.js';
-import { chooseUdpIngest, type UdpIngestChoice } from '../ingest/udp-path.js';
+import { chooseUdpIngest } from '../ingest/udp-path.js';
 import type { LogFormat } from '../logging.js';
 import type { LogLevel } from '../thread-protocol.js';
-import { readConfigFile } from './config-file.js';
 
-/** The run command's option values, by commander attribute name (one per long option). */
-export interface RunOptions {
-  config: string | undefined;
-  checkConfig: string | undefined;
-  listen: Endpoint[];
-  framing: FramingName;
-  buffer: number;
-  maxMessage: number;
-  recvBuffer: number;
-  ingest: UdpIngestChoice;
-  drainTimeout: number;
-  connectTimeout: number;
-  stallTimeout: number;
-  allow: Cidr[];
-  spillDir: string | undefined;
-  spillMax: number;
-  reconnectMin: number;
-  reconnectMax: number;
-  tlsCa: string | undefined;
-  tlsCert: string | undefined;
-  tlsKey: string | undefined;
-  metrics: HostPort | undefined;
-  statsInterval: number;
-  logFormat: LogFormat;
-  quiet: boolean;
-  verbose: boolean;
-}
+/** The run command's option values, by commander attribute name (one per setting: src/config/settings.ts). */
+export type RunOptions = SettingValues;
 
 /** The relay's configuration plus what the main thread alone uses. */
 export interface RunSettings {
@@ -68,9 +42,9 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
     throw new RelayError('ERR_BAD_OPTION', `--config ${cli.config} and --check-config ${cli.checkConfig} name two files: give one`);
   }
   const path = cli.checkConfig ?? cli.config;
-  const file = path === undefined ? undefined : readConfigFile(path, command);
-  const o = { ...cli } as unknown as Record<string, unknown>;
-  for (const [key, value] of file?.options ?? []) if (command.getOptionValueSource(key) !== 'cli') o[key] = value;
+  const file = path === undefined ? undefined : readConfigFile(path);
+  const o = { ...cli } as Record<string, unknown>;
+  for (const [key, value] of file?.options ?? []) if (command.getOptionValueSource(camelCase(key)) !== 'cli') o[camelCase(key)] = value;
   const options = o as unknown as RunOptions;
 
   let listeners: Endpoint[];

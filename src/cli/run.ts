@@ -3,34 +3,27 @@
  * relay until SIGINT/SIGTERM; SIGHUP reloads the configuration (src/cli/reload.ts).
  */
 import { type Command, Option } from 'commander';
-import { LISTENER_ADDRESS as LISTENER, type Endpoint } from '../config/address.js';
-import type { Cidr } from '../config/cidr.js';
-import { DEFAULTS } from '../config/config.js';
-import { formatBytes, formatDurationMs } from '../config/size.js';
+import { SETTINGS, type Setting } from '../config/settings.js';
+import { formatBytes } from '../config/size.js';
 import { Relay } from '../main/relay.js';
 import { stderrSink, type LogSink } from '../logging.js';
 import { serveMetrics } from '../metrics/http.js';
-import { UDP_INGEST_CHOICES } from '../ingest/udp-path.js';
-import { cidrListOption, fileOption, durationOption, hostPortOption, endpointListOption, framingOption, sizeOption } from './parsers.js';
+import { settingOption } from './parsers.js';
 import { describeSettings, loadSettings, type RunOptions, type RunSettings } from './run-settings.js';
 import { watchReloads } from './reload.js';
 import { renderStatsLine, statsRecord } from '../metrics/stats-line.js';
 import type { Snapshot } from '../metrics/snapshot-types.js';
 
-const MIB = 1024 * 1024;
-const HOUR_MS = 3_600_000;
-
-/** A size option whose default is shown the way a user would type it. */
-function sized(flags: string, description: string, defaultBytes: number, bounds: { min: number; max: number }): Option {
-  const name = flags.split(' ')[0]!;
-  return new Option(flags, description).default(defaultBytes, formatBytes(defaultBytes).replace(' ', '')).argParser(sizeOption(name, bounds));
+/** A setting's command-line option: its flags, help, default (shown as `defaultText`), choices and parser. */
+function settingToOption(setting: Setting): Option {
+  const flags = `${setting.short ? `${setting.short}, ` : ''}--${setting.key}${setting.arg ? ` ${setting.arg}` : ''}`;
+  const option = new Option(flags, setting.help);
+  if (setting.default !== undefined) option.default(setting.default, setting.defaultText);
+  if (setting.choices) option.choices(setting.choices);
+  else if (setting.parse) option.argParser(settingOption(setting.parse));
+  return option;
 }
 
-/** A duration option whose default is shown the way a user would type it. */
-function timed(flags: string, description: string, defaultMs: number, bounds: { min: number; max: number }): Option {
-  const name = flags.split(' ')[0]!;
-  return new Option(flags, description).default(defaultMs, formatDurationMs(defaultMs)).argParser(durationOption(name, bounds));
-}
 const EXAMPLES = `
 Examples:
   relay udp@0.0.0.0:2008 tcp@127.0.0.1:2009
@@ -49,74 +42,20 @@ octet (RFC 6587 "LEN SP payload"). Per destination: 'tcp@HOST:PORT?framing=lf' (
 
 /** Puts the run command's arguments, options and action on `program`; --check-config prints its report with `writeOut`. */
 export function configureRun(program: Command, writeOut: (text: string) => void): Command {
-  return program
+  program
     .argument('[listener]', 'where datagrams arrive: udp@HOST:PORT, or tcp@HOST:PORT for framed TCP input (with --config: a destination)')
-    .argument('[destinations...]', 'where every message goes: tcp@HOST:PORT or tls@HOST:PORT, [?framing=NAME]')
-    .option('--config <file>', 'read the configuration from this TOML file (keys are these long option names); SIGHUP reloads it', fileOption)
-    .option('--check-config <file>', 'check the TOML file (and its TLS files) as --config would, print what would run, and exit', fileOption)
-    .option('--listen <address>', 'another listener (repeatable)', endpointListOption(LISTENER), [] as Endpoint[])
-    .addOption(new Option('--framing <name>', 'default framing of destinations and TCP listeners').default(DEFAULTS.framing).argParser(framingOption))
-    .addOption(sized('--buffer <size>', 'ring size, rounded down to a power of two', DEFAULTS.bufferBytes, { min: 64 * 1024, max: 1024 * MIB }))
-    .addOption(
-      sized('--max-message <bytes>', 'largest message accepted; larger ones are counted and dropped', DEFAULTS.maxMessageBytes, { min: 1, max: 16 * MIB }),
-    )
-    .addOption(
-      sized('--recv-buffer <bytes>', 'SO_RCVBUF asked for on UDP listeners (capped by net.core.rmem_max)', DEFAULTS.recvBufferBytes, {
-        min: 4096,
-        max: 2048 * MIB,
-      }),
-    )
-    .addOption(
-      new Option('--ingest <path>', 'how UDP is received: native (recvmmsg addon, batched), dgram (node:dgram), or auto (native when built)')
-        .choices(UDP_INGEST_CHOICES)
-        .default('auto'),
-    )
-    .addOption(
-      timed('--drain-timeout <duration>', 'on SIGINT/SIGTERM, how long to keep delivering what was received', DEFAULTS.drainTimeoutMs, {
-        min: 0,
-        max: HOUR_MS,
-      }),
-    )
-    .addOption(timed('--connect-timeout <duration>', 'give up a connection attempt after this long', DEFAULTS.connectTimeoutMs, { min: 1, max: HOUR_MS }))
-    .addOption(
-      timed('--stall-timeout <duration>', 'close a connection whose pending write made no progress for this long', DEFAULTS.stallTimeoutMs, {
-        min: 1,
-        max: HOUR_MS,
-      }),
-    )
-    .option('--spill-dir <dir>', "write a lagging destination's oldest data here instead of dropping it; replayed in order, also after a restart")
-    .addOption(
-      sized('--spill-max <size>', 'most bytes spilled per destination; beyond it data is dropped and counted', DEFAULTS.spillMaxBytes, {
-        min: 1024 * 1024,
-        max: 2 ** 50,
-      }),
-    )
-    .addOption(
-      new Option('--allow <cidr>', 'accept only sources in this block, e.g. 10.0.0.0/8 (repeatable)')
-        .default([] as Cidr[], 'everyone')
-        .argParser(cidrListOption),
-    )
-    .addOption(timed('--reconnect-min <duration>', 'first reconnect delay (doubles, with jitter)', DEFAULTS.reconnectMinMs, { min: 1, max: HOUR_MS }))
-    .addOption(timed('--reconnect-max <duration>', 'longest reconnect delay', DEFAULTS.reconnectMaxMs, { min: 1, max: HOUR_MS }))
-    .option('--tls-ca <file>', 'PEM CA certificates that tls@ destinations may be signed by (besides the system store)', fileOption)
-    .option('--tls-cert <file>', 'PEM client certificate presented to tls@ destinations (mutual TLS; with --tls-key)', fileOption)
-    .option('--tls-key <file>', 'PEM private key of --tls-cert', fileOption)
-    .option('--metrics <host:port>', 'serve /metrics (Prometheus), /stats (JSON) and /health over HTTP here', hostPortOption('--metrics'))
-    .addOption(timed('--stats-interval <duration>', 'log a stats line this often (0: never)', DEFAULTS.statsIntervalMs, { min: 0, max: HOUR_MS }))
-    .addOption(new Option('--log-format <format>', 'text, or json (one object per line)').choices(['text', 'json']).default('text'))
-    .option('-q, --quiet', 'log warnings and errors only', false)
-    .option('-v, --verbose', 'log debug detail too', false)
-    .addHelpText('after', EXAMPLES)
-    .action(async (listener: string | undefined, destinations: string[], options: RunOptions, command: Command) => {
-      const addresses = listener === undefined ? destinations : [listener, ...destinations];
-      const load = (): RunSettings => loadSettings(command, addresses, options);
-      const settings = load();
-      if (options.checkConfig !== undefined) {
-        writeOut(describeSettings(settings));
-        return;
-      }
-      await run(settings, load);
-    });
+    .argument('[destinations...]', 'where every message goes: tcp@HOST:PORT or tls@HOST:PORT, [?framing=NAME]');
+  for (const setting of SETTINGS) program.addOption(settingToOption(setting));
+  return program.addHelpText('after', EXAMPLES).action(async (listener: string | undefined, destinations: string[], options: RunOptions, command: Command) => {
+    const addresses = listener === undefined ? destinations : [listener, ...destinations];
+    const load = (): RunSettings => loadSettings(command, addresses, options);
+    const settings = load();
+    if (options.checkConfig !== undefined) {
+      writeOut(describeSettings(settings));
+      return;
+    }
+    await run(settings, load);
+  });
 }
 
 /**

@@ -10,6 +10,7 @@ import type { Endpoint } from './address.js';
 import type { Cidr } from './cidr.js';
 import type { TlsClientOptions, UdpIngestPath } from '../thread-protocol.js';
 import { formatBytes } from './size.js';
+import { defaultOf } from './settings.js';
 
 /** One destination: where, and for tls@ how (the files already read, src/config/tls-files.ts). */
 export interface DestinationConfig {
@@ -44,18 +45,19 @@ export interface RelayConfig {
   logIntervalMs: number;
 }
 
+/** The defaults of the settings (src/config/settings.ts), by RelayConfig's names, and of the policies that are not settings. */
 export const DEFAULTS = {
-  framing: 'len32le' as FramingName,
-  bufferBytes: 64 * 1024 * 1024,
-  maxMessageBytes: 65535,
-  recvBufferBytes: 32 * 1024 * 1024,
-  drainTimeoutMs: 5000,
-  connectTimeoutMs: 5000,
-  stallTimeoutMs: 30_000,
-  spillMaxBytes: 1024 * 1024 * 1024,
-  statsIntervalMs: 10_000,
-  reconnectMinMs: 100,
-  reconnectMaxMs: 30_000,
+  framing: defaultOf('framing'),
+  bufferBytes: defaultOf('buffer'),
+  maxMessageBytes: defaultOf('max-message'),
+  recvBufferBytes: defaultOf('recv-buffer'),
+  drainTimeoutMs: defaultOf('drain-timeout'),
+  connectTimeoutMs: defaultOf('connect-timeout'),
+  stallTimeoutMs: defaultOf('stall-timeout'),
+  spillMaxBytes: defaultOf('spill-max'),
+  statsIntervalMs: defaultOf('stats-interval'),
+  reconnectMinMs: defaultOf('reconnect-min'),
+  reconnectMaxMs: defaultOf('reconnect-max'),
   reclaimIntervalMs: 1000,
   logIntervalMs: 10_000,
 };

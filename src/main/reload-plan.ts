@@ -14,6 +14,7 @@ import { MAX_LISTENERS, destinationIdentity, type DestinationConfig, type RelayC
 import type { SlotTable } from './slot-table.js';
 import type { FramingName } from '../framing/index.js';
 import { formatBytes } from '../config/size.js';
+import { restartOnlyKeys, type RestartOnlyKey } from '../config/settings.js';
 
 export interface ReloadPlan {
   listeners: { add: { slot: number; endpoint: Endpoint }[]; remove: number[] };
@@ -27,15 +28,18 @@ export function listenerIdentity(l: Endpoint, defaultFraming: FramingName): stri
   return l.scheme === 'tcp' ? `tcp@${l.host}:${l.port} ${l.framing ?? defaultFraming}` : `${l.scheme}@${l.host}:${l.port}`;
 }
 
-/** Settings fixed at start, each with how to show it. */
-const RESTART_ONLY: { name: string; value: (c: RelayConfig) => string }[] = [
-  { name: 'buffer', value: (c) => formatBytes(c.ringBytes) },
-  { name: 'max-message', value: (c) => String(c.maxMessageBytes) },
-  { name: 'recv-buffer', value: (c) => formatBytes(c.recvBufferBytes) },
-  { name: 'ingest', value: (c) => c.udpIngest },
-  { name: 'spill-dir', value: (c) => c.spill?.dir ?? '(none)' },
-  { name: 'spill-max', value: (c) => (c.spill ? formatBytes(c.spill.maxBytes) : '(none)') },
-];
+/** How each setting fixed at start (settings.ts, `applied: 'restart'`) shows its running value. */
+const RUNNING_VALUE: Record<RestartOnlyKey, (c: RelayConfig) => string> = {
+  buffer: (c) => formatBytes(c.ringBytes),
+  'max-message': (c) => String(c.maxMessageBytes),
+  'recv-buffer': (c) => formatBytes(c.recvBufferBytes),
+  ingest: (c) => c.udpIngest,
+  'spill-dir': (c) => c.spill?.dir ?? '(none)',
+  'spill-max': (c) => (c.spill ? formatBytes(c.spill.maxBytes) : '(none)'),
+};
+
+/** Settings fixed at start, in the table's order, each with how to show it. */
+const RESTART_ONLY = restartOnlyKeys().map((name) => ({ name, value: RUNNING_VALUE[name] }));
 
 /**
  * Plans the move from `current` (running in `slots`) to `next`; throws RelayError('ERR_BAD_OPTION')

@@ -1,8 +1,8 @@
 /**
  * The relay's TOML configuration file (`relay --config relay.toml`), parsed by smol-toml. Its
- * keys are the run command's long option names, and every value goes through that option's own
+ * keys are the run command's long option names, and every value goes through that setting's own
  * parser (the same checks and messages as the command line, prefixed with the file and the key):
- * there is one definition of each setting, in run.ts. Destinations are `[[destination]]` tables.
+ * there is one definition of each setting, in settings.ts. Destinations are `[[destination]]` tables.
  *
  *   listen = ["udp@0.0.0.0:2008", "tcp@0.0.0.0:2008"]
  *   buffer = "64MiB"
@@ -20,12 +20,12 @@
  */
 import { readFileSync } from 'node:fs';
 import nodePath from 'node:path';
-import { type Command, InvalidArgumentError, type Option } from 'commander';
 import { parse, TomlError } from 'smol-toml';
-import { DESTINATION_ADDRESS, parseEndpoint, type Endpoint } from '../config/address.js';
+import { DESTINATION_ADDRESS, parseEndpoint, type Endpoint } from './address.js';
 import { RelayError, type RelayErrorCode } from '../errors.js';
 import { isFramingName, FRAMING_NAMES, type FramingName } from '../framing/index.js';
-import type { TlsSettings } from '../config/tls-files.js';
+import { SETTINGS, type Setting, type SettingKey } from './settings.js';
+import type { TlsSettings } from './tls-files.js';
 
 /** One `[[destination]]` table, its address parsed; TLS keys only where the table gives them. */
 export interface FileDestination {
@@ -37,16 +37,13 @@ export interface FileDestination {
 
 export interface FileConfig {
   path: string;
-  /** Option values by commander attribute name (maxMessage), each parsed by that option's parser. */
-  options: Map<string, unknown>;
+  /** Setting values by key (max-message), each parsed by that setting's parser. */
+  options: Map<SettingKey, unknown>;
   destinations: FileDestination[];
 }
 
-/** Keys whose values are paths, resolved against the file's directory. */
-const PATH_KEYS = new Set(['tls-ca', 'tls-cert', 'tls-key', 'spill-dir']);
-
-/** Options that make no sense in the file itself. */
-const NOT_IN_FILE = new Set(['config', 'check-config', 'help', 'version']);
+/** The settings a file may give, by key (--config and --check-config make no sense in the file itself). */
+const FILE_SETTINGS = new Map<string, Setting>(SETTINGS.filter((s) => !s.commandLineOnly).map((s) => [s.key, s]));
 /** Keys of a [[destination]] table, and the TLS setting each one fills. */
 const DESTINATION_TLS_KEYS: Record<string, keyof TlsSettings> = {
   'tls-ca': 'caFile',
@@ -56,8 +53,8 @@ const DESTINATION_TLS_KEYS: Record<string, keyof TlsSettings> = {
 };
 const DESTINATION_KEYS = ['address', 'framing', ...Object.keys(DESTINATION_TLS_KEYS)];
 
-/** Reads and checks `path` against the options of `command` (the run command). Throws RelayError (exit 2). */
-export function readConfigFile(path: string, command: Command): FileConfig {
+/** Reads and checks `path` against the settings. Throws RelayError (exit 2). */
+export function readConfigFile(path: string): FileConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -74,37 +71,35 @@ export function readConfigFile(path: string, command: Command): FileConfig {
     }
     throw error;
   }
-  const runOptions = command.options.filter((o) => o.long !== undefined && !NOT_IN_FILE.has(o.long.slice(2)));
-  const byKey = new Map(runOptions.map((o) => [o.long!.slice(2), o]));
-  const options = new Map<string, unknown>();
+  const options = new Map<SettingKey, unknown>();
   let destinations: FileDestination[] = [];
   for (const [key, value] of Object.entries(document)) {
     if (key === 'destination') {
       destinations = readDestinations(path, value);
       continue;
     }
-    const option = byKey.get(key);
-    if (!option) {
-      const known = [...byKey.keys(), 'destination'];
+    const setting = FILE_SETTINGS.get(key);
+    if (!setting) {
+      const known = [...FILE_SETTINGS.keys(), 'destination'];
       throw new RelayError('ERR_CONFIG', `${path}: unknown key ${JSON.stringify(key)}${suggest(key, known)}`);
     }
-    const parsed = readOption(path, key, option, value);
-    options.set(option.attributeName(), PATH_KEYS.has(key) ? relativeTo(path, parsed as string) : parsed);
+    const parsed = readSetting(path, setting, value);
+    options.set(setting.key as SettingKey, setting.path ? relativeTo(path, parsed as string) : parsed);
   }
   return { path, options, destinations };
 }
 
-/** One top-level key through its option's parser. */
-function readOption(path: string, key: string, option: Option, value: unknown): unknown {
+/** One top-level key through its setting's parser. */
+function readSetting(path: string, setting: Setting, value: unknown): unknown {
+  const { key } = setting;
   const fail = (reason: string, code: RelayErrorCode = 'ERR_BAD_OPTION', cause?: unknown): never => {
     throw new RelayError(code, `${path}: ${reason}`, cause === undefined ? undefined : { cause });
   };
-  const takesValue = option.required || option.optional;
-  if (!takesValue) {
+  if (setting.arg === undefined) {
     if (typeof value !== 'boolean') fail(`${key}: expected true or false, got ${describe(value)}`);
     return value;
   }
-  const repeatable = Array.isArray(option.defaultValue);
+  const repeatable = Array.isArray(setting.default);
   const items = repeatable && Array.isArray(value) ? value : [value];
   if (!repeatable && Array.isArray(value)) fail(`${key}: expected one value, got a list`);
   let result: unknown = repeatable ? [] : undefined;
@@ -112,19 +107,18 @@ function readOption(path: string, key: string, option: Option, value: unknown): 
     if (typeof item !== 'string' && typeof item !== 'number')
       fail(`${key}: expected a string${repeatable ? ' or a list of strings' : ''}, got ${describe(item)}`);
     const text = String(item);
-    if (option.argChoices && !option.argChoices.includes(text)) fail(`${key}: ${JSON.stringify(text)} is not one of ${option.argChoices.join(', ')}`);
-    if (!option.parseArg) {
+    if (setting.choices && !setting.choices.includes(text)) fail(`${key}: ${JSON.stringify(text)} is not one of ${setting.choices.join(', ')}`);
+    if (!setting.parse) {
       result = text;
       continue;
     }
     try {
-      result = option.parseArg(text, result);
+      result = setting.parse(text, result);
     } catch (error) {
-      if (!(error instanceof InvalidArgumentError)) throw error;
-      const cause = error.cause instanceof RelayError ? error.cause : undefined;
-      // Our parsers name the option as typed (`--buffer "64XB": …`): name the key instead.
+      if (!(error instanceof RelayError)) throw error;
+      // The parsers name the option as typed (`--buffer "64XB": …`): name the key instead.
       const message = error.message.startsWith(`--${key} `) ? `${key}${error.message.slice(key.length + 2)}` : `${key}: ${error.message}`;
-      fail(message, cause?.code ?? 'ERR_BAD_OPTION', error);
+      fail(message, error.code, error);
     }
   }
   return result;
@@ -167,7 +161,7 @@ function readDestinations(path: string, value: unknown): FileDestination[] {
       const v = string(key);
       if (v === undefined) continue;
       if (endpoint.scheme !== 'tls') fail(`${key} is for tls@ destinations, and this one is ${endpoint.scheme}@`);
-      tls[field] = PATH_KEYS.has(key) ? relativeTo(path, v!) : v;
+      tls[field] = FILE_SETTINGS.get(key)?.path ? relativeTo(path, v!) : v;
     }
     return { endpoint, tls, where };
   });

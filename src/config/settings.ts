@@ -1,0 +1,342 @@
+/**
+ * The relay's settings, one row each: the one definition of a setting's name, value, default,
+ * bounds, scope, when a change applies, and help. Derived from it: the run command's options
+ * (src/cli/run.ts), the TOML reader's keys and checks (src/config/config-file.ts), the option
+ * values' type (`SettingValues`), `DEFAULTS` (src/config/config.ts), the reload plan's
+ * restart-only list (src/config/reload-plan.ts) and README.md's option table
+ * (test/unit/settings.test.ts keeps the README in sync). Adding a setting is one row here, plus
+ * its use: where loadSettings() (src/cli/run-settings.ts) puts its value and what reads it.
+ *
+ * Every `parse` throws RelayError naming the option as typed (`--buffer "64XB": …`); the CLI turns
+ * that into commander's argument error, the TOML reader into `FILE: buffer "64XB": …`.
+ */
+import { LISTENER_ADDRESS, parseEndpoint, parseHostPort, type Endpoint, type HostPort } from './address.js';
+import { parseCidr, type Cidr } from './cidr.js';
+import { formatBytes, formatDurationMs, parseDurationMs, parseSize } from './size.js';
+import { RelayError } from '../errors.js';
+import { FRAMING_NAMES, isFramingName, type FramingName } from '../framing/index.js';
+import { UDP_INGEST_CHOICES, type UdpIngestChoice } from '../ingest/udp-path.js';
+import type { LogFormat } from '../logging.js';
+
+const MIB = 1024 * 1024;
+const HOUR_MS = 3_600_000;
+
+/**
+ * Where a setting applies: `relay`, one value for the whole relay (RelayConfig); `destination`,
+ * a value each destination applies on its own (its connection, timers, spill); `main`, the main
+ * thread only (logging, metrics endpoint); `command line`, how the configuration is read.
+ */
+export type SettingScope = 'relay' | 'destination' | 'main' | 'command line';
+
+/** One setting. `T` is its value's type once parsed; `K` its long option name, also its TOML key. */
+export interface Setting<K extends string = string, T = unknown> {
+  key: K;
+  /** The option's value placeholder (`<size>`); absent for a flag, whose value is true or false. */
+  arg?: string;
+  /** A short flag (`-q`). */
+  short?: string;
+  /** Text to value (`previous` collects a repeatable one); absent: the text itself. Throws RelayError. */
+  parse?(text: string, previous: T | undefined): T;
+  /** The only texts accepted (checked before `parse`). */
+  choices?: readonly string[];
+  /** Least and most a size (bytes) or duration (ms) may be; `parse` enforces them. */
+  bounds?: { min: number; max: number };
+  /** The value when none is given; a list default makes the setting repeatable. */
+  default: T;
+  /** How --help and the README show the default, when not as the value itself. */
+  defaultText?: string;
+  /** What no value means (README), for a setting without default: `system store`. */
+  unset?: string;
+  scope: SettingScope;
+  /** When a changed value takes effect: at once on SIGHUP (`live`), or only after a restart. */
+  applied: 'live' | 'restart';
+  /** A path: in the TOML file, relative to the file's directory. */
+  path?: boolean;
+  /** Only on the command line (--config, --check-config): not a key of the file. */
+  commandLineOnly?: boolean;
+  /** The --help text. */
+  help: string;
+  /** The README's text, when it says more than the help. */
+  readme?: string;
+}
+
+/** A row, with its key, scope and `applied` as literal types (SettingValues and RestartOnlyKey are derived from them). */
+function row<const K extends string, T, const S extends SettingScope, const A extends 'live' | 'restart'>(
+  setting: Setting<K, T> & { scope: S; applied: A },
+): Setting<K, T> & { scope: S; applied: A } {
+  return setting;
+}
+
+/** A size in bytes (`64MiB`), bounded. */
+function size<const K extends string>(key: K, defaultBytes: number, bounds: { min: number; max: number }) {
+  return {
+    key,
+    bounds,
+    default: defaultBytes,
+    defaultText: formatBytes(defaultBytes).replace(' ', ''),
+    parse: (text: string) => parseSize(text, `--${key}`, bounds),
+  };
+}
+
+/** A duration in milliseconds (`5s`), bounded. */
+function duration<const K extends string>(key: K, defaultMs: number, bounds: { min: number; max: number }) {
+  return { key, bounds, default: defaultMs, defaultText: formatDurationMs(defaultMs), parse: (text: string) => parseDurationMs(text, `--${key}`, bounds) };
+}
+
+/** A file path: any non-empty text (whether it can be read is checked where it is read). */
+export function parseFilePath(text: string): string {
+  if (text === '') throw new RelayError('ERR_BAD_OPTION', 'expected a file path, got ""');
+  return text;
+}
+
+/** A framing name, for an option named --framing. */
+export function parseFramingOption(text: string): FramingName {
+  if (!isFramingName(text)) throw new RelayError('ERR_BAD_OPTION', `--framing "${text}": expected one of ${FRAMING_NAMES.join(', ')}`);
+  return text;
+}
+
+const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
+
+/** Every setting of the run command, in --help order. */
+export const SETTINGS = [
+  row({
+    key: 'config',
+    arg: '<file>',
+    parse: parseFilePath,
+    default: undefined as string | undefined,
+    scope: 'command line',
+    applied: 'live',
+    commandLineOnly: true,
+    help: 'read the configuration from this TOML file (keys are these long option names); SIGHUP reloads it',
+    readme: 'read the configuration from a TOML file (below); SIGHUP reloads it',
+  }),
+  row({
+    key: 'check-config',
+    arg: '<file>',
+    parse: parseFilePath,
+    default: undefined as string | undefined,
+    scope: 'command line',
+    applied: 'live',
+    commandLineOnly: true,
+    help: 'check the TOML file (and its TLS files) as --config would, print what would run, and exit',
+    readme: 'check the file (and the TLS files it names) as `--config` would, print what would run, exit 0, or 2 with the error',
+  }),
+  row({
+    key: 'listen',
+    arg: '<address>',
+    parse: (text: string, previous: Endpoint[] | undefined) => [...(previous ?? []), parseEndpoint(text, LISTENER_ADDRESS)],
+    default: [] as Endpoint[],
+    unset: 'none',
+    scope: 'relay',
+    applied: 'live',
+    help: 'another listener (repeatable)',
+    readme: 'another listener (repeatable); in the TOML file, `listen` lists every listener',
+  }),
+  row({
+    key: 'framing',
+    arg: '<name>',
+    parse: parseFramingOption,
+    default: 'len32le' as FramingName,
+    scope: 'destination',
+    applied: 'live',
+    help: 'default framing of destinations and TCP listeners',
+    readme: 'framing of destinations (and TCP listeners) that name none',
+  }),
+  row({
+    ...size('buffer', 64 * MIB, { min: 64 * 1024, max: 1024 * MIB }),
+    arg: '<size>',
+    scope: 'relay',
+    applied: 'restart',
+    help: 'ring size, rounded down to a power of two',
+    readme: 'ring size (all that is held in memory), rounded down to a power of two; at least 4 max-size messages',
+  }),
+  row({
+    ...size('max-message', 65535, { min: 1, max: 16 * MIB }),
+    arg: '<bytes>',
+    scope: 'relay',
+    applied: 'restart',
+    help: 'largest message accepted; larger ones are counted and dropped',
+  }),
+  row({
+    ...size('recv-buffer', 32 * MIB, { min: 4096, max: 2048 * MIB }),
+    arg: '<bytes>',
+    scope: 'relay',
+    applied: 'restart',
+    help: 'SO_RCVBUF asked for on UDP listeners (capped by net.core.rmem_max)',
+    readme:
+      'SO_RCVBUF asked for on UDP listeners; Linux caps it at `net.core.rmem_max` (the relay warns). On the native path a relay with CAP_NET_ADMIN (root) gets it past that cap (`SO_RCVBUFFORCE`, as rsyslog does)',
+  }),
+  row({
+    key: 'ingest',
+    arg: '<path>',
+    choices: UDP_INGEST_CHOICES,
+    default: 'auto' as UdpIngestChoice,
+    scope: 'relay',
+    applied: 'restart',
+    help: 'how UDP is received: native (recvmmsg addon, batched), dgram (node:dgram), or auto (native when built)',
+    readme: 'how UDP is received: `native` (the recvmmsg addon), `dgram` (`node:dgram`), `auto` (native when built)',
+  }),
+  row({
+    ...duration('drain-timeout', 5000, { min: 0, max: HOUR_MS }),
+    arg: '<duration>',
+    scope: 'relay',
+    applied: 'live',
+    help: 'on SIGINT/SIGTERM, how long to keep delivering what was received',
+    readme: 'on SIGINT/SIGTERM, how long to keep delivering what was received; also how long a destination a reload removed keeps delivering',
+  }),
+  row({
+    ...duration('connect-timeout', 5000, { min: 1, max: HOUR_MS }),
+    arg: '<duration>',
+    scope: 'destination',
+    applied: 'live',
+    help: 'give up a connection attempt after this long',
+  }),
+  row({
+    ...duration('stall-timeout', 30_000, { min: 1, max: HOUR_MS }),
+    arg: '<duration>',
+    scope: 'destination',
+    applied: 'live',
+    help: 'close a connection whose pending write made no progress for this long',
+    readme: 'a connection whose pending write made no progress this long is closed and retried',
+  }),
+  row({
+    key: 'spill-dir',
+    arg: '<dir>',
+    default: undefined as string | undefined,
+    unset: 'none',
+    path: true,
+    scope: 'relay',
+    applied: 'restart',
+    help: "write a lagging destination's oldest data here instead of dropping it; replayed in order, also after a restart",
+    readme:
+      "write a lagging destination's oldest data here instead of dropping it; replayed in order, also after a restart. One relay per directory: a relay holds `DIR/.relay.lock` while it runs, a second relay started on `DIR` exits 1 saying which pid holds it, and the lock a crashed relay left behind is taken over",
+  }),
+  row({
+    ...size('spill-max', 1024 * MIB, { min: MIB, max: 2 ** 50 }),
+    arg: '<size>',
+    scope: 'destination',
+    applied: 'restart',
+    help: 'most bytes spilled per destination; beyond it data is dropped and counted',
+    readme: 'most bytes spilled per destination; past it, data that would be spilled is dropped and counted',
+  }),
+  row({
+    key: 'allow',
+    arg: '<cidr>',
+    parse: (text: string, previous: Cidr[] | undefined) => [...(previous ?? []), parseCidr(text)],
+    default: [] as Cidr[],
+    defaultText: 'everyone',
+    scope: 'relay',
+    applied: 'live',
+    help: 'accept only sources in this block, e.g. 10.0.0.0/8 (repeatable)',
+    readme: 'accept datagrams and TCP inputs only from these sources (repeatable), e.g. `10.0.0.0/8`, `::1`',
+  }),
+  row({
+    ...duration('reconnect-min', 100, { min: 1, max: HOUR_MS }),
+    arg: '<duration>',
+    scope: 'destination',
+    applied: 'live',
+    help: 'first reconnect delay (doubles, with jitter)',
+    readme: 'first reconnect delay: doubles up to `--reconnect-max`, with jitter; names are resolved again on every attempt',
+  }),
+  row({
+    ...duration('reconnect-max', 30_000, { min: 1, max: HOUR_MS }),
+    arg: '<duration>',
+    scope: 'destination',
+    applied: 'live',
+    help: 'longest reconnect delay',
+  }),
+  row({
+    key: 'tls-ca',
+    arg: '<file>',
+    parse: parseFilePath,
+    default: undefined as string | undefined,
+    unset: 'system store',
+    path: true,
+    scope: 'destination',
+    applied: 'live',
+    help: 'PEM CA certificates that tls@ destinations may be signed by (besides the system store)',
+    readme: "PEM CA certificates `tls@` destinations may be signed by, trusted besides Node's CA store",
+  }),
+  row({
+    key: 'tls-cert',
+    arg: '<file>',
+    parse: parseFilePath,
+    default: undefined as string | undefined,
+    unset: 'none',
+    path: true,
+    scope: 'destination',
+    applied: 'live',
+    help: 'PEM client certificate presented to tls@ destinations (mutual TLS; with --tls-key)',
+    readme: 'PEM client certificate presented to `tls@` destinations (mutual TLS; with `--tls-key`)',
+  }),
+  row({
+    key: 'tls-key',
+    arg: '<file>',
+    parse: parseFilePath,
+    default: undefined as string | undefined,
+    unset: 'none',
+    path: true,
+    scope: 'destination',
+    applied: 'live',
+    help: 'PEM private key of --tls-cert',
+    readme: 'PEM private key of `--tls-cert`',
+  }),
+  row({
+    key: 'metrics',
+    arg: '<host:port>',
+    parse: (text: string) => parseHostPort(text, '--metrics', true),
+    default: undefined as HostPort | undefined,
+    unset: 'off',
+    scope: 'main',
+    applied: 'restart',
+    help: 'serve /metrics (Prometheus), /stats (JSON) and /health over HTTP here',
+    readme: 'serve `/metrics` (Prometheus), `/stats` (JSON) and `/health` over HTTP here (port 0 picks a free one)',
+  }),
+  row({
+    ...duration('stats-interval', 10_000, { min: 0, max: HOUR_MS }),
+    arg: '<duration>',
+    scope: 'main',
+    applied: 'live',
+    help: 'log a stats line this often (0: never)',
+  }),
+  row({
+    key: 'log-format',
+    arg: '<format>',
+    choices: LOG_FORMATS,
+    default: 'text' as LogFormat,
+    scope: 'main',
+    applied: 'live',
+    help: 'text, or json (one object per line)',
+  }),
+  row({ key: 'quiet', short: '-q', default: false, scope: 'main', applied: 'live', help: 'log warnings and errors only' }),
+  row({ key: 'verbose', short: '-v', default: false, scope: 'main', applied: 'live', help: 'log debug detail too' }),
+] as const;
+
+type Row = (typeof SETTINGS)[number];
+
+/** A setting's key. */
+export type SettingKey = Row['key'];
+
+/** `stall-timeout` -> `stallTimeout`, as commander names an option's value. */
+type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S;
+
+/** Every setting's value, by camel-cased key (`stallTimeout`), as the command line gives them. */
+export type SettingValues = { [R in Row as CamelCase<R['key']>]: R['default'] };
+
+/** The settings a running relay keeps until restart (the reload plan reports their changes as ignored). */
+export type RestartOnlyKey = Extract<Row, { applied: 'restart'; scope: 'relay' | 'destination' }>['key'];
+
+/** `stall-timeout` -> `stallTimeout`. */
+export function camelCase<K extends string>(key: K): CamelCase<K> {
+  return key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as CamelCase<K>;
+}
+
+/** The default of `key`. */
+export function defaultOf<K extends SettingKey>(key: K): SettingValues[CamelCase<K>] {
+  return (SETTINGS.find((s) => s.key === key) as Setting).default as SettingValues[CamelCase<K>];
+}
+
+/** The keys that apply only at restart and live in the relay's configuration, in table order. */
+export function restartOnlyKeys(): RestartOnlyKey[] {
+  return SETTINGS.filter((s) => s.applied === 'restart' && (s.scope === 'relay' || s.scope === 'destination')).map((s) => s.key as RestartOnlyKey);
+}
