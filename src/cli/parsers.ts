@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { parseEndpoint, parseHostPort, type Endpoint, type HostPort, type ParseOptions } from '../config/address.js';
-import { parseFilePath, parseFramingOption, type Setting } from '../config/settings.js';
+import { parseFilePath, parseFramingOption, type Setting } from '../config/setting-kinds.js';
 import { parseDurationMs, parseSize } from '../config/size.js';
 import type { FramingName } from '../framing/index.js';
 import { RelayError } from '../errors.js';

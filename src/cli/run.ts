@@ -3,7 +3,8 @@
  * relay until SIGINT/SIGTERM; SIGHUP reloads the configuration (src/cli/reload.ts).
  */
 import { type Command, Option } from 'commander';
-import { SETTINGS, type Setting } from '../config/settings.js';
+import type { Setting } from '../config/setting-kinds.js';
+import { SETTINGS } from '../config/settings.js';
 import { formatBytes } from '../config/size.js';
 import { Relay } from '../main/relay.js';
 import { stderrSink, type LogSink } from '../logging.js';

@@ -24,7 +24,8 @@ import { parse, TomlError } from 'smol-toml';
 import { DESTINATION_ADDRESS, parseEndpoint, type Endpoint } from './address.js';
 import { RelayError, type RelayErrorCode } from '../errors.js';
 import { isFramingName, FRAMING_NAMES, type FramingName } from '../framing/index.js';
-import { SETTINGS, type Setting, type SettingKey } from './settings.js';
+import type { Setting } from './setting-kinds.js';
+import { SETTINGS, type SettingKey } from './settings.js';
 import type { TlsSettings } from './tls-files.js';
 
 /** One `[[destination]]` table, its address parsed; TLS keys only where the table gives them. */

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../../src/package-root.js';
-import { SETTINGS, restartOnlyKeys, type Setting } from '../../src/config/settings.js';
+import type { Setting } from '../../src/config/setting-kinds.js';
+import { SETTINGS, restartOnlyKeys } from '../../src/config/settings.js';
 import { cli } from '../helpers/cli.js';
 
 const HEADER = ['| option | default | scope | on SIGHUP | meaning |', '|---|---|---|---|---|'];
