@@ -3,7 +3,7 @@
  * bounds, scope, when a change applies, and help. Derived from it: the run command's options
  * (src/cli/run.ts), the TOML reader's keys and checks (src/config/config-file.ts), the option
  * values' type (`SettingValues`), `DEFAULTS` (src/config/config.ts), the reload plan's
- * restart-only list (src/config/reload-plan.ts) and README.md's option table
+ * restart-only list (src/main/reload-plan.ts) and README.md's option table
  * (test/unit/settings.test.ts keeps the README in sync). Adding a setting is one row here, plus
  * its use: where loadSettings() (src/cli/run-settings.ts) puts its value and what reads it.
  *
