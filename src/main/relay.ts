@@ -116,7 +116,7 @@ export class Relay {
   }
 
   /**
-   * Moves the running relay to `next` (see src/config/reload-plan.ts for what changes how).
+   * Moves the running relay to `next` (see ./reload-plan.ts for what changes how).
    * Listeners change first: if one cannot bind, the reload rejects with RelayError('ERR_BIND')
    * and nothing changed (unless a listener it closed could not re-open: the message names it).
    * Settings fixed at start keep their running value (reported in `ignored`).
