@@ -122,60 +122,79 @@ export async function runOnce(spec: RunSpec, pool: Piscina, progress?: (sent: nu
       const [cpuS, rss, kernelDrops] = [await cpuSeconds(tree), await peakRssBytes(tree), await kernelDropsOnPort(udpPort)];
       relayExit = { code: await stopProcess(relay, 60_000), cpuS, rss, kernelDrops };
     }
-    // Stragglers: wait until every sink has everything, or nothing moved for settleMs.
-    let reports = await Promise.all(sinks.map((s) => s.report()));
-    for (let last = -1, idleSince = Date.now(); Date.now() - idleSince < spec.settleMs; ) {
-      const total = reports.reduce((sum, r) => sum + r.delivered, 0);
-      if (reports.every((r) => r.delivered - r.duplicates >= sent)) break;
-      if (total !== last) idleSince = Date.now();
-      last = total;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      reports = await Promise.all(sinks.map((s) => s.report()));
-    }
+    const reports = await stragglers(sinks, sent, spec.settleMs);
     if (ticker) clearInterval(ticker);
     const benchCpu = process.cpuUsage(benchCpuBefore);
     const relayCpu = (relayExit?.cpuS ?? (await cpuSeconds(tree))) - cpuBefore;
     const rss = relayExit?.rss ?? (await peakRssBytes(tree));
     const kernelDrops = (relayExit?.kernelDrops ?? (await kernelDropsOnPort(udpPort))) - dropsBefore;
 
-    const latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
-    for (const r of reports) latency.add(hdr.decodeFromCompressedBase64(r.latencyHistogram));
-    const destinations = reports.map((r) => ({
-      delivered: r.delivered,
-      gaps: Math.max(0, sent - (r.delivered - r.duplicates)),
-      duplicates: r.duplicates,
-      reordered: r.reordered,
-      torn: r.torn,
-    }));
-    const deliveredTotal = destinations.reduce((sum, d) => sum + d.delivered - d.duplicates, 0);
-    const expectedTotal = sent * destinations.length;
-    return {
-      relay: spec.label,
-      offered_rate: spec.rate,
-      sent,
-      send_rate: Math.round(sent / sendSeconds),
-      offered_rate_reached: sent / sendSeconds >= spec.rate * 0.95,
-      destinations,
-      loss_pct: expectedTotal === 0 ? 0 : round(((expectedTotal - deliveredTotal) / expectedTotal) * 100, 4),
-      latency_us: {
-        p50: latency.getValueAtPercentile(50),
-        p90: latency.getValueAtPercentile(90),
-        p99: latency.getValueAtPercentile(99),
-        p999: latency.getValueAtPercentile(99.9),
-        max: latency.maxValue,
-      },
-      relay_cpu_s: round(relayCpu, 3),
-      cpu_us_per_msg: deliveredTotal === 0 ? 0 : round((relayCpu * 1e6) / (deliveredTotal / destinations.length), 3),
-      relay_peak_rss_mb: round(rss / (1024 * 1024), 1),
-      kernel_drops: kernelDrops,
-      bench_cpu_s: round((benchCpu.user + benchCpu.system) / 1e6, 3),
-      send_with: [...new Set(results.map((r) => r.sendWith))].join('+'),
-      ...(relayExit && { relay_exit_code: relayExit.code }),
-    };
+    const measured = { relayCpu, rss, kernelDrops, benchCpuS: (benchCpu.user + benchCpu.system) / 1e6 };
+    return resultOf(spec, sent, sendSeconds, results, reports, measured, relayExit?.code);
   } finally {
     await stopProcess(relay);
     await Promise.all(sinks.map((s) => s.close()));
   }
+}
+
+/** Stragglers: waits until every sink has all `sent` messages, or nothing moved for `settleMs`; their last reports. */
+async function stragglers(sinks: { report(): Promise<SinkReport> }[], sent: number, settleMs: number): Promise<SinkReport[]> {
+  let reports = await Promise.all(sinks.map((s) => s.report()));
+  for (let last = -1, idleSince = Date.now(); Date.now() - idleSince < settleMs; ) {
+    const total = reports.reduce((sum, r) => sum + r.delivered, 0);
+    if (reports.every((r) => r.delivered - r.duplicates >= sent)) break;
+    if (total !== last) idleSince = Date.now();
+    last = total;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    reports = await Promise.all(sinks.map((s) => s.report()));
+  }
+  return reports;
+}
+
+/** One run's result from what the senders, the sinks and /proc reported. */
+function resultOf(
+  spec: RunSpec,
+  sent: number,
+  sendSeconds: number,
+  results: SenderResult[],
+  reports: SinkReport[],
+  measured: { relayCpu: number; rss: number; kernelDrops: number; benchCpuS: number },
+  exitCode: number | null | undefined,
+): RunResult {
+  const latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+  for (const r of reports) latency.add(hdr.decodeFromCompressedBase64(r.latencyHistogram));
+  const destinations = reports.map((r) => ({
+    delivered: r.delivered,
+    gaps: Math.max(0, sent - (r.delivered - r.duplicates)),
+    duplicates: r.duplicates,
+    reordered: r.reordered,
+    torn: r.torn,
+  }));
+  const deliveredTotal = destinations.reduce((sum, d) => sum + d.delivered - d.duplicates, 0);
+  const expectedTotal = sent * destinations.length;
+  return {
+    relay: spec.label,
+    offered_rate: spec.rate,
+    sent,
+    send_rate: Math.round(sent / sendSeconds),
+    offered_rate_reached: sent / sendSeconds >= spec.rate * 0.95,
+    destinations,
+    loss_pct: expectedTotal === 0 ? 0 : round(((expectedTotal - deliveredTotal) / expectedTotal) * 100, 4),
+    latency_us: {
+      p50: latency.getValueAtPercentile(50),
+      p90: latency.getValueAtPercentile(90),
+      p99: latency.getValueAtPercentile(99),
+      p999: latency.getValueAtPercentile(99.9),
+      max: latency.maxValue,
+    },
+    relay_cpu_s: round(measured.relayCpu, 3),
+    cpu_us_per_msg: deliveredTotal === 0 ? 0 : round((measured.relayCpu * 1e6) / (deliveredTotal / destinations.length), 3),
+    relay_peak_rss_mb: round(measured.rss / (1024 * 1024), 1),
+    kernel_drops: measured.kernelDrops,
+    bench_cpu_s: round(measured.benchCpuS, 3),
+    send_with: [...new Set(results.map((r) => r.sendWith))].join('+'),
+    ...(exitCode !== undefined && { relay_exit_code: exitCode }),
+  };
 }
 
 function round(value: number, digits: number): number {
