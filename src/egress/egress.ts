@@ -24,7 +24,7 @@ import type { RateLimitedLog } from '../logging.js';
 import { SpillStore } from '../spill/segment-store.js';
 import { spillDirectoryFor } from '../spill/spill-options.js';
 import type { DestinationChange, DestinationOptions, DrainReport, RetiredReport, SpillOptions } from '../thread-protocol.js';
-import { systemClock, type Clock } from './connection.js';
+import { systemClock, type Clock } from './clock.js';
 import { Destination, type DestinationEnvironment } from './destination.js';
 
 /** A destination's identity: the name of its spill directory, which is made of exactly that. */

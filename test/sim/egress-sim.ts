@@ -37,7 +37,7 @@ import { RingReader, RingWriter } from '../../src/ring/ring.js';
 import { SpillStore } from '../../src/spill/segment-store.js';
 import { mulberry32, randomInt } from '../helpers/prng.js';
 import { FakeClock, FakeSocket, type ConnectionRecord } from './fake-net.js';
-import type { Attempt } from '../../src/egress/connection.js';
+import type { Opening } from '../../src/egress/attempt.js';
 
 const FRAMINGS: FramingName[] = ['len32le', 'len32be', 'lf', 'octet'];
 /** Payload sizes whose item (+4 header bytes) divides the 64 KiB ring: each lap ends exactly there. */
@@ -171,7 +171,7 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
     run.stores = await Promise.all(peers.map((_, d) => openStore(d, run)));
     run.destinations = destinationOptions.map((options, d) => {
       const peer = peers[d]!;
-      const connect = (): Attempt => {
+      const connect = (): Opening => {
         const record: ConnectionRecord = { id: connectionIds++, bytes: [], acceptedBytes: 0, ended: false };
         const socket = new FakeSocket(record, clock, highWaterMark, peer.upEvent, peer.verdict ? options.connectTimeoutMs : undefined);
         peer.connections.push({ socket, record, decoder: new FrameDecoder(peer.framing, MAX_MESSAGE_BYTES), decodedChunks: 0, lastId: -1 });

@@ -6,7 +6,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import type { Attempt } from '../../src/egress/connection.js';
+import type { Opening } from '../../src/egress/attempt.js';
 import { Destination } from '../../src/egress/destination.js';
 import { RateLimitedLog } from '../../src/logging.js';
 import { DestinationCounters, allocateCounters, destinationBase } from '../../src/metrics/counters.js';
@@ -24,7 +24,7 @@ test('destination: at shutdown, every unconfirmed ring write goes to the spill i
     const counters = new DestinationCounters(new Float64Array(allocateCounters(0, 1)), destinationBase(0, 0));
     const clock = new FakeClock();
     const sockets: FakeSocket[] = [];
-    const connect = (): Attempt => {
+    const connect = (): Opening => {
       const socket = new FakeSocket({ id: sockets.length, bytes: [], acceptedBytes: 0, ended: false }, clock, 1 << 20);
       socket.acceptConnection();
       sockets.push(socket);
