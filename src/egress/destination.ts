@@ -1,10 +1,10 @@
 /**
  * One destination in the egress thread: composes its connection (./connection.ts), its window
  * of unconfirmed writes (./delivery-window.ts), the lag policy (./lag-policy.ts) and, with
- * --spill-dir, its spill store and replay (./replay.ts). This module owns the cursor and decides
- * what each write carries; each part owns its own state.
- *
- * Its place in the ring (cursor and released position) is ./ring-cursor.ts's.
+ * --spill-dir, its spill store and replay (./replay.ts), and its place in the ring, the cursor and
+ * released position (./ring-cursor.ts). This module decides what each write carries; each part
+ * owns its own state. Its egress builds it complete (transport, spill store, starting position);
+ * start() only connects.
  *
  * Delivery order: unconfirmed writes (resent first on a new connection), then the spill
  * directory (oldest first), then the ring from `cursor`. While the spill has a backlog or a
@@ -20,22 +20,39 @@ import type { RingReader } from '../ring/ring.js';
 import type { DestinationCounters } from '../metrics/counters.js';
 import type { SpillBatch, SpillStore } from '../spill/segment-store.js';
 import type { RateLimitedLog } from '../logging.js';
+import { Connection, type ConnectionEvents } from './connection.js';
 import type { ConnectFn } from './attempt.js';
-import { systemClock, type Clock } from './clock.js';
-import { Connection } from './connection.js';
+import type { Clock } from './clock.js';
 import { DeliveryWindow, type PendingWrite } from './delivery-window.js';
 import { isPinned, lagLimits, overflowAction, type LagLimits } from './lag-policy.js';
 import { ReplayDriver } from './replay.js';
 import { RingCursor } from './ring-cursor.js';
 import { SpillKeeper } from './spill-keeper.js';
-import { connectFnFor } from './transport.js';
 import type { DestinationOptions } from '../thread-protocol.js';
 
-/** How the destination reaches the world; the simulation passes fakes (its `connect` replaces the transport). */
-export interface DestinationEnvironment {
-  connect: ConnectFn;
+/** What the destinations of one egress thread share: the ring, the log, and how they reach the world. */
+export interface DestinationContext {
+  reader: RingReader;
+  log: RateLimitedLog;
   clock: Clock;
   random: () => number;
+  /** How a destination with these options is reached: ./transport.ts's connectFnFor, or the simulation's fake network. */
+  transport: (options: DestinationOptions) => ConnectFn;
+  /** Called when a destination can take data again (connected, drained, spill ready). */
+  onWritable(destination: Destination): void;
+}
+
+/** What one destination starts with, chosen or opened by its egress before it is built. */
+export interface DestinationSetup {
+  counters: DestinationCounters;
+  /** context.transport(options), chosen before its spill directory opened (settings that do not load fail before that). */
+  connect: ConnectFn;
+  /** Its spill store, with --spill-dir: what an earlier run left there is sent first. */
+  store: SpillStore | undefined;
+  /** Where its cursor starts: the tail when it was added (a relay forwards what arrives from then on)... */
+  tail: number;
+  /** ...which is this many items into the ring's history. */
+  tailItems: number;
 }
 
 /** Where the messages not yet sent nor dropped are; see the module comment. */
@@ -58,60 +75,79 @@ export class Destination {
   private readonly limits: LagLimits;
   /** Reused list of payload views for one batch (no allocation per message). */
   private readonly batch: Uint8Array[] = [];
-  private spill!: SpillKeeper;
-  private replay: ReplayDriver | undefined;
-  private readonly clock: Clock;
+  private readonly spill: SpillKeeper;
+  private readonly replay: ReplayDriver | undefined;
+  private readonly counters: DestinationCounters;
+  private readonly reader: RingReader;
+  private readonly log: RateLimitedLog;
   /**
-   * How each connection attempt is opened: TCP or TLS with the options' settings
-   * (./transport.ts), chosen here once. Every attempt reads this field, so replacing it changes
-   * the transport from the next attempt on (Connection.reconnectNow applies it at once).
+   * How each connection attempt is opened: TCP or TLS with the options' settings (./transport.ts).
+   * Every attempt reads this field, so replacing it changes the transport from the next attempt on
+   * (Connection.reconnectNow applies it at once).
    */
   private connectFn: ConnectFn;
-  /** The simulation's fake network: kept across update(). */
-  private readonly injectedConnect: boolean;
 
+  /**
+   * Complete, at its place in the ring (published: the background thread keeps what it needs from
+   * there), and not connecting yet: start() does.
+   */
   constructor(
     private options: DestinationOptions,
-    private readonly reader: RingReader,
-    private readonly counters: DestinationCounters,
-    private readonly log: RateLimitedLog,
-    /** Called when the destination can take data again (connected, drained, spill ready). */
-    private readonly onWritable: (destination: Destination) => void,
-    /** Fakes for the simulation; absent: the real network and clock. */
-    env?: DestinationEnvironment,
+    setup: DestinationSetup,
+    private readonly context: DestinationContext,
   ) {
-    this.clock = env?.clock ?? systemClock;
-    this.ring = new RingCursor(reader, options.index, counters, this.window);
-    this.connectFn = env?.connect ?? connectFnFor(options);
-    this.injectedConnect = env?.connect !== undefined;
+    const { reader, log } = context;
+    this.counters = setup.counters;
+    this.reader = reader;
+    this.log = log;
+    this.connectFn = setup.connect;
     this.framing = framingFor(options.framing);
     this.limits = lagLimits(reader.capacity);
-    this.connection = new Connection(
-      options,
-      {
-        onUp: () => this.onUp(),
-        onDown: (wasUp, reason, tlsFailed) => this.onDown(wasUp, reason, tlsFailed),
-        onDrain: () => this.onWritable(this),
-        onIdle: () => {
-          if (this.window.isEmpty) return;
-          this.log.log('warn', `stalled:${options.index}`, `${options.text}: stalled: no write completed for ${options.stallTimeoutMs} ms; reconnecting`);
-          this.counters.stalled();
-          this.connection.cut('stalled');
-        },
+    this.ring = new RingCursor(reader, options.index, this.counters, this.window);
+    this.connection = new Connection(options, this.connectionEvents(), (host, port) => this.connectFn(host, port), context.clock, context.random);
+    this.spill = new SpillKeeper(setup.store, this.framing, this.counters, this.limits.spillInFlightLimitBytes, {
+      skipped: (n) => this.countUnframeable(n),
+      appended: () => {
+        if (!this.closed && this.isUp) this.context.onWritable(this);
       },
-      (host, port) => this.connectFn(host, port),
-      this.clock,
-      env?.random ?? Math.random,
-    );
+      warn: (cause, message) => this.log.log('warn', `${cause}:${this.options.index}`, `${this.options.text}: ${message}`),
+    });
+    this.replay = setup.store && this.replayOf(setup.store);
+    this.ring.moveTo(setup.tail, setup.tailItems);
+    this.ring.publish(true);
+  }
+
+  private connectionEvents(): ConnectionEvents {
+    return {
+      onUp: () => this.onUp(),
+      onDown: (wasUp, reason, tlsFailed) => this.onDown(wasUp, reason, tlsFailed),
+      onDrain: () => this.context.onWritable(this),
+      onIdle: () => {
+        if (this.window.isEmpty) return;
+        const o = this.options;
+        this.log.log('warn', `stalled:${o.index}`, `${o.text}: stalled: no write completed for ${o.stallTimeoutMs} ms; reconnecting`);
+        this.counters.stalled();
+        this.connection.cut('stalled');
+      },
+    };
+  }
+
+  private replayOf(store: SpillStore): ReplayDriver {
+    return new ReplayDriver(store, this.options.maxWriteBytes, {
+      canWrite: () => !this.closed && this.connection.writable,
+      deliver: (batch) => this.deliverReplayed(batch),
+      emptied: () => this.context.onWritable(this),
+      readFailed: (error) => this.log.log('warn', `spill-read:${this.options.index}`, `${this.options.text}: cannot read spill: ${error.message}`),
+    });
   }
 
   get index(): number {
     return this.options.index;
   }
 
-  /** Its spill store, once started with one (the simulation waits on its disk I/O). */
+  /** Its spill store, if it has one (the simulation waits on its disk I/O). */
   get spillStore(): SpillStore | undefined {
-    return this.spill?.store;
+    return this.spill.store;
   }
 
   /** What it runs with now. */
@@ -152,31 +188,9 @@ export class Destination {
     return { windowMessages: ring + spill, spillQueueDelta: this.spill.queueDelta };
   }
 
-  /**
-   * Starts connecting; the cursor starts at `tail` (a relay forwards what arrives from now on),
-   * which is `tailItems` items into the ring's history. With a spill store, what it holds from
-   * an earlier run is sent first. With `connectAfter`, the first attempt waits for it.
-   */
-  start(tail: number, spill: SpillStore | undefined, tailItems = 0, connectAfter?: Promise<unknown>): void {
-    const o = this.options;
-    this.spill = new SpillKeeper(spill, this.framing, this.counters, this.limits.spillInFlightLimitBytes, {
-      skipped: (n) => this.countUnframeable(n),
-      appended: () => {
-        if (!this.closed && this.isUp) this.onWritable(this);
-      },
-      warn: (cause, message) => this.log.log('warn', `${cause}:${o.index}`, `${o.text}: ${message}`),
-    });
-    if (spill) {
-      this.replay = new ReplayDriver(spill, this.options.maxWriteBytes, {
-        canWrite: () => !this.closed && this.connection.writable,
-        deliver: (batch) => this.deliverReplayed(batch),
-        emptied: () => this.onWritable(this),
-        readFailed: (error) => this.log.log('warn', `spill-read:${this.options.index}`, `${this.options.text}: cannot read spill: ${error.message}`),
-      });
-    }
-    this.ring.moveTo(tail, tailItems);
-    this.counters.started(this.clock.nowMs());
-    this.ring.publish(true);
+  /** Starts connecting; with `connectAfter`, the first attempt waits for it. */
+  start(connectAfter?: Promise<unknown>): void {
+    this.counters.started(this.context.clock.nowMs());
     // A destination added again while its removed predecessor still drains connects once that
     // one finished: the peer gets the older messages first. Meanwhile it is down, under the limits.
     if (!connectAfter) {
@@ -200,7 +214,7 @@ export class Destination {
     this.options = options;
     this.connection.reconfigure(options);
     if (!tlsChanged) return;
-    if (!this.injectedConnect) this.connectFn = connectFnFor(options);
+    this.connectFn = this.context.transport(options);
     // Not connecting yet (its predecessor still drains): the first attempt will use the new settings.
     if (!this.awaitingPredecessor) this.connection.reconnectNow('TLS settings changed');
   }
@@ -329,18 +343,18 @@ export class Destination {
   }
 
   private onUp(): void {
-    this.counters.connected(this.clock.nowMs());
+    this.counters.connected(this.context.clock.nowMs());
     this.log.log('info', `up:${this.options.index}`, `${this.options.text}: connected`);
     // Writes the last connection never confirmed go first, whole, in their original order.
     for (const w of this.window.all()) {
       this.counters.resent(w.messages);
       this.write(w);
     }
-    this.onWritable(this);
+    this.context.onWritable(this);
   }
 
   private onDown(wasUp: boolean, reason: string, tlsFailed: boolean): void {
-    this.counters.disconnected(wasUp, this.clock.nowMs());
+    this.counters.disconnected(wasUp, this.context.clock.nowMs());
     const o = this.options;
     if (tlsFailed) {
       this.counters.tlsFailed();

@@ -180,15 +180,15 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
         else socket.acceptConnection();
         return { socket, upEvent: peer.upEvent, awaitAcceptance: peer.verdict ? (accepted) => socket.whenAccepted(accepted) : undefined };
       };
-      return new Destination(options, reader, counters[d]!, log, (dest) => dest.service(reader.loadTail()), { connect, clock, random });
+      const context = { reader, log, clock, random, transport: () => connect, onWritable: (dest: Destination) => dest.service(reader.loadTail()) };
+      return new Destination(options, { counters: counters[d]!, connect, store: run.stores[d], tail: reader.loadTail(), tailItems: 0 }, context);
     });
     for (const p of peers) {
       p.check();
       p.runDelivered = new Set();
       p.runEmptyFrames = 0;
     }
-    const tail = reader.loadTail();
-    for (const [d, dest] of run.destinations.entries()) dest.start(tail, run.stores[d]);
+    for (const dest of run.destinations) dest.start();
     return run;
   };
 

@@ -199,7 +199,7 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
       0,
       log,
       spill,
-      { connect, clock, random, park: false },
+      { transport: () => connect, clock, random, park: false },
     );
     const next: Run = {
       views,
