@@ -2,9 +2,10 @@
  * One destination in the egress thread: composes its connection (./connection.ts), its window
  * of unconfirmed writes (./delivery-window.ts), the lag policy (./lag-policy.ts) and, with
  * --spill-dir, its spill store and replay (./replay.ts), and its place in the ring, the cursor and
- * released position (./ring-cursor.ts). This module decides what each write carries; each part
- * owns its own state. Its egress builds it complete (transport, spill store, starting position);
- * start() only connects.
+ * released position (./ring-cursor.ts). This module decides what is written when and what leaves
+ * the ring; ./write-framer.ts frames each write, ./destination-notices.ts words what it tells the
+ * operator. Each part owns its own state. Its egress builds it complete (transport, spill store,
+ * starting position); start() only connects.
  *
  * Delivery order: unconfirmed writes (resent first on a new connection), then the spill
  * directory (oldest first), then the ring from `cursor`. While the spill has a backlog or a
@@ -15,11 +16,12 @@
  * (confirmed), dropped (by reason), lag (cursor..TAIL), the window, or queued in the spill.
  * `accounting()` reports the last three; the simulation checks the sum after every step.
  */
-import { encodeBatch, framingFor, type Framing } from '../framing/index.js';
+import { framingFor } from '../framing/index.js';
 import type { RingReader } from '../ring/ring.js';
 import type { DestinationCounters } from '../metrics/counters.js';
 import type { SpillBatch, SpillStore } from '../spill/segment-store.js';
 import type { RateLimitedLog } from '../logging.js';
+import { DestinationNotices } from './destination-notices.js';
 import { Connection, type ConnectionEvents } from './connection.js';
 import type { ConnectFn } from './attempt.js';
 import type { Clock } from './clock.js';
@@ -28,6 +30,7 @@ import { isPinned, lagLimits, overflowAction, type LagLimits } from './lag-polic
 import { ReplayDriver } from './replay.js';
 import { RingCursor } from './ring-cursor.js';
 import { SpillKeeper } from './spill-keeper.js';
+import { WriteFramer } from './write-framer.js';
 import type { DestinationOptions } from '../thread-protocol.js';
 
 /** What the destinations of one egress thread share: the ring, the log, and how they reach the world. */
@@ -71,15 +74,17 @@ export class Destination {
   private readonly window = new DeliveryWindow();
   /** Cursor and released position (./ring-cursor.ts). */
   private readonly ring: RingCursor;
-  private readonly framing: Framing;
+  /** What each write carries, in its framing (./write-framer.ts). */
+  private readonly framer: WriteFramer;
   private readonly limits: LagLimits;
-  /** Reused list of payload views for one batch (no allocation per message). */
+  /** Reused list of payload views leaving the ring (no allocation per message). */
   private readonly batch: Uint8Array[] = [];
   private readonly spill: SpillKeeper;
   private readonly replay: ReplayDriver | undefined;
   private readonly counters: DestinationCounters;
   private readonly reader: RingReader;
-  private readonly log: RateLimitedLog;
+  /** Its log lines and the counters that go with them (./destination-notices.ts). */
+  private readonly notices: DestinationNotices;
   /**
    * How each connection attempt is opened: TCP or TLS with the options' settings (./transport.ts).
    * Every attempt reads this field, so replacing it changes the transport from the next attempt on
@@ -96,21 +101,21 @@ export class Destination {
     setup: DestinationSetup,
     private readonly context: DestinationContext,
   ) {
-    const { reader, log } = context;
+    const { reader } = context;
     this.counters = setup.counters;
     this.reader = reader;
-    this.log = log;
+    this.notices = new DestinationNotices(() => this.options, this.counters, context.log, context.clock);
     this.connectFn = setup.connect;
-    this.framing = framingFor(options.framing);
+    this.framer = new WriteFramer(framingFor(options.framing), reader, this.counters, this.notices);
     this.limits = lagLimits(reader.capacity);
     this.ring = new RingCursor(reader, options.index, this.counters, this.window);
     this.connection = new Connection(options, this.connectionEvents(), (host, port) => this.connectFn(host, port), context.clock, context.random);
-    this.spill = new SpillKeeper(setup.store, this.framing, this.counters, this.limits.spillInFlightLimitBytes, {
-      skipped: (n) => this.countUnframeable(n),
+    this.spill = new SpillKeeper(setup.store, this.framer.framing, this.counters, this.limits.spillInFlightLimitBytes, {
+      skipped: (n) => this.notices.unframeable(n, this.framer.framing.name),
       appended: () => {
         if (!this.closed && this.isUp) this.context.onWritable(this);
       },
-      warn: (cause, message) => this.log.log('warn', `${cause}:${this.options.index}`, `${this.options.text}: ${message}`),
+      warn: (cause, message) => this.notices.warn(cause, message),
     });
     this.replay = setup.store && this.replayOf(setup.store);
     this.ring.moveTo(setup.tail, setup.tailItems);
@@ -120,13 +125,11 @@ export class Destination {
   private connectionEvents(): ConnectionEvents {
     return {
       onUp: () => this.onUp(),
-      onDown: (wasUp, reason, tlsFailed) => this.onDown(wasUp, reason, tlsFailed),
+      onDown: (wasUp, reason, tlsFailed) => this.notices.down(wasUp, reason, tlsFailed, this.window.size),
       onDrain: () => this.context.onWritable(this),
       onIdle: () => {
         if (this.window.isEmpty) return;
-        const o = this.options;
-        this.log.log('warn', `stalled:${o.index}`, `${o.text}: stalled: no write completed for ${o.stallTimeoutMs} ms; reconnecting`);
-        this.counters.stalled();
+        this.notices.stalled();
         this.connection.cut('stalled');
       },
     };
@@ -137,7 +140,7 @@ export class Destination {
       canWrite: () => !this.closed && this.connection.writable,
       deliver: (batch) => this.deliverReplayed(batch),
       emptied: () => this.context.onWritable(this),
-      readFailed: (error) => this.log.log('warn', `spill-read:${this.options.index}`, `${this.options.text}: cannot read spill: ${error.message}`),
+      readFailed: (error) => this.notices.spillReadFailed(error),
     });
   }
 
@@ -190,7 +193,7 @@ export class Destination {
 
   /** Starts connecting; with `connectAfter`, the first attempt waits for it. */
   start(connectAfter?: Promise<unknown>): void {
-    this.counters.started(this.context.clock.nowMs());
+    this.notices.started();
     // A destination added again while its removed predecessor still drains connects once that
     // one finished: the peer gets the older messages first. Meanwhile it is down, under the limits.
     if (!connectAfter) {
@@ -235,26 +238,14 @@ export class Destination {
       return;
     }
     while (this.connection.writable && this.ring.position !== endAt) {
-      if (!this.reader.scan(this.ring.position, endAt, this.options.maxWriteBytes)) break;
-      const start = this.reader.segmentStart;
-      const end = this.reader.segmentEnd;
-      const items = this.reader.segmentItems;
-      let chunk: Uint8Array;
-      let messages: number;
-      if (this.framing.name === 'len32le') {
-        // The ring holds len32le frames already: send a view of it, no copy.
-        chunk = this.reader.view(start, end);
-        messages = items;
-      } else {
-        this.batch.length = 0;
-        this.reader.payloads(start, end, this.batch);
-        ({ chunk, messages } = this.frame(this.batch));
-      }
-      this.ring.moveTo(end, items);
-      if (chunk.length === 0) {
+      const next = this.framer.next(this.ring.position, endAt, this.options.maxWriteBytes);
+      if (!next) break;
+      this.ring.moveTo(next.end, next.items);
+      if (next.chunk.length === 0) {
         this.ring.publish();
         continue;
       }
+      const { chunk, messages, start, end } = next;
       this.send({ chunk, messages, ring: { start, end }, spillAppendsBefore: this.spill.appends });
     }
   }
@@ -289,24 +280,6 @@ export class Destination {
     return { lost, closed: this.spill.close() };
   }
 
-  /** Encodes payloads in this destination's framing, counting what the framing cannot carry intact. */
-  private frame(payloads: readonly Uint8Array[]): { chunk: Buffer; messages: number } {
-    const { chunk, messages, skipped, split } = encodeBatch(this.framing, payloads);
-    this.countUnframeable(skipped);
-    if (split > 0) this.counters.split(split);
-    return { chunk, messages };
-  }
-
-  private countUnframeable(skipped: number): void {
-    if (skipped === 0) return;
-    this.counters.dropped('unframeable', skipped);
-    this.log.log(
-      'warn',
-      `unframeable:${this.options.index}`,
-      `${this.options.text}: skipped ${skipped} empty message(s): framing ${this.framing.name} cannot carry an empty payload`,
-    );
-  }
-
   /** Makes `write` owed and writes it if the connection is up. */
   private send(write: PendingWrite): void {
     this.window.add(write);
@@ -338,33 +311,18 @@ export class Destination {
   private deliverReplayed(batch: SpillBatch): void {
     if (this.closed) return; // read while stopping: it stays on disk, before the replay position, for the next run
     this.spill.read(batch.payloads.length);
-    const { chunk, messages } = this.frame(batch.payloads);
+    const { chunk, messages } = this.framer.encode(batch.payloads);
     this.send({ chunk, messages, spill: batch, spillAppendsBefore: this.spill.appends });
   }
 
   private onUp(): void {
-    this.counters.connected(this.context.clock.nowMs());
-    this.log.log('info', `up:${this.options.index}`, `${this.options.text}: connected`);
+    this.notices.up();
     // Writes the last connection never confirmed go first, whole, in their original order.
     for (const w of this.window.all()) {
       this.counters.resent(w.messages);
       this.write(w);
     }
     this.context.onWritable(this);
-  }
-
-  private onDown(wasUp: boolean, reason: string, tlsFailed: boolean): void {
-    this.counters.disconnected(wasUp, this.context.clock.nowMs());
-    const o = this.options;
-    if (tlsFailed) {
-      this.counters.tlsFailed();
-      const resend = wasUp ? ` (${this.window.size} unconfirmed write(s) will be resent)` : '';
-      this.log.log('error', `error:${o.index}:${reason}`, `${o.text}: TLS handshake failed: ${reason}; retrying${resend}`);
-    } else if (wasUp) {
-      this.log.log('warn', `down:${o.index}`, `${o.text}: connection lost (${reason}); ${this.window.size} unconfirmed write(s) will be resent`);
-    } else {
-      this.log.log('warn', `error:${o.index}:${reason}`, `${o.text}: cannot connect: ${reason}`);
-    }
   }
 
   /**
@@ -380,23 +338,13 @@ export class Destination {
       this.batch.length = 0;
       const items = this.ring.skipOldest(tail, endAt, this.limits.overflowLowBytes, this.batch);
       if (action === 'spill') this.spill.keep(this.batch, 'overflow');
-      else {
-        this.counters.dropped('overflow', items);
-        const o = this.options;
-        this.log.log(
-          'warn',
-          `overflow:${o.index}`,
-          `${o.text}: lagging ${this.isUp ? 'behind' : 'while down'}, dropped its ${items} oldest message(s) (ring overflow)`,
-        );
-      }
+      else this.notices.overflowDropped(items, this.isUp);
       this.batch.length = 0;
       this.ring.publish();
     }
     if (!isPinned(this.limits, this.ring.heldBytes(tail), this.window.hasRingWrites())) return;
     if (this.connection.state === 'up') {
-      const o = this.options;
-      this.log.log('warn', `stalled:${o.index}`, `${o.text}: not reading (a write has pinned the ring for 7/8 of its size); reconnecting`);
-      this.counters.stalled();
+      this.notices.notReading();
       this.connection.cut('not reading');
     }
     // Down now: the pinned writes leave the ring (replayed batches stay owed: they live on disk).
