@@ -60,11 +60,11 @@ export type AttemptEvent = 'reached' | 'accepted' | 'deadline' | 'idle' | 'drain
 export class Attempt {
   readonly socket: SocketLike;
   /** Its socket carries data (the connection is up on it). */
-  isUp = false;
+  private up = false;
   /** A TLS attempt's TCP connection is made: a failure now is a TLS failure. */
-  handshaking = false;
+  private handshaking = false;
   /** Reached its upEvent; waiting for the peer to accept the session. */
-  awaitingAcceptance = false;
+  private awaitingAcceptance = false;
   private lastError: SocketError | undefined;
   private readonly deadline: unknown;
 
@@ -95,6 +95,20 @@ export class Attempt {
     socket.on('close', () => report('closed'));
   }
 
+  get isUp(): boolean {
+    return this.up;
+  }
+
+  /** A TLS attempt whose TCP connection is made and whose handshake is not finished. */
+  get isHandshaking(): boolean {
+    return this.handshaking;
+  }
+
+  /** It reached its upEvent and only the peer's acceptance is awaited. */
+  get isAwaitingAcceptance(): boolean {
+    return this.awaitingAcceptance;
+  }
+
   /** At its upEvent: reports `accepted` at once, or once the peer accepted the session. */
   awaitAcceptance(): void {
     const { awaitAcceptance } = this.opening;
@@ -104,6 +118,18 @@ export class Attempt {
     }
     this.awaitingAcceptance = true;
     awaitAcceptance(() => this.report('accepted'));
+  }
+
+  /**
+   * Its socket carries data from now on: the deadline no longer applies, and the socket's
+   * inactivity timer becomes the stall timeout (Node restarts it on every write issued or
+   * completed and every read).
+   */
+  wentUp(stallTimeoutMs: number): void {
+    this.awaitingAcceptance = false;
+    this.clearDeadline();
+    this.socket.setTimeout(stallTimeoutMs);
+    this.up = true;
   }
 
   /** The deadline no longer applies (up, or gone). */
@@ -123,6 +149,6 @@ export class Attempt {
    */
   get closedByTls(): boolean {
     if (this.opening.upEvent !== 'secureConnect') return false;
-    return (!this.isUp && this.handshaking) || this.lastError?.code?.startsWith('ERR_SSL_') === true;
+    return (!this.up && this.handshaking) || this.lastError?.code?.startsWith('ERR_SSL_') === true;
   }
 }

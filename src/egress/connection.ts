@@ -201,12 +201,7 @@ export class Connection {
 
   private up(attempt: Attempt): void {
     if (attempt.isUp || attempt.socket.destroyed) return;
-    attempt.awaitingAcceptance = false;
-    attempt.clearDeadline();
-    // Once up, the socket's inactivity timer is the stall timeout (Node restarts it on every
-    // write issued or completed and every read).
-    attempt.socket.setTimeout(this.options.stallTimeoutMs);
-    attempt.isUp = true;
+    attempt.wentUp(this.options.stallTimeoutMs);
     this.events.onUp();
   }
 
@@ -214,13 +209,13 @@ export class Connection {
   private deadline(attempt: Attempt): void {
     // A socket already destroyed (an alert, a reset) reports its end itself: 'close' is coming.
     if (attempt.isUp || attempt.socket.destroyed) return;
-    if (attempt.awaitingAcceptance) {
+    if (attempt.isAwaitingAcceptance) {
       this.up(attempt);
       return;
     }
     attempt.socket.destroy();
-    const unfinished = attempt.handshaking ? ' (TLS handshake not finished)' : '';
-    this.lost(`connect timed out after ${this.options.connectTimeoutMs} ms${unfinished}`, attempt.handshaking);
+    const unfinished = attempt.isHandshaking ? ' (TLS handshake not finished)' : '';
+    this.lost(`connect timed out after ${this.options.connectTimeoutMs} ms${unfinished}`, attempt.isHandshaking);
   }
 
   /** The current attempt is gone: go down and schedule the next one. */

@@ -45,7 +45,7 @@ export interface EgressEnvironment {
 }
 
 /** The real network and clock. */
-export const systemEnvironment: EgressEnvironment = { clock: systemClock, random: Math.random, transport: connectFnFor, park: true };
+const systemEnvironment: EgressEnvironment = { clock: systemClock, random: Math.random, transport: connectFnFor, park: true };
 
 /** Runs every destination off the shared ring. One instance, in the egress thread. */
 export class Egress {
