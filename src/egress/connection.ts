@@ -10,17 +10,12 @@
  *     └──── backoff ────────┴── error/close/cut ──┘        any ──close()──> closed
  *   reconnectNow(): a cut if connecting or up, then connect() at once, with a fresh backoff
  *
- * How the connection learns when it is up: the connect function returns an Attempt, the socket
- * and the name of the event after which it carries data: 'connect' for TCP, 'secureConnect' for
- * TLS (the handshake is done and the server's certificate verified). A TLS socket also emits
- * 'connect' when its TCP connection is made; that only marks the handshake as under way, so a
- * failure from then on is reported as a TLS failure. An Attempt may also say that the peer's
- * acceptance comes after that event (`awaitAcceptance`: a TLS 1.3 server judges the client
- * certificate after the client's side of the handshake is done); the connection then goes up
- * when the attempt reports it, and nothing is written before. The connect timeout is a deadline
- * on the clock from the attempt's start to up: it covers the TCP connect and the handshake; if it
- * comes while only the acceptance is awaited, the connection goes up then (a server that sends
- * nothing after its handshake gives no sign either way).
+ * Each connect attempt is an object (./attempt.ts): its socket, its listeners, its connect
+ * deadline. The connection holds the current one and acts on an attempt's events only while it is
+ * current: one check, so a late event of an earlier socket changes nothing. How an attempt knows
+ * it is up (TCP connect, TLS handshake, a TLS 1.3 server's acceptance) is explained there; if the
+ * connect deadline comes while only the acceptance is awaited, the connection goes up then (a
+ * server that sends nothing after its handshake gives no sign either way).
  *
  * The socket and the clock are injected, so a seeded simulation can run this very code against
  * a fake socket that behaves like Node's (test/sim/).
@@ -37,52 +32,9 @@
  * destroyed synchronously by destroy(), so a cut also stops every later write at once: the state
  * leaves `up` in the same call.
  */
+import { Attempt, type AttemptEvent, type ConnectFn } from './attempt.js';
 import { Backoff } from './backoff.js';
-import { describeError, type SocketError } from './socket-error.js';
-
-/** The part of net.Socket a connection uses. */
-export interface SocketLike {
-  readonly destroyed: boolean;
-  readonly writableNeedDrain: boolean;
-  write(chunk: Uint8Array, callback: (error?: Error | null) => void): boolean;
-  end(): void;
-  destroy(error?: Error): void;
-  /** Inactivity timeout: 'timeout' fires after `ms` without a write issued, completed, or a read. */
-  setTimeout(ms: number): void;
-  on(event: 'connect' | 'secureConnect' | 'drain' | 'close' | 'timeout', listener: () => void): void;
-  on(event: 'data', listener: (chunk: Buffer) => void): void;
-  on(event: 'error', listener: (error: SocketError) => void): void;
-}
-
-/** The event after which an attempt's socket carries data. */
-export type UpEvent = 'connect' | 'secureConnect';
-
-/** One connect attempt under way: its socket, and the event that means it is up. */
-export interface Attempt {
-  socket: SocketLike;
-  upEvent: UpEvent;
-  /**
-   * Called at `upEvent` when present: calls `accepted` (at once, or when the peer has shown it
-   * accepted the session); the connection is up only then. See the module comment.
-   */
-  awaitAcceptance?(accepted: () => void): void;
-}
-
-/** Opens a socket to host:port (connecting in the background). ./transport.ts has the real ones. */
-export type ConnectFn = (host: string, port: number) => Attempt;
-
-/** Timers and time, injectable for the simulation. */
-export interface Clock {
-  nowMs(): number;
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  nowMs: () => Date.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+import { systemClock, type Clock } from './clock.js';
 
 export interface ConnectionOptions {
   host: string;
@@ -115,12 +67,10 @@ export type ConnectionState = 'down' | 'connecting' | 'up' | 'closed';
 
 /** One destination's connection; see the module comment. */
 export class Connection {
-  private current: SocketLike | undefined;
-  private stateValue: ConnectionState = 'down';
+  /** The attempt under way or up; none while down or closed. */
+  private current: Attempt | undefined;
+  private closed = false;
   private reconnectTimer: unknown;
-  private connectTimer: unknown;
-  /** The current TLS attempt's TCP connection is made: a failure now is a TLS failure. */
-  private handshaking = false;
   /** A write was confirmed on the current connection: the next backoff starts from the minimum. */
   private provedHealthy = false;
   private backoff: Backoff;
@@ -136,7 +86,9 @@ export class Connection {
   }
 
   get state(): ConnectionState {
-    return this.stateValue;
+    if (this.closed) return 'closed';
+    if (!this.current) return 'down';
+    return this.current.isUp ? 'up' : 'connecting';
   }
 
   /**
@@ -144,12 +96,12 @@ export class Connection {
    * reports it ('error', 'close') a tick later: no write goes into a socket already gone.
    */
   get live(): boolean {
-    return this.stateValue === 'up' && !this.current!.destroyed;
+    return this.current?.isUp === true && !this.current.socket.destroyed;
   }
 
   /** True when a write now would go out on a live connection without waiting for 'drain'. */
   get writable(): boolean {
-    return this.live && !this.current!.writableNeedDrain;
+    return this.live && !this.current!.socket.writableNeedDrain;
   }
 
   /**
@@ -159,12 +111,12 @@ export class Connection {
   reconfigure(options: ConnectionOptions): void {
     this.options = options;
     this.backoff = new Backoff(options.reconnectMinMs, options.reconnectMaxMs, this.random);
-    if (this.stateValue === 'up') this.current!.setTimeout(options.stallTimeoutMs);
+    if (this.current?.isUp) this.current.socket.setTimeout(options.stallTimeoutMs);
   }
 
   /** Starts the first attempt. */
   start(): void {
-    if (this.stateValue === 'down') this.connect();
+    if (this.state === 'down') this.connect();
   }
 
   /**
@@ -173,7 +125,7 @@ export class Connection {
    * Call only while live.
    */
   write(chunk: Uint8Array, done: (confirmed: boolean) => void): void {
-    const socket = this.current!;
+    const socket = this.current!.socket;
     socket.write(chunk, (error) => done(!error && !socket.destroyed));
   }
 
@@ -188,16 +140,15 @@ export class Connection {
 
   /** Cuts a live connection (stalled peer, pinned ring): down at once, reconnect after a backoff. */
   cut(reason: string): void {
-    const socket = this.current;
-    if (!socket || this.stateValue === 'closed') return;
-    socket.destroy();
-    this.lost(socket, reason, false);
+    if (!this.current) return;
+    this.current.socket.destroy();
+    this.lost(reason, false);
   }
 
   /** Tries again at once with a fresh backoff (a reload changed how the peer is reached): cuts what is under way (onDown), skips a pending backoff. */
   reconnectNow(reason: string): void {
     this.cut(reason);
-    if (this.stateValue !== 'down') return; // closed, before or by onDown
+    if (this.state !== 'down') return; // closed, before or by onDown
     this.clock.clearTimeout(this.reconnectTimer); // the backoff cut() scheduled, or the one pending
     this.backoff.reset();
     this.connect();
@@ -206,93 +157,76 @@ export class Connection {
   /** Closes for good: gracefully (`end`, letting queued writes finish) when `graceful`, else at once. */
   close(graceful: boolean): void {
     this.clock.clearTimeout(this.reconnectTimer);
-    this.clock.clearTimeout(this.connectTimer);
-    const socket = this.current;
+    const attempt = this.current;
     this.current = undefined;
-    const wasUp = this.stateValue === 'up';
-    this.stateValue = 'closed';
-    if (!socket) return;
-    if (graceful && wasUp) socket.end();
-    else socket.destroy();
+    this.closed = true;
+    if (!attempt) return;
+    attempt.clearDeadline();
+    if (graceful && attempt.isUp) attempt.socket.end();
+    else attempt.socket.destroy();
   }
 
   private connect(): void {
-    this.stateValue = 'connecting';
-    this.handshaking = false;
     this.provedHealthy = false;
-    const { socket, upEvent, awaitAcceptance } = this.connectFn(this.options.host, this.options.port);
-    let awaitingAcceptance = false;
-    this.current = socket;
-    // A deadline, not the socket's inactivity timer: Node restarts that timer when the TCP
-    // connection is made, and a TLS handshake's records do not restart it, so it would measure
-    // neither the whole attempt nor the handshake alone.
-    this.connectTimer = this.clock.setTimeout(() => {
-      // A socket already destroyed (an alert, a reset) reports its end itself: 'close' is coming.
-      if (socket !== this.current || this.stateValue !== 'connecting' || socket.destroyed) return;
-      if (awaitingAcceptance) {
-        up();
-        return;
-      }
-      socket.destroy();
-      const unfinished = this.handshaking ? ' (TLS handshake not finished)' : '';
-      this.lost(socket, `connect timed out after ${this.options.connectTimeoutMs} ms${unfinished}`, this.handshaking);
-    }, this.options.connectTimeoutMs);
-    const up = (): void => {
-      if (socket !== this.current || this.stateValue !== 'connecting' || socket.destroyed) return;
-      awaitingAcceptance = false;
-      this.clock.clearTimeout(this.connectTimer);
-      // Once up, the socket's inactivity timer is the stall timeout (Node restarts it on every
-      // write issued or completed and every read).
-      socket.setTimeout(this.options.stallTimeoutMs);
-      this.stateValue = 'up';
-      this.events.onUp();
-    };
-    const reached = (): void => {
-      if (socket !== this.current || this.stateValue !== 'connecting') return;
-      if (!awaitAcceptance) {
-        up();
-        return;
-      }
-      awaitingAcceptance = true;
-      awaitAcceptance(up);
-    };
-    socket.on('connect', () => {
-      if (upEvent === 'connect') reached();
-      else if (socket === this.current) this.handshaking = true;
+    const attempt: Attempt = new Attempt(this.connectFn(this.options.host, this.options.port), this.options.connectTimeoutMs, this.clock, (event) => {
+      // The one check: an earlier attempt's socket is destroyed or ended, its late events change nothing.
+      if (attempt === this.current) this.handle(attempt, event);
     });
-    if (upEvent !== 'connect') socket.on(upEvent, reached);
-    socket.on('timeout', () => {
-      if (socket === this.current && this.stateValue === 'up') this.events.onIdle();
-    });
-    socket.on('drain', () => {
-      if (socket === this.current && this.stateValue === 'up') this.events.onDrain();
-    });
-    // Read and discard: reading is how a peer's FIN is noticed while there is nothing to send.
-    socket.on('data', () => {});
-    let lastError: SocketError | undefined;
-    socket.on('error', (error) => {
-      lastError = error;
-    });
-    socket.on('close', () => {
-      // Meaningful only while `socket` is current (lost() ignores any other).
-      const tlsFailed =
-        upEvent === 'secureConnect' && ((this.stateValue === 'connecting' && this.handshaking) || lastError?.code?.startsWith('ERR_SSL_') === true);
-      const closed = awaitingAcceptance ? 'closed by the peer before it accepted the session (is the client certificate trusted?)' : 'closed by the peer';
-      this.lost(socket, lastError ? describeError(lastError) : closed, tlsFailed);
-    });
+    this.current = attempt;
   }
 
-  /** `socket` is gone: if it is the current one, go down and schedule the next attempt. */
-  private lost(socket: SocketLike, reason: string, tlsFailed: boolean): void {
-    if (socket !== this.current || this.stateValue === 'closed') return;
-    const wasUp = this.stateValue === 'up';
-    this.clock.clearTimeout(this.connectTimer);
+  /** An event of the current attempt. */
+  private handle(attempt: Attempt, event: AttemptEvent): void {
+    switch (event) {
+      case 'reached':
+        if (!attempt.isUp) attempt.awaitAcceptance();
+        return;
+      case 'accepted':
+        this.up(attempt);
+        return;
+      case 'deadline':
+        this.deadline(attempt);
+        return;
+      case 'idle':
+        if (attempt.isUp) this.events.onIdle();
+        return;
+      case 'drained':
+        if (attempt.isUp) this.events.onDrain();
+        return;
+      case 'closed':
+        this.lost(attempt.closeReason, attempt.closedByTls);
+        return;
+    }
+  }
+
+  private up(attempt: Attempt): void {
+    if (attempt.isUp || attempt.socket.destroyed) return;
+    attempt.wentUp(this.options.stallTimeoutMs);
+    this.events.onUp();
+  }
+
+  /** The connect deadline came: a failed attempt, or up if only the peer's acceptance is awaited. */
+  private deadline(attempt: Attempt): void {
+    // A socket already destroyed (an alert, a reset) reports its end itself: 'close' is coming.
+    if (attempt.isUp || attempt.socket.destroyed) return;
+    if (attempt.isAwaitingAcceptance) {
+      this.up(attempt);
+      return;
+    }
+    attempt.socket.destroy();
+    const unfinished = attempt.isHandshaking ? ' (TLS handshake not finished)' : '';
+    this.lost(`connect timed out after ${this.options.connectTimeoutMs} ms${unfinished}`, attempt.isHandshaking);
+  }
+
+  /** The current attempt is gone: go down and schedule the next one. */
+  private lost(reason: string, tlsFailed: boolean): void {
+    const attempt = this.current!;
+    attempt.clearDeadline();
     this.current = undefined;
-    this.stateValue = 'down';
     if (this.provedHealthy && !tlsFailed) this.backoff.reset();
     this.reconnectTimer = this.clock.setTimeout(() => {
-      if (this.stateValue === 'down') this.connect();
+      if (this.state === 'down') this.connect();
     }, this.backoff.nextDelayMs());
-    this.events.onDown(wasUp, reason, tlsFailed);
+    this.events.onDown(attempt.isUp, reason, tlsFailed);
   }
 }

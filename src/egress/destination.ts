@@ -1,10 +1,11 @@
 /**
  * One destination in the egress thread: composes its connection (./connection.ts), its window
  * of unconfirmed writes (./delivery-window.ts), the lag policy (./lag-policy.ts) and, with
- * --spill-dir, its spill store and replay (./replay.ts). This module owns the cursor and decides
- * what each write carries; each part owns its own state.
- *
- * Its place in the ring (cursor and released position) is ./ring-cursor.ts's.
+ * --spill-dir, its spill store and replay (./replay.ts), and its place in the ring, the cursor and
+ * released position (./ring-cursor.ts). This module decides what is written when and what leaves
+ * the ring; ./write-framer.ts frames each write, ./destination-notices.ts words what it tells the
+ * operator. Each part owns its own state. Its egress builds it complete (transport, spill store,
+ * starting position); start() only connects.
  *
  * Delivery order: unconfirmed writes (resent first on a new connection), then the spill
  * directory (oldest first), then the ring from `cursor`. While the spill has a backlog or a
@@ -15,25 +16,46 @@
  * (confirmed), dropped (by reason), lag (cursor..TAIL), the window, or queued in the spill.
  * `accounting()` reports the last three; the simulation checks the sum after every step.
  */
-import { encodeBatch, framingFor, type Framing } from '../framing/index.js';
+import { framingFor } from '../framing/index.js';
 import type { RingReader } from '../ring/ring.js';
 import type { DestinationCounters } from '../metrics/counters.js';
 import type { SpillBatch, SpillStore } from '../spill/segment-store.js';
 import type { RateLimitedLog } from '../logging.js';
-import { Connection, systemClock, type Clock, type ConnectFn } from './connection.js';
+import { DestinationNotices } from './destination-notices.js';
+import { Connection, type ConnectionEvents } from './connection.js';
+import type { ConnectFn } from './attempt.js';
+import type { Clock } from './clock.js';
 import { DeliveryWindow, type PendingWrite } from './delivery-window.js';
 import { isPinned, lagLimits, overflowAction, type LagLimits } from './lag-policy.js';
 import { ReplayDriver } from './replay.js';
 import { RingCursor } from './ring-cursor.js';
 import { SpillKeeper } from './spill-keeper.js';
-import { connectFnFor } from './transport.js';
+import { WriteFramer } from './write-framer.js';
 import type { DestinationOptions } from '../thread-protocol.js';
 
-/** How the destination reaches the world; the simulation passes fakes (its `connect` replaces the transport). */
-export interface DestinationEnvironment {
-  connect: ConnectFn;
+/** What the destinations of one egress thread share: the ring, the log, and how they reach the world. */
+export interface DestinationContext {
+  reader: RingReader;
+  log: RateLimitedLog;
   clock: Clock;
   random: () => number;
+  /** How a destination with these options is reached: ./transport.ts's connectFnFor, or the simulation's fake network. */
+  transport: (options: DestinationOptions) => ConnectFn;
+  /** Called when a destination can take data again (connected, drained, spill ready). */
+  onWritable(destination: Destination): void;
+}
+
+/** What one destination starts with, chosen or opened by its egress before it is built. */
+export interface DestinationSetup {
+  counters: DestinationCounters;
+  /** context.transport(options), chosen before its spill directory opened (settings that do not load fail before that). */
+  connect: ConnectFn;
+  /** Its spill store, with --spill-dir: what an earlier run left there is sent first. */
+  store: SpillStore | undefined;
+  /** Where its cursor starts: the tail when it was added (a relay forwards what arrives from then on)... */
+  tail: number;
+  /** ...which is this many items into the ring's history. */
+  tailItems: number;
 }
 
 /** Where the messages not yet sent nor dropped are; see the module comment. */
@@ -52,64 +74,83 @@ export class Destination {
   private readonly window = new DeliveryWindow();
   /** Cursor and released position (./ring-cursor.ts). */
   private readonly ring: RingCursor;
-  private readonly framing: Framing;
+  /** What each write carries, in its framing (./write-framer.ts). */
+  private readonly framer: WriteFramer;
   private readonly limits: LagLimits;
-  /** Reused list of payload views for one batch (no allocation per message). */
+  /** Reused list of payload views leaving the ring (no allocation per message). */
   private readonly batch: Uint8Array[] = [];
-  private spill!: SpillKeeper;
-  private replay: ReplayDriver | undefined;
-  private readonly clock: Clock;
+  private readonly spill: SpillKeeper;
+  private readonly replay: ReplayDriver | undefined;
+  private readonly counters: DestinationCounters;
+  private readonly reader: RingReader;
+  /** Its log lines and the counters that go with them (./destination-notices.ts). */
+  private readonly notices: DestinationNotices;
   /**
-   * How each connection attempt is opened: TCP or TLS with the options' settings
-   * (./transport.ts), chosen here once. Every attempt reads this field, so replacing it changes
-   * the transport from the next attempt on (Connection.reconnectNow applies it at once).
+   * How each connection attempt is opened: TCP or TLS with the options' settings (./transport.ts).
+   * Every attempt reads this field, so replacing it changes the transport from the next attempt on
+   * (Connection.reconnectNow applies it at once).
    */
   private connectFn: ConnectFn;
-  /** The simulation's fake network: kept across update(). */
-  private readonly injectedConnect: boolean;
 
+  /**
+   * Complete, at its place in the ring (published: the background thread keeps what it needs from
+   * there), and not connecting yet: start() does.
+   */
   constructor(
     private options: DestinationOptions,
-    private readonly reader: RingReader,
-    private readonly counters: DestinationCounters,
-    private readonly log: RateLimitedLog,
-    /** Called when the destination can take data again (connected, drained, spill ready). */
-    private readonly onWritable: (destination: Destination) => void,
-    /** Fakes for the simulation; absent: the real network and clock. */
-    env?: DestinationEnvironment,
+    setup: DestinationSetup,
+    private readonly context: DestinationContext,
   ) {
-    this.clock = env?.clock ?? systemClock;
-    this.ring = new RingCursor(reader, options.index, counters, this.window);
-    this.connectFn = env?.connect ?? connectFnFor(options);
-    this.injectedConnect = env?.connect !== undefined;
-    this.framing = framingFor(options.framing);
+    const { reader } = context;
+    this.counters = setup.counters;
+    this.reader = reader;
+    this.notices = new DestinationNotices(() => this.options, this.counters, context.log, context.clock);
+    this.connectFn = setup.connect;
+    this.framer = new WriteFramer(framingFor(options.framing), reader, this.counters, this.notices);
     this.limits = lagLimits(reader.capacity);
-    this.connection = new Connection(
-      options,
-      {
-        onUp: () => this.onUp(),
-        onDown: (wasUp, reason, tlsFailed) => this.onDown(wasUp, reason, tlsFailed),
-        onDrain: () => this.onWritable(this),
-        onIdle: () => {
-          if (this.window.isEmpty) return;
-          this.log.log('warn', `stalled:${options.index}`, `${options.text}: stalled: no write completed for ${options.stallTimeoutMs} ms; reconnecting`);
-          this.counters.stalled();
-          this.connection.cut('stalled');
-        },
+    this.ring = new RingCursor(reader, options.index, this.counters, this.window);
+    this.connection = new Connection(options, this.connectionEvents(), (host, port) => this.connectFn(host, port), context.clock, context.random);
+    this.spill = new SpillKeeper(setup.store, this.framer.framing, this.counters, this.limits.spillInFlightLimitBytes, {
+      skipped: (n) => this.notices.unframeable(n, this.framer.framing.name),
+      appended: () => {
+        if (!this.closed && this.isUp) this.context.onWritable(this);
       },
-      (host, port) => this.connectFn(host, port),
-      this.clock,
-      env?.random ?? Math.random,
-    );
+      warn: (cause, message) => this.notices.warn(cause, message),
+    });
+    this.replay = setup.store && this.replayOf(setup.store);
+    this.ring.moveTo(setup.tail, setup.tailItems);
+    this.ring.publish(true);
+  }
+
+  private connectionEvents(): ConnectionEvents {
+    return {
+      onUp: () => this.onUp(),
+      onDown: (wasUp, reason, tlsFailed) => this.notices.down(wasUp, reason, tlsFailed, this.window.size),
+      onDrain: () => this.context.onWritable(this),
+      onIdle: () => {
+        if (this.window.isEmpty) return;
+        this.notices.stalled();
+        this.connection.cut('stalled');
+      },
+    };
+  }
+
+  private replayOf(store: SpillStore): ReplayDriver {
+    return new ReplayDriver(store, this.options.maxWriteBytes, {
+      canWrite: () => !this.closed && this.connection.writable,
+      deliver: (batch) => this.deliverReplayed(batch),
+      emptied: () => this.context.onWritable(this),
+      readFailed: (error) => this.notices.spillReadFailed(error),
+    });
   }
 
   get index(): number {
     return this.options.index;
   }
 
-  /** Its spill store, once started with one (the simulation waits on its disk I/O). */
+  /** Its spill store, if it has one (the simulation waits on its disk I/O). */
   get spillStore(): SpillStore | undefined {
-    return this.spill?.store;
+    return this.spill.store;
   }
 
   /** What it runs with now. */
@@ -150,31 +191,9 @@ export class Destination {
     return { windowMessages: ring + spill, spillQueueDelta: this.spill.queueDelta };
   }
 
-  /**
-   * Starts connecting; the cursor starts at `tail` (a relay forwards what arrives from now on),
-   * which is `tailItems` items into the ring's history. With a spill store, what it holds from
-   * an earlier run is sent first. With `connectAfter`, the first attempt waits for it.
-   */
-  start(tail: number, spill: SpillStore | undefined, tailItems = 0, connectAfter?: Promise<unknown>): void {
-    const o = this.options;
-    this.spill = new SpillKeeper(spill, this.framing, this.counters, this.limits.spillInFlightLimitBytes, {
-      skipped: (n) => this.countUnframeable(n),
-      appended: () => {
-        if (!this.closed && this.isUp) this.onWritable(this);
-      },
-      warn: (cause, message) => this.log.log('warn', `${cause}:${o.index}`, `${o.text}: ${message}`),
-    });
-    if (spill) {
-      this.replay = new ReplayDriver(spill, this.options.maxWriteBytes, {
-        canWrite: () => !this.closed && this.connection.writable,
-        deliver: (batch) => this.deliverReplayed(batch),
-        emptied: () => this.onWritable(this),
-        readFailed: (error) => this.log.log('warn', `spill-read:${this.options.index}`, `${this.options.text}: cannot read spill: ${error.message}`),
-      });
-    }
-    this.ring.moveTo(tail, tailItems);
-    this.counters.started(this.clock.nowMs());
-    this.ring.publish(true);
+  /** Starts connecting; with `connectAfter`, the first attempt waits for it. */
+  start(connectAfter?: Promise<unknown>): void {
+    this.notices.started();
     // A destination added again while its removed predecessor still drains connects once that
     // one finished: the peer gets the older messages first. Meanwhile it is down, under the limits.
     if (!connectAfter) {
@@ -198,7 +217,7 @@ export class Destination {
     this.options = options;
     this.connection.reconfigure(options);
     if (!tlsChanged) return;
-    if (!this.injectedConnect) this.connectFn = connectFnFor(options);
+    this.connectFn = this.context.transport(options);
     // Not connecting yet (its predecessor still drains): the first attempt will use the new settings.
     if (!this.awaitingPredecessor) this.connection.reconnectNow('TLS settings changed');
   }
@@ -219,26 +238,14 @@ export class Destination {
       return;
     }
     while (this.connection.writable && this.ring.position !== endAt) {
-      if (!this.reader.scan(this.ring.position, endAt, this.options.maxWriteBytes)) break;
-      const start = this.reader.segmentStart;
-      const end = this.reader.segmentEnd;
-      const items = this.reader.segmentItems;
-      let chunk: Uint8Array;
-      let messages: number;
-      if (this.framing.name === 'len32le') {
-        // The ring holds len32le frames already: send a view of it, no copy.
-        chunk = this.reader.view(start, end);
-        messages = items;
-      } else {
-        this.batch.length = 0;
-        this.reader.payloads(start, end, this.batch);
-        ({ chunk, messages } = this.frame(this.batch));
-      }
-      this.ring.moveTo(end, items);
-      if (chunk.length === 0) {
+      const next = this.framer.next(this.ring.position, endAt, this.options.maxWriteBytes);
+      if (!next) break;
+      this.ring.moveTo(next.end, next.items);
+      if (next.chunk.length === 0) {
         this.ring.publish();
         continue;
       }
+      const { chunk, messages, start, end } = next;
       this.send({ chunk, messages, ring: { start, end }, spillAppendsBefore: this.spill.appends });
     }
   }
@@ -273,24 +280,6 @@ export class Destination {
     return { lost, closed: this.spill.close() };
   }
 
-  /** Encodes payloads in this destination's framing, counting what the framing cannot carry intact. */
-  private frame(payloads: readonly Uint8Array[]): { chunk: Buffer; messages: number } {
-    const { chunk, messages, skipped, split } = encodeBatch(this.framing, payloads);
-    this.countUnframeable(skipped);
-    if (split > 0) this.counters.split(split);
-    return { chunk, messages };
-  }
-
-  private countUnframeable(skipped: number): void {
-    if (skipped === 0) return;
-    this.counters.dropped('unframeable', skipped);
-    this.log.log(
-      'warn',
-      `unframeable:${this.options.index}`,
-      `${this.options.text}: skipped ${skipped} empty message(s): framing ${this.framing.name} cannot carry an empty payload`,
-    );
-  }
-
   /** Makes `write` owed and writes it if the connection is up. */
   private send(write: PendingWrite): void {
     this.window.add(write);
@@ -322,33 +311,18 @@ export class Destination {
   private deliverReplayed(batch: SpillBatch): void {
     if (this.closed) return; // read while stopping: it stays on disk, before the replay position, for the next run
     this.spill.read(batch.payloads.length);
-    const { chunk, messages } = this.frame(batch.payloads);
+    const { chunk, messages } = this.framer.encode(batch.payloads);
     this.send({ chunk, messages, spill: batch, spillAppendsBefore: this.spill.appends });
   }
 
   private onUp(): void {
-    this.counters.connected(this.clock.nowMs());
-    this.log.log('info', `up:${this.options.index}`, `${this.options.text}: connected`);
+    this.notices.up();
     // Writes the last connection never confirmed go first, whole, in their original order.
     for (const w of this.window.all()) {
       this.counters.resent(w.messages);
       this.write(w);
     }
-    this.onWritable(this);
-  }
-
-  private onDown(wasUp: boolean, reason: string, tlsFailed: boolean): void {
-    this.counters.disconnected(wasUp, this.clock.nowMs());
-    const o = this.options;
-    if (tlsFailed) {
-      this.counters.tlsFailed();
-      const resend = wasUp ? ` (${this.window.size} unconfirmed write(s) will be resent)` : '';
-      this.log.log('error', `error:${o.index}:${reason}`, `${o.text}: TLS handshake failed: ${reason}; retrying${resend}`);
-    } else if (wasUp) {
-      this.log.log('warn', `down:${o.index}`, `${o.text}: connection lost (${reason}); ${this.window.size} unconfirmed write(s) will be resent`);
-    } else {
-      this.log.log('warn', `error:${o.index}:${reason}`, `${o.text}: cannot connect: ${reason}`);
-    }
+    this.context.onWritable(this);
   }
 
   /**
@@ -364,23 +338,13 @@ export class Destination {
       this.batch.length = 0;
       const items = this.ring.skipOldest(tail, endAt, this.limits.overflowLowBytes, this.batch);
       if (action === 'spill') this.spill.keep(this.batch, 'overflow');
-      else {
-        this.counters.dropped('overflow', items);
-        const o = this.options;
-        this.log.log(
-          'warn',
-          `overflow:${o.index}`,
-          `${o.text}: lagging ${this.isUp ? 'behind' : 'while down'}, dropped its ${items} oldest message(s) (ring overflow)`,
-        );
-      }
+      else this.notices.overflowDropped(items, this.isUp);
       this.batch.length = 0;
       this.ring.publish();
     }
     if (!isPinned(this.limits, this.ring.heldBytes(tail), this.window.hasRingWrites())) return;
     if (this.connection.state === 'up') {
-      const o = this.options;
-      this.log.log('warn', `stalled:${o.index}`, `${o.text}: not reading (a write has pinned the ring for 7/8 of its size); reconnecting`);
-      this.counters.stalled();
+      this.notices.notReading();
       this.connection.cut('not reading');
     }
     // Down now: the pinned writes leave the ring (replayed batches stay owed: they live on disk).

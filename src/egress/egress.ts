@@ -24,13 +24,28 @@ import type { RateLimitedLog } from '../logging.js';
 import { SpillStore } from '../spill/segment-store.js';
 import { spillDirectoryFor } from '../spill/spill-options.js';
 import type { DestinationChange, DestinationOptions, DrainReport, RetiredReport, SpillOptions } from '../thread-protocol.js';
-import { systemClock, type Clock } from './connection.js';
-import { Destination, type DestinationEnvironment } from './destination.js';
+import type { ConnectFn } from './attempt.js';
+import { systemClock, type Clock } from './clock.js';
+import { Destination, type DestinationContext } from './destination.js';
+import { connectFnFor } from './transport.js';
 
 /** A destination's identity: the name of its spill directory, which is made of exactly that. */
 function identityOf(options: DestinationOptions): string {
   return spillDirectoryFor('', options);
 }
+
+/** How egress reaches the world; the simulation passes fakes. */
+export interface EgressEnvironment {
+  clock: Clock;
+  random: () => number;
+  /** How a destination is reached: TCP or TLS (./transport.ts); the simulation's fake network. */
+  transport: (options: DestinationOptions) => ConnectFn;
+  /** False: pump() does not park on the ring (the simulation drives it). */
+  park: boolean;
+}
+
+/** The real network and clock. */
+const systemEnvironment: EgressEnvironment = { clock: systemClock, random: Math.random, transport: connectFnFor, park: true };
 
 /** Runs every destination off the shared ring. One instance, in the egress thread. */
 export class Egress {
@@ -41,7 +56,7 @@ export class Egress {
   private readonly dirs = new Map<number, string>();
   /** Removed destinations still draining, by slot (their slot stays taken until they finish). */
   private readonly retiring = new Map<number, Retiree>();
-  private readonly clock: Clock;
+  private readonly context: DestinationContext;
   private parked = false;
   private stopped = false;
   private lastTail = 0;
@@ -53,19 +68,20 @@ export class Egress {
     private readonly listenerSlots: number,
     private readonly log: RateLimitedLog,
     private readonly spill: SpillOptions | undefined,
-    /** The simulation's fakes (network, clock), and `park: false` to drive pump() itself. */
-    private readonly env?: DestinationEnvironment & { park: boolean },
+    private readonly env: EgressEnvironment = systemEnvironment,
   ) {
     this.reader = new RingReader(views);
-    this.clock = env?.clock ?? systemClock;
+    const { clock, random, transport } = env;
+    this.context = { reader: this.reader, log, clock, random, transport, onWritable: (d) => this.serviceOne(d) };
   }
 
   private countersOf(options: DestinationOptions): DestinationCounters {
     return new DestinationCounters(this.counters, destinationBase(this.listenerSlots, options.index));
   }
 
-  private create(options: DestinationOptions): Destination {
-    return new Destination(options, this.reader, this.countersOf(options), this.log, (d) => this.serviceOne(d), this.env);
+  /** A destination complete: its store opened (or none), its cursor at `tail`, `tailItems` items into the ring's history. */
+  private create(options: DestinationOptions, connect: ConnectFn, store: SpillStore | undefined, tail: number, tailItems: number): Destination {
+    return new Destination(options, { counters: this.countersOf(options), connect, store, tail, tailItems }, this.context);
   }
 
   /** Serves one destination now (it became writable): a running one up to the tail, a retiring one up to where it stops. */
@@ -80,10 +96,10 @@ export class Egress {
    * ring. Their slots were allocated taken, at position 0 (allocateRing), before any append.
    */
   async start(): Promise<void> {
-    const created = this.initial.map((o) => this.create(o));
+    const connects = this.initial.map((o) => this.env.transport(o));
     const stores = await Promise.all(this.initial.map((o) => this.openSpill(o)));
     const tail = this.reader.loadTail();
-    for (const [i, d] of created.entries()) this.run(d, stores[i], tail, 0);
+    for (const [i, o] of this.initial.entries()) this.run(this.create(o, connects[i]!, stores[i], tail, 0));
     this.pump();
   }
 
@@ -106,28 +122,23 @@ export class Egress {
     // awaited, so ingest cannot overwrite what it is to send while its spill directory opens.
     const tail = this.reader.loadTail();
     const tailItems = this.itemsAt(tail);
-    const added = change.add.map((options) => {
+    const connects = change.add.map((options) => {
       this.countersOf(options).reset();
       this.reader.takeSlot(options.index, tail);
-      return this.create(options);
+      return this.env.transport(options);
     });
     // One removed a moment ago may still be draining to the same peer: the added one waits for it.
     const predecessors = change.add.map((o) => [...this.retiring.values()].find((r) => r.key === identityOf(o))?.done);
     const stores = await Promise.all(change.add.map((o) => this.openSpill(o)));
-    for (const [i, d] of added.entries()) this.run(d, stores[i], tail, tailItems, predecessors[i]);
+    for (const [i, o] of change.add.entries()) this.run(this.create(o, connects[i]!, stores[i], tail, tailItems), predecessors[i]);
     this.pump();
   }
 
-  /** Starts `d` at `tail` and counts it running. */
-  private run(d: Destination, store: SpillStore | undefined, tail: number, tailItems: number, connectAfter?: Promise<unknown>): void {
+  /** Counts `d` running and starts it (after `connectAfter`, when given). */
+  private run(d: Destination, connectAfter?: Promise<unknown>): void {
     this.destinations.set(d.index, d);
-    if (store) this.dirs.set(d.index, store.dir);
-    d.start(
-      tail,
-      store,
-      tailItems,
-      connectAfter?.catch(() => {}),
-    );
+    if (d.spillStore) this.dirs.set(d.index, d.spillStore.dir);
+    d.start(connectAfter?.catch(() => {}));
   }
 
   /**
@@ -147,7 +158,7 @@ export class Egress {
   private retire(destination: Destination, timeoutMs: number, retired: (report: RetiredReport) => void): Promise<RetiredReport> {
     const retiree = new Retiree(destination, this.reader.loadTail(), timeoutMs, identityOf(destination.settings), this.dirs.get(destination.index), {
       reader: this.reader,
-      clock: this.clock,
+      clock: this.env.clock,
       tally: (index) => new DestinationCounters(this.counters, destinationBase(this.listenerSlots, index)).tally(),
       closed: (r, report) => {
         // Reported in the same turn that it leaves `retiring`: whoever reads both never sees it in neither.
@@ -235,7 +246,7 @@ export class Egress {
     this.lastTail = this.reader.loadTail();
     for (const d of this.destinations.values()) d.service(this.lastTail);
     for (const r of this.retiring.values()) r.serve();
-    if (this.env?.park !== false) this.park();
+    if (this.env.park) this.park();
   }
 
   private park(): void {

@@ -8,7 +8,7 @@
  */
 import type { RingReader } from '../ring/ring.js';
 import type { RetiredReport } from '../thread-protocol.js';
-import type { Clock } from './connection.js';
+import type { Clock } from './clock.js';
 import type { Destination } from './destination.js';
 
 /** How often a retiring destination is looked at between ring wakes (it may finish on a confirmation). */

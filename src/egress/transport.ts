@@ -1,6 +1,6 @@
 /**
  * The one place that chooses how a destination is reached: plain TCP for tcp@, TLS over TCP for
- * tls@. Each returns an Attempt (./connection.ts): the socket and the event after which it
+ * tls@. Each returns an Opening (./attempt.ts): the socket and the event after which it
  * carries data, so the connection state machine needs to know nothing else about the transport.
  *
  * TLS verification is always on: the server's chain must lead to Node's CA store or to --tls-ca,
@@ -14,7 +14,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { DestinationOptions, TlsClientOptions } from '../thread-protocol.js';
-import type { ConnectFn } from './connection.js';
+import type { ConnectFn } from './attempt.js';
 
 /** TCP keepalive probes start after this long idle (both transports). */
 const KEEPALIVE_INITIAL_DELAY_MS = 10_000;

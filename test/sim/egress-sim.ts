@@ -37,7 +37,7 @@ import { RingReader, RingWriter } from '../../src/ring/ring.js';
 import { SpillStore } from '../../src/spill/segment-store.js';
 import { mulberry32, randomInt } from '../helpers/prng.js';
 import { FakeClock, FakeSocket, type ConnectionRecord } from './fake-net.js';
-import type { Attempt } from '../../src/egress/connection.js';
+import type { Opening } from '../../src/egress/attempt.js';
 
 const FRAMINGS: FramingName[] = ['len32le', 'len32be', 'lf', 'octet'];
 /** Payload sizes whose item (+4 header bytes) divides the 64 KiB ring: each lap ends exactly there. */
@@ -171,7 +171,7 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
     run.stores = await Promise.all(peers.map((_, d) => openStore(d, run)));
     run.destinations = destinationOptions.map((options, d) => {
       const peer = peers[d]!;
-      const connect = (): Attempt => {
+      const connect = (): Opening => {
         const record: ConnectionRecord = { id: connectionIds++, bytes: [], acceptedBytes: 0, ended: false };
         const socket = new FakeSocket(record, clock, highWaterMark, peer.upEvent, peer.verdict ? options.connectTimeoutMs : undefined);
         peer.connections.push({ socket, record, decoder: new FrameDecoder(peer.framing, MAX_MESSAGE_BYTES), decodedChunks: 0, lastId: -1 });
@@ -180,15 +180,15 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
         else socket.acceptConnection();
         return { socket, upEvent: peer.upEvent, awaitAcceptance: peer.verdict ? (accepted) => socket.whenAccepted(accepted) : undefined };
       };
-      return new Destination(options, reader, counters[d]!, log, (dest) => dest.service(reader.loadTail()), { connect, clock, random });
+      const context = { reader, log, clock, random, transport: () => connect, onWritable: (dest: Destination) => dest.service(reader.loadTail()) };
+      return new Destination(options, { counters: counters[d]!, connect, store: run.stores[d], tail: reader.loadTail(), tailItems: 0 }, context);
     });
     for (const p of peers) {
       p.check();
       p.runDelivered = new Set();
       p.runEmptyFrames = 0;
     }
-    const tail = reader.loadTail();
-    for (const [d, dest] of run.destinations.entries()) dest.start(tail, run.stores[d]);
+    for (const dest of run.destinations) dest.start();
     return run;
   };
 

@@ -20,9 +20,10 @@
  *   'connect', then 'error' (an ERR_SSL_* code), then 'close'. A TLS 1.3 server that refuses the
  *   client certificate does so after 'secureConnect', with an alert ('error', then 'close'); one
  *   that accepts sends a session ticket (`verdict` sockets: the relay waits for it, see
- *   Attempt.awaitAcceptance).
+ *   Opening.awaitAcceptance).
  */
-import type { Clock, SocketLike, UpEvent } from '../../src/egress/connection.js';
+import type { SocketLike, UpEvent } from '../../src/egress/attempt.js';
+import type { Clock } from '../../src/egress/clock.js';
 
 /** A timer of the fake clock. */
 interface Timer {
@@ -132,7 +133,7 @@ export class FakeSocket implements SocketLike {
 
   private acceptedCallbacks: (() => void)[] = [];
 
-  /** Attempt.awaitAcceptance for a `verdict` socket: `accepted` runs at the server's ticket. */
+  /** Opening.awaitAcceptance for a `verdict` socket: `accepted` runs at the server's ticket. */
   whenAccepted(accepted: () => void): void {
     if (this.connected) accepted();
     else this.acceptedCallbacks.push(accepted);

@@ -6,7 +6,7 @@
  */
 import type { FrameDecoder, FramingName } from '../../src/framing/index.js';
 import type { DestinationCounters } from '../../src/metrics/counters.js';
-import type { UpEvent } from '../../src/egress/connection.js';
+import type { UpEvent } from '../../src/egress/attempt.js';
 import type { ConnectionRecord, FakeSocket } from './fake-net.js';
 import { SpillStore } from '../../src/spill/segment-store.js';
 import { randomInt } from '../helpers/prng.js';

@@ -30,7 +30,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Attempt } from '../../src/egress/connection.js';
+import type { Opening } from '../../src/egress/attempt.js';
 import type { Destination } from '../../src/egress/destination.js';
 import { Egress } from '../../src/egress/egress.js';
 import { lagLimits } from '../../src/egress/lag-policy.js';
@@ -143,7 +143,7 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
   });
   const identityOfPort = (port: number): number => port - 2000;
 
-  const connect = (_host: string, port: number): Attempt => {
+  const connect = (_host: string, port: number): Opening => {
     const peer = peers[identityOfPort(port)]!;
     const record: ConnectionRecord = { id: connectionIds++, bytes: [], acceptedBytes: 0, ended: false };
     const socket = new FakeSocket(record, clock, highWaterMark, peer.upEvent, peer.verdict ? 1000 : undefined);
@@ -199,7 +199,7 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
       0,
       log,
       spill,
-      { connect, clock, random, park: false },
+      { transport: () => connect, clock, random, park: false },
     );
     const next: Run = {
       views,

@@ -6,7 +6,8 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { Connection, type Attempt, type UpEvent } from '../../src/egress/connection.js';
+import type { Opening, UpEvent } from '../../src/egress/attempt.js';
+import { Connection } from '../../src/egress/connection.js';
 import { FakeClock, FakeSocket } from '../sim/fake-net.js';
 
 const RECONNECT_MIN_MS = 10_000;
@@ -23,7 +24,7 @@ function harness(upEvent: UpEvent, modes: PeerMode[], onDown: (connection: Conne
   /** When each attempt started, in ms since the harness was made. */
   const attemptsAtMs: number[] = [];
   const events: string[] = [];
-  const connect = (): Attempt => {
+  const connect = (): Opening => {
     const socket = new FakeSocket({ id: sockets.length, bytes: [], acceptedBytes: 0, ended: false }, clock, 1 << 20, upEvent);
     const mode = modes[sockets.length] ?? 'refuse';
     if (mode === 'refuse') socket.refuseConnection();

@@ -6,7 +6,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import type { Attempt } from '../../src/egress/connection.js';
+import type { Opening } from '../../src/egress/attempt.js';
 import { Destination } from '../../src/egress/destination.js';
 import { RateLimitedLog } from '../../src/logging.js';
 import { DestinationCounters, allocateCounters, destinationBase } from '../../src/metrics/counters.js';
@@ -24,7 +24,7 @@ test('destination: at shutdown, every unconfirmed ring write goes to the spill i
     const counters = new DestinationCounters(new Float64Array(allocateCounters(0, 1)), destinationBase(0, 0));
     const clock = new FakeClock();
     const sockets: FakeSocket[] = [];
-    const connect = (): Attempt => {
+    const connect = (): Opening => {
       const socket = new FakeSocket({ id: sockets.length, bytes: [], acceptedBytes: 0, ended: false }, clock, 1 << 20);
       socket.acceptConnection();
       sockets.push(socket);
@@ -46,12 +46,12 @@ test('destination: at shutdown, every unconfirmed ring write goes to the spill i
     };
     const storeOptions = { maxBytes: 1 << 20, segmentBytes: 1 << 16, maxRecordBytes: 4096, onCorrupt: () => {} };
     const store = await SpillStore.open(path.join(dir, 'd'), storeOptions);
-    const destination = new Destination(options, reader, counters, new RateLimitedLog(() => {}, 1000), (d) => d.service(reader.loadTail()), {
-      connect,
-      clock,
-      random: () => 0.5,
-    });
-    destination.start(reader.loadTail(), store);
+    const destination = new Destination(
+      options,
+      { counters, connect, store, tail: reader.loadTail(), tailItems: 0 },
+      { reader, log: new RateLimitedLog(() => {}, 1000), clock, random: () => 0.5, transport: () => connect, onWritable: (d) => d.service(reader.loadTail()) },
+    );
+    destination.start();
     sockets[0]!.fireOne(); // connected
     // 40 messages of 100 bytes: several writes of at most 1 KiB, none taken by the peer.
     for (let i = 0; i < 40; i++) assert.ok(writer.append(Buffer.alloc(100, i)));

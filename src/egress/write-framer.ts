@@ -1,0 +1,56 @@
+/**
+ * What one destination's writes carry, in its framing: the next run of the ring (len32le: the
+ * ring's own bytes, a view, no copy; another framing: its payloads encoded) or a batch read back
+ * from the spill directory. Counts what the framing cannot carry intact (empty payloads left out,
+ * long ones split).
+ */
+import { encodeBatch, type Framing } from '../framing/index.js';
+import type { DestinationCounters } from '../metrics/counters.js';
+import type { RingReader } from '../ring/ring.js';
+import type { DestinationNotices } from './destination-notices.js';
+
+/** One write's worth of the ring: its bytes as sent, its messages, and the ring run it came from. */
+export interface RingWrite {
+  chunk: Uint8Array;
+  messages: number;
+  /** The ring run: from `start` to `end`, `items` items. */
+  start: number;
+  end: number;
+  items: number;
+}
+
+/** See the module comment. */
+export class WriteFramer {
+  /** Reused list of payload views for one batch (no allocation per message). */
+  private readonly batch: Uint8Array[] = [];
+
+  constructor(
+    readonly framing: Framing,
+    private readonly reader: RingReader,
+    private readonly counters: DestinationCounters,
+    private readonly notices: DestinationNotices,
+  ) {}
+
+  /** The next write from the ring at `from`: at most `maxBytes`, never past `endAt`; undefined when there is nothing to read. */
+  next(from: number, endAt: number, maxBytes: number): RingWrite | undefined {
+    if (!this.reader.scan(from, endAt, maxBytes)) return undefined;
+    const start = this.reader.segmentStart;
+    const end = this.reader.segmentEnd;
+    const items = this.reader.segmentItems;
+    // The ring holds len32le frames already: send a view of it, no copy.
+    if (this.framing.name === 'len32le') return { chunk: this.reader.view(start, end), messages: items, start, end, items };
+    this.batch.length = 0;
+    this.reader.payloads(start, end, this.batch);
+    const { chunk, messages } = this.encode(this.batch);
+    this.batch.length = 0;
+    return { chunk, messages, start, end, items };
+  }
+
+  /** Encodes payloads in this framing, counting what the framing cannot carry intact. */
+  encode(payloads: readonly Uint8Array[]): { chunk: Buffer; messages: number } {
+    const { chunk, messages, skipped, split } = encodeBatch(this.framing, payloads);
+    this.notices.unframeable(skipped, this.framing.name);
+    if (split > 0) this.counters.split(split);
+    return { chunk, messages };
+  }
+}
