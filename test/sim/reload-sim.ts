@@ -99,6 +99,9 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
     const tls = chance(0.3);
     return new Peer(pick(FRAMINGS), tls ? 'secureConnect' : 'connect', tls && chance(0.5));
   });
+  // Connects happen inside settle() too (a destination waiting for its predecessor), in the order disk
+  // I/O completes: what a connect draws comes from its peer's own generator, so the schedule's does not shift.
+  const peerRandom = peers.map((_, k) => mulberry32(seed * 31 + k));
   const addressOf = (k: number): string => `${peers[k]!.upEvent === 'connect' ? 'tcp' : 'tls'}@127.0.0.1:${2000 + k}?framing=${peers[k]!.framing}`;
   const dir = chance(0.6) ? await mkdtemp(path.join(tmpdir(), 'relay-reload-sim-')) : undefined;
   const spill = dir === undefined ? undefined : { dir, maxBytes: spillMaxBytes, segmentBytes: 64 * 1024, maxRecordBytes: MAX_MESSAGE_BYTES };
@@ -149,7 +152,7 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
     const socket = new FakeSocket(record, clock, highWaterMark, peer.upEvent, peer.verdict ? 1000 : undefined);
     peer.connections.push({ socket, record, decoder: new FrameDecoder(peer.framing, MAX_MESSAGE_BYTES), decodedChunks: 0, lastId: -1 });
     if (peer.mode === 'refusing') socket.refuseConnection();
-    else if (peer.mode === 'rejecting') socket.rejectHandshake(chance(0.5) ? 'during' : 'after');
+    else if (peer.mode === 'rejecting') socket.rejectHandshake(peerRandom[identityOfPort(port)]!() < 0.5 ? 'during' : 'after');
     else socket.acceptConnection();
     return { socket, upEvent: peer.upEvent, awaitAcceptance: peer.verdict ? (accepted) => socket.whenAccepted(accepted) : undefined };
   };
