@@ -45,6 +45,8 @@ export class Relay {
   /** Reloads and the stop run one at a time, in order. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly startedMs = Date.now();
+  /** The reload being applied, if one is. */
+  private applying: Promise<ReloadReport> | undefined;
   /** Reloads applied and refused (relay_config_reloads_total). */
   private readonly reloads = { ok: 0, failed: 0 };
   /** Every listener and destination slot (src/main/slot-table.ts): the main thread's one record of them. */
@@ -83,7 +85,11 @@ export class Relay {
         this.log('error', `internal: the egress thread reported slot ${m.index} retired, but it was not retiring; ignored`);
         return;
       }
-      this.log(m.messages > 0 ? 'warn' : 'info', retiredLine(config.endpoint.text, m));
+      const line = (): void => this.log(m.messages > 0 ? 'warn' : 'info', retiredLine(config.endpoint.text, m));
+      // A removed destination that was down finishes before its reload is logged: keep the log in order.
+      const later = (): void => void setImmediate(line);
+      if (this.applying) this.applying.then(later, later);
+      else line();
     });
   }
 
@@ -122,7 +128,15 @@ export class Relay {
    * Settings fixed at start keep their running value (reported in `ignored`).
    */
   reload(next: RelayConfig): Promise<ReloadReport> {
-    const result = this.serially(() => this.applyReload(next));
+    const result = this.serially(() => {
+      const applying = this.applyReload(next);
+      this.applying = applying;
+      const clear = (): void => {
+        if (this.applying === applying) this.applying = undefined;
+      };
+      applying.then(clear, clear);
+      return applying;
+    });
     result.then(
       () => this.reloads.ok++,
       () => this.reloads.failed++,
