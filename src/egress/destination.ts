@@ -20,11 +20,9 @@ import { framingFor } from '../framing/index.js';
 import type { RingReader } from '../ring/ring.js';
 import type { DestinationCounters } from '../metrics/counters.js';
 import type { SpillBatch, SpillStore } from '../spill/segment-store.js';
-import type { RateLimitedLog } from '../logging.js';
 import { DestinationNotices } from './destination-notices.js';
 import { Connection, type ConnectionEvents } from './connection.js';
 import type { ConnectFn } from './attempt.js';
-import type { Clock } from './clock.js';
 import { DeliveryWindow, type PendingWrite } from './delivery-window.js';
 import { isPinned, lagLimits, overflowAction, type LagLimits } from './lag-policy.js';
 import { ReplayDriver } from './replay.js';
@@ -32,38 +30,9 @@ import { RingCursor } from './ring-cursor.js';
 import { SpillKeeper } from './spill-keeper.js';
 import { WriteFramer } from './write-framer.js';
 import type { DestinationOptions } from '../thread-protocol.js';
+import type { DestinationAccounting, DestinationContext, DestinationSetup } from './destination-setup.js';
 
-/** What the destinations of one egress thread share: the ring, the log, and how they reach the world. */
-export interface DestinationContext {
-  reader: RingReader;
-  log: RateLimitedLog;
-  clock: Clock;
-  random: () => number;
-  /** How a destination with these options is reached: ./transport.ts's connectFnFor, or the simulation's fake network. */
-  transport: (options: DestinationOptions) => ConnectFn;
-  /** Called when a destination can take data again (connected, drained, spill ready). */
-  onWritable(destination: Destination): void;
-}
-
-/** What one destination starts with, chosen or opened by its egress before it is built. */
-export interface DestinationSetup {
-  counters: DestinationCounters;
-  /** context.transport(options), chosen before its spill directory opened (settings that do not load fail before that). */
-  connect: ConnectFn;
-  /** Its spill store, with --spill-dir: what an earlier run left there is sent first. */
-  store: SpillStore | undefined;
-  /** Where its cursor starts: the tail when it was added (a relay forwards what arrives from then on)... */
-  tail: number;
-  /** ...which is this many items into the ring's history. */
-  tailItems: number;
-}
-
-/** Where the messages not yet sent nor dropped are; see the module comment. */
-export interface DestinationAccounting {
-  windowMessages: number;
-  /** Net messages this run added to the spill queue: appended (or on their way) minus read for replay. */
-  spillQueueDelta: number;
-}
+export type { DestinationAccounting, DestinationContext, DestinationSetup } from './destination-setup.js';
 
 /** Connection, cursor and spill of one destination; driven by the Egress pump. */
 export class Destination {

@@ -27,6 +27,7 @@ import type { DestinationChange, DestinationOptions, DrainReport, RetiredReport,
 import type { ConnectFn } from './attempt.js';
 import { systemClock, type Clock } from './clock.js';
 import { Destination, type DestinationContext } from './destination.js';
+import type { Servable } from './destination-setup.js';
 import { connectFnFor } from './transport.js';
 
 /** A destination's identity: the name of its spill directory, which is made of exactly that. */
@@ -85,7 +86,7 @@ export class Egress {
   }
 
   /** Serves one destination now (it became writable): a running one up to the tail, a retiring one up to where it stops. */
-  private serviceOne(d: Destination): void {
+  private serviceOne(d: Servable): void {
     const retiree = this.retiring.get(d.index);
     if (retiree?.destination === d) retiree.serve();
     else d.service(this.reader.loadTail());
