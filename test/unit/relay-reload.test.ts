@@ -7,31 +7,14 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Relay } from '../../src/main/relay.js';
-import { DEFAULTS, MAX_DESTINATIONS, type RelayConfig } from '../../src/config/config.js';
-import { DESTINATION_ADDRESS, LISTENER_ADDRESS, parseEndpoint } from '../../src/config/address.js';
+import { MAX_DESTINATIONS, type RelayConfig } from '../../src/config/config.js';
 import { freePort } from '../helpers/numbered.js';
 import { withTempDir } from '../helpers/temp-dir.js';
+import { relayConfig } from '../helpers/relay-config.js';
 
 /** A relay from one UDP listener to `destinations`, spilling to `dir`. */
 function config(dir: string, destinations: string[]): RelayConfig {
-  return {
-    listeners: [parseEndpoint('udp@127.0.0.1:0', LISTENER_ADDRESS)],
-    destinations: destinations.map((d) => ({ endpoint: parseEndpoint(d, DESTINATION_ADDRESS), tls: undefined })),
-    framing: DEFAULTS.framing,
-    ringBytes: 1 << 20,
-    maxMessageBytes: DEFAULTS.maxMessageBytes,
-    recvBufferBytes: 1 << 20,
-    udpIngest: 'dgram',
-    allow: [],
-    drainTimeoutMs: 1000,
-    connectTimeoutMs: DEFAULTS.connectTimeoutMs,
-    stallTimeoutMs: DEFAULTS.stallTimeoutMs,
-    reconnectMinMs: DEFAULTS.reconnectMinMs,
-    reconnectMaxMs: DEFAULTS.reconnectMaxMs,
-    spill: { dir, maxBytes: DEFAULTS.spillMaxBytes },
-    reclaimIntervalMs: DEFAULTS.reclaimIntervalMs,
-    logIntervalMs: DEFAULTS.logIntervalMs,
-  };
+  return relayConfig(['udp@127.0.0.1:0'], destinations, dir);
 }
 
 test(`relay: ${MAX_DESTINATIONS * 2} reloads that each swap a down destination for another never run out of slots; each removed one logs its tally`, async () => {

@@ -10,32 +10,15 @@ import { once } from 'node:events';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Relay } from '../../src/main/relay.js';
-import { DEFAULTS, type RelayConfig } from '../../src/config/config.js';
-import { DESTINATION_ADDRESS, LISTENER_ADDRESS, parseEndpoint } from '../../src/config/address.js';
+import type { RelayConfig } from '../../src/config/config.js';
 import { LOCK_FILE } from '../../src/spill/dir-lock.js';
 import { RelayError } from '../../src/errors.js';
 import { withTempDir } from '../helpers/temp-dir.js';
+import { relayConfig } from '../helpers/relay-config.js';
 
 /** A small relay from `listener` to a destination nobody listens on, spilling to `dir`. */
 function config(dir: string, listener = 'udp@127.0.0.1:0'): RelayConfig {
-  return {
-    listeners: [parseEndpoint(listener, LISTENER_ADDRESS)],
-    destinations: [{ endpoint: parseEndpoint('tcp@127.0.0.1:9', DESTINATION_ADDRESS), tls: undefined }],
-    framing: DEFAULTS.framing,
-    ringBytes: 1 << 20,
-    maxMessageBytes: DEFAULTS.maxMessageBytes,
-    recvBufferBytes: 1 << 20,
-    udpIngest: 'dgram',
-    allow: [],
-    drainTimeoutMs: 0,
-    connectTimeoutMs: DEFAULTS.connectTimeoutMs,
-    stallTimeoutMs: DEFAULTS.stallTimeoutMs,
-    reconnectMinMs: DEFAULTS.reconnectMinMs,
-    reconnectMaxMs: DEFAULTS.reconnectMaxMs,
-    spill: { dir, maxBytes: DEFAULTS.spillMaxBytes },
-    reclaimIntervalMs: DEFAULTS.reclaimIntervalMs,
-    logIntervalMs: DEFAULTS.logIntervalMs,
-  };
+  return relayConfig([listener], ['tcp@127.0.0.1:9'], dir, { drainTimeoutMs: 0 });
 }
 
 const quiet = (): void => {};
