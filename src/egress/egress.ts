@@ -53,8 +53,6 @@ export class Egress {
   private readonly reader: RingReader;
   /** Running destinations by slot. */
   private readonly destinations = new Map<number, Destination>();
-  /** Spill directory of each running destination that has a store, by slot. */
-  private readonly dirs = new Map<number, string>();
   /** Removed destinations still draining, by slot (their slot stays taken until they finish). */
   private readonly retiring = new Map<number, Retiree>();
   private readonly context: DestinationContext;
@@ -138,7 +136,6 @@ export class Egress {
   /** Counts `d` running and starts it (after `connectAfter`, when given). */
   private run(d: Destination, connectAfter?: Promise<unknown>): void {
     this.destinations.set(d.index, d);
-    if (d.spillStore) this.dirs.set(d.index, d.spillStore.dir);
     d.start(connectAfter?.catch(() => {}));
   }
 
@@ -157,17 +154,16 @@ export class Egress {
 
   /** Lets a removed destination send what it holds (while up, for at most `timeoutMs`), then finishes it and frees its slot (./retiree.ts). */
   private retire(destination: Destination, timeoutMs: number, retired: (report: RetiredReport) => void): Promise<RetiredReport> {
-    const retiree = new Retiree(destination, this.reader.loadTail(), timeoutMs, identityOf(destination.settings), this.dirs.get(destination.index), {
+    const retiree = new Retiree(destination, this.reader.loadTail(), timeoutMs, identityOf(destination.settings), destination.spillStore?.dir, {
       reader: this.reader,
       clock: this.env.clock,
-      tally: (index) => new DestinationCounters(this.counters, destinationBase(this.listenerSlots, index)).tally(),
+      tally: () => this.countersOf(destination.settings).tally(),
       closed: (r, report) => {
         // Reported in the same turn that it leaves `retiring`: whoever reads both never sees it in neither.
         this.retiring.delete(r.destination.index);
         retired(report);
       },
     });
-    this.dirs.delete(destination.index);
     this.retiring.set(destination.index, retiree);
     retiree.start();
     return retiree.done;
@@ -271,7 +267,10 @@ export class Egress {
     return {
       running: this.destinations,
       retiring: this.retiring,
-      dirs: [...this.dirs.values(), ...retiring.flatMap((r) => (r.dir && !r.closed ? [r.dir] : []))],
+      dirs: [
+        ...[...this.destinations.values()].flatMap((d) => (d.spillStore ? [d.spillStore.dir] : [])),
+        ...retiring.flatMap((r) => (r.dir && !r.closed ? [r.dir] : [])),
+      ],
     };
   }
 }

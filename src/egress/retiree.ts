@@ -19,7 +19,7 @@ export interface RetireeContext {
   reader: RingReader;
   clock: Clock;
   /** Its counters' totals, read once it closed. */
-  tally(index: number): Omit<RetiredReport, 'index' | 'messages'>;
+  tally(): Omit<RetiredReport, 'index' | 'messages'>;
   /** It closed: egress forgets it, and the main thread is told (in the same turn). */
   closed(retiree: Retiree, report: RetiredReport): void;
 }
@@ -86,7 +86,7 @@ export class Retiree {
     this.settle(
       closed.then(() => {
         this.closed = true;
-        const report = { index: d.index, messages: lost, ...this.context.tally(d.index) };
+        const report = { index: d.index, messages: lost, ...this.context.tally() };
         this.context.closed(this, report);
         return report;
       }),
