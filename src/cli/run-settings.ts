@@ -7,9 +7,10 @@
 import type { Command } from 'commander';
 import { DESTINATION_ADDRESS, LISTENER_ADDRESS, parseEndpoint, type Endpoint, type HostPort } from '../config/address.js';
 import { readConfigFile } from '../config/config-file.js';
-import { camelCase, type SettingValues } from '../config/settings.js';
-import { DEFAULTS, ringBytesFor, validateConfig, type DestinationConfig, type RelayConfig } from '../config/config.js';
-import { formatBytes, formatDurationMs } from '../config/size.js';
+import { camelCase, SETTINGS, type SettingValues } from '../config/settings.js';
+import type { Setting } from '../config/setting-kinds.js';
+import { ringBytesFor } from '../config/ring-size.js';
+import { DEFAULTS, validateConfig, type DestinationConfig, type RelayConfig } from '../config/config.js';
 import { loadTlsClient, type TlsSettings } from '../config/tls-files.js';
 import { RelayError } from '../errors.js';
 import { chooseUdpIngest } from '../ingest/udp-path.js';
@@ -30,6 +31,8 @@ export interface RunSettings {
   logFormat: LogFormat;
   /** Why UDP falls back to node:dgram, when it does. */
   ingestWarning: string | undefined;
+  /** Every setting's value, the file's under the command line's (what --check-config shows). */
+  values: RunOptions;
 }
 
 /**
@@ -94,6 +97,7 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
     logLevel: options.quiet ? 'warn' : options.verbose ? 'debug' : 'info',
     logFormat: options.logFormat,
     ingestWarning: ingest.warning,
+    values: options,
   };
 }
 
@@ -102,7 +106,11 @@ function destination(endpoint: Endpoint, tls: TlsSettings, where: string): Desti
   return { endpoint, tls: endpoint.scheme === 'tls' ? loadTlsClient(tls, where) : undefined };
 }
 
-/** What --check-config prints: everything the relay would run with, one item per line. */
+/**
+ * What --check-config prints: everything the relay would run with, one item per line. Listeners
+ * and destinations get a line each; every other setting is shown as its row in the settings
+ * table says (`show`), the fragments of one summary line joined in table order.
+ */
 export function describeSettings(s: RunSettings): string {
   const c = s.config;
   const lines = [`${s.file ?? 'command line'}: ok`];
@@ -118,13 +126,16 @@ export function describeSettings(s: RunSettings): string {
     }
     lines.push(`destination ${d.text} (${parts.join('; ')})`);
   }
-  lines.push(
-    `ring        ${formatBytes(c.ringBytes)}, messages up to ${c.maxMessageBytes} bytes, SO_RCVBUF ${formatBytes(c.recvBufferBytes)}`,
-    `timeouts    drain ${formatDurationMs(c.drainTimeoutMs)}, connect ${formatDurationMs(c.connectTimeoutMs)}, stall ${formatDurationMs(c.stallTimeoutMs)}, reconnect ${formatDurationMs(c.reconnectMinMs)}..${formatDurationMs(c.reconnectMaxMs)}`,
-    `spill       ${c.spill ? `${c.spill.dir}, up to ${formatBytes(c.spill.maxBytes)} per destination` : 'off (a lagging destination loses its oldest messages)'}`,
-    `allow       ${c.allow.length === 0 ? 'everyone' : c.allow.map((a) => a.text).join(', ')}`,
-    `metrics     ${s.metrics ? `http://${s.metrics.text}/metrics` : 'off'}; stats line ${s.statsIntervalMs > 0 ? `every ${formatDurationMs(s.statsIntervalMs)}` : 'off'}`,
-  );
+  const summary = new Map<string, string[]>();
+  const values = s.values as unknown as Record<string, unknown>;
+  for (const setting of SETTINGS as readonly Setting[]) {
+    if (typeof setting.show !== 'object') continue;
+    const text = setting.show.text(values[camelCase(setting.key)], values);
+    const fragments = summary.get(setting.show.line) ?? [];
+    if (text !== undefined) fragments.push(text);
+    summary.set(setting.show.line, fragments);
+  }
+  for (const [line, fragments] of summary) lines.push(`${line.padEnd(11)} ${fragments.join(', ')}`);
   if (s.ingestWarning) lines.push(`note        ${s.ingestWarning}`);
   return `${lines.join('\n')}\n`;
 }

@@ -5,11 +5,9 @@
  */
 import type { FramingName } from '../framing/index.js';
 import { RelayError } from '../errors.js';
-import { ITEM_HEADER_BYTES, MAX_CAPACITY, MIN_CAPACITY, floorPowerOfTwo } from '../ring/layout.js';
 import type { Endpoint } from './address.js';
 import type { Cidr } from './cidr.js';
 import type { TlsClientOptions, UdpIngestPath } from '../thread-protocol.js';
-import { formatBytes } from './size.js';
 import { defaultOf } from './settings.js';
 
 /** One destination: where, and for tls@ how (the files already read, src/config/tls-files.ts). */
@@ -71,22 +69,6 @@ export const DEFAULTS = {
 export const MAX_DESTINATIONS = 64;
 export const MAX_LISTENERS = 64;
 
-/** Items of this many max-size messages must fit in the ring at once. */
-const MIN_MESSAGES_IN_RING = 4;
-
-/** The ring size for `--buffer` bytes: the largest power of two not above it. Throws if too small for `maxMessageBytes`. */
-export function ringBytesFor(bufferBytes: number, maxMessageBytes: number): number {
-  const ringBytes = Math.min(floorPowerOfTwo(bufferBytes), MAX_CAPACITY);
-  const needed = ceilPowerOfTwo(Math.max(MIN_CAPACITY, MIN_MESSAGES_IN_RING * (maxMessageBytes + ITEM_HEADER_BYTES)));
-  if (ringBytes < needed) {
-    throw new RelayError(
-      'ERR_BAD_OPTION',
-      `--buffer ${formatBytes(bufferBytes)} is too small: the ring must hold ${MIN_MESSAGES_IN_RING} messages of --max-message ${maxMessageBytes} bytes, so at least ${formatBytes(needed)}`,
-    );
-  }
-  return ringBytes;
-}
-
 /** Checks the rules between values that no single parser can see. */
 export function validateConfig(config: RelayConfig): RelayConfig {
   if (config.destinations.length === 0) {
@@ -120,8 +102,4 @@ export function validateConfig(config: RelayConfig): RelayConfig {
  */
 export function destinationIdentity(d: Endpoint, defaultFraming: FramingName): string {
   return `${d.scheme}@${d.host}:${d.port} ${d.framing ?? defaultFraming}`;
-}
-
-function ceilPowerOfTwo(bytes: number): number {
-  return 2 ** Math.ceil(Math.log2(bytes));
 }

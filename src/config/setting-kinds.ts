@@ -44,7 +44,21 @@ export interface Setting<K extends string = string, T = unknown> {
   help: string;
   /** The README's text, when it says more than the help. */
   readme?: string;
+  /** How --check-config shows the value (src/cli/run-settings.ts describeSettings). */
+  show: Shown<T>;
 }
+
+/**
+ * Where --check-config shows a setting: a fragment of a summary line (`line`; the fragments of
+ * one line are joined by ", ", in table order; `undefined` leaves the fragment out), `listeners`
+ * or `destinations` (shown on each listener's or destination's own line), or `not shown` (how
+ * the configuration is read). `values` are all settings' values, by camel-cased key.
+ */
+export type Shown<T> =
+  | { line: string; text(value: T, values: Readonly<Record<string, unknown>>): string | undefined }
+  | 'listeners'
+  | 'destinations'
+  | 'not shown';
 
 /** A row, with its key, scope and `applied` as literal types (SettingValues and RestartOnlyKey are derived from them). */
 export function row<const K extends string, T, const S extends SettingScope, const A extends 'live' | 'restart'>(

@@ -13,6 +13,8 @@
 import { LISTENER_ADDRESS, parseEndpoint, parseHostPort, type Endpoint, type HostPort } from './address.js';
 import { parseCidr, type Cidr } from './cidr.js';
 import { duration, parseFilePath, parseFramingOption, row, size, type Setting } from './setting-kinds.js';
+import { ringBytesFor } from './ring-size.js';
+import { formatBytes, formatDurationMs } from './size.js';
 import type { FramingName } from '../framing/index.js';
 import { UDP_INGEST_CHOICES, type UdpIngestChoice } from '../ingest/udp-path.js';
 import type { LogFormat } from '../logging.js';
@@ -32,6 +34,7 @@ export const SETTINGS = [
     scope: 'command line',
     applied: 'live',
     commandLineOnly: true,
+    show: 'not shown',
     help: 'read the configuration from this TOML file (keys are these long option names); SIGHUP reloads it',
     readme: 'read the configuration from a TOML file (below); SIGHUP reloads it',
   }),
@@ -43,6 +46,7 @@ export const SETTINGS = [
     scope: 'command line',
     applied: 'live',
     commandLineOnly: true,
+    show: 'not shown',
     help: 'check the TOML file (and its TLS files) as --config would, print what would run, and exit',
     readme: 'check the file (and the TLS files it names) as `--config` would, print what would run, exit 0, or 2 with the error',
   }),
@@ -54,6 +58,7 @@ export const SETTINGS = [
     unset: 'none',
     scope: 'relay',
     applied: 'live',
+    show: 'listeners',
     help: 'another listener (repeatable)',
     readme: 'another listener (repeatable); in the TOML file, `listen` lists every listener',
   }),
@@ -64,6 +69,7 @@ export const SETTINGS = [
     default: 'len32le' as FramingName,
     scope: 'destination',
     applied: 'live',
+    show: 'destinations',
     help: 'default framing of destinations and TCP listeners',
     readme: 'framing of destinations (and TCP listeners) that name none',
   }),
@@ -72,6 +78,7 @@ export const SETTINGS = [
     arg: '<size>',
     scope: 'relay',
     applied: 'restart',
+    show: { line: 'ring', text: (bytes, v) => formatBytes(ringBytesFor(bytes, v.maxMessage as number)) },
     help: 'ring size, rounded down to a power of two',
     readme: 'ring size (all that is held in memory), rounded down to a power of two; at least 4 max-size messages',
   }),
@@ -80,6 +87,7 @@ export const SETTINGS = [
     arg: '<bytes>',
     scope: 'relay',
     applied: 'restart',
+    show: { line: 'ring', text: (bytes) => `messages up to ${bytes} bytes` },
     help: 'largest message accepted; larger ones are counted and dropped',
   }),
   row({
@@ -87,6 +95,7 @@ export const SETTINGS = [
     arg: '<bytes>',
     scope: 'relay',
     applied: 'restart',
+    show: { line: 'ring', text: (bytes) => `SO_RCVBUF ${formatBytes(bytes)}` },
     help: 'SO_RCVBUF asked for on UDP listeners (capped by net.core.rmem_max)',
     readme:
       'SO_RCVBUF asked for on UDP listeners; Linux caps it at `net.core.rmem_max` (the relay warns). On the native path a relay with CAP_NET_ADMIN (root) gets it past that cap (`SO_RCVBUFFORCE`, as rsyslog does)',
@@ -98,6 +107,7 @@ export const SETTINGS = [
     default: 'auto' as UdpIngestChoice,
     scope: 'relay',
     applied: 'restart',
+    show: 'listeners',
     help: 'how UDP is received: native (recvmmsg addon, batched), dgram (node:dgram), or auto (native when built)',
     readme: 'how UDP is received: `native` (the recvmmsg addon), `dgram` (`node:dgram`), `auto` (native when built)',
   }),
@@ -106,6 +116,7 @@ export const SETTINGS = [
     arg: '<duration>',
     scope: 'relay',
     applied: 'live',
+    show: { line: 'timeouts', text: (ms) => `drain ${formatDurationMs(ms)}` },
     help: 'on SIGINT/SIGTERM, how long to keep delivering what was received',
     readme: 'on SIGINT/SIGTERM, how long to keep delivering what was received; also how long a destination a reload removed keeps delivering',
   }),
@@ -114,6 +125,7 @@ export const SETTINGS = [
     arg: '<duration>',
     scope: 'destination',
     applied: 'live',
+    show: { line: 'timeouts', text: (ms) => `connect ${formatDurationMs(ms)}` },
     help: 'give up a connection attempt after this long',
   }),
   row({
@@ -121,6 +133,7 @@ export const SETTINGS = [
     arg: '<duration>',
     scope: 'destination',
     applied: 'live',
+    show: { line: 'timeouts', text: (ms) => `stall ${formatDurationMs(ms)}` },
     help: 'close a connection whose pending write made no progress for this long',
     readme: 'a connection whose pending write made no progress this long is closed and retried',
   }),
@@ -132,6 +145,7 @@ export const SETTINGS = [
     path: true,
     scope: 'relay',
     applied: 'restart',
+    show: { line: 'spill', text: (dir) => dir ?? 'off (a lagging destination loses its oldest messages)' },
     help: "write a lagging destination's oldest data here instead of dropping it; replayed in order, also after a restart",
     readme:
       "write a lagging destination's oldest data here instead of dropping it; replayed in order, also after a restart. One relay per directory: a relay holds `DIR/.relay.lock` while it runs, a second relay started on `DIR` exits 1 saying which pid holds it, and the lock a crashed relay left behind is taken over",
@@ -141,6 +155,7 @@ export const SETTINGS = [
     arg: '<size>',
     scope: 'destination',
     applied: 'restart',
+    show: { line: 'spill', text: (bytes, v) => (v.spillDir === undefined ? undefined : `up to ${formatBytes(bytes)} per destination`) },
     help: 'most bytes spilled per destination; beyond it data is dropped and counted',
     readme: 'most bytes spilled per destination; past it, data that would be spilled is dropped and counted',
   }),
@@ -152,6 +167,7 @@ export const SETTINGS = [
     defaultText: 'everyone',
     scope: 'relay',
     applied: 'live',
+    show: { line: 'allow', text: (blocks) => (blocks.length === 0 ? 'everyone' : blocks.map((b) => b.text).join(', ')) },
     help: 'accept only sources in this block, e.g. 10.0.0.0/8 (repeatable)',
     readme: 'accept datagrams and TCP inputs only from these sources (repeatable), e.g. `10.0.0.0/8`, `::1`',
   }),
@@ -160,6 +176,7 @@ export const SETTINGS = [
     arg: '<duration>',
     scope: 'destination',
     applied: 'live',
+    show: { line: 'timeouts', text: (ms) => `reconnect from ${formatDurationMs(ms)}` },
     help: 'first reconnect delay (doubles, with jitter)',
     readme: 'first reconnect delay: doubles up to `--reconnect-max`, with jitter; names are resolved again on every attempt',
   }),
@@ -168,6 +185,7 @@ export const SETTINGS = [
     arg: '<duration>',
     scope: 'destination',
     applied: 'live',
+    show: { line: 'timeouts', text: (ms) => `up to ${formatDurationMs(ms)}` },
     help: 'longest reconnect delay',
   }),
   row({
@@ -179,6 +197,7 @@ export const SETTINGS = [
     path: true,
     scope: 'destination',
     applied: 'live',
+    show: 'destinations',
     help: 'PEM CA certificates that tls@ destinations may be signed by (besides the system store)',
     readme: "PEM CA certificates `tls@` destinations may be signed by, trusted besides Node's CA store",
   }),
@@ -191,6 +210,7 @@ export const SETTINGS = [
     path: true,
     scope: 'destination',
     applied: 'live',
+    show: 'destinations',
     help: 'PEM client certificate presented to tls@ destinations (mutual TLS; with --tls-key)',
     readme: 'PEM client certificate presented to `tls@` destinations (mutual TLS; with `--tls-key`)',
   }),
@@ -203,6 +223,7 @@ export const SETTINGS = [
     path: true,
     scope: 'destination',
     applied: 'live',
+    show: 'destinations',
     help: 'PEM private key of --tls-cert',
     readme: 'PEM private key of `--tls-cert`',
   }),
@@ -214,6 +235,7 @@ export const SETTINGS = [
     unset: 'off',
     scope: 'main',
     applied: 'restart',
+    show: { line: 'metrics', text: (at) => (at ? `http://${at.text}/metrics` : 'off') },
     help: 'serve /metrics (Prometheus), /stats (JSON) and /health over HTTP here',
     readme: 'serve `/metrics` (Prometheus), `/stats` (JSON) and `/health` over HTTP here (port 0 picks a free one)',
   }),
@@ -222,6 +244,7 @@ export const SETTINGS = [
     arg: '<duration>',
     scope: 'main',
     applied: 'live',
+    show: { line: 'metrics', text: (ms) => `stats line ${ms > 0 ? `every ${formatDurationMs(ms)}` : 'off'}` },
     help: 'log a stats line this often (0: never)',
   }),
   row({
@@ -231,10 +254,11 @@ export const SETTINGS = [
     default: 'text' as LogFormat,
     scope: 'main',
     applied: 'live',
+    show: { line: 'log', text: (format, v) => `${v.quiet ? 'warnings and errors' : v.verbose ? 'debug and up' : 'info and up'}, as ${format}` },
     help: 'text, or json (one object per line)',
   }),
-  row({ key: 'quiet', short: '-q', default: false, scope: 'main', applied: 'live', help: 'log warnings and errors only' }),
-  row({ key: 'verbose', short: '-v', default: false, scope: 'main', applied: 'live', help: 'log debug detail too' }),
+  row({ key: 'quiet', short: '-q', default: false, scope: 'main', applied: 'live', show: 'not shown', help: 'log warnings and errors only' }),
+  row({ key: 'verbose', short: '-v', default: false, scope: 'main', applied: 'live', show: 'not shown', help: 'log debug detail too' }),
 ] as const;
 
 type Row = (typeof SETTINGS)[number];

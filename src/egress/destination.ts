@@ -24,7 +24,8 @@ import { DestinationNotices } from './destination-notices.js';
 import { Connection, type ConnectionEvents } from './connection.js';
 import type { ConnectFn } from './attempt.js';
 import { DeliveryWindow, type PendingWrite } from './delivery-window.js';
-import { isPinned, lagLimits, overflowAction, type LagLimits } from './lag-policy.js';
+import { lagLimits } from './lag-policy.js';
+import { Overflow } from './overflow.js';
 import { ReplayDriver } from './replay.js';
 import { RingCursor } from './ring-cursor.js';
 import { SpillKeeper } from './spill-keeper.js';
@@ -45,7 +46,8 @@ export class Destination {
   private readonly ring: RingCursor;
   /** What each write carries, in its framing (./write-framer.ts). */
   private readonly framer: WriteFramer;
-  private readonly limits: LagLimits;
+  /** The isolation rule: lag and pin limits (./overflow.ts). */
+  private readonly overflow: Overflow;
   /** Reused list of payload views leaving the ring (no allocation per message). */
   private readonly batch: Uint8Array[] = [];
   private readonly spill: SpillKeeper;
@@ -71,15 +73,15 @@ export class Destination {
     private readonly context: DestinationContext,
   ) {
     const { reader } = context;
+    const limits = lagLimits(reader.capacity);
     this.counters = setup.counters;
     this.reader = reader;
     this.notices = new DestinationNotices(() => this.options, this.counters, context.log, context.clock);
     this.connectFn = setup.connect;
     this.framer = new WriteFramer(framingFor(options.framing), reader, this.counters, this.notices);
-    this.limits = lagLimits(reader.capacity);
     this.ring = new RingCursor(reader, options.index, this.counters, this.window);
     this.connection = new Connection(options, this.connectionEvents(), (host, port) => this.connectFn(host, port), context.clock, context.random);
-    this.spill = new SpillKeeper(setup.store, this.framer.framing, this.counters, this.limits.spillInFlightLimitBytes, {
+    this.spill = new SpillKeeper(setup.store, this.framer.framing, this.counters, limits.spillInFlightLimitBytes, {
       skipped: (n) => this.notices.unframeable(n, this.framer.framing.name),
       appended: () => {
         if (!this.closed && this.isUp) this.context.onWritable(this);
@@ -87,6 +89,10 @@ export class Destination {
       warn: (cause, message) => this.notices.warn(cause, message),
     });
     this.replay = setup.store && this.replayOf(setup.store);
+    this.overflow = new Overflow(
+      { reader, ring: this.ring, window: this.window, spill: this.spill, connection: this.connection, notices: this.notices },
+      limits,
+    );
     this.ring.moveTo(setup.tail, setup.tailItems);
     this.ring.publish(true);
   }
@@ -200,7 +206,7 @@ export class Destination {
    */
   service(tail: number, endAt = tail): void {
     if (this.closed) return;
-    this.enforceLimits(tail, endAt);
+    this.overflow.enforce(tail, endAt);
     if (!this.connection.writable) return;
     if (this.replay?.pending) {
       this.replay.kick();
@@ -292,32 +298,5 @@ export class Destination {
       this.write(w);
     }
     this.context.onWritable(this);
-  }
-
-  /**
-   * Applies the lag policy against the live `tail`: overflow to spill or drop (never past
-   * `endAt`, where a retiring destination's share ends), and a pinned ring cut loose.
-   */
-  private enforceLimits(tail: number, endAt: number): void {
-    const action = overflowAction(this.limits, this.ring.lagBytes(tail), {
-      enabled: this.spill.store !== undefined,
-      inFlightBytes: this.spill.bytesInFlight,
-    });
-    if (action !== 'none' && this.ring.position !== endAt) {
-      this.batch.length = 0;
-      const items = this.ring.skipOldest(tail, endAt, this.limits.overflowLowBytes, this.batch);
-      if (action === 'spill') this.spill.keep(this.batch, 'overflow');
-      else this.notices.overflowDropped(items, this.isUp);
-      this.batch.length = 0;
-      this.ring.publish();
-    }
-    if (!isPinned(this.limits, this.ring.heldBytes(tail), this.window.hasRingWrites())) return;
-    if (this.connection.state === 'up') {
-      this.notices.notReading();
-      this.connection.cut('not reading');
-    }
-    // Down now: the pinned writes leave the ring (replayed batches stay owed: they live on disk).
-    this.spill.keepRingWrites(this.window.takeRingWrites(), 'overflow', this.reader);
-    this.ring.publish();
   }
 }

@@ -7,6 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { SETTINGS } from '../../src/config/settings.js';
 import { cli } from '../helpers/cli.js';
 import { withTempDir } from '../helpers/temp-dir.js';
 
@@ -48,6 +49,17 @@ test('config: a good file prints what would run and exits 0', async () => {
   assert.match(r.stdout, /^destination tcp@127\.0\.0\.1:2010\?framing=octet \(framing octet\)$/m);
   assert.match(r.stdout, /^ring {8}8 MiB,/m);
   assert.match(r.stdout, /^allow {7}127\.0\.0\.0\/8$/m);
+});
+
+test('config: --check-config shows every setting as the settings table says', async () => {
+  const r = await check(GOOD, ['--spill-dir', '/var/spool/relay', '--spill-max', '2GiB', '--reconnect-max', '1m', '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  const summaryLines = new Set(SETTINGS.flatMap((s) => (typeof s.show === 'object' ? [s.show.line] : [])));
+  for (const line of summaryLines) assert.match(r.stdout, new RegExp(`^${line} +\\S`, 'm'), `no ${line} line`);
+  assert.match(r.stdout, /^timeouts {4}drain 5s, connect 5s, stall 30s, reconnect from 100ms, up to 1m$/m);
+  assert.match(r.stdout, /^spill {7}\/var\/spool\/relay, up to 2 GiB per destination$/m);
+  assert.match(r.stdout, /^metrics {5}off, stats line off$/m);
+  assert.match(r.stdout, /^log {9}warnings and errors, as text$/m);
 });
 
 test('config: command-line options override the file, command-line addresses add destinations', async () => {

@@ -1,0 +1,56 @@
+/**
+ * The isolation rule applied to one destination (./lag-policy.ts decides, this module acts): past
+ * the lag limit its oldest ring items leave the ring for it alone, spilled or dropped and counted;
+ * past the pin limit a connection that is not reading is cut and its pinned writes leave the ring.
+ * Measured against the live tail, never past `endAt` (docs/ARCHITECTURE.md, "Reload").
+ */
+import type { RingReader } from '../ring/ring.js';
+import type { Connection } from './connection.js';
+import type { DeliveryWindow } from './delivery-window.js';
+import type { DestinationNotices } from './destination-notices.js';
+import { isPinned, lagLimits, overflowAction, type LagLimits } from './lag-policy.js';
+import type { RingCursor } from './ring-cursor.js';
+import type { SpillKeeper } from './spill-keeper.js';
+
+/** The parts of a destination the rule reads and moves. */
+export interface OverflowParts {
+  reader: RingReader;
+  ring: RingCursor;
+  window: DeliveryWindow;
+  spill: SpillKeeper;
+  connection: Connection;
+  notices: DestinationNotices;
+}
+
+/** See the module comment. */
+export class Overflow {
+  /** Reused list of payload views leaving the ring (no allocation per message). */
+  private readonly batch: Uint8Array[] = [];
+
+  constructor(
+    private readonly parts: OverflowParts,
+    readonly limits: LagLimits = lagLimits(parts.reader.capacity),
+  ) {}
+
+  /** Applies the lag and pin limits against the live `tail`; what leaves the ring stops at `endAt`. */
+  enforce(tail: number, endAt: number): void {
+    const { ring, spill, window, connection, notices, reader } = this.parts;
+    const action = overflowAction(this.limits, ring.lagBytes(tail), { enabled: spill.store !== undefined, inFlightBytes: spill.bytesInFlight });
+    if (action !== 'none' && ring.position !== endAt) {
+      this.batch.length = 0;
+      const items = ring.skipOldest(tail, endAt, this.limits.overflowLowBytes, this.batch);
+      if (action === 'spill') spill.keep(this.batch, 'overflow');
+      else notices.overflowDropped(items, connection.state === 'up');
+      this.batch.length = 0;
+      ring.publish();
+    }
+    if (!isPinned(this.limits, ring.heldBytes(tail), window.hasRingWrites())) return;
+    if (connection.state === 'up') {
+      notices.notReading();
+      connection.cut('not reading');
+    }
+    // Down now: the pinned writes leave the window (replayed batches stay owed: they live on disk).
+    spill.keepRingWrites(window.takeRingWrites(), 'overflow', reader);
+    ring.publish();
+  }
+}
