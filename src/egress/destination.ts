@@ -73,7 +73,6 @@ export class Destination {
     private readonly context: DestinationContext,
   ) {
     const { reader } = context;
-    const limits = lagLimits(reader.capacity);
     this.counters = setup.counters;
     this.reader = reader;
     this.notices = new DestinationNotices(() => this.options, this.counters, context.log, context.clock);
@@ -81,7 +80,7 @@ export class Destination {
     this.framer = new WriteFramer(framingFor(options.framing), reader, this.counters, this.notices);
     this.ring = new RingCursor(reader, options.index, this.counters, this.window);
     this.connection = new Connection(options, this.connectionEvents(), (host, port) => this.connectFn(host, port), context.clock, context.random);
-    this.spill = new SpillKeeper(setup.store, this.framer.framing, this.counters, limits.spillInFlightLimitBytes, {
+    this.spill = new SpillKeeper(setup.store, this.framer.framing, this.counters, lagLimits(reader.capacity).spillInFlightLimitBytes, {
       skipped: (n) => this.notices.unframeable(n, this.framer.framing.name),
       appended: () => {
         if (!this.closed && this.isUp) this.context.onWritable(this);
@@ -89,10 +88,7 @@ export class Destination {
       warn: (cause, message) => this.notices.warn(cause, message),
     });
     this.replay = setup.store && this.replayOf(setup.store);
-    this.overflow = new Overflow(
-      { reader, ring: this.ring, window: this.window, spill: this.spill, connection: this.connection, notices: this.notices },
-      limits,
-    );
+    this.overflow = new Overflow({ reader, ring: this.ring, window: this.window, spill: this.spill, connection: this.connection, notices: this.notices });
     this.ring.moveTo(setup.tail, setup.tailItems);
     this.ring.publish(true);
   }

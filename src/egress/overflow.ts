@@ -27,10 +27,11 @@ export class Overflow {
   /** Reused list of payload views leaving the ring (no allocation per message). */
   private readonly batch: Uint8Array[] = [];
 
-  constructor(
-    private readonly parts: OverflowParts,
-    readonly limits: LagLimits = lagLimits(parts.reader.capacity),
-  ) {}
+  private readonly limits: LagLimits;
+
+  constructor(private readonly parts: OverflowParts) {
+    this.limits = lagLimits(parts.reader.capacity);
+  }
 
   /** Applies the lag and pin limits against the live `tail`; what leaves the ring stops at `endAt`. */
   enforce(tail: number, endAt: number): void {
