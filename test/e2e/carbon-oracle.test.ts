@@ -21,11 +21,11 @@ import { withTempDir } from '../helpers/temp-dir.js';
 
 const NAMES_PER_CASE = 4000;
 
+/** $CARBON_C_RELAY when set (a path; one that is not there tests the skip), else carbon-c-relay on PATH or in /usr/bin, /usr/sbin. */
 function findCarbonRelay(): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/sbin', '/usr/local/bin'];
-  for (const dir of dirs) {
-    if (dir === '') continue;
-    const candidate = path.join(dir, 'carbon-c-relay');
+  const override = process.env.CARBON_C_RELAY;
+  const dirs = override ? [] : [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/sbin', '/usr/local/bin'];
+  for (const candidate of override ? [override] : dirs.filter((d) => d !== '').map((d) => path.join(d, 'carbon-c-relay'))) {
     try {
       accessSync(candidate, constants.X_OK);
       return candidate;
