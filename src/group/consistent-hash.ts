@@ -30,6 +30,11 @@ import { RelayError } from '../errors.js';
 import { carbonPosition, fnv1a64, fnv1aPosition, jumpBucket, type U64, xorshift64Star } from './hash-functions.js';
 
 export type HashMode = 'carbon_ch' | 'fnv1a_ch' | 'jump_fnv1a_ch';
+/**
+ * A member as carbon-c-relay holds it: `host` as written in the config (not resolved; an IPv6
+ * address without its brackets), and `instance` as stored: carbon-c-relay's parser turns an
+ * unquoted all-digit instance into an int and back (`=007` is "7"), a quoted one stays as written.
+ */
 export interface HashMember {
   host: string;
   port: number;

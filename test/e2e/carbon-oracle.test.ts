@@ -3,6 +3,9 @@
  * that are TCP sinks of this test, and every name must be where ConsistentHash.place() says. For
  * replicated clusters the order of the replicas is checked too, with carbon-c-relay's test mode
  * (-t), which prints the members in the order its ch_get_nodes() returns them.
+ * A `dynamic` cluster with a member down is checked for what carbon-c-relay makes definite: the
+ * names of up members stay, those of the down member all reach up members (it spreads them over
+ * the others at random, so there place() and carbon-c-relay need not agree name by name).
  * Without carbon-c-relay the tests skip (fail when CI=true).
  */
 import test, { type TestContext } from 'node:test';
@@ -95,24 +98,26 @@ interface Case {
   replication: number;
   /** One member per entry, with this instance (undefined: none). */
   instances: (string | undefined)[];
+  /** A `dynamic` cluster whose member of this index is down (a port nothing listens on); replication 1. */
+  down?: number;
 }
 
-function configFor(c: Case, sinks: TestSink[], listenPort: number): string {
-  const members = sinks.map((s, i) => `    127.0.0.1:${s.port}${c.instances[i] === undefined ? '' : `=${c.instances[i]}`}\n`).join('');
+function configFor(c: Case, ports: number[], listenPort: number): string {
+  const members = ports.map((port, i) => `    127.0.0.1:${port}${c.instances[i] === undefined ? '' : `=${c.instances[i]}`}\n`).join('');
   return [
     `listen type linemode 127.0.0.1:${listenPort} proto tcp;`,
-    `cluster oracle ${c.mode} replication ${c.replication}\n${members}    ;`,
+    `cluster oracle ${c.mode} replication ${c.replication}${c.down === undefined ? '' : ' dynamic'}\n${members}    ;`,
     'match * send to oracle stop;',
     '',
   ].join('\n');
 }
 
 /** Starts carbon-c-relay on a free port (a few tries, in case another process took the port first). */
-async function startCarbon(dir: string, c: Case, sinks: TestSink[]): Promise<{ relay: RelayProcess; port: number }> {
+async function startCarbon(dir: string, c: Case, ports: number[]): Promise<{ relay: RelayProcess; port: number }> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const conf = path.join(dir, `carbon-${attempt}.conf`);
-    await writeFile(conf, configFor(c, sinks, port));
+    await writeFile(conf, configFor(c, ports, port));
     const relay = new RelayProcess(spawn(CARBON_RELAY!, ['-f', conf, '-w', '1', '-H', 'oracle'], { stdio: ['ignore', 'pipe', 'pipe'] }));
     try {
       await waitAccepting(relay, port);
@@ -125,9 +130,9 @@ async function startCarbon(dir: string, c: Case, sinks: TestSink[]): Promise<{ r
 }
 
 /** carbon-c-relay -t: for each name, the member ports in the order it returns them. */
-async function testModeOrder(dir: string, c: Case, sinks: TestSink[], names: string[]): Promise<Map<string, number[]>> {
+async function testModeOrder(dir: string, c: Case, ports: number[], names: string[]): Promise<Map<string, number[]>> {
   const conf = path.join(dir, 'carbon-t.conf');
-  await writeFile(conf, configFor(c, sinks, 1));
+  await writeFile(conf, configFor(c, ports, 1));
   const relay = new RelayProcess(spawn(CARBON_RELAY!, ['-t', '-f', conf], { stdio: ['pipe', 'pipe', 'pipe'] }));
   relay.child.stdin!.end(names.map((n) => `${n}\n`).join(''));
   const exit = await relay.exit(20_000);
@@ -138,7 +143,7 @@ async function testModeOrder(dir: string, c: Case, sinks: TestSink[], names: str
     if (name === undefined) continue;
     order.set(
       name,
-      [...block.matchAll(/^ {8}127\.0\.0\.1:(\d+)$/gm)].map((m) => sinks.findIndex((s) => s.port === Number(m[1]))),
+      [...block.matchAll(/^ {8}127\.0\.0\.1:(\d+)$/gm)].map((m) => ports.indexOf(Number(m[1]))),
     );
   }
   return order;
@@ -151,13 +156,20 @@ async function runCase(t: TestContext, c: Case, seed: number): Promise<void> {
   const sinks: TestSink[] = [];
   let relay: RelayProcess | undefined;
   try {
-    for (const _ of c.instances) sinks.push(await TestSink.start('lf'));
-    const members: HashMember[] = sinks.map((s, i) => ({ host: '127.0.0.1', port: s.port, instance: c.instances[i] }));
+    const ports: number[] = [];
+    for (let i = 0; i < c.instances.length; i++) {
+      if (i === c.down) ports.push(await freePort());
+      else {
+        sinks[i] = await TestSink.start('lf');
+        ports.push(sinks[i]!.port);
+      }
+    }
+    const members: HashMember[] = ports.map((port, i) => ({ host: '127.0.0.1', port, instance: c.instances[i] }));
     const hash = new ConsistentHash(c.mode, members);
     const known = new Set(names);
 
     await withTempDir('carbon-oracle-', async (dir) => {
-      const carbon = await startCarbon(dir, c, sinks);
+      const carbon = await startCarbon(dir, c, ports);
       relay = carbon.relay;
       const client = net.connect(carbon.port, '127.0.0.1');
       await once(client, 'connect');
@@ -165,7 +177,7 @@ async function runCase(t: TestContext, c: Case, seed: number): Promise<void> {
       await once(client, 'close');
 
       // carbon-c-relay's own statistics (carbon.relays.oracle.*) may also arrive: only our names count
-      const received = (): number => sinks.reduce((sum, s) => sum + s.messages.filter((m) => known.has(m.toString('latin1').split(' ', 1)[0]!)).length, 0);
+      const received = (): number => sinks.reduce((sum, s) => sum + s!.messages.filter((m) => known.has(m.toString('latin1').split(' ', 1)[0]!)).length, 0);
       const expectedLines = names.length * c.replication;
       const deadline = Date.now() + 20_000;
       while (received() < expectedLines) {
@@ -175,34 +187,46 @@ async function runCase(t: TestContext, c: Case, seed: number): Promise<void> {
 
       const got = new Map<string, number[]>();
       sinks.forEach((s, member) => {
-        for (const m of s.messages) {
+        for (const m of s!.messages) {
           const name = m.toString('latin1').split(' ', 1)[0]!;
           if (known.has(name)) got.set(name, [...(got.get(name) ?? []), member]);
         }
       });
       const wrong: string[] = [];
+      let ofDown = 0;
+      let ofDownAsPlaced = 0;
       for (const name of names) {
         const expected = hash.place(Buffer.from(name), c.replication);
         const actual = got.get(name) ?? [];
-        if ([...expected].sort().join() !== [...actual].sort().join()) wrong.push(`${name}: carbon-c-relay ${actual.join(',')} place() ${expected.join(',')}`);
+        if (c.down !== undefined && expected[0] === c.down) {
+          // carbon-c-relay moved it to a random up member: check that it arrived once, at one that is up
+          ofDown++;
+          if (actual.length !== 1) wrong.push(`${name} (of the down member) arrived at ${actual.join(',') || 'none'}`);
+          if (actual[0] === hash.place(Buffer.from(name), 1, (i) => i !== c.down)[0]) ofDownAsPlaced++;
+        } else if ([...expected].sort().join() !== [...actual].sort().join()) {
+          wrong.push(`${name}: carbon-c-relay ${actual.join(',')} place() ${expected.join(',')}`);
+        }
       }
       assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} of ${names.length} names placed differently`);
+      const downNote = c.down === undefined ? '' : `; ${ofDown} of the down member reached up members, ${ofDownAsPlaced} of them the one place(isUp) names`;
 
       let ordered = 0;
       if (c.replication > 1) {
         const sample = names.slice(0, 1000);
-        const order = await testModeOrder(dir, c, sinks, sample);
+        const order = await testModeOrder(dir, c, ports, sample);
         for (const name of sample) {
           assert.deepEqual(order.get(name), hash.place(Buffer.from(name), c.replication), `replica order of ${name}`);
           ordered++;
         }
       }
-      const perMember = sinks.map((s) => s.messages.length).join('/');
-      t.diagnostic(`${names.length} names checked (${expectedLines} lines, per member ${perMember}), replica order of ${ordered}, ${Date.now() - started} ms`);
+      const perMember = ports.map((_, i) => sinks[i]?.messages.length ?? 'down').join('/');
+      t.diagnostic(
+        `${names.length} names checked (${expectedLines} lines, per member ${perMember}), replica order of ${ordered}${downNote}, ${Date.now() - started} ms`,
+      );
     });
   } finally {
     if (relay !== undefined) await relay.stop('SIGKILL');
-    for (const s of sinks) await s.close();
+    for (const s of sinks) await s?.close();
   }
 }
 
@@ -223,3 +247,6 @@ test('oracle: jump_fnv1a_ch, 5 members with numeric instances out of order', (t)
 
 test('oracle: jump_fnv1a_ch, 5 members with instances out of order and one without, replication 3', (t) =>
   runCase(t, { mode: 'jump_fnv1a_ch', replication: 3, instances: ['delta', undefined, 'bravo', 'echo', 'alpha'] }, 7));
+
+test('oracle: carbon_ch dynamic, 3 members, one down: names of up members stay, those of the down member reach up members', (t) =>
+  runCase(t, { mode: 'carbon_ch', replication: 1, instances: ['a', 'b', 'c'], down: 1 }, 8));
