@@ -68,7 +68,10 @@ test('config: a udp listener with ?split=lf says it splits into lines; ?split= e
   assert.match(r.stdout, /^listen {6}udp@127\.0\.0\.1:2008\?split=lf \(UDP via (native recvmmsg|node:dgram), split into lines\)$/m);
   const bad = await check(`listen = ["tcp@127.0.0.1:2008?split=lf"]\n[[destination]]\naddress = "tcp@127.0.0.1:2009"\n`);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /bad listener "tcp@127\.0\.0\.1:2008\?split=lf": a tcp listener takes no \?split= \(it applies to udp listeners\), expected \?framing=/);
+  assert.match(
+    bad.stderr,
+    /bad listener "tcp@127\.0\.0\.1:2008\?split=lf": a tcp listener takes no \?split= \(it applies to udp listeners\), expected \?framing=/,
+  );
   assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
 });
 
