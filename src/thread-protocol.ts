@@ -11,6 +11,7 @@ import type { RelayErrorCode } from './errors.js';
 import type { FramingName } from './framing/index.js';
 import type { RingBuffers } from './ring/layout.js';
 import type { DestinationDropReason } from './metrics/snapshot-types.js';
+import type { SplitName } from './ingest/line-split.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -47,6 +48,8 @@ export interface ListenerOptions {
   text: string;
   /** Framing of a TCP input stream. */
   framing: FramingName;
+  /** UDP: 'lf' makes each line of a datagram one message; undefined: each datagram is one. */
+  split: SplitName | undefined;
 }
 
 /** What every listener of the ingest thread shares. */

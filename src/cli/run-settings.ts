@@ -115,7 +115,8 @@ export function describeSettings(s: RunSettings): string {
   const c = s.config;
   const lines = [`${s.file ?? 'command line'}: ok`];
   for (const l of c.listeners) {
-    const how = l.scheme === 'udp' ? `UDP via ${c.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram'}` : `framed TCP, ${l.framing ?? c.framing}`;
+    const split = l.split === undefined ? '' : ', split into lines';
+    const how = l.scheme === 'udp' ? `UDP via ${c.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram'}${split}` : `framed TCP, ${l.framing ?? c.framing}`;
     lines.push(`listen      ${l.text} (${how})`);
   }
   for (const { endpoint: d, tls } of c.destinations) {

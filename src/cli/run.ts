@@ -75,8 +75,13 @@ async function run(settings: RunSettings, load: () => RunSettings): Promise<void
     process.exit(1);
   });
   if (settings.ingestWarning) log('warn', settings.ingestWarning);
-  for (const bound of relay.listening)
-    log('info', `listening on ${bound.text}${bound.text.startsWith('udp@') ? ` (${config.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram'})` : ''}`);
+  for (const [i, bound] of relay.listening.entries()) {
+    const split = config.listeners[i]?.split === undefined ? '' : ', split into lines';
+    log(
+      'info',
+      `listening on ${bound.text}${bound.text.startsWith('udp@') ? ` (${config.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram'}${split})` : ''}`,
+    );
+  }
   log('info', `forwarding to ${config.destinations.map((d) => d.endpoint.text).join(' ')} (ring ${formatBytes(config.ringBytes)}, framing ${config.framing})`);
   if (settings.metrics) {
     const { url } = await serveMetrics(settings.metrics.host, settings.metrics.port, () => relay.snapshot());

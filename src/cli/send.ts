@@ -11,7 +11,7 @@ import { endpointArgument } from './parsers.js';
 export function sendCommand(): Command {
   return new Command('send')
     .description('send each line of stdin as one UDP datagram (without its newline)')
-    .argument('<target>', 'udp@HOST:PORT', endpointArgument({ schemes: ['udp'], allowPortZero: false, allowFraming: false, what: 'target' }))
+    .argument('<target>', 'udp@HOST:PORT', endpointArgument({ schemes: ['udp'], allowPortZero: false, query: {}, what: 'target' }))
     .addHelpText('after', `\nExample:\n  printf 'hello\\nworld\\n' | relay send udp@127.0.0.1:2008`)
     .action(async (target: Endpoint) => {
       const address = await resolveHost(target.host, `cannot send to ${target.text}`);

@@ -32,7 +32,7 @@ export function sinkCommand(): Command {
     .argument(
       '<listen>',
       'tcp@HOST:PORT or tls@HOST:PORT (port 0 picks a free one)',
-      endpointArgument({ schemes: ['tcp', 'tls'], allowPortZero: true, allowFraming: true, what: 'sink address' }),
+      endpointArgument({ schemes: ['tcp', 'tls'], allowPortZero: true, query: { tcp: ['framing'], tls: ['framing'] }, what: 'sink address' }),
     )
     .addOption(new Option('--framing <name>', 'framing to decode').default(DEFAULTS.framing).argParser(framingOption))
     .option('--count', 'print running totals once a second instead of the messages', false)

@@ -1,7 +1,11 @@
 /**
- * The one parser of endpoint addresses: `SCHEME@HOST:PORT[?framing=NAME]` for listeners and
- * destinations, and bare `HOST:PORT` (e.g. the metrics endpoint). Everything else in the relay
+ * The one parser of endpoint addresses: `SCHEME@HOST:PORT[?KEY=VALUE[&KEY=VALUE]]` for listeners
+ * and destinations, and bare `HOST:PORT` (e.g. the metrics endpoint). Everything else in the relay
  * receives an `Endpoint` and never looks at the text again.
+ *
+ * The `?` parameters are a table (QUERY_PARAMS: each key and its values); an address kind
+ * (ParseOptions: LISTENER_ADDRESS, DESTINATION_ADDRESS) says which keys each scheme takes.
+ * Adding a parameter is a row in the table, a field in QueryParams and its schemes in the kinds.
  *
  * HOST is an IPv4 dotted quad, a bracketed IPv6 address (zone ids allowed), or an RFC 1123 name.
  * Hosts are canonicalised (IPv6 compressed and lowercased, names lowercased) so that `text` is
@@ -12,10 +16,28 @@
  */
 import { SocketAddress, isIPv6 } from 'node:net';
 import { RelayError } from '../errors.js';
-import { FRAMING_NAMES, isFramingName, type FramingName } from '../framing/index.js';
+import { FRAMING_NAMES, type FramingName } from '../framing/index.js';
+import { SPLIT_NAMES, type SplitName } from '../ingest/line-split.js';
 
 export type Scheme = 'udp' | 'tcp' | 'tls';
 export type HostKind = 'ipv4' | 'ipv6' | 'name';
+
+/** What the `?` query of an address may set; a key not given is absent. */
+export interface QueryParams {
+  /** `?framing=NAME`: the framing of a destination or a tcp@ listener's input stream. */
+  framing?: FramingName;
+  /** `?split=lf`: a udp@ listener makes each line of a datagram one message. */
+  split?: SplitName;
+}
+export type QueryKey = keyof QueryParams;
+
+/** Each `?` key: the values it takes (in the order messages list them) and where it applies (for messages). */
+const QUERY_PARAMS: { readonly [K in QueryKey]-?: { values: readonly NonNullable<QueryParams[K]>[]; appliesTo: string } } = {
+  framing: { values: FRAMING_NAMES, appliesTo: 'destinations and tcp listeners' },
+  split: { values: SPLIT_NAMES, appliesTo: 'udp listeners' },
+};
+/** Canonical order of the keys in `text`. */
+const QUERY_KEYS = Object.keys(QUERY_PARAMS) as QueryKey[];
 
 export interface Endpoint {
   scheme: Scheme;
@@ -26,7 +48,9 @@ export interface Endpoint {
   kind: HostKind;
   /** Only from '?framing=NAME'; undefined means "the configured default". */
   framing: FramingName | undefined;
-  /** Canonical text: 'tcp@[::1]:2009', 'udp@127.0.0.1:2008', 'tcp@host:1?framing=lf'. */
+  /** Only from '?split=lf' (udp listeners); absent means one datagram is one message. */
+  split?: SplitName;
+  /** Canonical text: 'tcp@[::1]:2009', 'udp@127.0.0.1:2008?split=lf', 'tcp@host:1?framing=lf'. */
   text: string;
 }
 
@@ -43,18 +67,31 @@ export interface ParseOptions {
   schemes: readonly Scheme[];
   /** Whether port 0 (bind an ephemeral port) is acceptable. */
   allowPortZero: boolean;
-  /** Whether a `?framing=NAME` query is acceptable. */
-  allowFraming: boolean;
+  /** The `?` keys each scheme takes (a scheme not listed takes none). */
+  query: { readonly [S in Scheme]?: readonly QueryKey[] };
   /** What the endpoint is, for messages: 'listener', 'destination'. */
   what: string;
 }
 
 const SCHEMES: readonly Scheme[] = ['udp', 'tcp', 'tls'];
 
-/** A listener: udp@, or tcp@ for framed input; port 0 (an ephemeral port) allowed. */
-export const LISTENER_ADDRESS: ParseOptions = { schemes: ['udp', 'tcp'], allowPortZero: true, allowFraming: true, what: 'listener' };
+/**
+ * A listener: udp@ (optionally ?split=lf), or tcp@ for framed input (optionally ?framing=); port 0
+ * (an ephemeral port) allowed. A udp@ listener has always accepted ?framing= (it means nothing there).
+ */
+export const LISTENER_ADDRESS: ParseOptions = {
+  schemes: ['udp', 'tcp'],
+  allowPortZero: true,
+  query: { udp: ['framing', 'split'], tcp: ['framing'] },
+  what: 'listener',
+};
 /** A destination: tcp@, or tls@ (TLS over TCP), with an optional ?framing=. */
-export const DESTINATION_ADDRESS: ParseOptions = { schemes: ['tcp', 'tls'], allowPortZero: false, allowFraming: true, what: 'destination' };
+export const DESTINATION_ADDRESS: ParseOptions = {
+  schemes: ['tcp', 'tls'],
+  allowPortZero: false,
+  query: { tcp: ['framing'], tls: ['framing'] },
+  what: 'destination',
+};
 const MAX_NAME_LENGTH = 253;
 const MAX_LABEL_LENGTH = 63;
 const LABEL_CHARS = /^[A-Za-z0-9-]+$/;
@@ -63,7 +100,7 @@ const NUMERIC_LABEL = /^(?:[0-9]+|0x[0-9a-f]*)$/i;
 const IPV4_OCTET = /^(?:0|[1-9][0-9]{0,2})$/;
 const PORT_DIGITS = /^(?:0|[1-9][0-9]{0,4})$/;
 
-/** Parses `SCHEME@HOST:PORT[?framing=NAME]`; throws RelayError('ERR_BAD_ADDRESS') naming the input and what was expected. */
+/** Parses `SCHEME@HOST:PORT[?KEY=VALUE&...]`; throws RelayError('ERR_BAD_ADDRESS') naming the input and what was expected. */
 export function parseEndpoint(input: string, opts: ParseOptions): Endpoint {
   const fail: Fail = failer(opts.what, input);
   const expectedSchemes = opts.schemes.join(' or ');
@@ -88,14 +125,15 @@ export function parseEndpoint(input: string, opts: ParseOptions): Endpoint {
   const query = questionMark < 0 ? undefined : rest.slice(questionMark + 1);
 
   const { host, port, kind } = splitHostPort(hostPortText, opts.allowPortZero, `${scheme}@`, fail);
-  let framing: FramingName | undefined;
+  let params: QueryParams = {};
   if (query !== undefined) {
-    if (!opts.allowFraming) {
-      fail(`a ${scheme} ${opts.what} takes no "?" options, expected ${example}`);
-    }
-    framing = parseQuery(query, fail);
+    const keys = opts.query[scheme] ?? [];
+    if (keys.length === 0) fail(`a ${scheme} ${opts.what} takes no "?" options, expected ${example}`);
+    params = parseQuery(query, keys, `a ${scheme} ${opts.what}`, fail);
   }
-  return { scheme, host, port, kind, framing, text: formatEndpoint(scheme, host, port, framing) };
+  const endpoint: Endpoint = { scheme, host, port, kind, framing: params.framing, text: formatEndpoint(scheme, host, port, params) };
+  if (params.split !== undefined) endpoint.split = params.split;
+  return endpoint;
 }
 
 /** Parses `HOST:PORT` without a scheme (same host and port rules); throws RelayError('ERR_BAD_ADDRESS'). */
@@ -112,9 +150,9 @@ export function formatHostPort(host: string, port: number): string {
 }
 
 /** The canonical text of an endpoint, which parseEndpoint reads back to the same value. */
-export function formatEndpoint(scheme: Scheme, host: string, port: number, framing: FramingName | undefined): string {
-  const query = framing === undefined ? '' : `?framing=${framing}`;
-  return `${scheme}@${formatHostPort(host, port)}${query}`;
+export function formatEndpoint(scheme: Scheme, host: string, port: number, params: QueryParams): string {
+  const query = QUERY_KEYS.flatMap((key) => (params[key] === undefined ? [] : [`${key}=${params[key]}`])).join('&');
+  return `${scheme}@${formatHostPort(host, port)}${query === '' ? '' : `?${query}`}`;
 }
 
 type Fail = (reason: string) => never;
@@ -222,20 +260,35 @@ function canonicalIPv6(text: string): string {
   return new SocketAddress({ address, family: 'ipv6' }).address + zone;
 }
 
-function parseQuery(query: string, fail: Fail): FramingName {
-  const expected = `expected ?framing=${FRAMING_NAMES.join('|')}`;
+/** `?KEY=VALUE` as a message shows what a key takes: `?framing=len32le|len32be|lf|octet`. */
+function expectedParam(key: QueryKey): string {
+  return `?${key}=${QUERY_PARAMS[key].values.join('|')}`;
+}
+
+/**
+ * Reads `KEY=VALUE&...` where `keys` may appear (each at most once); `who` ('a tcp listener') is
+ * for the message when a known key does not apply here.
+ */
+function parseQuery(query: string, keys: readonly QueryKey[], who: string, fail: Fail): QueryParams {
+  const expected = `expected ${keys.map(expectedParam).join(keys.length > 2 ? ', ' : ' and/or ')}${keys.length > 1 ? ' (joined with &)' : ''}`;
   if (query === '') fail(`empty "?" query, ${expected}`);
-  let framing: FramingName | undefined;
+  const params: Record<string, string> = {};
   for (const param of query.split('&')) {
     const eq = param.indexOf('=');
     const key = eq < 0 ? param : param.slice(0, eq);
     const value = eq < 0 ? '' : param.slice(eq + 1);
-    if (key !== 'framing') fail(`unknown option ${quote(key)}, ${expected}`);
-    if (framing !== undefined) fail(`framing given twice, ${expected}`);
-    if (value === '') fail(`empty framing, ${expected}`);
-    if (!isFramingName(value)) fail(`unknown framing ${quote(value)}, ${expected}`);
-    framing = value;
+    if (!isQueryKey(key)) fail(`unknown option ${quote(key)}, ${expected}`);
+    const keyExpected = `expected ${expectedParam(key)}`;
+    if (!keys.includes(key)) fail(`${who} takes no ?${key}= (it applies to ${QUERY_PARAMS[key].appliesTo}), ${expected}`);
+    if (params[key] !== undefined) fail(`${key} given twice, ${keyExpected}`);
+    if (value === '') fail(`empty ${key}, ${keyExpected}`);
+    if (!(QUERY_PARAMS[key].values as readonly string[]).includes(value)) fail(`unknown ${key} ${quote(value)}, ${keyExpected}`);
+    params[key] = value;
   }
-  // The loop ran at least once and either failed or set framing.
-  return framing as FramingName;
+  // Every value was checked against its key's table row.
+  return params as QueryParams;
+}
+
+function isQueryKey(text: string): text is QueryKey {
+  return Object.hasOwn(QUERY_PARAMS, text);
 }

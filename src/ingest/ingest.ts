@@ -16,6 +16,7 @@ import { openDgramUdpListener } from './udp-dgram-listener.js';
 import { openNativeUdpListener } from './udp-native-listener.js';
 import { openTcpListener } from './tcp-listener.js';
 import { readUntilQuiet } from './stop-reading.js';
+import { datagramBytes, splitLines, type AppendLine, type DropLine } from './line-split.js';
 import type { BoundListener, IngestOptions, ListenerChange, ListenerOptions } from '../thread-protocol.js';
 
 /** A listener in its slot: what it was opened with, and what it bound. */
@@ -80,20 +81,51 @@ export class Ingest {
     this.log.log('warn', `not-allowed:${l}`, `${text}: ignored ${address ?? 'an unknown source'}: not in --allow`);
   }
 
-  /** Appends one message from listener `l`: `length` bytes of `source` from `start` (publish() makes it visible). */
-  private accept(l: number, source: Buffer, start = 0, length = source.length): void {
-    const counters = this.countersOf(l);
+  /**
+   * Appends one message from listener `l`: `length` bytes of `source` from `start` (publish() makes
+   * it visible). Returns false only when the ring had no room (an oversize message is dropped and
+   * counted, and the ring still has room).
+   */
+  private accept(l: number, source: Buffer, start = 0, length = source.length): boolean {
     if (length > this.options.maxMessageBytes) {
-      counters.dropped('oversize');
-      this.log.log('warn', `oversize:${l}`, `dropped a ${length}-byte message: larger than --max-message ${this.options.maxMessageBytes}`);
-      return;
+      this.dropOversize(l, length);
+      return true;
     }
     if (!this.writer.appendFrom(source, start, length)) {
-      counters.dropped('ring_full');
-      this.log.log('warn', `ring-full:${l}`, 'ring full: dropped an incoming message (the background thread has not reclaimed space yet)');
-      return;
+      this.dropRingFull(l);
+      return false;
     }
-    counters.received(length);
+    this.countersOf(l).received(length);
+    return true;
+  }
+
+  private dropOversize(l: number, length: number): void {
+    this.countersOf(l).dropped('oversize');
+    this.log.log('warn', `oversize:${l}`, `dropped a ${length}-byte message: larger than --max-message ${this.options.maxMessageBytes}`);
+  }
+
+  private dropRingFull(l: number): void {
+    this.countersOf(l).dropped('ring_full');
+    this.log.log('warn', `ring-full:${l}`, 'ring full: dropped an incoming message (the background thread has not reclaimed space yet)');
+  }
+
+  /**
+   * How listener `listener` takes one datagram: as one message, or with `?split=lf` one per line;
+   * once the ring is full, the datagram's remaining lines are dropped as ring-full (oversize ones
+   * as oversize) without trying the ring again. The closures are made once per listener.
+   */
+  private datagramTaker(listener: ListenerOptions): Intake['acceptDatagram'] {
+    const l = listener.index;
+    if (listener.split === undefined) {
+      return (source, start, length) => {
+        this.accept(l, source, start, length);
+      };
+    }
+    const append: AppendLine = (bytes, lineStart, lineLength) => this.accept(l, bytes, lineStart, lineLength);
+    const drop: DropLine = (lineLength) => (lineLength > this.options.maxMessageBytes ? this.dropOversize(l, lineLength) : this.dropRingFull(l));
+    return (source, start, length) => {
+      splitLines(source, start, length, append, drop);
+    };
   }
 
   /**
@@ -204,7 +236,11 @@ export class Ingest {
       log: this.log,
       allowList: () => this.allowList,
       refuse: (address) => this.refuse(l, listener.text, address),
-      accept: (source, start, length) => this.accept(l, source, start, length),
+      accept: (source, start, length) => {
+        this.accept(l, source, start, length);
+      },
+      acceptDatagram: this.datagramTaker(listener),
+      datagramBytes: datagramBytes(listener.split, this.options.maxMessageBytes),
       publish: () => this.writer.publish(),
       publishSoon: () => this.publishSoon(),
     };

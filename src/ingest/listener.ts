@@ -30,6 +30,13 @@ export interface Intake {
   refuse(address: string | undefined): void;
   /** Appends `length` bytes of `source` from `start` as one message (visible after a publish); oversize and ring-full are counted. */
   accept(source: Buffer, start?: number, length?: number): void;
+  /**
+   * Takes one datagram: as one message, or on a `?split=lf` listener each of its lines as one
+   * (src/ingest/line-split.ts), counted as accept() counts them.
+   */
+  acceptDatagram(source: Buffer, start: number, length: number): void;
+  /** Bytes to receive a datagram into: --max-message, or for a split listener a whole UDP datagram. */
+  datagramBytes: number;
   /** Makes what was appended visible to egress now. */
   publish(): void;
   /** Publishes once this event-loop turn is over: one publish for a burst of single datagrams. */

@@ -6,7 +6,7 @@ import dgram from 'node:dgram';
 import { formatHostPort } from '../config/address.js';
 import { admits, checkRecvBuffer, type OpenListener } from './listener.js';
 
-/** Binds a node:dgram socket on `address`; rejects with its bind error. Each admitted datagram is one message. */
+/** Binds a node:dgram socket on `address`; rejects with its bind error. Each admitted datagram is one message, or one per line with ?split=lf. */
 export const openDgramUdpListener: OpenListener = async (options, address, intake) => {
   const socket = dgram.createSocket({ type: address.family === 6 ? 'udp6' : 'udp4' });
   await new Promise<void>((resolve, reject) => {
@@ -29,7 +29,7 @@ export const openDgramUdpListener: OpenListener = async (options, address, intak
   socket.on('error', (error) => intake.log.log('warn', `udp-error:${options.index}`, `${options.text}: ${error.message}`));
   socket.on('message', (payload, sender) => {
     if (!admits(intake, sender.address)) return;
-    intake.accept(payload);
+    intake.acceptDatagram(payload, 0, payload.length);
     intake.publishSoon();
   });
   const bound = socket.address();

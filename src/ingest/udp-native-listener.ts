@@ -27,7 +27,7 @@ export const openNativeUdpListener: OpenListener = async (options, address, inta
     host: address.host,
     port: options.port,
     recvBufferBytes: intake.recvBufferBytes,
-    maxDatagramBytes: intake.maxMessageBytes,
+    maxDatagramBytes: intake.datagramBytes,
     onBatch: (count, r) => {
       batch ??= Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
       const allowList = intake.allowList();
@@ -37,9 +37,11 @@ export const openNativeUdpListener: OpenListener = async (options, address, inta
           intake.refuse(r.senderAddress(i));
           continue;
         }
-        // A slot holds --max-message bytes, so a truncated datagram reports a longer real length:
-        // accept() drops it as oversize before copying anything.
-        intake.accept(batch, r.offsetOf(i), r.length(i));
+        // A slot holds datagramBytes, so a truncated datagram reports a longer real length: accept()
+        // drops it (whole) as oversize before copying anything.
+        const length = r.length(i);
+        if (length > intake.datagramBytes) intake.accept(batch, r.offsetOf(i), length);
+        else intake.acceptDatagram(batch, r.offsetOf(i), length);
       }
       intake.publish();
     },

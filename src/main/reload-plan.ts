@@ -23,9 +23,9 @@ export interface ReloadPlan {
   ignored: string[];
 }
 
-/** A listener's identity: scheme and address, and for tcp@ the framing it decodes. */
+/** A listener's identity: scheme and address, for tcp@ the framing it decodes, for udp@ how it splits datagrams. */
 export function listenerIdentity(l: Endpoint, defaultFraming: FramingName): string {
-  return l.scheme === 'tcp' ? `tcp@${l.host}:${l.port} ${l.framing ?? defaultFraming}` : `${l.scheme}@${l.host}:${l.port}`;
+  return l.scheme === 'tcp' ? `tcp@${l.host}:${l.port} ${l.framing ?? defaultFraming}` : `${l.scheme}@${l.host}:${l.port} split=${l.split ?? 'none'}`;
 }
 
 /** How each setting fixed at start (settings.ts, `applied: 'restart'`) shows its running value. */

@@ -40,6 +40,7 @@ export function listenerOptionsFor(config: RelayConfig, l: Endpoint, slot: numbe
     port: l.port,
     text: l.text,
     framing: l.framing ?? config.framing,
+    split: l.split,
   };
 }
 

@@ -1,12 +1,12 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { formatHostPort, parseEndpoint, parseHostPort, type Endpoint, type HostKind, type ParseOptions } from '../../src/config/address.js';
+import { LISTENER_ADDRESS, formatHostPort, parseEndpoint, parseHostPort, type Endpoint, type HostKind, type ParseOptions } from '../../src/config/address.js';
 import { RelayError } from '../../src/errors.js';
 import { FRAMING_NAMES } from '../../src/framing/index.js';
 
-const LISTENER: ParseOptions = { schemes: ['udp', 'tcp'], allowPortZero: true, allowFraming: true, what: 'listener' };
-const UDP_LISTENER: ParseOptions = { schemes: ['udp'], allowPortZero: true, allowFraming: false, what: 'listener' };
-const DESTINATION: ParseOptions = { schemes: ['tcp'], allowPortZero: false, allowFraming: true, what: 'destination' };
+const LISTENER: ParseOptions = LISTENER_ADDRESS;
+const UDP_LISTENER: ParseOptions = { schemes: ['udp'], allowPortZero: true, query: {}, what: 'listener' };
+const DESTINATION: ParseOptions = { schemes: ['tcp'], allowPortZero: false, query: { tcp: ['framing'] }, what: 'destination' };
 
 /** input, options, then the expected endpoint (text defaults to the input). */
 type ValidCase = [input: string, opts: ParseOptions, expected: Omit<Endpoint, 'text'> & { text?: string }];
@@ -14,8 +14,8 @@ type ValidCase = [input: string, opts: ParseOptions, expected: Omit<Endpoint, 't
 function tcp(host: string, port: number, kind: HostKind, framing?: Endpoint['framing']): Omit<Endpoint, 'text'> {
   return { scheme: 'tcp', host, port, kind, framing };
 }
-function udp(host: string, port: number, kind: HostKind): Omit<Endpoint, 'text'> {
-  return { scheme: 'udp', host, port, kind, framing: undefined };
+function udp(host: string, port: number, kind: HostKind, split?: Endpoint['split']): Omit<Endpoint, 'text'> {
+  return split === undefined ? { scheme: 'udp', host, port, kind, framing: undefined } : { scheme: 'udp', host, port, kind, framing: undefined, split };
 }
 
 const VALID: ValidCase[] = [
@@ -56,6 +56,12 @@ const VALID: ValidCase[] = [
   ['tcp@0.0.0.0:2010?framing=lf', LISTENER, tcp('0.0.0.0', 2010, 'ipv4', 'lf')],
   ...FRAMING_NAMES.map((f): ValidCase => [`tcp@host:2009?framing=${f}`, DESTINATION, tcp('host', 2009, 'name', f)]),
   ...FRAMING_NAMES.map((f): ValidCase => [`tcp@[::1]:2009?framing=${f}`, DESTINATION, tcp('::1', 2009, 'ipv6', f)]),
+  // split on a udp listener; ?framing= there is accepted as it always was; canonical order framing, split
+  ['udp@127.0.0.1:2008?split=lf', LISTENER, udp('127.0.0.1', 2008, 'ipv4', 'lf')],
+  ['udp@[::1]:0?split=lf', LISTENER, udp('::1', 0, 'ipv6', 'lf')],
+  ['udp@[0:0::1]:2008?split=lf', LISTENER, { ...udp('::1', 2008, 'ipv6', 'lf'), text: 'udp@[::1]:2008?split=lf' }],
+  ['udp@0.0.0.0:2008?framing=lf', LISTENER, { ...udp('0.0.0.0', 2008, 'ipv4'), framing: 'lf' }],
+  ['udp@0.0.0.0:2008?split=lf&framing=lf', LISTENER, { ...udp('0.0.0.0', 2008, 'ipv4', 'lf'), framing: 'lf', text: 'udp@0.0.0.0:2008?framing=lf&split=lf' }],
 ];
 
 for (const [input, opts, expected] of VALID) {
@@ -153,6 +159,18 @@ const ERRORS: ErrorCase[] = [
   ['tcp@host:2009?timeout=5', DESTINATION, 'unknown option "timeout", expected ?framing='],
   ['tcp@host:2009?Framing=lf', DESTINATION, 'unknown option "Framing"'],
   ['tcp@host:2009?framing=lf?x', DESTINATION, 'unknown framing "lf?x"'],
+  // split: udp listeners only, one value, once
+  ['tcp@0.0.0.0:2010?split=lf', LISTENER, 'a tcp listener takes no ?split= (it applies to udp listeners), expected ?framing=len32le|len32be|lf|octet'],
+  ['tcp@host:2009?split=lf', DESTINATION, 'a tcp destination takes no ?split= (it applies to udp listeners), expected ?framing='],
+  ['tcp@host:2009?framing=lf&split=lf', DESTINATION, 'a tcp destination takes no ?split='],
+  ['udp@0.0.0.0:2008?split=crlf', LISTENER, 'unknown split "crlf", expected ?split=lf'],
+  ['udp@0.0.0.0:2008?split=LF', LISTENER, 'unknown split "LF", expected ?split=lf'],
+  ['udp@0.0.0.0:2008?split=', LISTENER, 'empty split, expected ?split=lf'],
+  ['udp@0.0.0.0:2008?split', LISTENER, 'empty split, expected ?split=lf'],
+  ['udp@0.0.0.0:2008?split=lf&split=lf', LISTENER, 'split given twice, expected ?split=lf'],
+  ['udp@0.0.0.0:2008?', LISTENER, 'empty "?" query, expected ?framing=len32le|len32be|lf|octet and/or ?split=lf (joined with &)'],
+  ['udp@0.0.0.0:2008?spilt=lf', LISTENER, 'unknown option "spilt", expected ?framing=len32le|len32be|lf|octet and/or ?split=lf'],
+  ['udp@0.0.0.0:2008?split=lf', UDP_LISTENER, 'a udp listener takes no "?" options, expected udp@HOST:PORT'],
   // one line whatever the input holds
   ['tcp@host:2009\n', DESTINATION, 'port must be an integer 1-65535, got "2009\\n"'],
   ['tcp@ho"st:1', DESTINATION, 'label "ho\\"st"'],

@@ -62,6 +62,19 @@ test('config: --check-config shows every setting as the settings table says', as
   assert.match(r.stdout, /^log {9}warnings and errors, as text$/m);
 });
 
+test('config: a udp listener with ?split=lf says it splits into lines; ?split= elsewhere exits 2 saying where it applies', async () => {
+  const r = await check(`listen = ["udp@127.0.0.1:2008?split=lf"]\n[[destination]]\naddress = "tcp@127.0.0.1:2009"\n`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^listen {6}udp@127\.0\.0\.1:2008\?split=lf \(UDP via (native recvmmsg|node:dgram), split into lines\)$/m);
+  const bad = await check(`listen = ["tcp@127.0.0.1:2008?split=lf"]\n[[destination]]\naddress = "tcp@127.0.0.1:2009"\n`);
+  assert.equal(bad.code, 2);
+  assert.match(
+    bad.stderr,
+    /bad listener "tcp@127\.0\.0\.1:2008\?split=lf": a tcp listener takes no \?split= \(it applies to udp listeners\), expected \?framing=/,
+  );
+  assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+});
+
 test('config: command-line options override the file, command-line addresses add destinations', async () => {
   const r = await check(GOOD, ['--buffer', '16MiB', '--framing', 'lf', 'tcp@127.0.0.1:2011']);
   assert.equal(r.code, 0, r.stderr);

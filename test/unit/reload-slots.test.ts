@@ -141,3 +141,17 @@ test('plan: settings fixed at start are reported as ignored; too many destinatio
     message: /too many destinations: a relay runs at most 64, counting removed ones still draining \(1\)/,
   });
 });
+
+test('plan: a udp listener whose ?split= changed is another listener; ?framing= on udp (meaningless there) changes nothing', () => {
+  const before = config(['udp@127.0.0.1:1', 'udp@127.0.0.1:2?split=lf', 'udp@127.0.0.1:3?split=lf'], ['tcp@127.0.0.1:10']);
+  const after = config(['udp@127.0.0.1:1?split=lf', 'udp@127.0.0.1:2', 'udp@127.0.0.1:3?framing=lf&split=lf'], ['tcp@127.0.0.1:10']);
+  const plan = planReload(before, slotsOf(before), after);
+  assert.deepEqual(plan.listeners.remove, [0, 1]);
+  assert.deepEqual(
+    plan.listeners.add.map((a) => [a.slot, a.endpoint.text]),
+    [
+      [3, 'udp@127.0.0.1:1?split=lf'],
+      [4, 'udp@127.0.0.1:2'],
+    ],
+  );
+});
