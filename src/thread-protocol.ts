@@ -8,6 +8,7 @@
  * src/config/ imports this module and this module imports nothing from src/config/.
  */
 import type { RelayErrorCode } from './errors.js';
+import type { GroupSpec } from './group/group-spec.js';
 import type { FramingName } from './framing/index.js';
 import type { RingBuffers } from './ring/layout.js';
 import type { DestinationDropReason } from './metrics/snapshot-types.js';
@@ -106,6 +107,8 @@ export interface DestinationOptions {
   stallTimeoutMs: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
+  /** A group member: its group and its position in the member list (src/group/). */
+  member?: { group: GroupSpec; position: number };
 }
 
 /** Where and how much a relay spills (`--spill-dir`, `--spill-max`). */

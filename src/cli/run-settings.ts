@@ -7,10 +7,11 @@
 import type { Command } from 'commander';
 import { DESTINATION_ADDRESS, LISTENER_ADDRESS, parseEndpoint, type Endpoint, type HostPort } from '../config/address.js';
 import { readConfigFile } from '../config/config-file.js';
+import { checkHashMembers, readGroupTable, type GroupTable } from '../config/group-config.js';
 import { camelCase, SETTINGS, type SettingValues } from '../config/settings.js';
 import type { Setting } from '../config/setting-kinds.js';
 import { ringBytesFor } from '../config/ring-size.js';
-import { DEFAULTS, validateConfig, type DestinationConfig, type RelayConfig } from '../config/config.js';
+import { DEFAULTS, validateConfig, type DestinationConfig, type GroupConfig, type RelayConfig } from '../config/config.js';
 import { loadTlsClient, type TlsSettings } from '../config/tls-files.js';
 import { RelayError } from '../errors.js';
 import { chooseUdpIngest } from '../ingest/udp-path.js';
@@ -67,13 +68,22 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
     ...(file?.destinations ?? []).map((d) => destination(d.endpoint, { ...defaults, ...d.tls }, d.where)),
     ...extra.map((text) => destination(parseEndpoint(text, DESTINATION_ADDRESS), defaults, '')),
   ];
+  const tables = [
+    ...(file?.groups ?? []).map((g) => ({
+      ...g,
+      members: g.members.map((m) => ({ ...m, member: destination(m.member.endpoint, { ...defaults, ...m.member.tls }, m.member.where) })),
+    })),
+    ...options.group.map((table, i) => readGroupTable(table, `--group ${i + 1}`, (m, where) => destination(memberAddress(m, where), defaults, where))),
+  ];
+  const groups = tables.map((t) => groupOf(t, destinations));
   if (file && destinations.length === 0) {
-    throw new RelayError('ERR_BAD_OPTION', `${file.path}: no destination: add a [[destination]] table with address = "tcp@HOST:PORT"`);
+    throw new RelayError('ERR_BAD_OPTION', `${file.path}: no destination: add a [[destination]] table with address = "tcp@HOST:PORT" (or a [[group]])`);
   }
   const ingest = chooseUdpIngest(options.ingest);
   const config = validateConfig({
     listeners,
     destinations,
+    groups,
     framing: options.framing,
     ringBytes: ringBytesFor(options.buffer, options.maxMessage),
     maxMessageBytes: options.maxMessage,
@@ -101,6 +111,23 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
   };
 }
 
+/** A group's configuration; its members join `destinations`, each in its own slot. */
+function groupOf(table: GroupTable<DestinationConfig>, destinations: DestinationConfig[]): GroupConfig {
+  const group: GroupConfig = { ...table, members: table.members.map((m) => ({ member: m.member.endpoint, instance: m.instance })) };
+  checkHashMembers(group, (i) => group.members[i]!.member, `group ${group.name}`);
+  for (const [position, m] of table.members.entries()) destinations.push({ ...m.member, member: { group, position } });
+  return group;
+}
+
+/** A --group member: an address (the compact form has no per-member keys). */
+function memberAddress(member: Record<string, unknown>, where: string): Endpoint {
+  try {
+    return parseEndpoint(String(member.address), { ...DESTINATION_ADDRESS, what: 'address' });
+  } catch (error) {
+    throw new RelayError((error as RelayError).code ?? 'ERR_BAD_ADDRESS', `${where}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 /** A destination with its TLS settings read (tls@ only; `where` prefixes errors about its files). */
 function destination(endpoint: Endpoint, tls: TlsSettings, where: string): DestinationConfig {
   return { endpoint, tls: endpoint.scheme === 'tls' ? loadTlsClient(tls, where) : undefined };
@@ -119,13 +146,23 @@ export function describeSettings(s: RunSettings): string {
     const how = l.scheme === 'udp' ? `UDP via ${c.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram'}${split}` : `framed TCP, ${l.framing ?? c.framing}`;
     lines.push(`listen      ${l.text} (${how})`);
   }
-  for (const { endpoint: d, tls } of c.destinations) {
+  const describe = ({ endpoint: d, tls, member }: DestinationConfig): string => {
     const parts = [`framing ${d.framing ?? c.framing}`];
+    const instance = member?.group.members[member.position]?.instance;
+    if (instance !== undefined) parts.push(`instance ${instance}`);
     if (tls) {
       parts.push(`TLS verified against the system CAs${tls.ca ? ' + tls-ca' : ''}, name ${tls.servername ?? d.host}`);
       if (tls.cert) parts.push('client certificate');
     }
-    lines.push(`destination ${d.text} (${parts.join('; ')})`);
+    return `${d.text} (${parts.join('; ')})`;
+  };
+  for (const d of c.destinations) if (!d.member) lines.push(`destination ${describe(d)}`);
+  for (const g of c.groups) {
+    const how = [g.mode === 'failover' || g.mode === 'least-loaded' ? g.mode : `${g.mode} by ${g.key}`];
+    if (g.replication > 1) how.push(`replication ${g.replication}`);
+    if (g.dynamic) how.push('dynamic');
+    lines.push(`group       ${g.name} (${how.join(', ')})`);
+    for (const d of c.destinations) if (d.member?.group === g) lines.push(`  member    ${describe(d)}`);
   }
   const summary = new Map<string, string[]>();
   const values = s.values as unknown as Record<string, unknown>;

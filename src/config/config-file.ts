@@ -27,6 +27,7 @@ import { isFramingName, FRAMING_NAMES, type FramingName } from '../framing/index
 import type { Setting } from './setting-kinds.js';
 import { SETTINGS, type SettingKey } from './settings.js';
 import type { TlsSettings } from './tls-files.js';
+import { readGroupTable, type GroupTable } from './group-config.js';
 
 /** One `[[destination]]` table, its address parsed; TLS keys only where the table gives them. */
 export interface FileDestination {
@@ -41,6 +42,8 @@ export interface FileConfig {
   /** Setting values by key (max-message), each parsed by that setting's parser. */
   options: Map<SettingKey, unknown>;
   destinations: FileDestination[];
+  /** `[[group]]` tables, their members read as destination tables. */
+  groups: GroupTable<FileDestination>[];
 }
 
 /** The settings a file may give, by key (--config and --check-config make no sense in the file itself). */
@@ -74,20 +77,25 @@ export function readConfigFile(path: string): FileConfig {
   }
   const options = new Map<SettingKey, unknown>();
   let destinations: FileDestination[] = [];
+  let groups: GroupTable<FileDestination>[] = [];
   for (const [key, value] of Object.entries(document)) {
     if (key === 'destination') {
       destinations = readDestinations(path, value);
       continue;
     }
+    if (key === 'group') {
+      groups = readGroups(path, value);
+      continue;
+    }
     const setting = FILE_SETTINGS.get(key);
     if (!setting) {
-      const known = [...FILE_SETTINGS.keys(), 'destination'];
+      const known = [...FILE_SETTINGS.keys(), 'destination', 'group'];
       throw new RelayError('ERR_CONFIG', `${path}: unknown key ${JSON.stringify(key)}${suggest(key, known)}`);
     }
     const parsed = readSetting(path, setting, value);
     options.set(setting.key as SettingKey, setting.path ? relativeTo(path, parsed as string) : parsed);
   }
-  return { path, options, destinations };
+  return { path, options, destinations, groups };
 }
 
 /** One top-level key through its setting's parser. */
@@ -130,42 +138,54 @@ function readDestinations(path: string, value: unknown): FileDestination[] {
   if (!tables || tables.some((t) => typeof t !== 'object' || t === null || Array.isArray(t))) {
     throw new RelayError('ERR_CONFIG', `${path}: destination: expected [[destination]] tables, each with address = "tcp@HOST:PORT"`);
   }
-  return (tables as Record<string, unknown>[]).map((table, i) => {
-    const where = `${path}: destination ${i + 1}`;
-    const fail = (reason: string, code: RelayErrorCode = 'ERR_BAD_OPTION'): never => {
-      throw new RelayError(code, `${where}: ${reason}`);
-    };
-    for (const key of Object.keys(table)) {
-      if (!DESTINATION_KEYS.includes(key)) fail(`unknown key ${JSON.stringify(key)}${suggest(key, DESTINATION_KEYS)}`, 'ERR_CONFIG');
-    }
-    const string = (key: string): string | undefined => {
-      const v = table[key];
-      if (v === undefined) return undefined;
-      if (typeof v !== 'string' || v === '') fail(`${key}: expected a non-empty string, got ${describe(v)}`);
-      return v as string;
-    };
-    const address = string('address') ?? fail('no address: give address = "tcp@HOST:PORT" (or tls@)');
-    let endpoint: Endpoint;
-    try {
-      endpoint = parseEndpoint(address, { ...DESTINATION_ADDRESS, what: 'address' });
-    } catch (error) {
-      throw new RelayError((error as RelayError).code ?? 'ERR_BAD_ADDRESS', `${where}: ${(error as Error).message}`, { cause: error });
-    }
-    const framing = string('framing');
-    if (framing !== undefined) {
-      if (!isFramingName(framing)) fail(`framing: ${JSON.stringify(framing)} is not one of ${FRAMING_NAMES.join(', ')}`);
-      if (endpoint.framing !== undefined && endpoint.framing !== framing) fail(`framing is given twice: ${framing} here, ${endpoint.framing} in the address`);
-      endpoint = withFraming(endpoint, framing as FramingName);
-    }
-    const tls: Partial<TlsSettings> = {};
-    for (const [key, field] of Object.entries(DESTINATION_TLS_KEYS)) {
-      const v = string(key);
-      if (v === undefined) continue;
-      if (endpoint.scheme !== 'tls') fail(`${key} is for tls@ destinations, and this one is ${endpoint.scheme}@`);
-      tls[field] = FILE_SETTINGS.get(key)?.path ? relativeTo(path, v!) : v;
-    }
-    return { endpoint, tls, where };
-  });
+  return (tables as Record<string, unknown>[]).map((table, i) => readDestinationTable(path, table, `${path}: destination ${i + 1}`));
+}
+
+function readGroups(path: string, value: unknown): GroupTable<FileDestination>[] {
+  const tables = Array.isArray(value) ? value : undefined;
+  if (!tables || tables.some((t) => typeof t !== 'object' || t === null || Array.isArray(t))) {
+    throw new RelayError('ERR_CONFIG', `${path}: group: expected [[group]] tables, each with name, mode and members`);
+  }
+  return (tables as Record<string, unknown>[]).map((table, i) =>
+    readGroupTable(table, `${path}: group ${i + 1}`, (member, where) => readDestinationTable(path, member, where)),
+  );
+}
+
+/** One destination's table: a [[destination]], or a group member given as a table. */
+function readDestinationTable(path: string, table: Record<string, unknown>, where: string): FileDestination {
+  const fail = (reason: string, code: RelayErrorCode = 'ERR_BAD_OPTION'): never => {
+    throw new RelayError(code, `${where}: ${reason}`);
+  };
+  for (const key of Object.keys(table)) {
+    if (!DESTINATION_KEYS.includes(key)) fail(`unknown key ${JSON.stringify(key)}${suggest(key, DESTINATION_KEYS)}`, 'ERR_CONFIG');
+  }
+  const string = (key: string): string | undefined => {
+    const v = table[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v === '') fail(`${key}: expected a non-empty string, got ${describe(v)}`);
+    return v as string;
+  };
+  const address = string('address') ?? fail('no address: give address = "tcp@HOST:PORT" (or tls@)');
+  let endpoint: Endpoint;
+  try {
+    endpoint = parseEndpoint(address, { ...DESTINATION_ADDRESS, what: 'address' });
+  } catch (error) {
+    throw new RelayError((error as RelayError).code ?? 'ERR_BAD_ADDRESS', `${where}: ${(error as Error).message}`, { cause: error });
+  }
+  const framing = string('framing');
+  if (framing !== undefined) {
+    if (!isFramingName(framing)) fail(`framing: ${JSON.stringify(framing)} is not one of ${FRAMING_NAMES.join(', ')}`);
+    if (endpoint.framing !== undefined && endpoint.framing !== framing) fail(`framing is given twice: ${framing} here, ${endpoint.framing} in the address`);
+    endpoint = withFraming(endpoint, framing as FramingName);
+  }
+  const tls: Partial<TlsSettings> = {};
+  for (const [key, field] of Object.entries(DESTINATION_TLS_KEYS)) {
+    const v = string(key);
+    if (v === undefined) continue;
+    if (endpoint.scheme !== 'tls') fail(`${key} is for tls@ destinations, and this one is ${endpoint.scheme}@`);
+    tls[field] = FILE_SETTINGS.get(key)?.path ? relativeTo(path, v!) : v;
+  }
+  return { endpoint, tls, where };
 }
 
 /** `file` (from the config file at `configPath`) as a path: a relative one is relative to the config file's directory. */

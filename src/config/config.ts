@@ -9,17 +9,25 @@ import type { Endpoint } from './address.js';
 import type { Cidr } from './cidr.js';
 import type { TlsClientOptions, UdpIngestPath } from '../thread-protocol.js';
 import { defaultOf } from './settings.js';
+import type { GroupTable } from './group-config.js';
 
 /** One destination: where, and for tls@ how (the files already read, src/config/tls-files.ts). */
 export interface DestinationConfig {
   endpoint: Endpoint;
   /** Set exactly when endpoint.scheme is 'tls'. */
   tls: TlsClientOptions | undefined;
+  /** A group member: its group, and its position in the group's member list. */
+  member?: { group: GroupConfig; position: number };
 }
+
+/** A destination group (README "Groups"); its members are also in RelayConfig.destinations. */
+export type GroupConfig = GroupTable<Endpoint>;
 
 export interface RelayConfig {
   listeners: Endpoint[];
+  /** Plain destinations and group members, each in its own slot. */
   destinations: DestinationConfig[];
+  groups: GroupConfig[];
   /** Framing of destinations and TCP listeners that name none. */
   framing: FramingName;
   /** Ring size actually used: `--buffer` rounded down to a power of two. */
@@ -90,6 +98,11 @@ export function validateConfig(config: RelayConfig): RelayConfig {
   if (config.listeners.length > MAX_LISTENERS) {
     throw new RelayError('ERR_BAD_OPTION', `${config.listeners.length} listeners: a relay runs at most ${MAX_LISTENERS}`);
   }
+  const names = new Set<string>();
+  for (const g of config.groups) {
+    if (names.has(g.name)) throw new RelayError('ERR_BAD_OPTION', `group ${g.name} is given twice: each group needs its own name`);
+    names.add(g.name);
+  }
   if (config.reconnectMinMs > config.reconnectMaxMs) {
     throw new RelayError('ERR_BAD_OPTION', `--reconnect-min ${config.reconnectMinMs}ms is above --reconnect-max ${config.reconnectMaxMs}ms`);
   }
@@ -102,4 +115,18 @@ export function validateConfig(config: RelayConfig): RelayConfig {
  */
 export function destinationIdentity(d: Endpoint, defaultFraming: FramingName): string {
   return `${d.scheme}@${d.host}:${d.port} ${d.framing ?? defaultFraming}`;
+}
+
+/**
+ * What a reload compares destinations by: the identity, and for a group member its group as a
+ * whole (a group that changes in any way is replaced whole: its members finish and start again,
+ * each handing its backlog to its successor through its spill directory, as a destination
+ * removed and added again does).
+ */
+export function destinationKey(d: DestinationConfig, defaultFraming: FramingName): string {
+  const identity = destinationIdentity(d.endpoint, defaultFraming);
+  if (!d.member) return identity;
+  const { group, position } = d.member;
+  const members = group.members.map((m) => [destinationIdentity(m.member, defaultFraming), m.instance ?? '']);
+  return `${identity} member ${position} of ${JSON.stringify({ ...group, members })}`;
 }

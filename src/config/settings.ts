@@ -14,6 +14,7 @@ import { LISTENER_ADDRESS, parseEndpoint, parseHostPort, type Endpoint, type Hos
 import { parseCidr, type Cidr } from './cidr.js';
 import { duration, parseFilePath, parseFramingOption, row, size, type Setting } from './setting-kinds.js';
 import { ringBytesFor } from './ring-size.js';
+import { parseGroupOption } from './group-config.js';
 import { formatBytes, formatDurationMs } from './size.js';
 import type { FramingName } from '../framing/index.js';
 import { UDP_INGEST_CHOICES, type UdpIngestChoice } from '../ingest/udp-path.js';
@@ -72,6 +73,20 @@ export const SETTINGS = [
     show: 'destinations',
     help: 'default framing of destinations and TCP listeners',
     readme: 'framing of destinations (and TCP listeners) that name none',
+  }),
+  row({
+    key: 'group',
+    arg: '<spec>',
+    parse: (text: string, previous: Record<string, unknown>[] | undefined) => [...(previous ?? []), parseGroupOption(text)],
+    default: [] as Record<string, unknown>[],
+    unset: 'none',
+    scope: 'relay',
+    applied: 'live',
+    commandLineOnly: true,
+    show: 'destinations',
+    help: 'a destination group: "name=NAME mode=MODE members=ADDRESS,ADDRESS" (repeatable; see the README)',
+    readme:
+      'a destination group whose members share its messages (repeatable): `"name=carbon mode=carbon_ch members=tcp@10.0.0.1:2003#a,tcp@10.0.0.2:2003#b"`, the keys of a `[[group]]` table (below) separated by spaces',
   }),
   row({
     ...size('buffer', 64 * MIB, { min: 64 * 1024, max: 1024 * MIB }),

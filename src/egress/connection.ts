@@ -74,6 +74,8 @@ export class Connection {
   /** A write was confirmed on the current connection: the next backoff starts from the minimum. */
   private provedHealthy = false;
   private backoff: Backoff;
+  /** Started, but the first attempt waits for what start() was given. */
+  private waiting = false;
 
   constructor(
     private options: ConnectionOptions,
@@ -114,9 +116,30 @@ export class Connection {
     if (this.current?.isUp) this.current.socket.setTimeout(options.stallTimeoutMs);
   }
 
-  /** Starts the first attempt. */
-  start(): void {
-    if (this.state === 'down') this.connect();
+  /**
+   * Starts the first attempt; with `after`, once it settles (a destination added again while its
+   * removed predecessor still drains connects once that one finished: the peer gets the older
+   * messages first; meanwhile it is down).
+   */
+  start(after?: Promise<unknown>): void {
+    if (!after) {
+      if (this.state === 'down') this.connect();
+      return;
+    }
+    this.waiting = true;
+    void after.then(() => {
+      this.waiting = false;
+      if (this.state === 'down') this.connect();
+    });
+  }
+
+  /**
+   * Reaches the peer with `connectFn` from now on (a reload changed its TLS settings): at once,
+   * resending what was unconfirmed, unless the first attempt is still waiting to start.
+   */
+  replaceTransport(connectFn: ConnectFn, reason: string): void {
+    this.connectFn = connectFn;
+    if (!this.waiting) this.reconnectNow(reason);
   }
 
   /**

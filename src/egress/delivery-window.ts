@@ -20,6 +20,11 @@ export interface PendingWrite {
   ring?: { start: number; end: number };
   /** A write replayed from the spill directory: confirmed there once written. */
   spill?: SpillBatch;
+  /**
+   * A group member's write: the payloads it carries (views of the ring for a ring write, copies
+   * for messages another member handed over) and their item ids, for handing them over in turn.
+   */
+  owned?: { payloads: Uint8Array[]; ids: number[] };
   /** How many spill appends this destination had issued when the write was made (shutdown keeps order with it). */
   spillAppendsBefore: number;
 }
@@ -27,6 +32,8 @@ export interface PendingWrite {
 /** Unconfirmed writes in order; see the module comment. */
 export class DeliveryWindow {
   private readonly writes: PendingWrite[] = [];
+  /** Bytes of the writes held (least-loaded groups compare members by it). */
+  bytes = 0;
 
   get size(): number {
     return this.writes.length;
@@ -39,6 +46,7 @@ export class DeliveryWindow {
   /** Records a write as issued (or owed: written once a connection is up). */
   add(write: PendingWrite): void {
     this.writes.push(write);
+    this.bytes += write.chunk.length;
   }
 
   /** Removes and returns the oldest write, which its connection has just confirmed. */
@@ -46,6 +54,7 @@ export class DeliveryWindow {
     // A connection confirms in order; anything else is a bug that would count the wrong messages.
     if (this.writes[0] !== write) throw new Error('delivery window: a write was confirmed out of order');
     this.writes.shift();
+    this.bytes -= write.chunk.length;
   }
 
   /** Every write, oldest first: what to resend on a new connection. */
@@ -77,15 +86,22 @@ export class DeliveryWindow {
 
   /** Removes every ring write (spill writes stay owed: they live on disk) and returns them. */
   takeRingWrites(): PendingWrite[] {
-    const ring = this.writes.filter((w) => w.ring);
-    const rest = this.writes.filter((w) => !w.ring);
+    return this.takeWhere((w) => w.ring !== undefined);
+  }
+
+  /** Removes the writes `which` picks and returns them, oldest first. */
+  takeWhere(which: (w: PendingWrite) => boolean): PendingWrite[] {
+    const taken = this.writes.filter(which);
+    const rest = this.writes.filter((w) => !which(w));
     this.writes.length = 0;
     this.writes.push(...rest);
-    return ring;
+    for (const w of taken) this.bytes -= w.chunk.length;
+    return taken;
   }
 
   /** Removes everything (shutdown) and returns it, oldest first. */
   takeAll(): PendingWrite[] {
+    this.bytes = 0;
     return this.writes.splice(0);
   }
 }

@@ -70,6 +70,11 @@ export class DestinationNotices {
     this.log.log('warn', `overflow:${o.index}`, `${o.text}: lagging ${up ? 'behind' : 'while down'}, dropped its ${items} oldest message(s) (ring overflow)`);
   }
 
+  /** A group member passed `items` ring items that were other members' (counted, never logged). */
+  others(items: number): void {
+    if (items > 0) this.counters.others(items);
+  }
+
   /** `skipped` empty messages its framing cannot carry were left out. */
   unframeable(skipped: number, framing: string): void {
     if (skipped === 0) return;

@@ -10,6 +10,7 @@ import type { RateLimitedLog } from '../logging.js';
 import type { DestinationOptions } from '../thread-protocol.js';
 import type { ConnectFn } from './attempt.js';
 import type { Clock } from './clock.js';
+import type { Share } from '../group/share.js';
 
 /** A destination as whoever serves it sees it. */
 export interface Servable {
@@ -41,6 +42,8 @@ export interface DestinationSetup {
   tail: number;
   /** ...which is this many items into the ring's history. */
   tailItems: number;
+  /** A group member's share of the ring (src/group/share.ts); absent for a plain destination. */
+  share?: Share;
 }
 
 /** Where the messages not yet sent nor dropped are; see the module comment. */

@@ -1,20 +1,19 @@
 /**
- * One destination in the egress thread: composes its connection (./connection.ts), its window
- * of unconfirmed writes (./delivery-window.ts), the lag policy (./lag-policy.ts) and, with
- * --spill-dir, its spill store and replay (./replay.ts), and its place in the ring, the cursor and
- * released position (./ring-cursor.ts). This module decides what is written when and what leaves
- * the ring; ./write-framer.ts frames each write, ./destination-notices.ts words what it tells the
- * operator. Each part owns its own state. Its egress builds it complete (transport, spill store,
- * starting position); start() only connects.
+ * One destination in the egress thread. It composes parts that each own their state (the table
+ * in docs/ARCHITECTURE.md, "Egress"): connection, delivery window, ring cursor, overflow, spill
+ * keeper and replay, write framer, notices, and for a group member its membership
+ * (./membership.ts). It decides what is written when and what leaves the ring. Its egress builds
+ * it complete (transport, spill store, starting position); start() only connects.
  *
  * Delivery order: unconfirmed writes (resent first on a new connection), then the spill
  * directory (oldest first), then the ring from `cursor`. While the spill has a backlog or a
  * batch is being read, nothing is sent from the ring.
  *
- * Accounting: every message this destination is responsible for (ring items published since it
- * started, plus what its spill held at start) is at any moment in exactly one place: sent
- * (confirmed), dropped (by reason), lag (cursor..TAIL), the window, or queued in the spill.
- * `accounting()` reports the last three; the simulation checks the sum after every step.
+ * Accounting: every message it is responsible for (ring items published since it started, what
+ * its spill held at start, and what it took over from another group member) is at any moment in
+ * exactly one place: sent (confirmed), dropped (by reason), lag (cursor..TAIL), the window, queued
+ * in the spill, or, for a group member, another member's or handed over. `accounting()` reports
+ * the window and the spill; the simulation checks the sum after every step.
  */
 import { framingFor } from '../framing/index.js';
 import type { RingReader } from '../ring/ring.js';
@@ -22,10 +21,11 @@ import type { DestinationCounters } from '../metrics/counters.js';
 import type { SpillBatch, SpillStore } from '../spill/segment-store.js';
 import { DestinationNotices } from './destination-notices.js';
 import { Connection, type ConnectionEvents } from './connection.js';
-import type { ConnectFn } from './attempt.js';
 import { DeliveryWindow, type PendingWrite } from './delivery-window.js';
 import { lagLimits } from './lag-policy.js';
+import { Membership } from './membership.js';
 import { Overflow } from './overflow.js';
+import type { Share } from '../group/share.js';
 import { ReplayDriver } from './replay.js';
 import { RingCursor } from './ring-cursor.js';
 import { SpillKeeper } from './spill-keeper.js';
@@ -38,8 +38,6 @@ export type { DestinationAccounting, DestinationContext, DestinationSetup } from
 /** Connection, cursor and spill of one destination; driven by the Egress pump. */
 export class Destination {
   private closed = false;
-  /** Started, but connects only once the removed destination it replaces has finished (start()). */
-  private awaitingPredecessor = false;
   private readonly connection: Connection;
   private readonly window = new DeliveryWindow();
   /** Cursor and released position (./ring-cursor.ts). */
@@ -56,12 +54,10 @@ export class Destination {
   private readonly reader: RingReader;
   /** Its log lines and the counters that go with them (./destination-notices.ts). */
   private readonly notices: DestinationNotices;
-  /**
-   * How each connection attempt is opened: TCP or TLS with the options' settings (./transport.ts).
-   * Every attempt reads this field, so replacing it changes the transport from the next attempt on
-   * (Connection.reconnectNow applies it at once).
-   */
-  private connectFn: ConnectFn;
+  /** A group member's share of the ring (src/group/share.ts) and its part in moving shares; absent for a plain destination. */
+  private readonly membership: Membership | undefined;
+  /** A retiring destination: where its share of the ring ends (set by its Retiree). */
+  stopAt: number | undefined;
 
   /**
    * Complete, at its place in the ring (published: the background thread keeps what it needs from
@@ -76,10 +72,9 @@ export class Destination {
     this.counters = setup.counters;
     this.reader = reader;
     this.notices = new DestinationNotices(() => this.options, this.counters, context.log, context.clock);
-    this.connectFn = setup.connect;
     this.framer = new WriteFramer(framingFor(options.framing), reader, this.counters, this.notices);
     this.ring = new RingCursor(reader, options.index, this.counters, this.window);
-    this.connection = new Connection(options, this.connectionEvents(), (host, port) => this.connectFn(host, port), context.clock, context.random);
+    this.connection = new Connection(options, this.connectionEvents(), setup.connect, context.clock, context.random);
     this.spill = new SpillKeeper(setup.store, this.framer.framing, this.counters, lagLimits(reader.capacity).spillInFlightLimitBytes, {
       skipped: (n) => this.notices.unframeable(n, this.framer.framing.name),
       appended: () => {
@@ -88,7 +83,9 @@ export class Destination {
       warn: (cause, message) => this.notices.warn(cause, message),
     });
     this.replay = setup.store && this.replayOf(setup.store);
-    this.overflow = new Overflow({ reader, ring: this.ring, window: this.window, spill: this.spill, connection: this.connection, notices: this.notices });
+    const { ring, window, spill, connection, notices } = this;
+    this.overflow = new Overflow({ reader, ring, window, spill, connection, notices, share: setup.share });
+    this.membership = setup.share && this.membershipOf(setup.share);
     this.ring.moveTo(setup.tail, setup.tailItems);
     this.ring.publish(true);
   }
@@ -96,7 +93,10 @@ export class Destination {
   private connectionEvents(): ConnectionEvents {
     return {
       onUp: () => this.onUp(),
-      onDown: (wasUp, reason, tlsFailed) => this.notices.down(wasUp, reason, tlsFailed, this.window.size),
+      onDown: (wasUp, reason, tlsFailed) => {
+        this.notices.down(wasUp, reason, tlsFailed, this.window.size);
+        this.membership?.share.down();
+      },
       onDrain: () => this.context.onWritable(this),
       onIdle: () => {
         if (this.window.isEmpty) return;
@@ -104,6 +104,18 @@ export class Destination {
         this.connection.cut('stalled');
       },
     };
+  }
+
+  private membershipOf(share: Share): Membership {
+    return new Membership({
+      ...{ reader: this.reader, ring: this.ring, window: this.window, framer: this.framer, counters: this.counters, share },
+      send: (write) => this.send(write),
+      spillAppends: () => this.spill.appends,
+      maxWriteBytes: () => this.options.maxWriteBytes,
+      closed: () => this.closed,
+      endAt: () => this.stopAt ?? this.reader.loadTail(),
+      writable: () => this.context.onWritable(this),
+    });
   }
 
   private replayOf(store: SpillStore): ReplayDriver {
@@ -165,17 +177,7 @@ export class Destination {
   /** Starts connecting; with `connectAfter`, the first attempt waits for it. */
   start(connectAfter?: Promise<unknown>): void {
     this.notices.started();
-    // A destination added again while its removed predecessor still drains connects once that
-    // one finished: the peer gets the older messages first. Meanwhile it is down, under the limits.
-    if (!connectAfter) {
-      this.connection.start();
-      return;
-    }
-    this.awaitingPredecessor = true;
-    void connectAfter.then(() => {
-      this.awaitingPredecessor = false;
-      if (!this.closed) this.connection.start();
-    });
+    this.connection.start(connectAfter);
   }
 
   /**
@@ -187,10 +189,7 @@ export class Destination {
     const tlsChanged = options.tls?.fingerprint !== this.options.tls?.fingerprint;
     this.options = options;
     this.connection.reconfigure(options);
-    if (!tlsChanged) return;
-    this.connectFn = this.context.transport(options);
-    // Not connecting yet (its predecessor still drains): the first attempt will use the new settings.
-    if (!this.awaitingPredecessor) this.connection.reconnectNow('TLS settings changed');
+    if (tlsChanged) this.connection.replaceTransport(this.context.transport(options), 'TLS settings changed');
   }
 
   /**
@@ -202,6 +201,7 @@ export class Destination {
    */
   service(tail: number, endAt = tail): void {
     if (this.closed) return;
+    this.membership?.passOthers(endAt);
     this.overflow.enforce(tail, endAt);
     if (!this.connection.writable) return;
     if (this.replay?.pending) {
@@ -209,15 +209,16 @@ export class Destination {
       return;
     }
     while (this.connection.writable && this.ring.position !== endAt) {
-      const next = this.framer.next(this.ring.position, endAt, this.options.maxWriteBytes);
+      const next = this.framer.next(this.ring.position, endAt, this.options.maxWriteBytes, this.membership?.share, this.ring.items);
       if (!next) break;
       this.ring.moveTo(next.end, next.items);
+      if (next.others > 0) this.counters.others(next.others);
       if (next.chunk.length === 0) {
         this.ring.publish();
         continue;
       }
-      const { chunk, messages, start, end } = next;
-      this.send({ chunk, messages, ring: { start, end }, spillAppendsBefore: this.spill.appends });
+      const { chunk, messages, start, end, owned } = next;
+      this.send({ chunk, messages, ring: { start, end }, owned, spillAppendsBefore: this.spill.appends });
     }
   }
 
@@ -233,21 +234,15 @@ export class Destination {
     const graceful = this.caughtUp(tail);
     this.closed = true;
     this.connection.close(graceful);
-    const unconfirmed = this.window.takeAll();
-    // Replayed batches are still on disk, before the replay position: the next run sends them.
-    for (const w of unconfirmed) if (w.spill) this.spill.read(w.messages, true);
-    let lost = this.spill.keepRingWrites(
-      unconfirmed.filter((w) => w.ring),
-      'shutdown',
-      this.reader,
-    );
-    const from = this.ring.position;
+    let lost = this.spill.keepUnconfirmed(this.window.takeAll(), this.reader);
+    const firstId = this.ring.items;
     this.batch.length = 0;
-    const rest = this.reader.payloads(from, tail, this.batch);
-    this.ring.moveTo(tail, rest);
-    if (rest > 0) lost += this.spill.keep(this.batch, 'shutdown');
+    this.ring.passTo(tail, this.batch);
+    if (this.membership) this.notices.others(this.membership.share.keep(this.batch, firstId));
+    if (this.batch.length > 0) lost += this.spill.keep(this.batch, 'shutdown');
     this.batch.length = 0;
     this.ring.publish();
+    this.membership?.leave();
     return { lost, closed: this.spill.close() };
   }
 
@@ -288,6 +283,7 @@ export class Destination {
 
   private onUp(): void {
     this.notices.up();
+    this.membership?.share.up();
     // Writes the last connection never confirmed go first, whole, in their original order.
     for (const w of this.window.all()) {
       this.counters.resent(w.messages);

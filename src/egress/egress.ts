@@ -27,13 +27,18 @@ import type { DestinationChange, DestinationOptions, DrainReport, RetiredReport,
 import type { ConnectFn } from './attempt.js';
 import { systemClock, type Clock } from './clock.js';
 import { Destination, type DestinationContext } from './destination.js';
-import type { Servable } from './destination-setup.js';
+import type { DestinationSetup, Servable } from './destination-setup.js';
+import { Group } from '../group/group.js';
+import { Share } from '../group/share.js';
 import { connectFnFor } from './transport.js';
 
 /** A destination's identity: the name of its spill directory, which is made of exactly that. */
 function identityOf(options: DestinationOptions): string {
   return spillDirectoryFor('', options);
 }
+
+/** What a destination is created with besides its options. */
+type DestinationParts = Pick<DestinationSetup, 'connect' | 'store' | 'tail' | 'tailItems'>;
 
 /** How egress reaches the world; the simulation passes fakes. */
 export interface EgressEnvironment {
@@ -56,6 +61,8 @@ export class Egress {
   /** Removed destinations still draining, by slot (their slot stays taken until they finish). */
   private readonly retiring = new Map<number, Retiree>();
   private readonly context: DestinationContext;
+  /** Destination groups with members running or retiring (src/group/). */
+  private readonly groups = new Set<Group>();
   private parked = false;
   private stopped = false;
   private lastTail = 0;
@@ -78,9 +85,25 @@ export class Egress {
     return new DestinationCounters(this.counters, destinationBase(this.listenerSlots, options.index));
   }
 
-  /** A destination complete: its store opened (or none), its cursor at `tail`, `tailItems` items into the ring's history. */
-  private create(options: DestinationOptions, connect: ConnectFn, store: SpillStore | undefined, tail: number, tailItems: number): Destination {
-    return new Destination(options, { counters: this.countersOf(options), connect, store, tail, tailItems }, this.context);
+  /**
+   * A destination complete: its store opened (or none), its cursor at `tail`, `tailItems` items
+   * into the ring's history; a group member with its share of its group (`groups`: the groups of
+   * the destinations started together, by spec: members started together share one).
+   */
+  private create(options: DestinationOptions, setup: DestinationParts, groups: Map<string, Group>): Destination {
+    const { connect, store, tail, tailItems } = setup;
+    let share: Share | undefined;
+    if (options.member) {
+      const key = JSON.stringify(options.member.group);
+      let group = groups.get(key);
+      if (!group) {
+        group = new Group(options.member.group);
+        groups.set(key, group);
+        this.groups.add(group);
+      }
+      share = new Share(group, options.member.position);
+    }
+    return new Destination(options, { counters: this.countersOf(options), connect, store, tail, tailItems, share }, this.context);
   }
 
   /** Serves one destination now (it became writable): a running one up to the tail, a retiring one up to where it stops. */
@@ -98,7 +121,8 @@ export class Egress {
     const connects = this.initial.map((o) => this.env.transport(o));
     const stores = await Promise.all(this.initial.map((o) => this.openSpill(o)));
     const tail = this.reader.loadTail();
-    for (const [i, o] of this.initial.entries()) this.run(this.create(o, connects[i]!, stores[i], tail, 0));
+    const groups = new Map<string, Group>();
+    for (const [i, o] of this.initial.entries()) this.run(this.create(o, { connect: connects[i]!, store: stores[i], tail, tailItems: 0 }, groups));
     this.pump();
   }
 
@@ -129,7 +153,8 @@ export class Egress {
     // One removed a moment ago may still be draining to the same peer: the added one waits for it.
     const predecessors = change.add.map((o) => [...this.retiring.values()].find((r) => r.key === identityOf(o))?.done);
     const stores = await Promise.all(change.add.map((o) => this.openSpill(o)));
-    for (const [i, o] of change.add.entries()) this.run(this.create(o, connects[i]!, stores[i], tail, tailItems), predecessors[i]);
+    const groups = new Map<string, Group>();
+    for (const [i, o] of change.add.entries()) this.run(this.create(o, { connect: connects[i]!, store: stores[i], tail, tailItems }, groups), predecessors[i]);
     this.pump();
   }
 
@@ -241,6 +266,10 @@ export class Egress {
   pump(): void {
     if (this.stopped) return;
     this.lastTail = this.reader.loadTail();
+    for (const g of this.groups) {
+      if (g.isEmpty) this.groups.delete(g);
+      else g.rebalance();
+    }
     for (const d of this.destinations.values()) d.service(this.lastTail);
     for (const r of this.retiring.values()) r.serve();
     if (this.env.park) this.park();

@@ -11,6 +11,7 @@ import type { DestinationNotices } from './destination-notices.js';
 import { isPinned, lagLimits, overflowAction, type LagLimits } from './lag-policy.js';
 import type { RingCursor } from './ring-cursor.js';
 import type { SpillKeeper } from './spill-keeper.js';
+import type { Share } from '../group/share.js';
 
 /** The parts of a destination the rule reads and moves. */
 export interface OverflowParts {
@@ -20,6 +21,8 @@ export interface OverflowParts {
   spill: SpillKeeper;
   connection: Connection;
   notices: DestinationNotices;
+  /** A group member's share: only its own items are spilled or dropped (the others' are just passed). */
+  share: Share | undefined;
 }
 
 /** See the module comment. */
@@ -35,13 +38,15 @@ export class Overflow {
 
   /** Applies the lag and pin limits against the live `tail`; what leaves the ring stops at `endAt`. */
   enforce(tail: number, endAt: number): void {
-    const { ring, spill, window, connection, notices, reader } = this.parts;
+    const { ring, spill, window, connection, notices, reader, share } = this.parts;
     const action = overflowAction(this.limits, ring.lagBytes(tail), { enabled: spill.store !== undefined, inFlightBytes: spill.bytesInFlight });
     if (action !== 'none' && ring.position !== endAt) {
       this.batch.length = 0;
-      const items = ring.skipOldest(tail, endAt, this.limits.overflowLowBytes, this.batch);
+      const firstId = ring.items;
+      ring.skipOldest(tail, endAt, this.limits.overflowLowBytes, this.batch);
+      if (share) notices.others(share.keep(this.batch, firstId));
       if (action === 'spill') spill.keep(this.batch, 'overflow');
-      else notices.overflowDropped(items, connection.state === 'up');
+      else notices.overflowDropped(this.batch.length, connection.state === 'up');
       this.batch.length = 0;
       ring.publish();
     }

@@ -57,6 +57,7 @@ export class Retiree {
 
   /** Serves it now and then every few milliseconds until it finishes. */
   start(): void {
+    this.destination.stopAt = this.endAt;
     const look = (): void => {
       this.serve();
       if (!this.finishing) this.timer = this.context.clock.setTimeout(look, LOOK_EVERY_MS);

@@ -63,6 +63,13 @@ export class RingCursor {
     }
   }
 
+  /** Moves the cursor to `to`, appending a view of each payload passed to `out` (use them before publishing); returns how many. */
+  passTo(to: number, out: Uint8Array[]): number {
+    const items = this.reader.payloads(this.position, to, out);
+    this.moveTo(to, items);
+    return items;
+  }
+
   /**
    * Skips the oldest items so that at most `keepBytes` stay before the live `tail`, never past
    * `endAt` (where a retiring destination's share ends): appends a view of each payload skipped

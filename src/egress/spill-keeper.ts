@@ -88,7 +88,11 @@ export class SpillKeeper {
     if (keep.length === 0) return dropped;
     // Payloads the framing skipped were counted when framed; keep only what the writes carried.
     const payloads: Uint8Array[] = [];
-    for (const w of keep) reader.payloads(w.ring!.start, w.ring!.end, payloads);
+    // A group member's writes carry their payloads (its own items only, or copies it took over).
+    for (const w of keep) {
+      if (w.owned) payloads.push(...w.owned.payloads);
+      else reader.payloads(w.ring!.start, w.ring!.end, payloads);
+    }
     return (
       dropped +
       this.keep(
@@ -96,6 +100,20 @@ export class SpillKeeper {
         reason,
         false,
       )
+    );
+  }
+
+  /**
+   * At shutdown, the writes left unconfirmed: replayed batches go back to the queue (they are
+   * still on disk, before the replay position: the next run sends them); the others are kept as
+   * keepRingWrites says. Returns the messages dropped.
+   */
+  keepUnconfirmed(unconfirmed: readonly PendingWrite[], reader: RingReader): number {
+    for (const w of unconfirmed) if (w.spill) this.read(w.messages, true);
+    return this.keepRingWrites(
+      unconfirmed.filter((w) => w.ring || w.owned),
+      'shutdown',
+      reader,
     );
   }
 

@@ -8,6 +8,7 @@ import { encodeBatch, type Framing } from '../framing/index.js';
 import type { DestinationCounters } from '../metrics/counters.js';
 import type { RingReader } from '../ring/ring.js';
 import type { DestinationNotices } from './destination-notices.js';
+import type { Share } from '../group/share.js';
 
 /** One write's worth of the ring: its bytes as sent, its messages, and the ring run it came from. */
 export interface RingWrite {
@@ -17,6 +18,10 @@ export interface RingWrite {
   start: number;
   end: number;
   items: number;
+  /** A group member's write: the payloads (ring views) and ids of its own items in the run. */
+  owned?: { payloads: Uint8Array[]; ids: number[] };
+  /** A group member's write: items of the run that were other members'. */
+  others: number;
 }
 
 /** See the module comment. */
@@ -31,19 +36,30 @@ export class WriteFramer {
     private readonly notices: DestinationNotices,
   ) {}
 
-  /** The next write from the ring at `from`: at most `maxBytes`, never past `endAt`; undefined when there is nothing to read. */
-  next(from: number, endAt: number, maxBytes: number): RingWrite | undefined {
+  /**
+   * The next write from the ring at `from`: at most `maxBytes`, never past `endAt`; undefined
+   * when there is nothing to read. A group member (`share`, its cursor at item `firstId`) writes
+   * only its own items of the run.
+   */
+  next(from: number, endAt: number, maxBytes: number, share?: Share, firstId = 0): RingWrite | undefined {
     if (!this.reader.scan(from, endAt, maxBytes)) return undefined;
     const start = this.reader.segmentStart;
     const end = this.reader.segmentEnd;
     const items = this.reader.segmentItems;
     // The ring holds len32le frames already: send a view of it, no copy.
-    if (this.framing.name === 'len32le') return { chunk: this.reader.view(start, end), messages: items, start, end, items };
+    if (this.framing.name === 'len32le' && !share) return { chunk: this.reader.view(start, end), messages: items, start, end, items, others: 0 };
     this.batch.length = 0;
     this.reader.payloads(start, end, this.batch);
+    if (share) {
+      const ids: number[] = [];
+      const others = share.keep(this.batch, firstId, ids);
+      const payloads = [...this.batch];
+      this.batch.length = 0;
+      return { ...this.encode(payloads), start, end, items, owned: { payloads, ids }, others };
+    }
     const { chunk, messages } = this.encode(this.batch);
     this.batch.length = 0;
-    return { chunk, messages, start, end, items };
+    return { chunk, messages, start, end, items, others: 0 };
   }
 
   /** Encodes payloads in this framing, counting what the framing cannot carry intact. */

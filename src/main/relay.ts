@@ -228,7 +228,7 @@ export class Relay {
       counters: this.countersBuffer,
       listenerSlots: MAX_LISTENERS,
       listeners: [...this.slots.listeners].map(([index, l]) => ({ index, name: l.bound.text })),
-      destinations: [...this.slots.running()].map(([index, d]) => ({ index, name: d.endpoint.text })),
+      destinations: [...this.slots.running()].map(([index, d]) => ({ index, name: d.endpoint.text, group: d.member?.group.name })),
       threads: [...this.threadIds].map(([name, tid]) => ({ name, tid })),
       startedMs: this.startedMs,
       udpIngest: this.config.udpIngest,

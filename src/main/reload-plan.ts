@@ -10,7 +10,7 @@
  */
 import { RelayError } from '../errors.js';
 import type { Endpoint } from '../config/address.js';
-import { MAX_LISTENERS, destinationIdentity, type DestinationConfig, type RelayConfig } from '../config/config.js';
+import { MAX_LISTENERS, destinationKey, type DestinationConfig, type RelayConfig } from '../config/config.js';
 import type { SlotTable } from './slot-table.js';
 import type { FramingName } from '../framing/index.js';
 import { formatBytes } from '../config/size.js';
@@ -72,11 +72,11 @@ export function planReload(current: RelayConfig, slots: SlotTable, next: RelayCo
     throw new RelayError('ERR_BAD_OPTION', `too many listeners: a relay runs at most ${MAX_LISTENERS}`);
   }
 
-  const destinationsNow = new Map([...running.destinations].map(([slot, d]) => [destinationIdentity(d.endpoint, oldFraming), slot]));
+  const destinationsNow = new Map([...running.destinations].map(([slot, d]) => [destinationKey(d, oldFraming), slot]));
   const keep: { slot: number; destination: DestinationConfig }[] = [];
   const addedDestinations: DestinationConfig[] = [];
   for (const d of next.destinations) {
-    const slot = destinationsNow.get(destinationIdentity(d.endpoint, next.framing));
+    const slot = destinationsNow.get(destinationKey(d, next.framing));
     if (slot === undefined) addedDestinations.push(d);
     else keep.push({ slot, destination: d });
   }

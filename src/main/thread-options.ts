@@ -5,7 +5,8 @@
  */
 import type { DestinationOptions, IngestOptions, ListenerOptions, SpillOptions } from '../thread-protocol.js';
 import type { Endpoint } from '../config/address.js';
-import type { DestinationConfig, RelayConfig } from '../config/config.js';
+import type { DestinationConfig, GroupConfig, RelayConfig } from '../config/config.js';
+import type { GroupSpec } from '../group/group-spec.js';
 import { RING_POLICY } from '../ring/policies.js';
 
 const MIB = 1024 * 1024;
@@ -55,8 +56,9 @@ export function destinationOptions(config: RelayConfig): DestinationOptions[] {
 }
 
 /** One destination in `slot`. */
-export function destinationOptionsFor(config: RelayConfig, { endpoint: d, tls }: DestinationConfig, slot: number): DestinationOptions {
+export function destinationOptionsFor(config: RelayConfig, { endpoint: d, tls, member }: DestinationConfig, slot: number): DestinationOptions {
   return {
+    member: member && { group: groupSpec(member.group), position: member.position },
     index: slot,
     scheme: d.scheme === 'tls' ? 'tls' : 'tcp',
     host: d.host,
@@ -76,4 +78,10 @@ export function spillOptions(config: RelayConfig): SpillOptions | undefined {
   if (!config.spill) return undefined;
   const segmentBytes = Math.max(SPILL_SEGMENT_MIN_BYTES, Math.min(SPILL_SEGMENT_MAX_BYTES, config.spill.maxBytes / SPILL_SEGMENTS_PER_DIRECTORY));
   return { dir: config.spill.dir, maxBytes: config.spill.maxBytes, segmentBytes, maxRecordBytes: config.maxMessageBytes };
+}
+
+/** A group as the egress thread runs it. */
+function groupSpec(g: GroupConfig): GroupSpec {
+  const members = g.members.map(({ member: m, instance }) => ({ host: m.host, port: m.port, instance, text: m.text }));
+  return { name: g.name, mode: g.mode, key: g.key, replication: g.replication, dynamic: g.dynamic, members };
 }

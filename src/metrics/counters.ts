@@ -75,6 +75,12 @@ export const DestinationField = {
   sinceMs: 18,
   /** TLS attempts that reached the server but did not come up (verification, handshake), or were refused by a TLS alert right after. */
   tlsFailures: 19,
+  /** Group members: ring items the cursor passed that were other members' to send. */
+  othersItems: 20,
+  /** Group members: messages it owned and had not had confirmed when it went down, handed to the members that took its share. */
+  handedOver: 21,
+  /** Group members: messages another member handed it when that one went down. */
+  takenOver: 22,
 } as const;
 export const DESTINATION_FIELD_COUNT = Object.keys(DestinationField).length;
 
@@ -197,7 +203,21 @@ export class DestinationCounters extends CounterBlock {
     this.slots[this.base + DestinationField.cursorPosition] = position;
   }
 
-  /** The current value of a field (tests and the simulation read it this way). */
+  /** A group member's cursor passed `items` ring items that are other members' to send. */
+  others(items: number): void {
+    this.add(DestinationField.othersItems, items);
+  }
+
+  /** A group member that went down handed `messages` to the members taking its share. */
+  handed(messages: number): void {
+    this.add(DestinationField.handedOver, messages);
+  }
+
+  /** A group member took `messages` from one that went down. */
+  took(messages: number): void {
+    this.add(DestinationField.takenOver, messages);
+  }
+
   /** Totals of a whole run, for the line a removed destination leaves: sent, dropped by reason (non-zero ones), spilled. */
   tally(): { sent: number; dropped: Partial<Record<DestinationDropReason, number>>; spilled: number } {
     const dropped: Partial<Record<DestinationDropReason, number>> = {};

@@ -26,7 +26,10 @@ function formatValue(value: number): string {
 
 const perListener = (s: Snapshot, value: (l: ListenerSnapshot) => number): [Labels, number][] => s.listeners.map((l) => [{ listener: l.name }, value(l)]);
 const perDestination = (s: Snapshot, value: (d: DestinationSnapshot) => number): [Labels, number][] =>
-  s.destinations.map((d) => [{ destination: d.name }, value(d)]);
+  s.destinations.map((d) => [destinationLabels(d), value(d)]);
+
+/** A destination's labels: its address, and its group when it is a member of one. */
+const destinationLabels = (d: DestinationSnapshot): Labels => (d.group === undefined ? { destination: d.name } : { destination: d.name, group: d.group });
 
 /** Every metric family, in exposition order. */
 function families(s: Snapshot): Family[] {
@@ -83,7 +86,9 @@ function families(s: Snapshot): Family[] {
       name: 'relay_dropped_messages_total',
       help: 'Messages a destination did not get, per reason.',
       type: 'counter',
-      samples: s.destinations.flatMap((d) => Object.entries(d.droppedMessages).map(([reason, n]): [Labels, number] => [{ destination: d.name, reason }, n])),
+      samples: s.destinations.flatMap((d) =>
+        Object.entries(d.droppedMessages).map(([reason, n]): [Labels, number] => [{ ...destinationLabels(d), reason }, n]),
+      ),
     },
     {
       name: 'relay_spilled_messages_total',
@@ -151,6 +156,24 @@ function families(s: Snapshot): Family[] {
       help: 'TLS attempts to the destination that failed: certificate verification, the handshake, or a TLS alert right after it.',
       type: 'counter',
       samples: perDestination(s, (d) => d.tlsFailures),
+    },
+    {
+      name: 'relay_group_others_messages_total',
+      help: 'Messages that were other members of the group to send.',
+      type: 'counter',
+      samples: perDestination(s, (d) => d.othersMessages),
+    },
+    {
+      name: 'relay_group_handed_over_messages_total',
+      help: 'Messages a group member had not had confirmed when it went down, handed to the members that took its share.',
+      type: 'counter',
+      samples: perDestination(s, (d) => d.handedOverMessages),
+    },
+    {
+      name: 'relay_group_taken_over_messages_total',
+      help: 'Messages handed to a group member by one that went down.',
+      type: 'counter',
+      samples: perDestination(s, (d) => d.takenOverMessages),
     },
     {
       name: 'relay_config_reloads_total',

@@ -51,6 +51,14 @@ export interface DestinationSnapshot {
   spillCorruptBytes: number;
   /** TLS attempts that reached the server but did not come up, or were refused by a TLS alert right after (0 for tcp@). */
   tlsFailures: number;
+  /** The group it is a member of (README "Groups"); undefined for a plain destination. */
+  group: string | undefined;
+  /** A group member: ring messages that were other members' to send. */
+  othersMessages: number;
+  /** A group member: messages it handed, unconfirmed, to the members that took its share when it went down. */
+  handedOverMessages: number;
+  /** A group member: messages another member handed it. */
+  takenOverMessages: number;
 }
 
 export interface Snapshot {

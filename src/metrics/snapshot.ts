@@ -18,7 +18,7 @@ export interface SnapshotInputs {
   /** Bound listeners (udp@127.0.0.1:2008) with their slots (counter blocks). */
   listeners: { index: number; name: string }[];
   /** Destinations with their slots. */
-  destinations: { index: number; name: string }[];
+  destinations: { index: number; name: string; group?: string }[];
   /** Relay threads with their kernel thread ids (main included). */
   threads: { name: string; tid: number }[];
   startedMs: number;
@@ -75,7 +75,7 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
         connectionsAccepted: at(b + ListenerField.connectionsAccepted),
       };
     }),
-    destinations: destinations.map(({ index, name }, d) => {
+    destinations: destinations.map(({ index, name, group }, d) => {
       const b = destinationBase(inputs.listenerSlots, index);
       const since = at(b + DestinationField.sinceMs);
       return {
@@ -97,6 +97,10 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
         spillCorruptSegments: at(b + DestinationField.spillCorruptSegments),
         spillCorruptBytes: at(b + DestinationField.spillCorruptBytes),
         tlsFailures: at(b + DestinationField.tlsFailures),
+        group,
+        othersMessages: at(b + DestinationField.othersItems),
+        handedOverMessages: at(b + DestinationField.handedOver),
+        takenOverMessages: at(b + DestinationField.takenOver),
       };
     }),
     threads: inputs.threads.flatMap(({ name, tid }) => {

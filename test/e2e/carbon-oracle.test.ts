@@ -17,81 +17,12 @@ import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
 import { ConsistentHash, type HashMember, type HashMode } from '../../src/group/consistent-hash.js';
-import { mulberry32, randomInt } from '../helpers/prng.js';
+import { CARBON_RELAY, freePort, metricNames, missingOracle, startCarbon } from '../helpers/carbon-relay.js';
 import { RelayProcess } from '../helpers/relay-process.js';
 import { TestSink } from '../helpers/sinks.js';
 import { withTempDir } from '../helpers/temp-dir.js';
 
 const NAMES_PER_CASE = 4000;
-
-/** $CARBON_C_RELAY when set (a path; one that is not there tests the skip), else carbon-c-relay on PATH or in /usr/bin, /usr/sbin. */
-function findCarbonRelay(): string | undefined {
-  const override = process.env.CARBON_C_RELAY;
-  const dirs = override ? [] : [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/sbin', '/usr/local/bin'];
-  for (const candidate of override ? [override] : dirs.filter((d) => d !== '').map((d) => path.join(d, 'carbon-c-relay'))) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {}
-  }
-  return undefined;
-}
-
-const CARBON_RELAY = findCarbonRelay();
-const MISSING = 'carbon-c-relay is not installed (apt-get install carbon-c-relay)';
-
-/** True when the test cannot run: skips it, or fails it when CI=true. */
-function missingOracle(t: TestContext): boolean {
-  if (CARBON_RELAY !== undefined) return false;
-  if (process.env.CI === 'true') assert.fail(`${MISSING}, and CI=true requires it`);
-  t.skip(MISSING);
-  return true;
-}
-
-/** Clean metric names: 1 to 6 segments of [A-Za-z0-9_-], no empty segment. */
-function metricNames(seed: number, count: number): string[] {
-  const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-';
-  const random = mulberry32(seed);
-  const names = new Set<string>();
-  while (names.size < count) {
-    const segments: string[] = [];
-    for (let s = randomInt(random, 1, 6); s > 0; s--) {
-      let segment = '';
-      for (let c = randomInt(random, 1, 12); c > 0; c--) segment += chars[randomInt(random, 0, chars.length - 1)];
-      segments.push(segment);
-    }
-    names.add(segments.join('.'));
-  }
-  return [...names];
-}
-
-/** A TCP port that was free a moment ago (bound on port 0, then closed). */
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** Resolves once 127.0.0.1:port accepts a connection; rejects if `relay` exits or at the deadline. */
-async function waitAccepting(relay: RelayProcess, port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (relay.child.exitCode !== null || relay.child.signalCode !== null) throw new Error(`carbon-c-relay exited: ${relay.stdout}${relay.stderr}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`carbon-c-relay does not accept on port ${port} within ${timeoutMs} ms: ${relay.stdout}${relay.stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 interface Case {
   mode: HashMode;
@@ -110,23 +41,6 @@ function configFor(c: Case, ports: number[], listenPort: number): string {
     'match * send to oracle stop;',
     '',
   ].join('\n');
-}
-
-/** Starts carbon-c-relay on a free port (a few tries, in case another process took the port first). */
-async function startCarbon(dir: string, c: Case, ports: number[]): Promise<{ relay: RelayProcess; port: number }> {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const conf = path.join(dir, `carbon-${attempt}.conf`);
-    await writeFile(conf, configFor(c, ports, port));
-    const relay = new RelayProcess(spawn(CARBON_RELAY!, ['-f', conf, '-w', '1', '-H', 'oracle'], { stdio: ['ignore', 'pipe', 'pipe'] }));
-    try {
-      await waitAccepting(relay, port);
-      return { relay, port };
-    } catch (error) {
-      await relay.stop('SIGKILL');
-      if (attempt >= 3) throw error;
-    }
-  }
 }
 
 /** carbon-c-relay -t: for each name, the member ports in the order it returns them. */
@@ -169,7 +83,7 @@ async function runCase(t: TestContext, c: Case, seed: number): Promise<void> {
     const known = new Set(names);
 
     await withTempDir('carbon-oracle-', async (dir) => {
-      const carbon = await startCarbon(dir, c, ports);
+      const carbon = await startCarbon(dir, (listenPort) => configFor(c, ports, listenPort));
       relay = carbon.relay;
       const client = net.connect(carbon.port, '127.0.0.1');
       await once(client, 'connect');

@@ -7,6 +7,7 @@ export function relayConfig(listeners: string[], destinations: string[], spillDi
   return {
     listeners: listeners.map((l) => parseEndpoint(l, LISTENER_ADDRESS)),
     destinations: destinations.map((d) => ({ endpoint: parseEndpoint(d, DESTINATION_ADDRESS), tls: undefined })),
+    groups: [],
     framing: DEFAULTS.framing,
     ringBytes: 1 << 20,
     maxMessageBytes: DEFAULTS.maxMessageBytes,

@@ -125,6 +125,7 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
 
   const configOf = (identities: number[]): RelayConfig => ({
     listeners: [],
+    groups: [],
     destinations: identities.map((k) => ({
       endpoint: parseEndpoint(addressOf(k), DESTINATION_ADDRESS),
       tls: peers[k]!.upEvent === 'connect' ? undefined : { ca: undefined, cert: undefined, key: undefined, servername: undefined, fingerprint: '' },

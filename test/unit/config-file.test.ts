@@ -122,7 +122,7 @@ const errors: [string, string, string][] = [
     'relay.toml: allow "10.0.0.0/33": prefix length must be 0-32; expected an address or CIDR block like 10.0.0.0/8, 192.0.2.7 or 2001:db8::/32',
   ],
   ['no listener', DEST, 'relay.toml: no listener: give listen = ["udp@HOST:PORT"] (or --listen)'],
-  ['no destination', LISTEN, 'relay.toml: no destination: add a [[destination]] table with address = "tcp@HOST:PORT"'],
+  ['no destination', LISTEN, 'relay.toml: no destination: add a [[destination]] table with address = "tcp@HOST:PORT" (or a [[group]])'],
   [
     'destination as a string',
     `${LISTEN}destination = "tcp@127.0.0.1:2009"\n`,

@@ -59,6 +59,7 @@ test('slots: HEAD never passes a taken slot, and a free slot never holds HEAD ba
 const config = (listeners: string[], destinations: string[], more: Partial<RelayConfig> = {}): RelayConfig => ({
   listeners: listeners.map((l) => parseEndpoint(l, LISTENER_ADDRESS)),
   destinations: destinations.map((d) => ({ endpoint: parseEndpoint(d, DESTINATION_ADDRESS), tls: undefined })),
+  groups: [],
   framing: 'len32le',
   ringBytes: 1 << 20,
   maxMessageBytes: DEFAULTS.maxMessageBytes,

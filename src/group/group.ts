@@ -1,0 +1,212 @@
+/**
+ * A destination group in the egress thread: which member owns each ring item, and what happens
+ * when a member goes down or comes back (README "Groups"). Its members are destinations that
+ * read the whole ring and send only what they own (./share.ts).
+ *
+ * Ownership is decided per item id (the item's number in the ring's history) by stretches: from
+ * item `fromId` on, these members count as up (and, least-loaded, this one is chosen). A new
+ * stretch starts only at or past every member's cursor, so no member has read an item whose
+ * owner changes: ownership of an item never changes once any member may have acted on it.
+ *
+ * When a member that counted as up goes down (and the mode moves shares), a stretch without it
+ * begins, and it hands over what it owned and had not had confirmed: the other members take
+ * copies of those messages (each to the member the new stretch would pick for it) and send them
+ * before anything else they read. What it handed over it no longer owes; nothing it had not
+ * confirmed counts as delivered. When every member is down, ownership stays where it was: the
+ * last members up hold their share (spilled with --spill-dir, else dropped once the ring's
+ * limits are reached) until one comes back.
+ */
+import { type GroupSpec, MAX_GROUP_MEMBERS, movesShares } from './group-spec.js';
+import { keyOf, Placement, positionsOf } from './placement.js';
+
+/** What a group needs of its members (src/egress/destination.ts). */
+export interface GroupMember {
+  readonly cursorItems: number;
+  /** Bytes written and not yet confirmed: least-loaded's measure of how stressed its peer is. */
+  readonly unconfirmedBytes: number;
+  /** The oldest item id it may still hand over (its first unconfirmed write's), or its cursor's. */
+  readonly oldestOwedId: number;
+  /** Gives up what it owns and has not had confirmed, and moves past the ring up to the live tail: the payloads (copies) with their ids. */
+  handOver(): Handed;
+  /** Sends these (another member's, copied) before anything else it reads. */
+  takeOver(payloads: Uint8Array[], ids: number[]): void;
+}
+
+/** Messages a member handed over, oldest first, with their item ids. */
+export interface Handed {
+  payloads: Uint8Array[];
+  ids: number[];
+}
+
+/** From item `fromId` on: the members that count as up (bitmask over positions), and least-loaded's choice. */
+interface Stretch {
+  fromId: number;
+  up: number;
+  chosen: number;
+}
+
+/** Item ids whose owners are remembered (each member reads the same items: compute once). */
+const CACHE_SIZE = 4096;
+/** Least-loaded changes member only when the chosen one has this many more unconfirmed bytes than the least loaded (no flapping on every write). */
+const REBALANCE_SLACK_BYTES = 64 * 1024;
+/** Stretches kept before old ones (below every member's oldest owed item) are let go. */
+const STRETCHES_KEPT = 64;
+
+/** See the module comment. */
+export class Group {
+  private readonly placement: Placement;
+  private readonly members: (GroupMember | undefined)[];
+  private readonly stretches: Stretch[];
+  /** Members whose connection is up or not yet known to be down. */
+  private reallyUp: number;
+  private recomputing = false;
+  private readonly cachedIds = new Float64Array(CACHE_SIZE).fill(-1);
+  private readonly cachedOwners = new Int32Array(CACHE_SIZE);
+
+  constructor(readonly spec: GroupSpec) {
+    if (spec.members.length > MAX_GROUP_MEMBERS) throw new RangeError(`group ${spec.name}: more than ${MAX_GROUP_MEMBERS} members`);
+    this.placement = new Placement(spec);
+    this.members = spec.members.map(() => undefined);
+    this.reallyUp = this.placement.allMembers;
+    this.stretches = [{ fromId: 0, up: this.reallyUp, chosen: 0 }];
+  }
+
+  /** Registers the destination at `position` in the member list. */
+  join(position: number, member: GroupMember): void {
+    this.members[position] = member;
+  }
+
+  /** Forgets a member that finished (it owns nothing any more). */
+  leave(position: number, member: GroupMember): void {
+    if (this.members[position] === member) this.members[position] = undefined;
+  }
+
+  /** The members (bitmask over positions) that own item `id`, whose payload is `payload`. */
+  owners(id: number, payload: Uint8Array): number {
+    const slot = id % CACHE_SIZE;
+    if (this.cachedIds[slot] === id) return this.cachedOwners[slot]!;
+    const stretch = this.stretchOf(id);
+    const owners = this.placement.owners(keyOf(payload, this.spec.key), stretch.up, stretch.chosen);
+    this.cachedIds[slot] = id;
+    this.cachedOwners[slot] = owners;
+    return owners;
+  }
+
+  /** True when the member at `position` owns no item from `fromId` on, whatever its key (it may skip them unread). */
+  ownsNothingFrom(position: number, fromId: number): boolean {
+    if (!movesShares(this.spec)) return false;
+    for (let i = this.stretches.length - 1; i >= 0; i--) {
+      const s = this.stretches[i]!;
+      if (this.mayOwn(s, position)) return false;
+      if (s.fromId <= fromId) return true;
+    }
+    return true;
+  }
+
+  /** The member at `position` came up. */
+  memberUp(position: number): void {
+    this.reallyUp |= 1 << position;
+    this.schedule();
+  }
+
+  /** The member at `position` went down (a connection lost, or an attempt failed). */
+  memberDown(position: number): void {
+    this.reallyUp &= ~(1 << position);
+    this.schedule();
+  }
+
+  /** True once every member finished. */
+  get isEmpty(): boolean {
+    return this.members.every((m) => m === undefined);
+  }
+
+  /** Least-loaded: moves on to the member with the least unconfirmed bytes when the chosen one has REBALANCE_SLACK_BYTES more. */
+  rebalance(): void {
+    if (this.spec.mode !== 'least-loaded') return;
+    const current = this.stretches[this.stretches.length - 1]!;
+    const best = this.leastLoaded(current.up);
+    const load = (p: number): number => this.members[p]?.unconfirmedBytes ?? 0;
+    if (best !== current.chosen && load(current.chosen) > load(best) + REBALANCE_SLACK_BYTES) this.begin(current.up, best);
+  }
+
+  private schedule(): void {
+    if (this.recomputing) return;
+    this.recomputing = true;
+    // After the connection event that called us has returned: a member hands over outside its own callbacks.
+    queueMicrotask(() => {
+      this.recomputing = false;
+      this.recompute();
+    });
+  }
+
+  /** Starts a stretch for the members really up, when that changes who counts as up (or who is chosen). */
+  private recompute(): void {
+    if (!movesShares(this.spec) || this.reallyUp === 0) return;
+    const current = this.stretches[this.stretches.length - 1]!;
+    const up = this.reallyUp;
+    const chosen = (up >>> current.chosen) & 1 ? current.chosen : this.leastLoaded(up);
+    if (up === current.up && chosen === current.chosen) return;
+    this.begin(up, chosen);
+  }
+
+  /** A new stretch from past every member's cursor; members no longer counted up hand their share over. */
+  private begin(up: number, chosen: number): void {
+    const previous = this.stretches[this.stretches.length - 1]!;
+    let fromId = 0;
+    for (const m of this.members) if (m) fromId = Math.max(fromId, m.cursorItems);
+    this.stretches.push({ fromId, up, chosen });
+    this.cachedIds.fill(-1);
+    for (const p of positionsOf(previous.up & ~up)) {
+      const member = this.members[p];
+      if (member) this.redistribute(p, member.handOver());
+    }
+    this.forgetOldStretches();
+  }
+
+  /** Gives each handed-over message to the members that get it once `from` no longer counts as up, and did not before. */
+  private redistribute(from: number, handed: Handed): void {
+    const gained = this.members.map(() => ({ payloads: [] as Uint8Array[], ids: [] as number[] }));
+    for (const [i, payload] of handed.payloads.entries()) {
+      const id = handed.ids[i]!;
+      const stretch = this.stretchOf(id);
+      const key = keyOf(payload, this.spec.key);
+      const up = stretch.up & ~(1 << from) || this.reallyUp || stretch.up;
+      const chosen = stretch.chosen === from ? this.leastLoaded(up) : stretch.chosen;
+      const before = this.placement.owners(key, stretch.up, stretch.chosen);
+      const after = this.placement.owners(key, up, chosen) & ~before;
+      for (const p of positionsOf(after)) {
+        gained[p]!.payloads.push(payload);
+        gained[p]!.ids.push(id);
+      }
+    }
+    for (const [p, g] of gained.entries()) if (g.payloads.length > 0) this.members[p]?.takeOver(g.payloads, g.ids);
+  }
+
+  private mayOwn(s: Stretch, position: number): boolean {
+    if (this.spec.mode === 'failover') return (s.up & -s.up) === 1 << position;
+    if (this.spec.mode === 'least-loaded') return s.chosen === position;
+    return ((s.up >>> position) & 1) === 1;
+  }
+
+  private stretchOf(id: number): Stretch {
+    for (let i = this.stretches.length - 1; i > 0; i--) if (this.stretches[i]!.fromId <= id) return this.stretches[i]!;
+    return this.stretches[0]!;
+  }
+
+  private leastLoaded(up: number): number {
+    let best = -1;
+    let bestLoad = Number.POSITIVE_INFINITY;
+    for (const p of positionsOf(up)) {
+      const load = this.members[p]?.unconfirmedBytes ?? 0;
+      if (load < bestLoad) [best, bestLoad] = [p, load];
+    }
+    return Math.max(best, 0);
+  }
+
+  private forgetOldStretches(): void {
+    if (this.stretches.length <= STRETCHES_KEPT) return;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const m of this.members) if (m) oldest = Math.min(oldest, m.oldestOwedId);
+    while (this.stretches.length > 1 && this.stretches[1]!.fromId <= oldest) this.stretches.shift();
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * A group member's share of the ring, as its destination sees it: which of the items it reads
+ * are its own to send, and the connection events the group needs (./group.ts).
+ */
+import type { Group } from './group.js';
+
+/** See the module comment. */
+export class Share {
+  constructor(
+    readonly group: Group,
+    /** Its position in the group's member list. */
+    readonly position: number,
+  ) {}
+
+  /** The group's name, for logs and metrics. */
+  get groupName(): string {
+    return this.group.spec.name;
+  }
+
+  /**
+   * Keeps in `batch`, in order, only the payloads of this member's items (the items are numbered
+   * from `firstId`); pushes their ids to `ids` when given. Returns how many were other members'.
+   */
+  keep(batch: Uint8Array[], firstId: number, ids?: number[]): number {
+    let kept = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const payload = batch[i]!;
+      if (((this.group.owners(firstId + i, payload) >>> this.position) & 1) === 0) continue;
+      batch[kept++] = payload;
+      ids?.push(firstId + i);
+    }
+    const others = batch.length - kept;
+    batch.length = kept;
+    return others;
+  }
+
+  /** True when it owns no item from `fromId` on: it may move past them unread. */
+  ownsNothingFrom(fromId: number): boolean {
+    return this.group.ownsNothingFrom(this.position, fromId);
+  }
+
+  up(): void {
+    this.group.memberUp(this.position);
+  }
+
+  down(): void {
+    this.group.memberDown(this.position);
+  }
+}
