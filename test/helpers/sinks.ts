@@ -94,6 +94,11 @@ export class TestSink {
     }
   }
 
+  /** Stops reading every connection it has (the kernel's buffers fill, then the sender's writes wait). */
+  pauseReading(): void {
+    for (const s of this.sockets) s.pause();
+  }
+
   /** Closes the listener and every connection. */
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();

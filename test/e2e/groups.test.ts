@@ -1,0 +1,227 @@
+/**
+ * Destination groups end to end, through bin/relay with real sockets: the relay places each
+ * metric on the same member as the real carbon-c-relay does for the same member list; failover
+ * and any-of survive a member killed mid-stream (every message arrives, at the member that
+ * takes over what the dead one had not confirmed, nothing is counted twice); /health and
+ * /metrics show the group. Input is a framed TCP listener (`?framing=lf`: each line a message).
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
+import { CARBON_RELAY, metricNames, missingOracle, startCarbon } from '../helpers/carbon-relay.js';
+import { hostPortOf, startRelay, type RelayProcess } from '../helpers/relay-process.js';
+import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
+import { TestSink } from '../helpers/sinks.js';
+import { withTempDir } from '../helpers/temp-dir.js';
+
+/** Writes `lines` to the relay's TCP listener, in pieces, and closes the connection once written. */
+async function sendLines(listener: string, lines: string[]): Promise<void> {
+  const { host, port } = hostPortOf(listener);
+  const socket = net.connect(port, host);
+  await once(socket, 'connect');
+  for (let i = 0; i < lines.length; i += 500) {
+    if (!socket.write(`${lines.slice(i, i + 500).join('\n')}\n`)) await once(socket, 'drain');
+  }
+  socket.end();
+  await once(socket, 'close');
+}
+
+/** `name value timestamp` for message `i` of key `key`. */
+const line = (key: string, i: number): string => `${key} ${i} 1700000000`;
+
+/** The value field (the message number) of a received line. */
+const numberOf = (m: Buffer): number => Number(m.toString('latin1').split(' ')[1]);
+
+async function stopAll(relay: RelayProcess | undefined, sinks: TestSink[]): Promise<void> {
+  await relay?.stop('SIGKILL');
+  for (const s of sinks) await s.close();
+}
+
+for (const { mode, replication, instances } of [
+  { mode: 'carbon_ch', replication: 1, instances: ['a', 'b', 'c'] },
+  { mode: 'carbon_ch', replication: 2, instances: ['cache-a', 'cache-b', 'cache-c', 'cache-d'] },
+  { mode: 'fnv1a_ch', replication: 1, instances: ['x1', 'x2', 'x3'] },
+  { mode: 'jump_fnv1a_ch', replication: 2, instances: ['5', '3', '10', '1', '2'] },
+]) {
+  test(`groups: a ${mode} group (replication ${replication}) places every metric on the member carbon-c-relay picks`, async (t) => {
+    if (missingOracle(t)) return;
+    const names = metricNames(17 + instances.length, 3000);
+    const ours: TestSink[] = [];
+    const theirs: TestSink[] = [];
+    let relay: RelayProcess | undefined;
+    let carbon: RelayProcess | undefined;
+    try {
+      for (const _ of instances) {
+        ours.push(await TestSink.start('lf'));
+        theirs.push(await TestSink.start('lf'));
+      }
+      // carbon_ch hashes host and instance, fnv1a_ch the instance, jump_fnv1a_ch orders by it: the ports may differ.
+      const members = ours.map((s, i) => `${s.address()}?framing=lf#${instances[i]}`).join(',');
+      const started = await startRelay([
+        'tcp@127.0.0.1:0?framing=lf',
+        '--group',
+        `name=carbon mode=${mode} replication=${replication} members=${members}`,
+        '--stats-interval',
+        '0',
+      ]);
+      relay = started.relay;
+      await withTempDir('groups-oracle-', async (dir) => {
+        const cluster = theirs.map((s, i) => `    127.0.0.1:${s.port}=${instances[i]}\n`).join('');
+        const c = await startCarbon(dir, (port) =>
+          [
+            `listen type linemode 127.0.0.1:${port} proto tcp;`,
+            `cluster c ${mode} replication ${replication}\n${cluster}    ;`,
+            'match * send to c stop;',
+            '',
+          ].join('\n'),
+        );
+        carbon = c.relay;
+        const lines = names.map((n) => line(n, 1));
+        await Promise.all([sendLines(started.listeners[0]!, lines), sendLines(`tcp@127.0.0.1:${c.port}`, lines)]);
+      });
+      const known = new Set(names);
+      const placed = (sinks: TestSink[]): Map<string, string> => {
+        const at = new Map<string, number[]>();
+        sinks.forEach((s, member) => {
+          for (const m of s.messages) {
+            const name = m.toString('latin1').split(' ', 1)[0]!;
+            if (known.has(name)) at.set(name, [...(at.get(name) ?? []), member]);
+          }
+        });
+        return new Map([...at].map(([name, members]) => [name, members.sort().join(',')]));
+      };
+      const expected = names.length * replication;
+      const count = (sinks: TestSink[]): number => [...placed(sinks).values()].reduce((n, m) => n + m.split(',').length, 0);
+      await eventually(
+        async () => (count(ours) === expected && count(theirs) === expected) || `ours ${count(ours)}, carbon-c-relay ${count(theirs)} of ${expected}`,
+        20_000,
+      );
+      const a = placed(ours);
+      const b = placed(theirs);
+      const differ = names.filter((n) => a.get(n) !== b.get(n));
+      assert.deepEqual(differ.slice(0, 5), [], `${differ.length} of ${names.length} metrics placed differently`);
+      t.diagnostic(`${names.length} metrics on the same members as ${CARBON_RELAY} (per member ${ours.map((s) => s.messages.length).join('/')})`);
+    } finally {
+      await carbon?.stop('SIGKILL');
+      await stopAll(relay, [...ours, ...theirs]);
+    }
+  });
+}
+
+/** A line of about 1 KB: many of them fill the kernel's buffers of a member that stops reading, so the relay holds unconfirmed writes. */
+const bigLine = (key: string, i: number): string => `${key} ${i} ${'x'.repeat(1000)}`;
+
+/**
+ * Sends N big lines to a group of `sinks`, stops the first member reading once it has some, kills
+ * it once the relay has received everything (so it holds unconfirmed writes for it), and waits
+ * until every message either arrived or is one the dead member's kernel had taken (counted sent to
+ * it: plain TCP cannot tell those were lost). Returns the snapshot then.
+ */
+async function killFirstMidStream(
+  mode: string,
+  sinks: TestSink[],
+  N: number,
+  keyOf: (i: number) => string,
+): Promise<{ sent: number[]; handed: number; taken: number }> {
+  let relay: RelayProcess | undefined;
+  try {
+    const members = sinks.map((s) => `${s.address()}?framing=lf`).join(',');
+    const started = await startRelay([
+      'tcp@127.0.0.1:0?framing=lf',
+      '--group',
+      `name=tier mode=${mode} members=${members}`,
+      '--metrics',
+      '127.0.0.1:0',
+      '--stats-interval',
+      '0',
+    ]);
+    relay = started.relay;
+    const base = await metricsBase(relay);
+    const health = async (): Promise<string> => ((await (await fetch(`${base}/health`)).json()) as { status: string }).status;
+    await eventually(async () => (await health()) === 'ok' || `health ${await health()}`);
+    const sending = sendLines(
+      started.listeners[0]!,
+      Array.from({ length: N }, (_, i) => bigLine(keyOf(i), i)),
+    );
+    await sinks[0]!.waitFor(1000);
+    sinks[0]!.pauseReading();
+    await sending;
+    await eventually(async () => (await stats(base)).listeners[0]!.receivedMessages === N || 'the relay has not received everything yet', 20_000);
+    sinks[0]!.resetConnections();
+    await sinks[0]!.close();
+    const seen = (): Set<number> => new Set(sinks.flatMap((s) => s.messages).map(numberOf));
+    await eventually(async () => {
+      const s = await stats(base);
+      const lostInKernel = s.destinations[0]!.sentMessages - sinks[0]!.messages.length;
+      return (
+        seen().size + lostInKernel === N ||
+        `${seen().size} distinct messages arrived, ${lostInKernel} counted sent to the dead member and lost in its kernel, of ${N}`
+      );
+    }, 20_000);
+    assert.equal(await health(), 'degraded');
+    const snapshot = await stats(base);
+    assert.ok(snapshot.destinations.every((d) => d.group === 'tier'));
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /^relay_sent_messages_total\{destination="tcp@127\.0\.0\.1:\d+\?framing=lf",group="tier"\} \d+$/m);
+    const sent = snapshot.destinations.map((d) => d.sentMessages);
+    assert.equal(
+      sent.reduce((a, b) => a + b, 0),
+      N,
+      'each message counted sent once',
+    );
+    const handed = snapshot.destinations[0]!.handedOverMessages;
+    const taken = snapshot.destinations.slice(1).reduce((n, d) => n + d.takenOverMessages, 0);
+    assert.equal(taken, handed, 'what the dead member handed over, the others took');
+    assert.ok(handed > 0, 'the dead member held unconfirmed messages when it died');
+    return { sent, handed, taken };
+  } finally {
+    await relay?.stop('SIGKILL');
+  }
+}
+
+test('groups: failover: the first member dies mid-stream; the second starts with what it had not confirmed, in order, and nothing is counted twice', async (t) => {
+  const N = 20_000;
+  const sinks = [await TestSink.start('lf'), await TestSink.start('lf')];
+  try {
+    const { sent, handed } = await killFirstMidStream('failover', sinks, N, () => 'metric.a');
+    const second = sinks[1]!.messages.map(numberOf);
+    // The first confirmed 0 .. sent[0]-1: the second has exactly the rest, in order.
+    assert.equal(second[0], sent[0], 'the second starts right after the last message the first had confirmed');
+    assert.deepEqual(second.filter((n, i) => n !== sent[0]! + i).slice(0, 3), [], 'then every later message once, in order');
+    assert.equal(second.length, N - sent[0]!);
+    t.diagnostic(`first confirmed ${sent[0]} (received ${sinks[0]!.messages.length}), handed over ${handed}, second ${sent[1]}`);
+  } finally {
+    for (const s of sinks) await s.close();
+  }
+});
+
+test('groups: any-of: a member dies mid-stream; its keys move to the others, the other keys stay, nothing is counted twice', async (t) => {
+  const N = 20_000;
+  const KEYS = 60;
+  const sinks = [await TestSink.start('lf'), await TestSink.start('lf'), await TestSink.start('lf')];
+  try {
+    const keyOf = (m: Buffer): string => m.toString('latin1').split(' ', 1)[0]!;
+    const { sent, handed } = await killFirstMidStream('any-of', sinks, N, (i) => `metric.k${i % KEYS}`);
+    const deadKeys = new Set(sinks[0]!.messages.map(keyOf));
+    assert.ok(deadKeys.size > 0 && deadKeys.size < KEYS, `the dead member had some of the keys (${deadKeys.size})`);
+    // A key of a member that stayed up never moved: each such key is on one member only.
+    const firstHolder = new Map<string, number>();
+    for (const [i, s] of sinks.entries()) {
+      if (i === 0) continue;
+      for (const k of s.messages.map(keyOf)) {
+        if (deadKeys.has(k)) continue;
+        assert.equal(firstHolder.get(k) ?? i, i, `key ${k} of a member that stayed up moved`);
+        firstHolder.set(k, i);
+      }
+    }
+    t.diagnostic(`sent ${sent.join('/')}, handed over ${handed}; ${deadKeys.size} keys moved`);
+  } finally {
+    for (const s of sinks) await s.close();
+  }
+});
+
+test('groups: a bad group is one line and exit 2', async () => {
+  const started = startRelay(['tcp@127.0.0.1:0?framing=lf', '--group', 'name=x mode=roundrobin members=tcp@127.0.0.1:1']);
+  await assert.rejects(started, /relay: --group 1: mode: expected one of failover, any-of, least-loaded, carbon_ch, fnv1a_ch, jump_fnv1a_ch/);
+});
