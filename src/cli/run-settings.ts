@@ -114,7 +114,7 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
 /** A group's configuration; its members join `destinations`, each in its own slot. */
 function groupOf(table: GroupTable<DestinationConfig>, destinations: DestinationConfig[]): GroupConfig {
   const group: GroupConfig = { ...table, members: table.members.map((m) => ({ member: m.member.endpoint, instance: m.instance })) };
-  checkHashMembers(group, (i) => group.members[i]!.member, `group ${group.name}`);
+  checkHashMembers(group, (i) => group.members[i]!.member, group.where);
   for (const [position, m] of table.members.entries()) destinations.push({ ...m.member, member: { group, position } });
   return group;
 }

@@ -128,5 +128,6 @@ export function destinationKey(d: DestinationConfig, defaultFraming: FramingName
   if (!d.member) return identity;
   const { group, position } = d.member;
   const members = group.members.map((m) => [destinationIdentity(m.member, defaultFraming), m.instance ?? '']);
-  return `${identity} member ${position} of ${JSON.stringify({ ...group, members })}`;
+  const { name, mode, key, replication, dynamic } = group;
+  return `${identity} member ${position} of ${JSON.stringify({ name, mode, key, replication, dynamic, members })}`;
 }

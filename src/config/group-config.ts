@@ -17,6 +17,8 @@ export interface GroupTable<M> {
   replication: number;
   dynamic: boolean;
   members: { member: M; instance: string | undefined }[];
+  /** Where it was given (`relay.toml: group 2`, `--group 1`), for later errors about it. */
+  where: string;
 }
 
 const GROUP_KEYS_ALLOWED = ['name', 'mode', 'key', 'replication', 'dynamic', 'members'];
@@ -62,6 +64,7 @@ export function readGroupTable<M>(
     replication: replication as number,
     dynamic: dynamic as boolean,
     members,
+    where,
   };
   return group;
 }

@@ -75,6 +75,22 @@ test('config: a udp listener with ?split=lf says it splits into lines; ?split= e
   assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
 });
 
+test('config: groups: members as strings (#instance) or tables, listed with --check-config; --group adds one', async () => {
+  const r = await check(
+    `${LISTEN}[[group]]\nname = "carbon"\nmode = "carbon_ch"\nreplication = 2\nmembers = [{ address = "tcp@127.0.0.1:2003", framing = "lf", instance = "a" }, "tcp@127.0.0.1:2004?framing=lf#007", "tcp@127.0.0.1:2005?framing=lf#c"]\n`,
+    ['--group', 'name=tier mode=failover members=tcp@127.0.0.1:3001,tcp@127.0.0.1:3002'],
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /^group {7}carbon \(carbon_ch by first-field, replication 2\)\n {2}member {4}tcp@127\.0\.0\.1:2003\?framing=lf \(framing lf; instance a\)\n {2}member {4}tcp@127\.0\.0\.1:2004\?framing=lf \(framing lf; instance 7\)\n/m,
+  );
+  assert.match(
+    r.stdout,
+    /^group {7}tier \(failover\)\n {2}member {4}tcp@127\.0\.0\.1:3001 \(framing len32le\)\n {2}member {4}tcp@127\.0\.0\.1:3002 \(framing len32le\)$/m,
+  );
+});
+
 test('config: command-line options override the file, command-line addresses add destinations', async () => {
   const r = await check(GOOD, ['--buffer', '16MiB', '--framing', 'lf', 'tcp@127.0.0.1:2011']);
   assert.equal(r.code, 0, r.stderr);
@@ -173,6 +189,51 @@ const errors: [string, string, string][] = [
     'a client key without its certificate',
     `${LISTEN}[[destination]]\naddress = "tls@127.0.0.1:6514"\ntls-key = "relay.toml"\n`,
     'relay.toml: destination 1: tls-cert and tls-key go together: give both for a client certificate, or neither',
+  ],
+  [
+    'a group without a mode',
+    `${LISTEN}[[group]]\nname = "g"\nmembers = ["tcp@127.0.0.1:2003"]\n`,
+    'relay.toml: group 1: mode: expected one of failover, any-of, least-loaded, carbon_ch, fnv1a_ch, jump_fnv1a_ch',
+  ],
+  [
+    'a group without members',
+    `${LISTEN}[[group]]\nname = "carbon"\nmode = "carbon_ch"\nmembers = []\n`,
+    'relay.toml: group 1: members: expected a list of addresses, e.g. members = ["tcp@10.0.0.1:2003", "tcp@10.0.0.2:2003"]',
+  ],
+  [
+    'an unknown group key',
+    `${LISTEN}[[group]]\nname = "carbon"\nmode = "carbon_ch"\nmember = ["tcp@127.0.0.1:2003"]\n`,
+    'relay.toml: group 1: unknown key "member": a group has name, mode, key, replication, dynamic, members',
+  ],
+  [
+    'replication above the members',
+    `${LISTEN}[[group]]\nname = "carbon"\nmode = "carbon_ch"\nreplication = 3\nmembers = ["tcp@127.0.0.1:2003#a", "tcp@127.0.0.1:2004#b"]\n`,
+    'relay.toml: group 1: replication 3 is more than its 2 member(s)',
+  ],
+  [
+    'replication on failover',
+    `${LISTEN}[[group]]\nname = "f"\nmode = "failover"\nreplication = 2\nmembers = ["tcp@127.0.0.1:2003", "tcp@127.0.0.1:2004"]\n`,
+    'relay.toml: group 1: replication: only the consistent hashes (carbon_ch, fnv1a_ch, jump_fnv1a_ch) replicate; failover sends each message to one member',
+  ],
+  [
+    'a bad member address',
+    `${LISTEN}[[group]]\nname = "carbon"\nmode = "carbon_ch"\nmembers = ["tcp@127.0.0.1:2003#a", "udp@127.0.0.1:2004#b"]\n`,
+    'relay.toml: group 1: member 2: bad address "udp@127.0.0.1:2004": an address cannot be udp, expected tcp or tls',
+  ],
+  [
+    'carbon_ch members on one host without instances',
+    `${LISTEN}[[group]]\nname = "carbon"\nmode = "carbon_ch"\nmembers = ["tcp@127.0.0.1:2003", "tcp@127.0.0.1:2004"]\n`,
+    'relay.toml: group 1: carbon_ch members 127.0.0.1:2003 and 127.0.0.1:2004 hash the same: give them distinct hosts or instances',
+  ],
+  [
+    'a member also a destination',
+    `${LISTEN}${DEST}[[group]]\nname = "carbon"\nmode = "carbon_ch"\nmembers = ["tcp@127.0.0.1:2009#a", "tcp@127.0.0.1:2004#b"]\n`,
+    'destination tcp@127.0.0.1:2009 is given twice (framing len32le): each destination may appear once',
+  ],
+  [
+    'two groups with one name',
+    `${LISTEN}[[group]]\nname = "carbon"\nmode = "carbon_ch"\nmembers = ["tcp@127.0.0.1:2003#a"]\n[[group]]\nname = "carbon"\nmode = "carbon_ch"\nmembers = ["tcp@127.0.0.1:2004#a"]\n`,
+    'group carbon is given twice: each group needs its own name',
   ],
   [
     'ring too small for max-message',
