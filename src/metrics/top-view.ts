@@ -72,10 +72,15 @@ export function renderTop(previous: Snapshot | undefined, current: Snapshot, wid
   ];
   if (current.destinations.length > 0) {
     const maxLag = Math.max(1, ...current.destinations.map((d) => d.lagMessages));
+    // A group member shows as GROUP/ADDRESS, with its share of the group's messages sent (only when there are groups).
+    const grouped = current.destinations.some((d) => d.group !== undefined);
+    const groupSent = (g: string): number => current.destinations.reduce((n, d) => n + (d.group === g ? d.sentMessages : 0), 0);
+    const share = (d: (typeof current.destinations)[number]): string[] =>
+      !grouped ? [] : d.group === undefined ? [''] : [`${Math.round((100 * d.sentMessages) / Math.max(1, groupSent(d.group)))}%`];
     const rows = (lagBar: (lagMessages: number) => string): string[][] => [
-      ['DESTINATION', 'STATE', 'OUT/S', 'LAG', '', 'LAG BYTES', 'SPILL/REPLAY', 'DROPPED'],
+      ['DESTINATION', 'STATE', 'OUT/S', 'LAG', '', 'LAG BYTES', 'SPILL/REPLAY', 'DROPPED', ...(grouped ? ['SHARE'] : [])],
       ...current.destinations.map((d, i) => [
-        d.name,
+        d.group === undefined ? d.name : `${d.group}/${d.name}`,
         `${d.up ? 'up' : 'DOWN'} ${shortDuration(current.timeMs - d.sinceMs)}`,
         shortCount(delta(previous?.destinations[i]?.sentMessages, d.sentMessages) / seconds),
         shortCount(d.lagMessages),
@@ -83,6 +88,7 @@ export function renderTop(previous: Snapshot | undefined, current: Snapshot, wid
         shortBytes(d.lagBytes),
         `${shortCount(d.spilledMessages)}/${shortCount(d.replayedMessages)}`,
         shortCount(total(d.droppedMessages)),
+        ...share(d),
       ]),
     ];
     // The bars take what the other columns leave (the empty column already counts its separator).

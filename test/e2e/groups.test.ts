@@ -9,6 +9,10 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
+import path from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { ConsistentHash } from '../../src/group/consistent-hash.js';
+import { assertRun, relayToml } from '../helpers/reload-config.js';
 import { CARBON_RELAY, metricNames, missingOracle, startCarbon } from '../helpers/carbon-relay.js';
 import { hostPortOf, startRelay, type RelayProcess } from '../helpers/relay-process.js';
 import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
@@ -224,4 +228,58 @@ test('groups: any-of: a member dies mid-stream; its keys move to the others, the
 test('groups: a bad group is one line and exit 2', async () => {
   const started = startRelay(['tcp@127.0.0.1:0?framing=lf', '--group', 'name=x mode=roundrobin members=tcp@127.0.0.1:1']);
   await assert.rejects(started, /relay: --group 1: mode: expected one of failover, any-of, least-loaded, carbon_ch, fnv1a_ch, jump_fnv1a_ch/);
+});
+
+test('groups: SIGHUP adds a member to a carbon_ch group: later metrics move only to it; a plain destination beside it misses nothing', async () => {
+  const N = 6000;
+  const names = metricNames(99, 300);
+  const sinks = [await TestSink.start('lf'), await TestSink.start('lf'), await TestSink.start('lf')];
+  const plain = await TestSink.start('lf');
+  let relay: RelayProcess | undefined;
+  try {
+    await withTempDir('groups-reload-', async (dir) => {
+      const file = path.join(dir, 'relay.toml');
+      const write = (members: TestSink[]): Promise<void> =>
+        writeFile(
+          file,
+          `${relayToml(['tcp@127.0.0.1:0?framing=lf'], [plain.address(true)])}\n[[group]]\nname = "carbon"\nmode = "carbon_ch"\nmembers = ${JSON.stringify(members.map((s, i) => `${s.address()}?framing=lf#${'abc'[i]}`))}\n`,
+        );
+      await write(sinks.slice(0, 2));
+      const started = await startRelay(['--config', file]);
+      relay = started.relay;
+      const lines = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => line(names[(from + i) % names.length]!, from + i));
+      await sendLines(started.listeners[0]!, lines(0, N / 2));
+      await plain.waitFor(N / 2);
+      await write(sinks);
+      relay.child.kill('SIGHUP');
+      await relay.waitForStderr(/reloaded .*relay\.toml/);
+      await sendLines(started.listeners[0]!, lines(N / 2, N));
+      await plain.waitFor(N);
+      assertRun('plain destination', plain.messages.map(numberOf), 0, N);
+      const arrived = (): number => sinks.reduce((n, s) => n + s.messages.length, 0);
+      await eventually(async () => arrived() === N || `${arrived()} of ${N} arrived at the group`, 20_000);
+      const two = new ConsistentHash(
+        'carbon_ch',
+        sinks.slice(0, 2).map((s, i) => ({ host: '127.0.0.1', port: s.port, instance: 'abc'[i] })),
+      );
+      const three = new ConsistentHash(
+        'carbon_ch',
+        sinks.map((s, i) => ({ host: '127.0.0.1', port: s.port, instance: 'abc'[i] })),
+      );
+      for (const [member, s] of sinks.entries()) {
+        for (const m of s.messages) {
+          const [name, value] = m.toString('latin1').split(' ');
+          const hash = Number(value) < N / 2 ? two : three;
+          assert.equal(hash.place(Buffer.from(name!), 1)[0], member, `${name} (message ${value}) on member ${member}`);
+        }
+      }
+      const moved = names.filter((n) => two.place(Buffer.from(n), 1)[0] !== three.place(Buffer.from(n), 1)[0]);
+      assert.ok(
+        moved.every((n) => three.place(Buffer.from(n), 1)[0] === 2),
+        'only metrics of the added member moved',
+      );
+    });
+  } finally {
+    await stopAll(relay, [...sinks, plain]);
+  }
 });

@@ -399,3 +399,39 @@ test('top: a relay with no destinations and no thread figures still renders', ()
   assert.ok(lines.some((l) => l.startsWith('LISTENER')));
   assert.ok(!lines.some((l) => l.includes('DESTINATION') || l.startsWith('threads:')));
 });
+
+/** The fixture with its last two destinations members of group "tier". */
+function grouped(upSecond: boolean, upThird: boolean): Snapshot {
+  const s = snapshotFixture();
+  s.destinations[1] = { ...s.destinations[1]!, group: 'tier', up: upSecond };
+  s.destinations[2] = { ...s.destinations[2]!, group: 'tier', up: upThird };
+  return s;
+}
+
+test('health: a group is up while one member is; every member down makes the relay down', () => {
+  const one = health(grouped(false, true));
+  assert.equal(one.body.status, 'degraded');
+  assert.deepEqual(one.body.groups, [{ name: 'tier', up: true, membersUp: 1, members: 2 }]);
+  assert.equal(one.body.destinations[1]!.group, 'tier');
+  const none = health(grouped(false, false));
+  assert.equal(none.httpStatus, 503);
+  assert.equal(none.body.status, 'down');
+  assert.deepEqual(none.body.groups, [{ name: 'tier', up: false, membersUp: 0, members: 2 }]);
+});
+
+test('top: a group member shows as GROUP/ADDRESS with its share of the group', () => {
+  const s = grouped(true, true);
+  const lines = renderTop(s, later(s, 2, 5000), 200);
+  assert.match(lines.find((l) => l.startsWith('DESTINATION'))!, /SHARE$/);
+  // 900k and 990k sent (+10k each in 2 s): 48% and 52%.
+  assert.match(lines.find((l) => l.startsWith('tier/tcp@10.0.0.6:2009'))!, / 48%$/);
+  assert.match(lines.find((l) => l.startsWith('tier/tcp@logs-b:6514?framing=octet'))!, / 52%$/);
+  assert.match(lines.find((l) => l.startsWith('tcp@10.0.0.5:2009'))!, /\d\s*$/);
+});
+
+test('prometheus: a group member carries its group label', () => {
+  const text = renderPrometheus(grouped(true, true));
+  assert.match(text, /^relay_sent_messages_total\{destination="tcp@10\.0\.0\.6:2009",group="tier"\} /m);
+  assert.match(text, /^relay_dropped_messages_total\{destination="tcp@10\.0\.0\.6:2009",group="tier",reason="overflow"\} 50000$/m);
+  assert.match(text, /^relay_sent_messages_total\{destination="tcp@10\.0\.0\.5:2009"\} /m);
+});
