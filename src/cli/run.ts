@@ -82,7 +82,11 @@ async function run(settings: RunSettings, load: () => RunSettings): Promise<void
       `listening on ${bound.text}${bound.text.startsWith('udp@') ? ` (${config.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram'}${split})` : ''}`,
     );
   }
-  log('info', `forwarding to ${config.destinations.map((d) => d.endpoint.text).join(' ')} (ring ${formatBytes(config.ringBytes)}, framing ${config.framing})`);
+  const targets = [
+    ...config.destinations.filter((d) => !d.member).map((d) => d.endpoint.text),
+    ...config.groups.map((g) => `group ${g.name} (${g.mode}: ${g.members.map((m) => m.member.text).join(' ')})`),
+  ];
+  log('info', `forwarding to ${targets.join(' ')} (ring ${formatBytes(config.ringBytes)}, framing ${config.framing})`);
   if (settings.metrics) {
     const { url } = await serveMetrics(settings.metrics.host, settings.metrics.port, () => relay.snapshot());
     log('info', `metrics on ${url}/metrics (also /stats, /health)`);
