@@ -13,6 +13,7 @@ import type { FramingName } from '../framing/index.js';
 import { packageRoot } from '../package-root.js';
 import { cpuSeconds, kernelDropsOnPort, peakRssBytes, processTree, udpPortBound } from './proc-usage.js';
 import type { SenderResult, SenderTask, SinkReport, ToSink } from './protocol.js';
+import type { GroupMode } from '../group/group-spec.js';
 
 export interface RunSpec {
   /** Name in reports: 'relay' for this one, else the command. */
@@ -33,6 +34,8 @@ export interface RunSpec {
   sigtermAfterSend: boolean;
   /** The sinks serve TLS with this certificate; the relay trusts it (--tls-ca, or {ca} in a --relay-cmd). */
   tls?: BenchTls;
+  /** The sinks are the members of one group of this mode (this relay only): together they get each message once. */
+  group?: GroupMode;
 }
 
 /** A sink certificate and its key (PEM), and the certificate's file for the relay's --tls-ca. */
@@ -122,7 +125,7 @@ export async function runOnce(spec: RunSpec, pool: Piscina, progress?: (sent: nu
       const [cpuS, rss, kernelDrops] = [await cpuSeconds(tree), await peakRssBytes(tree), await kernelDropsOnPort(udpPort)];
       relayExit = { code: await stopProcess(relay, 60_000), cpuS, rss, kernelDrops };
     }
-    const reports = await stragglers(sinks, sent, spec.settleMs);
+    const reports = await stragglers(sinks, sent, spec.settleMs, spec.group !== undefined);
     if (ticker) clearInterval(ticker);
     const benchCpu = process.cpuUsage(benchCpuBefore);
     const relayCpu = (relayExit?.cpuS ?? (await cpuSeconds(tree))) - cpuBefore;
@@ -138,11 +141,12 @@ export async function runOnce(spec: RunSpec, pool: Piscina, progress?: (sent: nu
 }
 
 /** Stragglers: waits until every sink has all `sent` messages, or nothing moved for `settleMs`; their last reports. */
-async function stragglers(sinks: { report(): Promise<SinkReport> }[], sent: number, settleMs: number): Promise<SinkReport[]> {
+async function stragglers(sinks: { report(): Promise<SinkReport> }[], sent: number, settleMs: number, grouped: boolean): Promise<SinkReport[]> {
   let reports = await Promise.all(sinks.map((s) => s.report()));
   for (let last = -1, idleSince = Date.now(); Date.now() - idleSince < settleMs; ) {
     const total = reports.reduce((sum, r) => sum + r.delivered, 0);
-    if (reports.every((r) => r.delivered - r.duplicates >= sent)) break;
+    const distinct = reports.reduce((sum, r) => sum + r.delivered - r.duplicates, 0);
+    if (grouped ? distinct >= sent : reports.every((r) => r.delivered - r.duplicates >= sent)) break;
     if (total !== last) idleSince = Date.now();
     last = total;
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -163,15 +167,17 @@ function resultOf(
 ): RunResult {
   const latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
   for (const r of reports) latency.add(hdr.decodeFromCompressedBase64(r.latencyHistogram));
+  // A group's members share the messages: a member's "gaps" are the others' messages, not losses.
+  const targets = spec.group ? 1 : reports.length;
   const destinations = reports.map((r) => ({
     delivered: r.delivered,
-    gaps: Math.max(0, sent - (r.delivered - r.duplicates)),
+    gaps: spec.group ? 0 : Math.max(0, sent - (r.delivered - r.duplicates)),
     duplicates: r.duplicates,
     reordered: r.reordered,
     torn: r.torn,
   }));
   const deliveredTotal = destinations.reduce((sum, d) => sum + d.delivered - d.duplicates, 0);
-  const expectedTotal = sent * destinations.length;
+  const expectedTotal = sent * targets;
   return {
     relay: spec.label,
     offered_rate: spec.rate,
@@ -188,7 +194,7 @@ function resultOf(
       max: latency.maxValue,
     },
     relay_cpu_s: round(measured.relayCpu, 3),
-    cpu_us_per_msg: deliveredTotal === 0 ? 0 : round((measured.relayCpu * 1e6) / (deliveredTotal / destinations.length), 3),
+    cpu_us_per_msg: deliveredTotal === 0 ? 0 : round((measured.relayCpu * 1e6) / (deliveredTotal / targets), 3),
     relay_peak_rss_mb: round(measured.rss / (1024 * 1024), 1),
     kernel_drops: measured.kernelDrops,
     bench_cpu_s: round(measured.benchCpuS, 3),
@@ -244,11 +250,9 @@ function startRelay(spec: RunSpec, udpPort: number, sinkPorts: number[]): ChildP
   const tlsArgs = spec.tls ? ['--tls-ca', spec.tls.caFile] : [];
   const child =
     spec.relayCommand === undefined
-      ? spawn(
-          process.execPath,
-          [RELAY_BIN, `udp@127.0.0.1:${udpPort}`, ...destinations.map((d) => `${d}?framing=${spec.framing}`), ...tlsArgs, '--quiet', '--stats-interval', '0'],
-          { stdio: ['ignore', 'ignore', 'pipe'] },
-        )
+      ? spawn(process.execPath, [RELAY_BIN, `udp@127.0.0.1:${udpPort}`, ...targets(spec, destinations), ...tlsArgs, '--quiet', '--stats-interval', '0'], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        })
       : spawn(
           '/bin/sh',
           [
@@ -265,6 +269,13 @@ function startRelay(spec: RunSpec, udpPort: number, sinkPorts: number[]): ChildP
         );
   child.stderr!.resume();
   return child;
+}
+
+/** This relay's destinations, or with `spec.group` one group of them (instances m0, m1…: they share a host). */
+function targets(spec: RunSpec, destinations: string[]): string[] {
+  const framed = destinations.map((d) => `${d}?framing=${spec.framing}`);
+  if (!spec.group) return framed;
+  return ['--group', `name=bench mode=${spec.group} members=${framed.map((d, i) => `${d}#m${i}`).join(',')}`];
 }
 
 /** SIGTERM (SIGKILL after `graceMs`); resolves with the exit code, null when a signal ended it. */

@@ -19,6 +19,7 @@ import { runOnce, type BenchTls, type RunResult } from '../bench/run-one.js';
 import { selfSigned } from '../bench/throwaway-certs.js';
 import { renderSummaryHtml, summarize } from '../bench/summarize.js';
 import { durationOption, framingOption } from './parsers.js';
+import { GROUP_MODES, type GroupMode } from '../group/group-spec.js';
 
 interface BenchOptions {
   rate: number;
@@ -37,6 +38,7 @@ interface BenchOptions {
   report: string | undefined;
   settle: number;
   sinkTls: boolean;
+  group: GroupMode | undefined;
 }
 
 function positiveInteger(name: string, max: number): (value: string) => number {
@@ -111,6 +113,11 @@ export function benchCommand(): Command {
       .option('--size <bytes>', 'payload size', payloadSize, 100)
       .option('--sizes <dist>', 'payload sizes: a list (100,1400) cycled, or a range (64-1400) drawn uniformly', sizeDistribution)
       .option('--dests <k>', 'TCP destinations (verifying sinks)', positiveInteger('--dests', 64), 1)
+      .addOption(
+        new Option('--group <mode>', 'the sinks are the members of one group of this mode (each message to one of them), not destinations').choices(
+          GROUP_MODES,
+        ),
+      )
       .addOption(new Option('--framing <name>', 'framing the sinks decode (and this relay is told to use)').default(DEFAULTS.framing).argParser(framingOption))
       .option('--senders <m>', 'sender threads (a piscina pool), each with its own source port', positiveInteger('--senders', 64), 1)
       .option(
@@ -196,6 +203,7 @@ async function benchWith(options: BenchOptions, tls: BenchTls | undefined): Prom
             sigtermAfterSend: options.sigtermAfterSend,
             settleMs: options.settle,
             tls,
+            group: options.group,
           },
           pool,
           tty

@@ -72,3 +72,21 @@ test('bench: --sink-tls runs the sinks over TLS with a throwaway certificate: ev
     assert.deepEqual(await readdir(tmp), [], 'the certificate directory was removed');
   });
 });
+
+test('bench: --group: the sinks are one group; together they get each message once, and nothing is lost', async () => {
+  const exit = await spawnRelay(['bench', '--rate', '2000', '--count', '3000', '--dests', '3', '--group', 'carbon_ch', '--framing', 'lf', '--json']).exit(
+    60_000,
+  );
+  assert.equal(exit.code, 0, exit.stderr);
+  const run = JSON.parse(exit.stdout.trim()) as RunResult;
+  assert.equal(run.destinations.length, 3);
+  assert.equal(
+    run.destinations.reduce((n, d) => n + d.delivered, 0),
+    3000,
+  );
+  assert.ok(
+    run.destinations.every((d) => d.delivered > 0 && d.duplicates === 0 && d.reordered === 0),
+    JSON.stringify(run.destinations),
+  );
+  assert.equal(run.loss_pct, 0);
+});
