@@ -107,7 +107,10 @@ export class Membership implements GroupMember {
       while (end < payloads.length && (end === start || bytes + payloads[end]!.length <= maxBytes)) bytes += payloads[end++]!.length;
       const part = payloads.slice(start, end);
       const { chunk, messages } = framer.encode(part);
-      this.parts.send({ chunk, messages, owned: { payloads: part, ids: ids.slice(start, end) }, spillAppendsBefore: this.parts.spillAppends() });
+      // What the write carries: not what its framing left out (counted as unframeable by encode).
+      const carried = part.flatMap((p, i) => (framer.framing.verdict(p) === 'skip' ? [] : [i]));
+      const owned = { payloads: carried.map((i) => part[i]!), ids: carried.map((i) => ids[start + i]!) };
+      if (messages > 0) this.parts.send({ chunk, messages, owned, spillAppendsBefore: this.parts.spillAppends() });
       start = end;
     }
     this.parts.writable();

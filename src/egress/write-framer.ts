@@ -53,9 +53,16 @@ export class WriteFramer {
     if (share) {
       const ids: number[] = [];
       const others = share.keep(this.batch, firstId, ids);
-      const payloads = [...this.batch];
+      const encoded = this.encode(this.batch);
+      // What the write carries, for a hand-over: not what the framing left out (counted already).
+      const owned = { payloads: [] as Uint8Array[], ids: [] as number[] };
+      for (const [i, p] of this.batch.entries()) {
+        if (this.framing.verdict(p) === 'skip') continue;
+        owned.payloads.push(p);
+        owned.ids.push(ids[i]!);
+      }
       this.batch.length = 0;
-      return { ...this.encode(payloads), start, end, items, owned: { payloads, ids }, others };
+      return { ...encoded, start, end, items, owned, others };
     }
     const { chunk, messages } = this.encode(this.batch);
     this.batch.length = 0;
