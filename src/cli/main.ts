@@ -7,5 +7,12 @@
  */
 import { runCli } from './program.js';
 
+// Output piped into a reader that closed (`relay --help | head`): nobody reads any more, which is
+// no error of ours. Without a listener Node throws EPIPE as an unhandled 'error' event.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const code = await runCli(process.argv);
 if (code !== 0) process.exit(code);
