@@ -283,3 +283,51 @@ test('groups: SIGHUP adds a member to a carbon_ch group: later metrics move only
     await stopAll(relay, [...sinks, plain]);
   }
 });
+
+test('groups: least-loaded: a member that stops reading gets no more; the others take the load, and what it held goes to them once it is cut as stalled', async (t) => {
+  const N = 20_000;
+  const sinks = [await TestSink.start('lf'), await TestSink.start('lf')];
+  let relay: RelayProcess | undefined;
+  try {
+    const members = sinks.map((s) => `${s.address()}?framing=lf`).join(',');
+    const started = await startRelay([
+      'tcp@127.0.0.1:0?framing=lf',
+      '--group',
+      `name=pool mode=least-loaded members=${members}`,
+      '--stall-timeout',
+      '1s',
+      '--metrics',
+      '127.0.0.1:0',
+      '--stats-interval',
+      '0',
+    ]);
+    relay = started.relay;
+    const base = await metricsBase(relay);
+    const sending = sendLines(
+      started.listeners[0]!,
+      Array.from({ length: N }, (_, i) => bigLine('metric.a', i)),
+    );
+    await sinks[0]!.waitFor(500);
+    sinks[0]!.pauseReading();
+    await sending;
+    // The paused connection is cut as stalled; the member reconnects (a new connection reads again).
+    const seen = (): Set<number> => new Set(sinks.flatMap((s) => s.messages).map(numberOf));
+    let snapshot = await stats(base);
+    await eventually(async () => {
+      snapshot = await stats(base);
+      const lostInKernel = snapshot.destinations[0]!.sentMessages - sinks[0]!.messages.length;
+      return seen().size + lostInKernel === N || `${seen().size} distinct arrived, ${lostInKernel} lost in the stalled member's kernel, of ${N}`;
+    }, 30_000);
+    const sent = snapshot.destinations.map((d) => d.sentMessages);
+    assert.equal(
+      sent.reduce((a, b) => a + b, 0),
+      N,
+      'each message counted sent once',
+    );
+    assert.ok(sinks[1]!.messages.length > N / 4, `the other member took the load (${sinks[1]!.messages.length})`);
+    assert.ok(snapshot.destinations[0]!.stalls >= 1, 'the member that stopped reading was cut as stalled');
+    t.diagnostic(`sent ${sent.join('/')}, handed over ${snapshot.destinations[0]!.handedOverMessages}`);
+  } finally {
+    await stopAll(relay, sinks);
+  }
+});
