@@ -16,6 +16,7 @@ export type RelayErrorCode =
   | 'ERR_METRICS_BIND' // the --metrics HTTP endpoint could not bind
   | 'ERR_TOP_FETCH' // relay top could not read the relay's /stats
   | 'ERR_FRAMING' // bytes on a framed TCP stream that are not a valid frame
+  | 'ERR_RELP' // bytes on a RELP connection that are not a valid RELP frame, or a peer breaking the protocol
   | 'ERR_SPILL' // the spill directory cannot be used
   | 'ERR_CLUSTER' // a consistent-hash cluster that cannot be built (members, instances, replication)
   | 'ERR_INTERNAL'; // a bug or an unexpected failure: a thread died or broke the protocol
@@ -31,6 +32,7 @@ export const EXIT_CODES: Readonly<Record<RelayErrorCode, number>> = {
   ERR_METRICS_BIND: 1,
   ERR_TOP_FETCH: 1,
   ERR_FRAMING: 1,
+  ERR_RELP: 1,
   ERR_SPILL: 1,
   ERR_CLUSTER: 2,
   ERR_INTERNAL: 1,

@@ -21,6 +21,7 @@ const EXPECTED: Record<RelayErrorCode, number> = {
   ERR_METRICS_BIND: 1,
   ERR_TOP_FETCH: 1,
   ERR_FRAMING: 1,
+  ERR_RELP: 1,
   ERR_SPILL: 1,
   ERR_CLUSTER: 2,
   ERR_INTERNAL: 1,
