@@ -1,6 +1,8 @@
 /**
  * `relay sink tcp@HOST:PORT` (or `tls@HOST:PORT` with --tls-cert/--tls-key, and --tls-ca to
  * require client certificates): a receiver that decodes a framing and prints or counts messages.
+ * `relay sink relp@HOST:PORT` receives RELP as rsyslog's imrelp does (src/relp/server.ts),
+ * answering 200 to each message once printed or counted.
  */
 import { Command, Option } from 'commander';
 import type net from 'node:net';
@@ -14,6 +16,7 @@ import { describeError } from '../egress/socket-error.js';
 import { createFramedServer, type FramedServerTls } from '../framing/framed-server.js';
 import type { FramingName } from '../framing/index.js';
 import { RelayError } from '../errors.js';
+import { createRelpServer } from '../relp/server.js';
 import { endpointArgument, fileOption, framingOption, sizeOption } from './parsers.js';
 
 interface SinkOptions {
@@ -28,11 +31,11 @@ interface SinkOptions {
 /** The sink subcommand. */
 export function sinkCommand(): Command {
   return new Command('sink')
-    .description('listen on TCP (or TLS), decode framed messages and print each on its own line (or count them)')
+    .description('listen on TCP (or TLS, or RELP), decode framed messages and print each on its own line (or count them)')
     .argument(
       '<listen>',
-      'tcp@HOST:PORT or tls@HOST:PORT (port 0 picks a free one)',
-      endpointArgument({ schemes: ['tcp', 'tls'], allowPortZero: true, query: { tcp: ['framing'], tls: ['framing'] }, what: 'sink address' }),
+      'tcp@HOST:PORT, tls@HOST:PORT or relp@HOST:PORT (port 0 picks a free one)',
+      endpointArgument({ schemes: ['tcp', 'tls', 'relp'], allowPortZero: true, query: { tcp: ['framing'], tls: ['framing'] }, what: 'sink address' }),
     )
     .addOption(new Option('--framing <name>', 'framing to decode').default(DEFAULTS.framing).argParser(framingOption))
     .option('--count', 'print running totals once a second instead of the messages', false)
@@ -42,7 +45,7 @@ export function sinkCommand(): Command {
     .option('--tls-ca <file>', 'PEM CA certificates: a tls@ sink then requires client certificates signed by them (mutual TLS)', fileOption)
     .addHelpText(
       'after',
-      `\nExamples:\n  relay sink tcp@127.0.0.1:2009\n  relay sink 'tcp@127.0.0.1:2009?framing=lf' --count\n  relay sink tls@127.0.0.1:6514 --tls-cert server.pem --tls-key server.key [--tls-ca clients-ca.pem]`,
+      `\nExamples:\n  relay sink tcp@127.0.0.1:2009\n  relay sink 'tcp@127.0.0.1:2009?framing=lf' --count\n  relay sink tls@127.0.0.1:6514 --tls-cert server.pem --tls-key server.key [--tls-ca clients-ca.pem]\n  relay sink relp@127.0.0.1:2514`,
     )
     .action(async (listen: Endpoint, options: SinkOptions) => {
       await sink(listen, options);
@@ -69,21 +72,29 @@ async function sink(listen: Endpoint, options: SinkOptions): Promise<void> {
   const tls = sinkTls(listen, options);
   let messages = 0;
   let bytes = 0;
-  const server = createFramedServer({
-    framing,
-    maxMessageBytes: options.maxMessage,
-    accept: (socket) => ({
-      messages: (payloads) => {
-        for (const payload of payloads) {
-          messages++;
-          bytes += payload.length;
-          if (!options.count) process.stdout.write(Buffer.concat([payload, NEWLINE]));
-        }
-      },
-      garbage: (error) => void process.stderr.write(`relay sink: closing ${socket.remoteAddress}: ${error.message}\n`),
-    }),
-    tls,
-  });
+  const receive = (payload: Buffer): void => {
+    messages++;
+    bytes += payload.length;
+    if (!options.count) process.stdout.write(Buffer.concat([payload, NEWLINE]));
+  };
+  const server =
+    listen.scheme === 'relp'
+      ? createRelpServer({
+          maxDataBytes: options.maxMessage,
+          onMessage: receive,
+          onProtocolError: (error, peer) => void process.stderr.write(`relay sink: closing ${peer}: ${error.message}\n`),
+        })
+      : createFramedServer({
+          framing,
+          maxMessageBytes: options.maxMessage,
+          accept: (socket) => ({
+            messages: (payloads) => {
+              for (const payload of payloads) receive(payload);
+            },
+            garbage: (error) => void process.stderr.write(`relay sink: closing ${socket.remoteAddress}: ${error.message}\n`),
+          }),
+          tls,
+        });
   server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: net.Socket) => {
     const peer = socket.remoteAddress === undefined ? '' : ` with ${formatHostPort(socket.remoteAddress, socket.remotePort ?? 0)}`;
     process.stderr.write(`relay sink: TLS handshake${peer} failed: ${describeError(error)}\n`);
@@ -98,7 +109,8 @@ async function sink(listen: Endpoint, options: SinkOptions): Promise<void> {
   }
   const bound = server.address() as net.AddressInfo;
   const clients = tls?.requestCert ? ', client certificates required' : '';
-  process.stderr.write(`relay sink: listening on ${listen.scheme}@${formatHostPort(bound.address, bound.port)} (framing ${framing}${clients})\n`);
+  const how = listen.scheme === 'relp' ? 'RELP' : `framing ${framing}${clients}`;
+  process.stderr.write(`relay sink: listening on ${listen.scheme}@${formatHostPort(bound.address, bound.port)} (${how})\n`);
   const report = (): void => void process.stdout.write(`${messages} messages, ${bytes} bytes\n`);
   if (options.count) {
     let last = -1;

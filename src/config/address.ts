@@ -19,7 +19,8 @@ import { RelayError } from '../errors.js';
 import { FRAMING_NAMES, type FramingName } from '../framing/index.js';
 import { SPLIT_NAMES, type SplitName } from '../ingest/line-split.js';
 
-export type Scheme = 'udp' | 'tcp' | 'tls';
+/** `relp` (RELP over TCP, as rsyslog's imrelp speaks it) is for `relay sink` and destinations. */
+export type Scheme = 'udp' | 'tcp' | 'tls' | 'relp';
 export type HostKind = 'ipv4' | 'ipv6' | 'name';
 
 /** What the `?` query of an address may set; a key not given is absent. */
@@ -73,7 +74,7 @@ export interface ParseOptions {
   what: string;
 }
 
-const SCHEMES: readonly Scheme[] = ['udp', 'tcp', 'tls'];
+const SCHEMES: readonly Scheme[] = ['udp', 'tcp', 'tls', 'relp'];
 
 /**
  * A listener: udp@ (optionally ?split=lf), or tcp@ for framed input (optionally ?framing=); port 0
