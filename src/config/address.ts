@@ -104,7 +104,7 @@ const PORT_DIGITS = /^(?:0|[1-9][0-9]{0,4})$/;
 /** Parses `SCHEME@HOST:PORT[?KEY=VALUE&...]`; throws RelayError('ERR_BAD_ADDRESS') naming the input and what was expected. */
 export function parseEndpoint(input: string, opts: ParseOptions): Endpoint {
   const fail: Fail = failer(opts.what, input);
-  const expectedSchemes = opts.schemes.join(' or ');
+  const expectedSchemes = `${opts.schemes.slice(0, -1).join(', ')}${opts.schemes.length > 1 ? ' or ' : ''}${opts.schemes.at(-1)}`;
   const example = `${opts.schemes[0] ?? 'tcp'}@HOST:PORT`;
 
   const at = input.indexOf('@');
@@ -129,7 +129,7 @@ export function parseEndpoint(input: string, opts: ParseOptions): Endpoint {
   let params: QueryParams = {};
   if (query !== undefined) {
     const keys = opts.query[scheme] ?? [];
-    if (keys.length === 0) fail(`a ${scheme} ${opts.what} takes no "?" options, expected ${example}`);
+    if (keys.length === 0) fail(`a ${scheme} ${opts.what} takes no "?" options, expected ${scheme}@HOST:PORT`);
     params = parseQuery(query, keys, `a ${scheme} ${opts.what}`, fail);
   }
   const endpoint: Endpoint = { scheme, host, port, kind, framing: params.framing, text: formatEndpoint(scheme, host, port, params) };

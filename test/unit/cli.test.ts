@@ -101,7 +101,12 @@ const cases: { args: string[]; message: RegExp; line: string }[] = [
   {
     args: ['sink', 'udp@127.0.0.1:2009'],
     message: /bad sink address "udp@127\.0\.0\.1:2009"/,
-    line: 'bad sink address "udp@127.0.0.1:2009": a sink address cannot be udp, expected tcp or tls',
+    line: 'bad sink address "udp@127.0.0.1:2009": a sink address cannot be udp, expected tcp, tls or relp',
+  },
+  {
+    args: ['sink', 'relp@127.0.0.1:0?framing=lf'],
+    message: /takes no "\?" options/,
+    line: 'bad sink address "relp@127.0.0.1:0?framing=lf": a relp sink address takes no "?" options, expected relp@HOST:PORT',
   },
   {
     args: ['sink', 'tls@127.0.0.1:0'],
