@@ -63,11 +63,11 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Resolves once 127.0.0.1:port accepts a connection; rejects if `relay` exits or at the deadline. */
-export async function waitAccepting(relay: RelayProcess, port: number, timeoutMs = 10_000): Promise<void> {
+/** Resolves once 127.0.0.1:port accepts a connection; rejects if `relay` (a `name` process) exits or at the deadline. */
+export async function waitAccepting(relay: RelayProcess, port: number, timeoutMs = 10_000, name = 'carbon-c-relay'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (relay.child.exitCode !== null || relay.child.signalCode !== null) throw new Error(`carbon-c-relay exited: ${relay.stdout}${relay.stderr}`);
+    if (relay.child.exitCode !== null || relay.child.signalCode !== null) throw new Error(`${name} exited: ${relay.stdout}${relay.stderr}`);
     const ok = await new Promise<boolean>((resolve) => {
       const socket = net.connect(port, '127.0.0.1');
       socket.once('connect', () => {
@@ -77,7 +77,7 @@ export async function waitAccepting(relay: RelayProcess, port: number, timeoutMs
       socket.once('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`carbon-c-relay does not accept on port ${port} within ${timeoutMs} ms: ${relay.stdout}${relay.stderr}`);
+    if (Date.now() > deadline) throw new Error(`${name} does not accept on port ${port} within ${timeoutMs} ms: ${relay.stdout}${relay.stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
