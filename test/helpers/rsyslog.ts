@@ -46,7 +46,8 @@ function hasImrelp(): boolean {
 }
 
 export const RSYSLOGD = findRsyslogd();
-const MISSING =
+/** Why rsyslog tests cannot run here, or undefined when rsyslogd and imrelp are installed. */
+export const RSYSLOG_MISSING =
   RSYSLOGD === undefined
     ? 'rsyslogd is not installed (apt-get install rsyslog rsyslog-relp)'
     : hasImrelp()
@@ -55,9 +56,9 @@ const MISSING =
 
 /** True when the test cannot run (no rsyslogd or no imrelp): skips it, or fails it when CI=true. */
 export function missingRsyslog(t: TestContext): boolean {
-  if (MISSING === undefined) return false;
-  if (process.env.CI === 'true') assert.fail(`${MISSING}, and CI=true requires it`);
-  t.skip(MISSING);
+  if (RSYSLOG_MISSING === undefined) return false;
+  if (process.env.CI === 'true') assert.fail(`${RSYSLOG_MISSING}, and CI=true requires it`);
+  t.skip(RSYSLOG_MISSING);
   return true;
 }
 
