@@ -20,7 +20,7 @@ import { encodeFrame, FrameParser, formatOffers, MAX_TXNR, parseOffers } from '.
 export interface RelpServerOptions {
   /** Largest DATALEN a peer may announce (imrelp's maxDataSize); a frame announcing more closes the connection. */
   maxDataBytes: number;
-  /** One `syslog` command's payload, from `peer` (its `HOST:PORT`); the 200 is sent after this returns. */
+  /** One `syslog` command's payload (a view of the received bytes, which nothing reuses), from `peer` (its `HOST:PORT`); the 200 is sent after this returns. */
   onMessage(payload: Buffer, peer: string): void;
   /** Why a connection was closed by the server (a protocol error); absent: closed silently. */
   onProtocolError?(error: RelayError | Error, peer: string): void;
@@ -54,16 +54,23 @@ function serveConnection(socket: net.Socket, options: RelpServerOptions): void {
   let expected = 1;
   let open = false;
   let done = false;
+  // The answers to one chunk's frames, written together (a client with a window sends many per chunk).
+  let answers: Buffer[] = [];
+  const flush = (): void => {
+    if (answers.length > 0) socket.write(answers.length === 1 ? answers[0]! : Buffer.concat(answers));
+    answers = [];
+  };
   const serverClose = (reason?: Error): void => {
     done = true;
     if (reason) options.onProtocolError?.(reason, peer);
+    flush();
     // Half-close, as imrelp: the peer reads the serverclose and closes; one that does not is cut after a grace period.
     socket.end(SERVERCLOSE);
     const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
     socket.once('close', () => clearTimeout(timer));
   };
   const answer = (txnr: number, data: Uint8Array | string): void => {
-    socket.write(encodeFrame(txnr, 'rsp', typeof data === 'string' ? Buffer.from(data) : data));
+    answers.push(encodeFrame(txnr, 'rsp', typeof data === 'string' ? Buffer.from(data) : data));
   };
   socket.on('error', () => {}); // a reset peer: 'close' follows, nothing to report
   socket.on('data', (chunk: Buffer) => {
@@ -77,7 +84,10 @@ function serveConnection(socket: net.Socket, options: RelpServerOptions): void {
         serverClose(error as Error);
         return;
       }
-      if (frame === undefined) return;
+      if (frame === undefined) {
+        flush();
+        return;
+      }
       if (frame.txnr !== expected) {
         serverClose(new Error(`RELP: TXNR ${frame.txnr}, expected ${expected}`));
         return;
