@@ -44,6 +44,8 @@ class FakeMember implements GroupMember {
   takeOver(payloads: Uint8Array[], ids: number[]): void {
     assert.equal(payloads.length, ids.length);
     this.taken.push(...ids);
+    // As a destination's: its window holds what it took over until confirmed.
+    this.oldestOwedId = Math.min(this.oldestOwedId, ...ids);
   }
 }
 
@@ -220,4 +222,52 @@ test('keyOf: first-field is up to the first space (all of it without one); messa
   assert.equal(Buffer.from(keyOf(Buffer.from('a.b.c 1 2'), 'message')).toString(), 'a.b.c 1 2');
   const g = new Group(specOf('carbon_ch', 3));
   assert.equal(g.owners(0, Buffer.from('same.name 1')), g.owners(1, Buffer.from('same.name 2')), 'first-field: the value does not move a metric');
+});
+
+test('a member that took items over and goes down hands them on to the member up, even back to their first owner', async () => {
+  const { group, members } = groupOf(specOf('failover', 3), 10);
+  const items: Handed = { payloads: [0, 1, 2].map(metric), ids: [0, 1, 2] };
+  members[0]!.toHand = { payloads: [...items.payloads], ids: [...items.ids] };
+  group.memberDown(0);
+  await settled();
+  assert.deepEqual(members[1]!.taken, [0, 1, 2]);
+  members[1]!.toHand = { payloads: [...items.payloads], ids: [...items.ids] };
+  group.memberDown(1);
+  await settled();
+  assert.deepEqual(members[2]!.taken, [0, 1, 2], 'the next member up, not the first owner that is down');
+  group.memberUp(0);
+  await settled();
+  members[2]!.toHand = { payloads: [...items.payloads], ids: [...items.ids] };
+  group.memberDown(2);
+  await settled();
+  assert.deepEqual(members[0]!.taken, [0, 1, 2], 'back to member 0, which handed them away when it went down');
+});
+
+test('a hash group with fewer members up than its replication moves nothing: nobody hands over', async () => {
+  const { group, members } = groupOf(specOf('carbon_ch', 2, { replication: 2, dynamic: true }), 10);
+  members[0]!.toHand = { payloads: [metric(1)], ids: [1] };
+  group.memberDown(0);
+  await settled();
+  assert.equal(members[0]!.handOvers, 0);
+  assert.equal(group.owners(11, metric(11)), 0b11, 'both still own every item');
+  assert.equal(group.ownsNothingFrom(0, 11), false);
+});
+
+test('replication 2: a copy handed over twice keeps two holders', async () => {
+  const spec = specOf('carbon_ch', 4, { replication: 2, dynamic: true });
+  const { group, members } = groupOf(spec, 30);
+  const id = Array.from({ length: 30 }, (_, i) => i).find((i) => group.owners(i, metric(i)) & 1)!;
+  const first = group.owners(id, metric(id));
+  members[0]!.toHand = { payloads: [metric(id)], ids: [id] };
+  group.memberDown(0);
+  await settled();
+  const taker = members.findIndex((m) => m.taken.includes(id));
+  assert.ok(taker > 0 && ((first >>> taker) & 1) === 0, 'taken by a member that did not own it');
+  const other = positionsOf(first & ~1)[0]!;
+  members[other]!.toHand = { payloads: [metric(id)], ids: [id] };
+  group.memberDown(other);
+  await settled();
+  const copies = members.reduce((n, m) => n + m.taken.filter((t) => t === id).length, 0);
+  assert.equal(copies, 2, 'each member that went down was replaced once');
+  assert.ok(!members[taker]!.taken.slice(1).includes(id), 'the first taker still holds its copy: not given it again');
 });
