@@ -16,7 +16,7 @@
  * last members up hold their share (spilled with --spill-dir, else dropped once the ring's
  * limits are reached) until one comes back.
  */
-import { type GroupSpec, MAX_GROUP_MEMBERS, movesShares } from './group-spec.js';
+import { type GroupSpec, isHashMode, MAX_GROUP_MEMBERS, movesShares } from './group-spec.js';
 import { keyOf, Placement, positionsOf } from './placement.js';
 
 /** What a group needs of its members (src/egress/destination.ts). */
@@ -62,6 +62,8 @@ export class Group {
   private recomputing = false;
   private readonly cachedIds = new Float64Array(CACHE_SIZE).fill(-1);
   private readonly cachedOwners = new Int32Array(CACHE_SIZE);
+  /** Items handed over at least once, while some member may hand them over again: the members holding a copy (bitmask). */
+  private readonly holders = new Map<number, number>();
 
   constructor(readonly spec: GroupSpec) {
     if (spec.members.length > MAX_GROUP_MEMBERS) throw new RangeError(`group ${spec.name}: more than ${MAX_GROUP_MEMBERS} members`);
@@ -156,28 +158,39 @@ export class Group {
     for (const m of this.members) if (m) fromId = Math.max(fromId, m.cursorItems);
     this.stretches.push({ fromId, up, chosen });
     this.cachedIds.fill(-1);
-    for (const p of positionsOf(previous.up & ~up)) {
+    // Fewer members up than a hash group's replication: placement holds every share where it is (nothing moves).
+    const moving = !isHashMode(this.spec.mode) || positionsOf(up).length >= this.spec.replication;
+    for (const p of positionsOf(moving ? previous.up & ~up : 0)) {
       const member = this.members[p];
       if (member) this.redistribute(p, member.handOver());
     }
+    this.forgetHolders();
     this.forgetOldStretches();
   }
 
-  /** Gives each handed-over message to the members that get it once `from` no longer counts as up, and did not before. */
+  /**
+   * Gives each handed-over message to members that own it under the stretch just begun, so that
+   * it keeps as many holders as it has owners: `from` no longer holds it, the others that hold a
+   * copy (its owners, or members that took it over) keep theirs.
+   */
   private redistribute(from: number, handed: Handed): void {
+    const current = this.stretches[this.stretches.length - 1]!;
     const gained = this.members.map(() => ({ payloads: [] as Uint8Array[], ids: [] as number[] }));
     for (const [i, payload] of handed.payloads.entries()) {
       const id = handed.ids[i]!;
       const stretch = this.stretchOf(id);
       const key = keyOf(payload, this.spec.key);
-      const up = stretch.up & ~(1 << from) || this.reallyUp || stretch.up;
-      const chosen = stretch.chosen === from ? this.leastLoaded(up) : stretch.chosen;
-      const before = this.placement.owners(key, stretch.up, stretch.chosen);
-      const after = this.placement.owners(key, up, chosen) & ~before;
-      for (const p of positionsOf(after)) {
+      const owners = this.placement.owners(key, stretch.up, stretch.chosen);
+      const held = (this.holders.get(id) ?? owners) & ~(1 << from);
+      let missing = positionsOf(owners).length - positionsOf(held).length;
+      let gain = 0;
+      for (const p of positionsOf(this.placement.owners(key, current.up, current.chosen) & ~held & ~(1 << from))) {
+        if (missing-- <= 0) break;
+        gain |= 1 << p;
         gained[p]!.payloads.push(payload);
         gained[p]!.ids.push(id);
       }
+      this.holders.set(id, held | gain);
     }
     for (const [p, g] of gained.entries()) if (g.payloads.length > 0) this.members[p]?.takeOver(g.payloads, g.ids);
   }
@@ -185,7 +198,8 @@ export class Group {
   private mayOwn(s: Stretch, position: number): boolean {
     if (this.spec.mode === 'failover') return (s.up & -s.up) === 1 << position;
     if (this.spec.mode === 'least-loaded') return s.chosen === position;
-    return ((s.up >>> position) & 1) === 1;
+    // A hash group with fewer members up than its replication places as if all were up.
+    return ((s.up >>> position) & 1) === 1 || positionsOf(s.up).length < this.spec.replication;
   }
 
   private stretchOf(id: number): Stretch {
@@ -201,6 +215,13 @@ export class Group {
       if (load < bestLoad) [best, bestLoad] = [p, load];
     }
     return Math.max(best, 0);
+  }
+
+  /** Forgets who holds items below every member's oldest owed item (none of them can be handed over again). */
+  private forgetHolders(): void {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const m of this.members) if (m) oldest = Math.min(oldest, m.oldestOwedId);
+    for (const id of this.holders.keys()) if (id < oldest) this.holders.delete(id);
   }
 
   private forgetOldStretches(): void {

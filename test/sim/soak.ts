@@ -1,10 +1,11 @@
 /**
- * `npm run soak`: the egress and reload simulations over many more seeds than `npm test` runs, for
+ * `npm run soak`: the egress, reload and group simulations over many more seeds than `npm test` runs, for
  * a bounded time, in alternating batches of 100 seeds. RELAY_SOAK_SEEDS (default 20000, each
  * simulation), RELAY_SOAK_SECONDS (default 600), RELAY_SOAK_FIRST (first seed, default 1000001,
  * past the seeds npm test runs). Stops at the first failing seed and prints it; exits non-zero then.
  */
 import { simulate, simulateMany, type SimOptions, type SimResult } from './egress-sim.js';
+import { simulateGroup } from './group-sim.js';
 import { simulateReload } from './reload-sim.js';
 
 const count = Number(process.env.RELAY_SOAK_SEEDS ?? 20_000);
@@ -15,6 +16,7 @@ const started = Date.now();
 const simulations: { name: string; one: (seed: number, options: SimOptions) => Promise<SimResult>; seeds: number; messages: number; reloads: number }[] = [
   { name: 'egress', one: simulate, seeds: 0, messages: 0, reloads: 0 },
   { name: 'reload', one: simulateReload, seeds: 0, messages: 0, reloads: 0 },
+  { name: 'group', one: simulateGroup, seeds: 0, messages: 0, reloads: 0 },
 ];
 try {
   for (let seed = first; seed < first + count && Date.now() - started < seconds * 1000; seed += 100) {
