@@ -93,7 +93,7 @@ export interface DestinationOptions {
   /** Its slot: counter block and RELEASED slot (src/ring/layout.ts); stable while it runs. */
   index: number;
   /** tcp, or tls (then `tls` is set). */
-  scheme: 'tcp' | 'tls';
+  scheme: 'tcp' | 'tls' | 'relp';
   host: string;
   port: number;
   tls: TlsClientOptions | undefined;
@@ -107,6 +107,8 @@ export interface DestinationOptions {
   stallTimeoutMs: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
+  /** relp@: most commands unanswered at once (--relp-window). */
+  relpWindow: number;
   /** A group member: its group and its position in the member list (src/group/). */
   member?: { group: GroupSpec; position: number };
 }

@@ -96,6 +96,7 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
     spill: options.spillDir === undefined ? undefined : { dir: options.spillDir, maxBytes: options.spillMax },
     reconnectMinMs: options.reconnectMin,
     reconnectMaxMs: options.reconnectMax,
+    relpWindow: options.relpWindow,
     reclaimIntervalMs: DEFAULTS.reclaimIntervalMs,
     logIntervalMs: DEFAULTS.logIntervalMs,
   });

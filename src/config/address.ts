@@ -86,9 +86,9 @@ export const LISTENER_ADDRESS: ParseOptions = {
   query: { udp: ['framing', 'split'], tcp: ['framing'] },
   what: 'listener',
 };
-/** A destination: tcp@, or tls@ (TLS over TCP), with an optional ?framing=. */
+/** A destination: tcp@, or tls@ (TLS over TCP), with an optional ?framing=; or relp@ (RELP frames each message itself). */
 export const DESTINATION_ADDRESS: ParseOptions = {
-  schemes: ['tcp', 'tls'],
+  schemes: ['tcp', 'tls', 'relp'],
   allowPortZero: false,
   query: { tcp: ['framing'], tls: ['framing'] },
   what: 'destination',

@@ -174,6 +174,7 @@ function readDestinationTable(path: string, table: Record<string, unknown>, wher
   }
   const framing = string('framing');
   if (framing !== undefined) {
+    if (endpoint.scheme === 'relp') fail('framing: a relp@ destination frames each message as a RELP command: it takes no framing');
     if (!isFramingName(framing)) fail(`framing: ${JSON.stringify(framing)} is not one of ${FRAMING_NAMES.join(', ')}`);
     if (endpoint.framing !== undefined && endpoint.framing !== framing) fail(`framing is given twice: ${framing} here, ${endpoint.framing} in the address`);
     endpoint = withFraming(endpoint, framing as FramingName);

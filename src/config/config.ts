@@ -43,6 +43,8 @@ export interface RelayConfig {
   stallTimeoutMs: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
+  /** relp@ destinations: most commands unanswered at once. */
+  relpWindow: number;
   /** --spill-dir and --spill-max; absent: a lagging destination's oldest data is dropped. */
   spill: { dir: string; maxBytes: number } | undefined;
   /** How stale the ring's HEAD may get while ingest does not ask for space. */
@@ -64,6 +66,7 @@ export const DEFAULTS = {
   statsIntervalMs: defaultOf('stats-interval'),
   reconnectMinMs: defaultOf('reconnect-min'),
   reconnectMaxMs: defaultOf('reconnect-max'),
+  relpWindow: defaultOf('relp-window'),
   reclaimIntervalMs: 1000,
   logIntervalMs: 10_000,
 };

@@ -15,7 +15,7 @@ import { parseCidr, type Cidr } from './cidr.js';
 import { duration, parseFilePath, parseFramingOption, row, size, type Setting } from './setting-kinds.js';
 import { ringBytesFor } from './ring-size.js';
 import { parseGroupOption } from './group-config.js';
-import { formatBytes, formatDurationMs } from './size.js';
+import { formatBytes, formatDurationMs, parseCount } from './size.js';
 import type { FramingName } from '../framing/index.js';
 import { UDP_INGEST_CHOICES, type UdpIngestChoice } from '../ingest/udp-path.js';
 import type { LogFormat } from '../logging.js';
@@ -202,6 +202,17 @@ export const SETTINGS = [
     applied: 'live',
     show: { line: 'timeouts', text: (ms) => `up to ${formatDurationMs(ms)}` },
     help: 'longest reconnect delay',
+  }),
+  row({
+    key: 'relp-window',
+    arg: '<commands>',
+    parse: (text: string) => parseCount(text, '--relp-window', { min: 1, max: 65_536 }),
+    default: 128,
+    scope: 'destination',
+    applied: 'restart',
+    show: { line: 'relp', text: (n) => `window ${n} unanswered commands` },
+    help: 'relp@ destinations: most syslog commands unanswered at once (as rsyslog omrelp)',
+    readme: "`relp@` destinations: most `syslog` commands unanswered at once (the default is rsyslog omrelp's)",
   }),
   row({
     key: 'tls-ca',

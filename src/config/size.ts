@@ -75,6 +75,12 @@ export function parseDurationMs(input: string, what: string, bounds: Bounds): nu
   return checkBounds(ms, what, input, bounds, formatDurationMs);
 }
 
+/** Parses a whole count ('128'), bounded; throws RelayError('ERR_BAD_OPTION'). */
+export function parseCount(input: string, what: string, bounds: Bounds): number {
+  if (!/^[0-9]+$/.test(input.trim())) throw badOption(what, input, 'expected a whole number');
+  return checkBounds(Number(input.trim()), what, input, bounds, String);
+}
+
 /** Formats bytes exactly in the largest unit that divides them ('64 MiB', '512 KiB', '100 MB', '100 B'); parseSize reads it back. */
 export function formatBytes(n: number): string {
   return formatExact(n, SIZE_DISPLAY, 'B', ' ');

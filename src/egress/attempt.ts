@@ -18,11 +18,24 @@
 import type { Clock } from './clock.js';
 import { describeError, type SocketError } from './socket-error.js';
 
+/**
+ * What a write's callback may add (a RELP session, src/relp/client.ts; a plain socket adds
+ * nothing): on success, how many of its messages the receiver refused, and why; on failure, how
+ * many of its first messages the receiver had answered before the session ended.
+ */
+export interface WriteOutcome {
+  acked: number;
+  /** The bytes of the chunk those `acked` messages take. */
+  ackedBytes: number;
+  rejected: number;
+  reasons: string[];
+}
+
 /** The part of net.Socket a connection uses. */
 export interface SocketLike {
   readonly destroyed: boolean;
   readonly writableNeedDrain: boolean;
-  write(chunk: Uint8Array, callback: (error?: Error | null) => void): boolean;
+  write(chunk: Uint8Array, callback: (error?: Error | null, outcome?: WriteOutcome) => void): boolean;
   end(): void;
   destroy(error?: Error): void;
   /** Inactivity timeout: 'timeout' fires after `ms` without a write issued, completed, or a read. */
@@ -44,6 +57,8 @@ export interface Opening {
    * accepted the session); the attempt is up only then. See the module comment.
    */
   awaitAcceptance?(accepted: () => void): void;
+  /** The attempt fails if the acceptance has not come by the connect deadline (a RELP open); else it goes up then. */
+  acceptanceRequired?: boolean;
 }
 
 /** Opens a socket to host:port (connecting in the background). ./transport.ts has the real ones. */
@@ -102,6 +117,11 @@ export class Attempt {
   /** A TLS attempt whose TCP connection is made and whose handshake is not finished. */
   get isHandshaking(): boolean {
     return this.handshaking;
+  }
+
+  /** Without the peer's acceptance by the deadline, the attempt fails. */
+  get acceptanceRequired(): boolean {
+    return this.opening.acceptanceRequired === true;
   }
 
   /** It reached its upEvent and only the peer's acceptance is awaited. */

@@ -32,7 +32,7 @@
  * destroyed synchronously by destroy(), so a cut also stops every later write at once: the state
  * leaves `up` in the same call.
  */
-import { Attempt, type AttemptEvent, type ConnectFn } from './attempt.js';
+import { Attempt, type AttemptEvent, type ConnectFn, type WriteOutcome } from './attempt.js';
 import { Backoff } from './backoff.js';
 import { systemClock, type Clock } from './clock.js';
 
@@ -147,9 +147,9 @@ export class Connection {
    * `done(false)` if the connection was lost first (the bytes may or may not have left).
    * Call only while live.
    */
-  write(chunk: Uint8Array, done: (confirmed: boolean) => void): void {
+  write(chunk: Uint8Array, done: (confirmed: boolean, outcome?: WriteOutcome) => void): void {
     const socket = this.current!.socket;
-    socket.write(chunk, (error) => done(!error && !socket.destroyed));
+    socket.write(chunk, (error, outcome) => done(!error && !socket.destroyed, outcome));
   }
 
   /**
@@ -232,12 +232,12 @@ export class Connection {
   private deadline(attempt: Attempt): void {
     // A socket already destroyed (an alert, a reset) reports its end itself: 'close' is coming.
     if (attempt.isUp || attempt.socket.destroyed) return;
-    if (attempt.isAwaitingAcceptance) {
+    if (attempt.isAwaitingAcceptance && !attempt.acceptanceRequired) {
       this.up(attempt);
       return;
     }
     attempt.socket.destroy();
-    const unfinished = attempt.isHandshaking ? ' (TLS handshake not finished)' : '';
+    const unfinished = attempt.isHandshaking ? ' (TLS handshake not finished)' : attempt.isAwaitingAcceptance ? ' (the session was not accepted)' : '';
     this.lost(`connect timed out after ${this.options.connectTimeoutMs} ms${unfinished}`, attempt.isHandshaking);
   }
 

@@ -34,6 +34,8 @@ export class DeliveryWindow {
   private readonly writes: PendingWrite[] = [];
   /** Bytes of the writes held (least-loaded groups compare members by it). */
   bytes = 0;
+  /** Messages of the writes held. */
+  messageCount = 0;
 
   get size(): number {
     return this.writes.length;
@@ -47,6 +49,7 @@ export class DeliveryWindow {
   add(write: PendingWrite): void {
     this.writes.push(write);
     this.bytes += write.chunk.length;
+    this.messageCount += write.messages;
   }
 
   /** Removes and returns the oldest write, which its connection has just confirmed. */
@@ -55,6 +58,22 @@ export class DeliveryWindow {
     if (this.writes[0] !== write) throw new Error('delivery window: a write was confirmed out of order');
     this.writes.shift();
     this.bytes -= write.chunk.length;
+    this.messageCount -= write.messages;
+  }
+
+  /**
+   * The first `messages` messages (`bytes` of its chunk) of the oldest write were confirmed (a
+   * RELP receiver answered them before the session ended): the write keeps only the rest, to be
+   * resent. Its ring run and its own payloads (a group member's) shrink alike.
+   */
+  confirmPart(write: PendingWrite, messages: number, bytes: number): void {
+    if (this.writes[0] !== write) throw new Error('delivery window: a write was confirmed out of order');
+    write.chunk = write.chunk.subarray(bytes);
+    write.messages -= messages;
+    this.bytes -= bytes;
+    this.messageCount -= messages;
+    if (write.ring) write.ring = { start: (write.ring.start + bytes) >>> 0, end: write.ring.end };
+    if (write.owned) write.owned = { payloads: write.owned.payloads.slice(messages), ids: write.owned.ids.slice(messages) };
   }
 
   /** Every write, oldest first: what to resend on a new connection. */
@@ -95,13 +114,17 @@ export class DeliveryWindow {
     const rest = this.writes.filter((w) => !which(w));
     this.writes.length = 0;
     this.writes.push(...rest);
-    for (const w of taken) this.bytes -= w.chunk.length;
+    for (const w of taken) {
+      this.bytes -= w.chunk.length;
+      this.messageCount -= w.messages;
+    }
     return taken;
   }
 
   /** Removes everything (shutdown) and returns it, oldest first. */
   takeAll(): PendingWrite[] {
     this.bytes = 0;
+    this.messageCount = 0;
     return this.writes.splice(0);
   }
 }

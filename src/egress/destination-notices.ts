@@ -70,6 +70,13 @@ export class DestinationNotices {
     this.log.log('warn', `overflow:${o.index}`, `${o.text}: lagging ${up ? 'behind' : 'while down'}, dropped its ${items} oldest message(s) (ring overflow)`);
   }
 
+  /** The receiver refused `messages` (a RELP `500`): dropped, counted, logged once per interval with the first reason. */
+  rejected(messages: number, reasons: string[]): void {
+    this.counters.dropped('rejected', messages);
+    const o = this.options();
+    this.log.log('warn', `rejected:${o.index}`, `${o.text}: the receiver refused ${messages} message(s): ${reasons[0] ?? 'no reason given'}`);
+  }
+
   /** A group member passed `items` ring items that were other members' (counted, never logged). */
   others(items: number): void {
     if (items > 0) this.counters.others(items);

@@ -31,6 +31,7 @@ import { RingCursor } from './ring-cursor.js';
 import { SpillKeeper } from './spill-keeper.js';
 import { WriteFramer } from './write-framer.js';
 import type { DestinationOptions } from '../thread-protocol.js';
+import type { WriteOutcome } from './attempt.js';
 import type { DestinationAccounting, DestinationContext, DestinationSetup } from './destination-setup.js';
 
 export type { DestinationAccounting, DestinationContext, DestinationSetup } from './destination-setup.js';
@@ -249,22 +250,34 @@ export class Destination {
   /** Makes `write` owed and writes it if the connection is up. */
   private send(write: PendingWrite): void {
     this.window.add(write);
+    this.counters.unconfirmed(this.window.messageCount);
     if (this.connection.live) this.write(write);
   }
 
   private write(write: PendingWrite): void {
-    this.connection.write(write.chunk, (confirmed) => {
-      // Unconfirmed (lost connection): it stays in the window and is resent. A write removed
-      // from the window meanwhile (pinned, shutdown) was already counted by whoever removed it.
-      if (!confirmed || this.closed) return;
-      this.confirmed(write);
+    this.connection.write(write.chunk, (confirmed, outcome) => {
+      // Unconfirmed (lost connection): it stays in the window and is resent (but for what a RELP
+      // receiver answered of it). A write removed from the window meanwhile (pinned, shutdown) was
+      // already counted by whoever removed it.
+      if (this.closed) return;
+      if (confirmed) this.confirmed(write, outcome);
+      else if (outcome && outcome.acked > 0 && !write.spill) this.confirmed(write, outcome, true);
     });
   }
 
-  /** The kernel took all of `write`. */
-  private confirmed(write: PendingWrite): void {
-    this.window.confirm(write);
-    this.counters.sent(write.messages, write.chunk.length);
+  /**
+   * The kernel took all of `write` (for relp@: the receiver answered every message). `partly`:
+   * only its first `outcome.acked` messages (`outcome.ackedBytes`) were answered before the session
+   * ended; the rest of it stays first in the window.
+   */
+  private confirmed(write: PendingWrite, outcome?: WriteOutcome, partly = false): void {
+    const messages = partly ? outcome!.acked : write.messages;
+    const bytes = partly ? outcome!.ackedBytes : write.chunk.length;
+    if (partly) this.window.confirmPart(write, messages, bytes);
+    else this.window.confirm(write);
+    const rejected = outcome?.rejected ?? 0;
+    this.counters.sent(messages - rejected, bytes);
+    if (rejected > 0) this.notices.rejected(rejected, outcome!.reasons);
     if (write.spill) {
       this.counters.replayed(write.messages);
       this.spill.confirmed(write.spill);

@@ -56,6 +56,7 @@ export class RingCursor {
 
   /** Publishes the lowest ring position this destination still needs, when it changed (or `force`). */
   publish(force = false): void {
+    this.counters.unconfirmed(this.window.messageCount);
     const released = this.window.releasedPosition(this.position);
     if (force || released !== this.released) {
       this.released = released;

@@ -15,6 +15,13 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { DestinationOptions, TlsClientOptions } from '../thread-protocol.js';
 import type { ConnectFn } from './attempt.js';
+import { relpConnectFn } from '../relp/client.js';
+
+/**
+ * A RELP session's fixed settings: its name at open, the largest answer it accepts (answers are a
+ * few bytes; this bounds a broken peer), and how long a graceful end waits for `close` to be answered.
+ */
+const RELP_CLIENT = { software: 'relay,0.1.0,https://github.com/relay', maxAnswerBytes: 64 * 1024, closeTimeoutMs: 1000 };
 
 /** TCP keepalive probes start after this long idle (both transports). */
 const KEEPALIVE_INITIAL_DELAY_MS = 10_000;
@@ -82,8 +89,9 @@ function verdictToCome(socket: tls.TLSSocket): boolean {
 }
 
 /** How to reach the destination of `options`: TCP, or TLS with its settings. */
-export function connectFnFor(options: Pick<DestinationOptions, 'scheme' | 'tls' | 'text'>): ConnectFn {
+export function connectFnFor(options: Pick<DestinationOptions, 'scheme' | 'tls' | 'text' | 'relpWindow'>): ConnectFn {
   if (options.scheme === 'tcp') return tcpConnect;
+  if (options.scheme === 'relp') return relpConnectFn(tcpConnect, { ...RELP_CLIENT, windowSize: options.relpWindow });
   if (!options.tls) throw new Error(`${options.text}: a tls destination without TLS settings`);
   return tlsConnectFn(options.tls);
 }

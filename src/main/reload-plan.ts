@@ -36,6 +36,7 @@ const RUNNING_VALUE: Record<RestartOnlyKey, (c: RelayConfig) => string> = {
   ingest: (c) => c.udpIngest,
   'spill-dir': (c) => c.spill?.dir ?? '(none)',
   'spill-max': (c) => (c.spill ? formatBytes(c.spill.maxBytes) : '(none)'),
+  'relp-window': (c) => String(c.relpWindow),
 };
 
 /** Settings fixed at start, in the table's order, each with how to show it. */

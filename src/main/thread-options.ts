@@ -60,12 +60,14 @@ export function destinationOptionsFor(config: RelayConfig, { endpoint: d, tls, m
   return {
     member: member && { group: groupSpec(member.group), position: member.position },
     index: slot,
-    scheme: d.scheme === 'tls' ? 'tls' : 'tcp',
+    scheme: d.scheme === 'tls' || d.scheme === 'relp' ? d.scheme : 'tcp',
     host: d.host,
     port: d.port,
     tls,
     text: d.text,
-    framing: d.framing ?? config.framing,
+    // A RELP session frames each message itself: it takes the ring's own len32le frames (src/relp/client.ts).
+    framing: d.scheme === 'relp' ? 'len32le' : (d.framing ?? config.framing),
+    relpWindow: config.relpWindow,
     maxWriteBytes: Math.min(MAX_WRITE_BYTES_CAP, config.ringBytes * RING_POLICY.maxWriteFraction),
     connectTimeoutMs: config.connectTimeoutMs,
     stallTimeoutMs: config.stallTimeoutMs,

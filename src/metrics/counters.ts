@@ -81,6 +81,10 @@ export const DestinationField = {
   handedOver: 21,
   /** Group members: messages another member handed it when that one went down. */
   takenOver: 22,
+  /** relp@: messages the receiver refused (answered 500). */
+  droppedRejected: 23,
+  /** Messages written and not yet confirmed (for relp@: not yet acknowledged), a gauge. */
+  unconfirmedMessages: 24,
 } as const;
 export const DESTINATION_FIELD_COUNT = Object.keys(DestinationField).length;
 
@@ -106,6 +110,7 @@ export const DESTINATION_DROP_FIELD = {
   spill_full: DestinationField.droppedSpillFull,
   unframeable: DestinationField.droppedUnframeable,
   shutdown: DestinationField.droppedShutdown,
+  rejected: DestinationField.droppedRejected,
 } as const satisfies Record<DestinationDropReason, number>;
 
 /** One block of counter slots, written by one thread through the named methods of a subclass. */
@@ -195,6 +200,11 @@ export class DestinationCounters extends CounterBlock {
   /** The destination exists from `nowMs` on (down until it connects). */
   started(nowMs: number): void {
     this.slots[this.base + DestinationField.sinceMs] = nowMs;
+  }
+
+  /** `messages` are written and not yet confirmed (the window's count now). */
+  unconfirmed(messages: number): void {
+    this.slots[this.base + DestinationField.unconfirmedMessages] = messages;
   }
 
   /** The cursor moved to ring `position`, past `items` more items. */

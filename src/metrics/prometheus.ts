@@ -158,6 +158,12 @@ function families(s: Snapshot): Family[] {
       samples: perDestination(s, (d) => d.tlsFailures),
     },
     {
+      name: 'relay_destination_unconfirmed_messages',
+      help: 'Messages written and not yet confirmed: for tcp@ and tls@ not yet taken by the kernel, for relp@ not yet acknowledged by the receiver.',
+      type: 'gauge',
+      samples: perDestination(s, (d) => d.unconfirmedMessages),
+    },
+    {
       name: 'relay_group_others_messages_total',
       help: 'Messages that were other members of the group to send.',
       type: 'counter',

@@ -7,7 +7,7 @@
 /** Why ingest dropped a message before it reached the ring. */
 export type IngestDropReason = 'oversize' | 'ring_full' | 'framing' | 'not_allowed';
 /** Why a destination did not get a message the relay had received. */
-export type DestinationDropReason = 'overflow' | 'spill_full' | 'unframeable' | 'shutdown';
+export type DestinationDropReason = 'overflow' | 'spill_full' | 'unframeable' | 'shutdown' | 'rejected';
 
 export interface ListenerSnapshot {
   /** Canonical bound address, e.g. udp@127.0.0.1:2008 (the `listener` label). */
@@ -51,6 +51,8 @@ export interface DestinationSnapshot {
   spillCorruptBytes: number;
   /** TLS attempts that reached the server but did not come up, or were refused by a TLS alert right after (0 for tcp@). */
   tlsFailures: number;
+  /** Messages written and not yet confirmed: for relp@, sent and not yet acknowledged. */
+  unconfirmedMessages: number;
   /** The group it is a member of (README "Groups"); undefined for a plain destination. */
   group: string | undefined;
   /** A group member: ring messages that were other members' to send. */

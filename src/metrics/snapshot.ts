@@ -97,6 +97,7 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
         spillCorruptSegments: at(b + DestinationField.spillCorruptSegments),
         spillCorruptBytes: at(b + DestinationField.spillCorruptBytes),
         tlsFailures: at(b + DestinationField.tlsFailures),
+        unconfirmedMessages: at(b + DestinationField.unconfirmedMessages),
         group,
         othersMessages: at(b + DestinationField.othersItems),
         handedOverMessages: at(b + DestinationField.handedOver),

@@ -10,10 +10,10 @@ import type { FramingName } from '../framing/index.js';
  * never share one (records are payloads, but the replay position is per stream). The default
  * framing keeps the bare `HOST_PORT` name that earlier versions used for every destination.
  */
-export function spillDirectoryFor(root: string, destination: { scheme: 'tcp' | 'tls'; host: string; port: number; framing: FramingName }): string {
+export function spillDirectoryFor(root: string, destination: { scheme: 'tcp' | 'tls' | 'relp'; host: string; port: number; framing: FramingName }): string {
   const suffix = destination.framing === 'len32le' ? '' : `_${destination.framing}`;
-  // tcp@ keeps the names of earlier versions; tls@ to the same host:port is another destination.
-  const prefix = destination.scheme === 'tls' ? 'tls_' : '';
+  // tcp@ keeps the names of earlier versions; tls@ and relp@ to the same host:port are other destinations.
+  const prefix = destination.scheme === 'tcp' ? '' : `${destination.scheme}_`;
   return path.join(root, `${prefix}${destination.host}_${destination.port}${suffix}`.replace(/[^A-Za-z0-9._-]/g, '_'));
 }
 

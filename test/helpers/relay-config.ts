@@ -19,6 +19,7 @@ export function relayConfig(listeners: string[], destinations: string[], spillDi
     stallTimeoutMs: DEFAULTS.stallTimeoutMs,
     reconnectMinMs: DEFAULTS.reconnectMinMs,
     reconnectMaxMs: DEFAULTS.reconnectMaxMs,
+    relpWindow: DEFAULTS.relpWindow,
     spill: spillDir === undefined ? undefined : { dir: spillDir, maxBytes: DEFAULTS.spillMaxBytes },
     reclaimIntervalMs: DEFAULTS.reclaimIntervalMs,
     logIntervalMs: DEFAULTS.logIntervalMs,

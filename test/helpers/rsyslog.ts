@@ -65,6 +65,10 @@ export function missingRsyslog(t: TestContext): boolean {
 export interface RsyslogOptions {
   /** imrelp's maxDataSize and the global maxMessageSize (default 64 KiB); longer messages are cut (and still answered 200). */
   maxDataBytes?: number;
+  /** Listen on this port (a restart on the port a relay sends to), else a free one. */
+  port?: number;
+  /** Names its files (default rsyslog): a second rsyslogd in the same dir writes its own. */
+  name?: string;
 }
 
 /** A running private rsyslogd. */
@@ -100,12 +104,13 @@ input(type="imrelp" address="127.0.0.1" port="${port}" maxDataSize="${maxDataByt
 export async function startRsyslog(dir: string, options: RsyslogOptions = {}): Promise<Rsyslog> {
   const maxDataBytes = options.maxDataBytes ?? 64 * 1024;
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const file = path.join(dir, `rsyslog-${attempt}.out`);
-    const internalFile = path.join(dir, `rsyslog-${attempt}.internal`);
-    const conf = path.join(dir, `rsyslog-${attempt}.conf`);
+    const port = options.port ?? (await freePort());
+    const base = `${options.name ?? 'rsyslog'}-${attempt}`;
+    const file = path.join(dir, `${base}.out`);
+    const internalFile = path.join(dir, `${base}.internal`);
+    const conf = path.join(dir, `${base}.conf`);
     await writeFile(conf, rsyslogConfig(dir, port, file, internalFile, maxDataBytes));
-    const args = ['-n', '-f', conf, '-i', path.join(dir, `rsyslog-${attempt}.pid`)];
+    const args = ['-n', '-f', conf, '-i', path.join(dir, `${base}.pid`)];
     const rsyslog = new RelayProcess(spawn(RSYSLOGD!, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     try {
       await waitAccepting(rsyslog, port, 10_000, 'rsyslogd');

@@ -34,9 +34,9 @@ export function snapshotFixture(): Snapshot {
       },
     ],
     destinations: [
-      dest('tcp@10.0.0.5:2009', true, T0, 1_005_000, { overflow: 0, spill_full: 0, unframeable: 0, shutdown: 0 }, 0),
-      dest('tcp@10.0.0.6:2009', false, T0 + 510_000, 900_000, { overflow: 50_000, spill_full: 0, unframeable: 0, shutdown: 0 }, 55_000),
-      dest('tcp@logs-b:6514?framing=octet', true, T0 + 1000, 990_000, { overflow: 7, spill_full: 8, unframeable: 9, shutdown: 10 }, 4),
+      dest('tcp@10.0.0.5:2009', true, T0, 1_005_000, { overflow: 0, spill_full: 0, unframeable: 0, shutdown: 0, rejected: 0 }, 0),
+      dest('tcp@10.0.0.6:2009', false, T0 + 510_000, 900_000, { overflow: 50_000, spill_full: 0, unframeable: 0, shutdown: 0, rejected: 0 }, 55_000),
+      dest('tcp@logs-b:6514?framing=octet', true, T0 + 1000, 990_000, { overflow: 7, spill_full: 8, unframeable: 9, shutdown: 10, rejected: 0 }, 4),
     ],
     threads: [
       { name: 'main', cpuSeconds: 1.5 },
@@ -68,6 +68,7 @@ function dest(
     lagMessages: lag,
     lagBytes: lag * 104,
     reconnects: up ? 1 : 6,
+    unconfirmedMessages: 3,
     group: undefined,
     othersMessages: 0,
     handedOverMessages: 0,

@@ -106,6 +106,7 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
     stallTimeoutMs: pick([500, 5000]),
     reconnectMinMs: 10,
     reconnectMaxMs: 1000,
+    relpWindow: 128,
   }));
   const log = new RateLimitedLog(
     () => {},

@@ -32,7 +32,7 @@ export const GROUPS: { mode: GroupMode; replication: number; dynamic: boolean }[
 export function memberOptions(spec: GroupSpec, index: number, framing: FramingName, pick: <T>(items: readonly T[]) => T): DestinationOptions {
   const { host, text } = spec.members[index]!;
   const [maxWriteBytes, stallTimeoutMs] = [pick([1024, 4096, 4096, 16 * 1024]), pick([500, 5000])];
-  const timeouts = { connectTimeoutMs: 1000, stallTimeoutMs, reconnectMinMs: 10, reconnectMaxMs: 1000 };
+  const timeouts = { connectTimeoutMs: 1000, stallTimeoutMs, reconnectMinMs: 10, reconnectMaxMs: 1000, relpWindow: 128 };
   return {
     index,
     scheme: 'tcp',

@@ -141,6 +141,7 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
     stallTimeoutMs,
     reconnectMinMs: 10,
     reconnectMaxMs: 1000,
+    relpWindow: 128,
     spill: spill ? { dir: spill.dir, maxBytes: spill.maxBytes } : undefined,
     reclaimIntervalMs: 1000,
     logIntervalMs: 0,

@@ -33,7 +33,7 @@ const cases: { args: string[]; message: RegExp; line: string }[] = [
   {
     args: ['udp@127.0.0.1:2008', 'udp@127.0.0.1:2009'],
     message: /bad destination "udp@127\.0\.0\.1:2009"/,
-    line: 'bad destination "udp@127.0.0.1:2009": a destination cannot be udp, expected tcp or tls',
+    line: 'bad destination "udp@127.0.0.1:2009": a destination cannot be udp, expected tcp, tls or relp',
   },
   {
     args: ['udp@127.0.0.1:70000', 'tcp@127.0.0.1:2009'],

@@ -218,7 +218,7 @@ const errors: [string, string, string][] = [
   [
     'a bad member address',
     `${LISTEN}[[group]]\nname = "carbon"\nmode = "carbon_ch"\nmembers = ["tcp@127.0.0.1:2003#a", "udp@127.0.0.1:2004#b"]\n`,
-    'relay.toml: group 1: member 2: bad address "udp@127.0.0.1:2004": an address cannot be udp, expected tcp or tls',
+    'relay.toml: group 1: member 2: bad address "udp@127.0.0.1:2004": an address cannot be udp, expected tcp, tls or relp',
   ],
   [
     'carbon_ch members on one host without instances',

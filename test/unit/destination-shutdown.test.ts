@@ -43,6 +43,7 @@ test('destination: at shutdown, every unconfirmed ring write goes to the spill i
       stallTimeoutMs: 60_000,
       reconnectMinMs: 10,
       reconnectMaxMs: 100,
+      relpWindow: 128,
     };
     const storeOptions = { maxBytes: 1 << 20, segmentBytes: 1 << 16, maxRecordBytes: 4096, onCorrupt: () => {} };
     const store = await SpillStore.open(path.join(dir, 'd'), storeOptions);

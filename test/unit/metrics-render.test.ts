@@ -101,6 +101,7 @@ const perDestination: [string, 'counter' | 'gauge', (d: DestinationSnapshot) => 
   ['relay_lf_split_messages_total', 'counter', (d) => d.splitMessages],
   ['relay_stalls_total', 'counter', (d) => d.stalls],
   ['relay_tls_handshake_failures_total', 'counter', (d) => d.tlsFailures],
+  ['relay_destination_unconfirmed_messages', 'gauge', (d) => d.unconfirmedMessages],
   ['relay_group_others_messages_total', 'counter', (d) => d.othersMessages],
   ['relay_group_handed_over_messages_total', 'counter', (d) => d.handedOverMessages],
   ['relay_group_taken_over_messages_total', 'counter', (d) => d.takenOverMessages],
@@ -137,7 +138,7 @@ test('prometheus: exactly the interface families, one series per listener, desti
     }
   }
   for (const d of s.destinations) {
-    for (const reason of ['overflow', 'spill_full', 'unframeable', 'shutdown'] as const) {
+    for (const reason of ['overflow', 'spill_full', 'unframeable', 'shutdown', 'rejected'] as const) {
       expected.set(seriesKey('relay_dropped_messages_total', { destination: d.name, reason }), d.droppedMessages[reason]);
     }
   }
@@ -153,7 +154,7 @@ test('prometheus: exactly the interface families, one series per listener, desti
   expected.set(seriesKey('process_resident_memory_bytes', {}), 150 * 1024 * 1024);
 
   assert.deepEqual(new Map([...types].sort()), new Map([...expectedTypes].sort()), 'families and their types');
-  assert.equal(samples.length, 2 * (4 + 4) + 3 * (18 + 4) + 4 + 7 + 2, 'series count');
+  assert.equal(samples.length, 2 * (4 + 4) + 3 * (19 + 5) + 4 + 7 + 2, 'series count');
   assert.deepEqual(new Map(samples.map((x) => [seriesKey(x.name, x.labels), x.value] as const).sort()), new Map([...expected].sort()));
 });
 

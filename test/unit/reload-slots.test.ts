@@ -71,6 +71,7 @@ const config = (listeners: string[], destinations: string[], more: Partial<Relay
   stallTimeoutMs: 1000,
   reconnectMinMs: 10,
   reconnectMaxMs: 100,
+  relpWindow: 128,
   spill: undefined,
   reclaimIntervalMs: 1000,
   logIntervalMs: 1000,
