@@ -27,6 +27,8 @@ export interface WriteOutcome {
   acked: number;
   /** The bytes of the chunk those `acked` messages take. */
   ackedBytes: number;
+  /** On failure: how many of its messages had gone out (as RELP commands) at all; the others were never sent. */
+  issued?: number;
   rejected: number;
   reasons: string[];
 }

@@ -25,6 +25,8 @@ export interface PendingWrite {
    * for messages another member handed over) and their item ids, for handing them over in turn.
    */
   owned?: { payloads: Uint8Array[]; ids: number[] };
+  /** Of its messages, how many went out on the connection that lost it (a RELP session tells; else all): what its resend sends again. */
+  wentOut?: number;
   /** How many spill appends this destination had issued when the write was made (shutdown keeps order with it). */
   spillAppendsBefore: number;
 }

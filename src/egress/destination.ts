@@ -262,6 +262,7 @@ export class Destination {
       if (this.closed) return;
       if (confirmed) this.confirmed(write, outcome);
       else if (outcome && outcome.acked > 0 && !write.spill) this.confirmed(write, outcome, true);
+      if (!confirmed && outcome?.issued !== undefined) write.wentOut = outcome.issued - (write.spill ? 0 : outcome.acked);
     });
   }
 
@@ -299,7 +300,8 @@ export class Destination {
     this.membership?.share.up();
     // Writes the last connection never confirmed go first, whole, in their original order.
     for (const w of this.window.all()) {
-      this.counters.resent(w.messages);
+      this.counters.resent(w.wentOut ?? w.messages);
+      w.wentOut = undefined;
       this.write(w);
     }
     this.context.onWritable(this);

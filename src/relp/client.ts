@@ -229,7 +229,7 @@ export class RelpSocket extends EventEmitter implements SocketLike {
       let ackedBytes = 0;
       for (let i = 0; i < acked; i++) ackedBytes += LENGTH_BYTES + write.messages[i]!.length;
       const rejected = write.rejected.filter((i) => i < acked).length;
-      write.callback(error, { acked, ackedBytes, rejected, reasons: write.reasons });
+      write.callback(error, { acked, ackedBytes, rejected, reasons: write.reasons, issued: write.issued });
     }
     this.unanswered.clear();
     this.emit('close');
