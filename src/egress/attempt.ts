@@ -40,6 +40,8 @@ export interface SocketLike {
   write(chunk: Uint8Array, callback: (error?: Error | null, outcome?: WriteOutcome) => void): boolean;
   end(): void;
   destroy(error?: Error): void;
+  /** A session that ends with an exchange (RELP's `close`): settles once end() has finished it. */
+  readonly ended?: Promise<void>;
   /** Inactivity timeout: 'timeout' fires after `ms` without a write issued, completed, or a read. */
   setTimeout(ms: number): void;
   on(event: 'connect' | 'secureConnect' | 'drain' | 'close' | 'timeout', listener: () => void): void;

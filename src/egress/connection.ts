@@ -177,16 +177,23 @@ export class Connection {
     this.connect();
   }
 
-  /** Closes for good: gracefully (`end`, letting queued writes finish) when `graceful`, else at once. */
-  close(graceful: boolean): void {
+  /**
+   * Closes for good: gracefully (`end`, letting queued writes finish) when `graceful`, else at once.
+   * Resolves once a session that ends with an exchange (RELP's `close`) has had it (bounded by the session).
+   */
+  close(graceful: boolean): Promise<void> {
     this.clock.clearTimeout(this.reconnectTimer);
     const attempt = this.current;
     this.current = undefined;
     this.closed = true;
-    if (!attempt) return;
+    if (!attempt) return Promise.resolve();
     attempt.clearDeadline();
-    if (graceful && attempt.isUp) attempt.socket.end();
-    else attempt.socket.destroy();
+    if (!graceful || !attempt.isUp) {
+      attempt.socket.destroy();
+      return Promise.resolve();
+    }
+    attempt.socket.end();
+    return attempt.socket.ended ?? Promise.resolve();
   }
 
   private connect(): void {

@@ -234,7 +234,7 @@ export class Destination {
   finish(tail: number): { lost: number; closed: Promise<void> } {
     const graceful = this.caughtUp(tail);
     this.closed = true;
-    this.connection.close(graceful);
+    const ended = this.connection.close(graceful);
     let lost = this.spill.keepUnconfirmed(this.window.takeAll(), this.reader);
     const firstId = this.ring.items;
     this.batch.length = 0;
@@ -244,7 +244,7 @@ export class Destination {
     this.batch.length = 0;
     this.ring.publish();
     this.membership?.leave();
-    return { lost, closed: this.spill.close() };
+    return { lost, closed: Promise.all([this.spill.close(), ended]).then(() => {}) };
   }
 
   /** Makes `write` owed and writes it if the connection is up. */

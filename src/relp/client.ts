@@ -78,7 +78,12 @@ export class RelpSocket extends EventEmitter implements SocketLike {
   private closing: { txnr: number; timer: NodeJS.Timeout } | undefined;
   /** Someone saw writableNeedDrain: tell them when there is room again. */
   private owesDrain = false;
-  private ended = false;
+  private ending = false;
+  private resolveEnded: () => void = () => {};
+  /** Settles once end() finished the session: `close` answered, the timeout, or the connection gone. */
+  readonly ended = new Promise<void>((resolve) => {
+    this.resolveEnded = resolve;
+  });
 
   constructor(
     private readonly inner: SocketLike,
@@ -134,14 +139,18 @@ export class RelpSocket extends EventEmitter implements SocketLike {
   }
 
   end(): void {
-    if (this.ended) return;
-    this.ended = true;
+    if (this.ending) return;
+    this.ending = true;
     if (!this.isOpen || this.inner.destroyed) {
       this.inner.end();
+      this.resolveEnded();
       return;
     }
     const txnr = this.nextTxnr++;
-    const timer = setTimeout(() => this.inner.end(), this.options.closeTimeoutMs);
+    const timer = setTimeout(() => {
+      this.inner.end();
+      this.resolveEnded();
+    }, this.options.closeTimeoutMs);
     this.closing = { txnr, timer };
     this.inner.write(encodeFrame(txnr, 'close'), () => {});
   }
@@ -156,7 +165,7 @@ export class RelpSocket extends EventEmitter implements SocketLike {
 
   /** Issues commands while the window has room, in one write. */
   private pump(): void {
-    if (!this.isOpen || this.inner.destroyed || this.ended) return;
+    if (!this.isOpen || this.inner.destroyed || this.ending) return;
     const frames: Buffer[] = [];
     for (const write of this.pending) {
       while (write.issued < write.messages.length && this.unanswered.size < this.options.windowSize) {
@@ -177,8 +186,16 @@ export class RelpSocket extends EventEmitter implements SocketLike {
     try {
       this.parser.push(chunk);
       for (let frame = this.parser.next(); frame; frame = this.parser.next()) {
-        if (frame.command === 'serverclose') throw new Error('the server closed the session (serverclose)');
+        if (frame.command === 'serverclose') {
+          if (this.ending) return; // after our `close`: the end we asked for
+          throw new Error('the server closed the session (serverclose)');
+        }
         if (frame.command !== 'rsp') throw new Error(`unexpected RELP command "${frame.command}" from the server`);
+        if (this.closing?.txnr === frame.txnr) {
+          // `close` is answered `rsp 0`, with no code.
+          this.closed();
+          return;
+        }
         this.answer(frame.txnr, parseResponse(frame.data));
       }
     } catch (error) {
@@ -194,11 +211,6 @@ export class RelpSocket extends EventEmitter implements SocketLike {
       this.pump();
       return;
     }
-    if (this.closing?.txnr === txnr) {
-      clearTimeout(this.closing.timer);
-      this.inner.end();
-      return;
-    }
     const command = this.unanswered.get(txnr);
     if (!command) throw new Error(`a RELP answer to no command (txnr ${txnr})`);
     this.unanswered.delete(txnr);
@@ -212,6 +224,13 @@ export class RelpSocket extends EventEmitter implements SocketLike {
     this.pump();
   }
 
+  /** Our `close` was answered: the session is over. */
+  private closed(): void {
+    clearTimeout(this.closing!.timer);
+    this.inner.end();
+    this.resolveEnded();
+  }
+
   /** Calls back the writes at the head that are answered in full, in order. */
   private settle(): void {
     while (this.pending.length > 0 && this.pending[0]!.answered === this.pending[0]!.messages.length) {
@@ -223,6 +242,7 @@ export class RelpSocket extends EventEmitter implements SocketLike {
   /** The session is over: every write not answered in full is called back with an error and what was answered of it. */
   private lost(): void {
     if (this.closing) clearTimeout(this.closing.timer);
+    this.resolveEnded();
     const error = new Error('the RELP session ended before every command was answered');
     for (const write of this.pending.splice(0)) {
       const acked = answeredPrefix(write, this.unanswered);

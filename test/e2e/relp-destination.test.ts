@@ -42,6 +42,8 @@ type Verdict = 'ok' | 'refuse' | 'cut' | 'withhold';
 async function faultyReceiver(verdict: (connection: number, command: number, payload: Buffer) => Verdict) {
   const received: number[] = [];
   const answered: number[] = [];
+  /** `close` commands received (a graceful end of a session). */
+  let closes = 0;
   let connections = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -68,8 +70,10 @@ async function faultyReceiver(verdict: (connection: number, command: number, pay
               ),
             ),
           );
-        else if (f.command === 'close') out.push(encodeFrame(f.txnr, 'rsp'), encodeFrame(0, 'serverclose'));
-        else if (f.command === 'syslog') {
+        else if (f.command === 'close') {
+          closes++;
+          out.push(encodeFrame(f.txnr, 'rsp'), encodeFrame(0, 'serverclose'));
+        } else if (f.command === 'syslog') {
           const v = verdict(connection, commands++, f.data);
           received.push(numberOf(f.data));
           if (v === 'cut') {
@@ -92,6 +96,7 @@ async function faultyReceiver(verdict: (connection: number, command: number, pay
     received,
     answered,
     connections: () => connections,
+    closes: () => closes,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -232,4 +237,26 @@ test('relp: rsyslog (imrelp, Direct queue) killed with SIGKILL mid-stream and st
       await rsyslog.stop('SIGKILL');
     }
   });
+});
+
+test('relp: a graceful stop drains, sends close and has it answered before the relay exits', async () => {
+  const N = 500;
+  const receiver = await faultyReceiver(() => 'ok');
+  let relay: RelayProcess | undefined;
+  try {
+    const r = await relayTo(receiver.address);
+    relay = r.relay;
+    await sendLines(
+      r.listener,
+      Array.from({ length: N }, (_, i) => message(i)),
+    );
+    const exit = await relay.stop('SIGTERM');
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.equal(receiver.answered.length, N);
+    assert.equal(receiver.closes(), 1, 'the session ended with close');
+    assert.match(exit.stderr, new RegExp(`sent ${receiver.address.replaceAll('.', '\\.')} ${N}`));
+  } finally {
+    await relay?.stop('SIGKILL');
+    await receiver.close();
+  }
 });
