@@ -179,21 +179,22 @@ export class Connection {
 
   /**
    * Closes for good: gracefully (`end`, letting queued writes finish) when `graceful`, else at once.
-   * Resolves once a session that ends with an exchange (RELP's `close`) has had it (bounded by the session).
+   * Returns, for a session that ends with an exchange (RELP's `close`), a promise settled once it
+   * has had it (bounded by the session); else undefined.
    */
-  close(graceful: boolean): Promise<void> {
+  close(graceful: boolean): Promise<void> | undefined {
     this.clock.clearTimeout(this.reconnectTimer);
     const attempt = this.current;
     this.current = undefined;
     this.closed = true;
-    if (!attempt) return Promise.resolve();
+    if (!attempt) return undefined;
     attempt.clearDeadline();
     if (!graceful || !attempt.isUp) {
       attempt.socket.destroy();
-      return Promise.resolve();
+      return undefined;
     }
     attempt.socket.end();
-    return attempt.socket.ended ?? Promise.resolve();
+    return attempt.socket.ended;
   }
 
   private connect(): void {

@@ -244,7 +244,7 @@ export class Destination {
     this.batch.length = 0;
     this.ring.publish();
     this.membership?.leave();
-    return { lost, closed: Promise.all([this.spill.close(), ended]).then(() => {}) };
+    return { lost, closed: ended ? Promise.all([this.spill.close(), ended]).then(() => {}) : this.spill.close() };
   }
 
   /** Makes `write` owed and writes it if the connection is up. */
