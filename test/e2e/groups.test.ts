@@ -7,29 +7,16 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import net from 'node:net';
 import path from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { ConsistentHash } from '../../src/group/consistent-hash.js';
 import { assertRun, relayToml } from '../helpers/reload-config.js';
 import { CARBON_RELAY, metricNames, missingOracle, startCarbon } from '../helpers/carbon-relay.js';
-import { hostPortOf, startRelay, type RelayProcess } from '../helpers/relay-process.js';
+import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
 import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
 import { TestSink } from '../helpers/sinks.js';
+import { sendLines } from '../helpers/tcp-lines.js';
 import { withTempDir } from '../helpers/temp-dir.js';
-
-/** Writes `lines` to the relay's TCP listener, in pieces, and closes the connection once written. */
-async function sendLines(listener: string, lines: string[]): Promise<void> {
-  const { host, port } = hostPortOf(listener);
-  const socket = net.connect(port, host);
-  await once(socket, 'connect');
-  for (let i = 0; i < lines.length; i += 500) {
-    if (!socket.write(`${lines.slice(i, i + 500).join('\n')}\n`)) await once(socket, 'drain');
-  }
-  socket.end();
-  await once(socket, 'close');
-}
 
 /** `name value timestamp` for message `i` of key `key`. */
 const line = (key: string, i: number): string => `${key} ${i} 1700000000`;

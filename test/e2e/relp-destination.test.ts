@@ -11,22 +11,11 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
 import { encodeFrame, FrameParser, formatOffers } from '../../src/relp/frame.js';
-import { hostPortOf, startRelay, type RelayProcess } from '../helpers/relay-process.js';
+import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
 import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
 import { missingRsyslog, readRsyslogFile, startRsyslog } from '../helpers/rsyslog.js';
+import { sendLines } from '../helpers/tcp-lines.js';
 import { withTempDir } from '../helpers/temp-dir.js';
-
-/** Writes `lines` to the relay's TCP listener and closes the connection once written. */
-async function sendLines(listener: string, lines: string[]): Promise<void> {
-  const { host, port } = hostPortOf(listener);
-  const socket = net.connect(port, host);
-  await once(socket, 'connect');
-  for (let i = 0; i < lines.length; i += 500) {
-    if (!socket.write(`${lines.slice(i, i + 500).join('\n')}\n`)) await once(socket, 'drain');
-  }
-  socket.end();
-  await once(socket, 'close');
-}
 
 const message = (i: number): string => `<13>Nov 29 12:00:00 host app: message ${i}`;
 const numberOf = (payload: Buffer | string): number => Number(/message (\d+)$/.exec(payload.toString())?.[1]);
