@@ -25,7 +25,8 @@ import { DESTINATION_ADDRESS, parseEndpoint, type Endpoint } from './address.js'
 import { RelayError, type RelayErrorCode } from '../errors.js';
 import { isFramingName, FRAMING_NAMES, type FramingName } from '../framing/index.js';
 import type { Setting } from './setting-kinds.js';
-import { SETTINGS, type SettingKey } from './settings.js';
+import { SETTINGS } from './settings.js';
+import type { SettingKey } from './setting-values.js';
 import type { TlsSettings } from './tls-files.js';
 import { readGroupTable, type GroupTable } from './group-config.js';
 

@@ -8,7 +8,7 @@ import { RelayError } from '../errors.js';
 import type { Endpoint } from './address.js';
 import type { Cidr } from './cidr.js';
 import type { TlsClientOptions, UdpIngestPath } from '../thread-protocol.js';
-import { defaultOf } from './settings.js';
+import { defaultOf } from './setting-values.js';
 import type { GroupTable } from './group-config.js';
 
 /** One destination: where, and for tls@ how (the files already read, src/config/tls-files.ts). */

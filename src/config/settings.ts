@@ -2,9 +2,9 @@
  * The relay's settings, one row each: the one definition of a setting's name, value, default,
  * bounds, scope, when a change applies, and help. Derived from it: the run command's options
  * (src/cli/run.ts), the TOML reader's keys and checks (src/config/config-file.ts), the option
- * values' type (`SettingValues`), `DEFAULTS` (src/config/config.ts), the reload plan's
- * restart-only list (src/main/reload-plan.ts) and README.md's option table
- * (test/unit/settings.test.ts keeps the README in sync). Adding a setting is one row here, plus
+ * values' type (`SettingValues`, ./setting-values.ts), `DEFAULTS` (src/config/config.ts), the reload plan's
+ * restart-only list (src/main/reload-plan.ts), --check-config's summary lines and README.md's
+ * option table (test/unit/settings.test.ts keeps the README in sync). Adding a setting is one row here, plus
  * its use: where loadSettings() (src/cli/run-settings.ts) puts its value and what reads it.
  *
  * Every `parse` throws RelayError naming the option as typed (`--buffer "64XB": …`); the CLI turns
@@ -286,32 +286,3 @@ export const SETTINGS = [
   row({ key: 'quiet', short: '-q', default: false, scope: 'main', applied: 'live', show: 'not shown', help: 'log warnings and errors only' }),
   row({ key: 'verbose', short: '-v', default: false, scope: 'main', applied: 'live', show: 'not shown', help: 'log debug detail too' }),
 ] as const;
-
-type Row = (typeof SETTINGS)[number];
-
-/** A setting's key. */
-export type SettingKey = Row['key'];
-
-/** `stall-timeout` -> `stallTimeout`, as commander names an option's value. */
-type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S;
-
-/** Every setting's value, by camel-cased key (`stallTimeout`), as the command line gives them. */
-export type SettingValues = { [R in Row as CamelCase<R['key']>]: R['default'] };
-
-/** The settings a running relay keeps until restart (the reload plan reports their changes as ignored). */
-export type RestartOnlyKey = Extract<Row, { applied: 'restart'; scope: 'relay' | 'destination' }>['key'];
-
-/** `stall-timeout` -> `stallTimeout`. */
-export function camelCase<K extends string>(key: K): CamelCase<K> {
-  return key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as CamelCase<K>;
-}
-
-/** The default of `key`. */
-export function defaultOf<K extends SettingKey>(key: K): SettingValues[CamelCase<K>] {
-  return (SETTINGS.find((s) => s.key === key) as Setting).default as SettingValues[CamelCase<K>];
-}
-
-/** The keys that apply only at restart and live in the relay's configuration, in table order. */
-export function restartOnlyKeys(): RestartOnlyKey[] {
-  return SETTINGS.filter((s) => s.applied === 'restart' && (s.scope === 'relay' || s.scope === 'destination')).map((s) => s.key as RestartOnlyKey);
-}

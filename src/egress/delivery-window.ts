@@ -11,6 +11,7 @@
  *   same order, first thing on the next connection (resend), or is counted by whoever removes it.
  */
 import type { SpillBatch } from '../spill/segment-store.js';
+import type { WriteOutcome } from './attempt.js';
 
 export interface PendingWrite {
   chunk: Uint8Array;
@@ -29,6 +30,15 @@ export interface PendingWrite {
   wentOut?: number;
   /** How many spill appends this destination had issued when the write was made (shutdown keeps order with it). */
   spillAppendsBefore: number;
+}
+
+/** What a write's callback confirmed: messages and bytes, of them refused by the receiver (and why), and whether the whole write. */
+export interface Settled {
+  messages: number;
+  bytes: number;
+  rejected: number;
+  reasons: string[];
+  whole: boolean;
 }
 
 /** Unconfirmed writes in order; see the module comment. */
@@ -61,6 +71,25 @@ export class DeliveryWindow {
     this.writes.shift();
     this.bytes -= write.chunk.length;
     this.messageCount -= write.messages;
+  }
+
+  /**
+   * What a write's callback settles (`confirmed`, and what a RELP session adds: src/egress/attempt.ts
+   * WriteOutcome): the write leaves the window, or only the first messages its receiver answered
+   * before the session ended; undefined when nothing is confirmed (it stays whole, to be resent;
+   * a replayed batch is confirmed on disk only whole). Notes how much of it went out, for the resend count.
+   */
+  settle(write: PendingWrite, confirmed: boolean, outcome?: WriteOutcome): Settled | undefined {
+    const rejected = outcome?.rejected ?? 0;
+    const reasons = outcome?.reasons ?? [];
+    if (confirmed) {
+      this.confirm(write);
+      return { messages: write.messages, bytes: write.chunk.length, rejected, reasons, whole: true };
+    }
+    const partly = outcome !== undefined && outcome.acked > 0 && !write.spill;
+    if (partly) this.confirmPart(write, outcome.acked, outcome.ackedBytes);
+    if (outcome?.issued !== undefined) write.wentOut = outcome.issued - (partly ? outcome.acked : 0);
+    return partly ? { messages: outcome.acked, bytes: outcome.ackedBytes, rejected, reasons, whole: false } : undefined;
   }
 
   /**

@@ -21,7 +21,7 @@ import type { DestinationCounters } from '../metrics/counters.js';
 import type { SpillBatch, SpillStore } from '../spill/segment-store.js';
 import { DestinationNotices } from './destination-notices.js';
 import { Connection, type ConnectionEvents } from './connection.js';
-import { DeliveryWindow, type PendingWrite } from './delivery-window.js';
+import { DeliveryWindow, type PendingWrite, type Settled } from './delivery-window.js';
 import { lagLimits } from './lag-policy.js';
 import { Membership } from './membership.js';
 import { Overflow } from './overflow.js';
@@ -31,7 +31,6 @@ import { RingCursor } from './ring-cursor.js';
 import { SpillKeeper } from './spill-keeper.js';
 import { WriteFramer } from './write-framer.js';
 import type { DestinationOptions } from '../thread-protocol.js';
-import type { WriteOutcome } from './attempt.js';
 import type { DestinationAccounting, DestinationContext, DestinationSetup } from './destination-setup.js';
 
 export type { DestinationAccounting, DestinationContext, DestinationSetup } from './destination-setup.js';
@@ -260,26 +259,16 @@ export class Destination {
       // receiver answered of it). A write removed from the window meanwhile (pinned, shutdown) was
       // already counted by whoever removed it.
       if (this.closed) return;
-      if (confirmed) this.confirmed(write, outcome);
-      else if (outcome && outcome.acked > 0 && !write.spill) this.confirmed(write, outcome, true);
-      if (!confirmed && outcome?.issued !== undefined) write.wentOut = outcome.issued - (write.spill ? 0 : outcome.acked);
+      const settled = this.window.settle(write, confirmed, outcome);
+      if (settled) this.confirmed(write, settled);
     });
   }
 
-  /**
-   * The kernel took all of `write` (for relp@: the receiver answered every message). `partly`:
-   * only its first `outcome.acked` messages (`outcome.ackedBytes`) were answered before the session
-   * ended; the rest of it stays first in the window.
-   */
-  private confirmed(write: PendingWrite, outcome?: WriteOutcome, partly = false): void {
-    const messages = partly ? outcome!.acked : write.messages;
-    const bytes = partly ? outcome!.ackedBytes : write.chunk.length;
-    if (partly) this.window.confirmPart(write, messages, bytes);
-    else this.window.confirm(write);
-    const rejected = outcome?.rejected ?? 0;
+  /** The kernel took `write` (for relp@: the receiver answered it), whole or its first messages (./delivery-window.ts settle). */
+  private confirmed(write: PendingWrite, { messages, bytes, rejected, reasons, whole }: Settled): void {
     this.counters.sent(messages - rejected, bytes);
-    if (rejected > 0) this.notices.rejected(rejected, outcome!.reasons);
-    if (write.spill) {
+    if (rejected > 0) this.notices.rejected(rejected, reasons);
+    if (write.spill && whole) {
       this.counters.replayed(write.messages);
       this.spill.confirmed(write.spill);
     }

@@ -28,8 +28,8 @@ import type { ConnectFn } from './attempt.js';
 import { systemClock, type Clock } from './clock.js';
 import { Destination, type DestinationContext } from './destination.js';
 import type { DestinationSetup, Servable } from './destination-setup.js';
-import { Group } from '../group/group.js';
-import { Share } from '../group/share.js';
+import type { Group } from '../group/group.js';
+import { shareIn } from '../group/share.js';
 import { connectFnFor } from './transport.js';
 
 /** A destination's identity: the name of its spill directory, which is made of exactly that. */
@@ -91,19 +91,8 @@ export class Egress {
    * the destinations started together, by spec: members started together share one).
    */
   private create(options: DestinationOptions, setup: DestinationParts, groups: Map<string, Group>): Destination {
-    const { connect, store, tail, tailItems } = setup;
-    let share: Share | undefined;
-    if (options.member) {
-      const key = JSON.stringify(options.member.group);
-      let group = groups.get(key);
-      if (!group) {
-        group = new Group(options.member.group);
-        groups.set(key, group);
-        this.groups.add(group);
-      }
-      share = new Share(group, options.member.position);
-    }
-    return new Destination(options, { counters: this.countersOf(options), connect, store, tail, tailItems, share }, this.context);
+    const share = options.member && shareIn(groups, options.member, (g) => this.groups.add(g));
+    return new Destination(options, { ...setup, counters: this.countersOf(options), share }, this.context);
   }
 
   /** Serves one destination now (it became writable): a running one up to the tail, a retiring one up to where it stops. */

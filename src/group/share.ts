@@ -2,7 +2,23 @@
  * A group member's share of the ring, as its destination sees it: which of the items it reads
  * are its own to send, and the connection events the group needs (./group.ts).
  */
-import type { Group } from './group.js';
+import { Group } from './group.js';
+import type { GroupSpec } from './group-spec.js';
+
+/**
+ * A member's share of its group: the group from `groups` (those of the destinations started
+ * together, by spec: members started together share one), made and passed to `created` if new.
+ */
+export function shareIn(groups: Map<string, Group>, member: { group: GroupSpec; position: number }, created: (group: Group) => void): Share {
+  const key = JSON.stringify(member.group);
+  let group = groups.get(key);
+  if (!group) {
+    group = new Group(member.group);
+    groups.set(key, group);
+    created(group);
+  }
+  return new Share(group, member.position);
+}
 
 /** See the module comment. */
 export class Share {

@@ -14,7 +14,7 @@ import { MAX_LISTENERS, destinationKey, type DestinationConfig, type RelayConfig
 import type { SlotTable } from './slot-table.js';
 import type { FramingName } from '../framing/index.js';
 import { formatBytes } from '../config/size.js';
-import { restartOnlyKeys, type RestartOnlyKey } from '../config/settings.js';
+import { restartOnlyKeys, type RestartOnlyKey } from '../config/setting-values.js';
 
 export interface ReloadPlan {
   listeners: { add: { slot: number; endpoint: Endpoint }[]; remove: number[] };

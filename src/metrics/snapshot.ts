@@ -7,7 +7,7 @@ import { usedBytes } from '../ring/positions.js';
 import { DESTINATION_DROP_FIELD, DestinationField, INGEST_DROP_FIELD, ListenerField, destinationBase, listenerBase } from './counters.js';
 import { ownUdpSocketDrops } from './kernel-drops.js';
 import { threadCpuSeconds } from './thread-cpu.js';
-import type { Snapshot } from './snapshot-types.js';
+import type { DestinationSnapshot, Snapshot } from './snapshot-types.js';
 
 /** What the snapshot needs to know about the running relay. */
 export interface SnapshotInputs {
@@ -78,36 +78,40 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
     destinations: destinations.map(({ index, name, group }, d) => {
       const b = destinationBase(inputs.listenerSlots, index);
       const since = at(b + DestinationField.sinceMs);
-      return {
-        name,
-        up: at(b + DestinationField.up) === 1,
-        sinceMs: since > 0 ? since : inputs.startedMs,
-        sentMessages: at(b + DestinationField.sentMessages),
-        sentBytes: at(b + DestinationField.sentBytes),
-        droppedMessages: byReason(DESTINATION_DROP_FIELD, b),
-        spilledMessages: at(b + DestinationField.spilledMessages),
-        replayedMessages: at(b + DestinationField.replayedMessages),
-        lagMessages: lagMessages(cursors[d]!.items),
-        lagBytes: lagBytes(cursors[d]!.position),
-        reconnects: at(b + DestinationField.disconnects),
-        splitMessages: at(b + DestinationField.splitLf),
-        stalls: at(b + DestinationField.stalls),
-        connects: at(b + DestinationField.connects),
-        resentMessages: at(b + DestinationField.resentMessages),
-        spillCorruptSegments: at(b + DestinationField.spillCorruptSegments),
-        spillCorruptBytes: at(b + DestinationField.spillCorruptBytes),
-        tlsFailures: at(b + DestinationField.tlsFailures),
-        unconfirmedMessages: at(b + DestinationField.unconfirmedMessages),
-        group,
-        othersMessages: at(b + DestinationField.othersItems),
-        handedOverMessages: at(b + DestinationField.handedOver),
-        takenOverMessages: at(b + DestinationField.takenOver),
-      };
+      const lag = { messages: lagMessages(cursors[d]!.items), bytes: lagBytes(cursors[d]!.position) };
+      return { name, group, sinceMs: since > 0 ? since : inputs.startedMs, ...destinationCounts((field) => at(b + field), lag) };
     }),
     threads: inputs.threads.flatMap(({ name, tid }) => {
       const cpuSeconds = threadCpuSeconds(tid);
       return cpuSeconds === undefined ? [] : [{ name, cpuSeconds }];
     }),
     process: { cpuSeconds: (cpu.user + cpu.system) / 1e6, residentBytes: process.memoryUsage.rss() },
+  };
+}
+
+/** A destination's counters, read through `at(field)`, with its lag. */
+function destinationCounts(at: (field: number) => number, lag: { messages: number; bytes: number }): Omit<DestinationSnapshot, 'name' | 'group' | 'sinceMs'> {
+  const dropped = Object.fromEntries(Object.entries<number>(DESTINATION_DROP_FIELD).map(([reason, field]) => [reason, at(field)]));
+  return {
+    up: at(DestinationField.up) === 1,
+    sentMessages: at(DestinationField.sentMessages),
+    sentBytes: at(DestinationField.sentBytes),
+    droppedMessages: dropped as DestinationSnapshot['droppedMessages'],
+    spilledMessages: at(DestinationField.spilledMessages),
+    replayedMessages: at(DestinationField.replayedMessages),
+    lagMessages: lag.messages,
+    lagBytes: lag.bytes,
+    reconnects: at(DestinationField.disconnects),
+    splitMessages: at(DestinationField.splitLf),
+    stalls: at(DestinationField.stalls),
+    connects: at(DestinationField.connects),
+    resentMessages: at(DestinationField.resentMessages),
+    spillCorruptSegments: at(DestinationField.spillCorruptSegments),
+    spillCorruptBytes: at(DestinationField.spillCorruptBytes),
+    tlsFailures: at(DestinationField.tlsFailures),
+    unconfirmedMessages: at(DestinationField.unconfirmedMessages),
+    othersMessages: at(DestinationField.othersItems),
+    handedOverMessages: at(DestinationField.handedOver),
+    takenOverMessages: at(DestinationField.takenOver),
   };
 }

@@ -15,7 +15,7 @@ import tls from 'node:tls';
 import { formatHostPort } from '../config/address.js';
 import type { RelayError } from '../errors.js';
 import type { FramedServerTls } from '../framing/framed-server.js';
-import { encodeFrame, FrameParser, formatOffers, MAX_TXNR, parseOffers } from './frame.js';
+import { encodeFrame, FrameParser, formatOffers, MAX_TXNR, parseOffers, type RelpFrame } from './frame.js';
 
 export interface RelpServerOptions {
   /** Largest DATALEN a peer may announce (imrelp's maxDataSize); a frame announcing more closes the connection. */
@@ -42,90 +42,114 @@ const CLOSE_GRACE_MS = 5000;
 
 /** A server (not yet listening) speaking imrelp-compatible RELP: a net.Server, or with `options.tls` a tls.Server. */
 export function createRelpServer(options: RelpServerOptions): net.Server {
-  const serve = (socket: net.Socket): void => serveConnection(socket, options);
+  const serve = (socket: net.Socket): void => void new Session(socket, options);
   if (!options.tls) return net.createServer(serve);
   const t = options.tls;
   return tls.createServer({ cert: t.cert, key: t.key, ca: t.ca, requestCert: t.requestCert === true, rejectUnauthorized: t.requestCert === true }, serve);
 }
 
-function serveConnection(socket: net.Socket, options: RelpServerOptions): void {
-  const peer = formatHostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
-  const parser = new FrameParser(options.maxDataBytes);
-  let expected = 1;
-  let open = false;
-  let done = false;
-  // The answers to one chunk's frames, written together (a client with a window sends many per chunk).
-  let answers: Buffer[] = [];
-  const flush = (): void => {
-    if (answers.length > 0) socket.write(answers.length === 1 ? answers[0]! : Buffer.concat(answers));
-    answers = [];
-  };
-  const serverClose = (reason?: Error): void => {
-    done = true;
-    if (reason) options.onProtocolError?.(reason, peer);
-    flush();
-    // Half-close, as imrelp: the peer reads the serverclose and closes; one that does not is cut after a grace period.
-    socket.end(SERVERCLOSE);
-    const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
-    socket.once('close', () => clearTimeout(timer));
-  };
-  const answer = (txnr: number, data: Uint8Array | string): void => {
-    answers.push(encodeFrame(txnr, 'rsp', typeof data === 'string' ? Buffer.from(data) : data));
-  };
-  socket.on('error', () => {}); // a reset peer: 'close' follows, nothing to report
-  socket.on('data', (chunk: Buffer) => {
-    if (done) return;
-    parser.push(chunk);
+/** What one frame does to a session: `answered` (go on), or `ended` (serverclose sent, stop reading). */
+type Step = 'answered' | 'ended';
+
+/** One client connection's session; see the module comment. */
+class Session {
+  private readonly peer: string;
+  private readonly parser: FrameParser;
+  private expected = 1;
+  private open = false;
+  private done = false;
+  /** The answers to one chunk's frames, written together (a client with a window sends many per chunk). */
+  private answers: Buffer[] = [];
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly options: RelpServerOptions,
+  ) {
+    this.peer = formatHostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
+    this.parser = new FrameParser(options.maxDataBytes);
+    socket.on('error', () => {}); // a reset peer: 'close' follows, nothing to report
+    socket.on('data', (chunk: Buffer) => this.received(chunk));
+  }
+
+  private received(chunk: Buffer): void {
+    if (this.done) return;
+    this.parser.push(chunk);
     for (;;) {
-      let frame: ReturnType<FrameParser['next']>;
+      let frame: RelpFrame | undefined;
       try {
-        frame = parser.next();
+        frame = this.parser.next();
       } catch (error) {
-        serverClose(error as Error);
+        this.serverClose(error as Error);
         return;
       }
       if (frame === undefined) {
-        flush();
+        this.flush();
         return;
       }
-      if (frame.txnr !== expected) {
-        serverClose(new Error(`RELP: TXNR ${frame.txnr}, expected ${expected}`));
+      if (frame.txnr !== this.expected) {
+        this.serverClose(new Error(`RELP: TXNR ${frame.txnr}, expected ${this.expected}`));
         return;
       }
-      expected = frame.txnr === MAX_TXNR ? 1 : frame.txnr + 1;
-      switch (frame.command) {
-        case 'syslog':
-          if (!open) {
-            answer(frame.txnr, '500 command disabled');
-            break;
-          }
-          options.onMessage(frame.data, peer);
-          answer(frame.txnr, OK);
-          break;
-        case 'open': {
-          if (open) {
-            answer(frame.txnr, '500 protocol error: connection already open');
-            serverClose(new Error('RELP: a second open on one connection'));
-            return;
-          }
-          const commands = parseOffers(frame.data.toString('utf8')).get('commands') ?? '';
-          if (!commands.split(',').includes('syslog')) {
-            answer(frame.txnr, '500 required command not supported by client');
-            serverClose(new Error('RELP: open without commands=syslog'));
-            return;
-          }
-          open = true;
-          answer(frame.txnr, `200 OK\n${formatOffers(SERVER_OFFERS)}`);
-          break;
-        }
-        case 'close':
-          answer(frame.txnr, '');
-          serverClose();
-          return;
-        default:
-          serverClose(new Error(`RELP: unknown command ${JSON.stringify(frame.command)}`));
-          return;
-      }
+      this.expected = frame.txnr === MAX_TXNR ? 1 : frame.txnr + 1;
+      if (this.step(frame) === 'ended') return;
     }
-  });
+  }
+
+  private step(frame: RelpFrame): Step {
+    switch (frame.command) {
+      case 'syslog':
+        if (!this.open) {
+          this.answer(frame.txnr, '500 command disabled');
+          return 'answered';
+        }
+        this.options.onMessage(frame.data, this.peer);
+        this.answer(frame.txnr, OK);
+        return 'answered';
+      case 'open':
+        return this.opening(frame);
+      case 'close':
+        this.answer(frame.txnr, '');
+        this.serverClose();
+        return 'ended';
+      default:
+        this.serverClose(new Error(`RELP: unknown command ${JSON.stringify(frame.command)}`));
+        return 'ended';
+    }
+  }
+
+  private opening(frame: RelpFrame): Step {
+    if (this.open) {
+      this.answer(frame.txnr, '500 protocol error: connection already open');
+      this.serverClose(new Error('RELP: a second open on one connection'));
+      return 'ended';
+    }
+    const commands = parseOffers(frame.data.toString('utf8')).get('commands') ?? '';
+    if (!commands.split(',').includes('syslog')) {
+      this.answer(frame.txnr, '500 required command not supported by client');
+      this.serverClose(new Error('RELP: open without commands=syslog'));
+      return 'ended';
+    }
+    this.open = true;
+    this.answer(frame.txnr, `200 OK\n${formatOffers(SERVER_OFFERS)}`);
+    return 'answered';
+  }
+
+  private answer(txnr: number, data: Uint8Array | string): void {
+    this.answers.push(encodeFrame(txnr, 'rsp', typeof data === 'string' ? Buffer.from(data) : data));
+  }
+
+  private flush(): void {
+    if (this.answers.length > 0) this.socket.write(this.answers.length === 1 ? this.answers[0]! : Buffer.concat(this.answers));
+    this.answers = [];
+  }
+
+  private serverClose(reason?: Error): void {
+    this.done = true;
+    if (reason) this.options.onProtocolError?.(reason, this.peer);
+    this.flush();
+    // Half-close, as imrelp: the peer reads the serverclose and closes; one that does not is cut after a grace period.
+    this.socket.end(SERVERCLOSE);
+    const timer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    this.socket.once('close', () => clearTimeout(timer));
+  }
 }

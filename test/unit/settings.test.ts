@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../../src/package-root.js';
 import type { Setting } from '../../src/config/setting-kinds.js';
-import { SETTINGS, restartOnlyKeys } from '../../src/config/settings.js';
+import { SETTINGS } from '../../src/config/settings.js';
+import { restartOnlyKeys } from '../../src/config/setting-values.js';
 import { cli } from '../helpers/cli.js';
 
 const HEADER = ['| option | default | scope | on SIGHUP | meaning |', '|---|---|---|---|---|'];
