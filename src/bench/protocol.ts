@@ -1,5 +1,15 @@
 /** Messages between the bench's main thread, its sink workers and its sender tasks. */
 
+import type { FramingName } from '../framing/index.js';
+import type { FramedServerTls } from '../framing/framed-server.js';
+
+/** A sink worker's workerData: framed TCP in `framing` (over TLS with `tls`), or with `relp` RELP (framing and tls unused). */
+export interface SinkWorkerData {
+  framing: FramingName;
+  tls: FramedServerTls | undefined;
+  relp: boolean;
+}
+
 /** main -> sink worker */
 export type ToSink = { type: 'report' } | { type: 'close' };
 
@@ -11,7 +21,7 @@ export interface SinkReport {
   duplicates: number;
   /** Messages that arrived after a later one from the same sender. */
   reordered: number;
-  /** Frames that did not parse or payloads that were not ours. */
+  /** Frames that did not parse or payloads that were not ours (with RELP: also sessions closed for a protocol error). */
   torn: number;
   connections: number;
   /** HDR histogram of end-to-end latency in microseconds (compressed base64). */

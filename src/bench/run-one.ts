@@ -2,18 +2,16 @@
  * One benchmark run: K verifying sinks, the relay under test as its own process, M paced senders;
  * then what arrived, how late, and what the relay cost.
  */
-import { Worker } from 'node:worker_threads';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import dgram from 'node:dgram';
-import path from 'node:path';
 import * as hdr from 'hdr-histogram-js';
 import type { Piscina } from 'piscina';
 import type { FramingName } from '../framing/index.js';
-import { packageRoot } from '../package-root.js';
 import { cpuSeconds, kernelDropsOnPort, peakRssBytes, processTree, udpPortBound } from './proc-usage.js';
-import type { SenderResult, SenderTask, SinkReport, ToSink } from './protocol.js';
+import type { SenderResult, SenderTask, SinkReport } from './protocol.js';
 import type { GroupMode } from '../group/group-spec.js';
+import { startRelay, stopProcess } from './relay-under-test.js';
+import { startSink } from './sink-handle.js';
 
 export interface RunSpec {
   /** Name in reports: 'relay' for this one, else the command. */
@@ -34,6 +32,8 @@ export interface RunSpec {
   sigtermAfterSend: boolean;
   /** The sinks serve TLS with this certificate; the relay trusts it (--tls-ca, or {ca} in a --relay-cmd). */
   tls?: BenchTls;
+  /** The sinks speak RELP (no framing, no TLS): the relay gets relp@ destinations ({tcp} in a --relay-cmd holds them). */
+  relp?: boolean;
   /** The sinks are the members of one group of this mode (this relay only): together they get each message once. */
   group?: GroupMode;
 }
@@ -74,13 +74,9 @@ export interface RunResult {
   relay_exit_code?: number | null;
 }
 
-/** This relay's launcher: bin/relay in the package root (it runs the compiled dist/). */
-const RELAY_BIN = path.join(packageRoot(), 'bin', 'relay');
-const SINK_WORKER = new URL('./sink-worker.js', import.meta.url);
-
 /** Runs `spec` once against a fresh relay process. `progress` is told the running totals. */
 export async function runOnce(spec: RunSpec, pool: Piscina, progress?: (sent: number, delivered: number) => void): Promise<RunResult> {
-  const sinks = await Promise.all(Array.from({ length: spec.destinations }, () => startSink(spec.framing, spec.tls)));
+  const sinks = await Promise.all(Array.from({ length: spec.destinations }, () => startSink(spec)));
   const udpPort = await freeUdpPort();
   const relay = startRelay(
     spec,
@@ -207,34 +203,6 @@ function round(value: number, digits: number): number {
   return Number(value.toFixed(digits));
 }
 
-interface Sink {
-  port: number;
-  report(): Promise<SinkReport>;
-  close(): Promise<void>;
-}
-
-async function startSink(framing: FramingName, tls: BenchTls | undefined): Promise<Sink> {
-  const worker = new Worker(SINK_WORKER, { workerData: { framing, tls: tls && { cert: tls.cert, key: tls.key } } });
-  const [ready] = (await once(worker, 'message')) as [{ port: number }];
-  // Reports are answered in order, so a FIFO of resolvers pairs them up.
-  const waiting: ((r: SinkReport) => void)[] = [];
-  worker.on('message', (m: SinkReport) => {
-    if (m.type === 'report') waiting.shift()?.(m);
-  });
-  return {
-    port: ready.port,
-    report: () =>
-      new Promise((resolve) => {
-        waiting.push(resolve);
-        worker.postMessage({ type: 'report' } satisfies ToSink);
-      }),
-    close: async () => {
-      worker.postMessage({ type: 'close' } satisfies ToSink);
-      await once(worker, 'exit');
-    },
-  };
-}
-
 /** A UDP port free right now on 127.0.0.1 (the relay under test binds it next). */
 async function freeUdpPort(): Promise<number> {
   const socket = dgram.createSocket('udp4');
@@ -243,59 +211,6 @@ async function freeUdpPort(): Promise<number> {
   const { port } = socket.address();
   await new Promise<void>((resolve) => socket.close(() => resolve()));
   return port;
-}
-
-function startRelay(spec: RunSpec, udpPort: number, sinkPorts: number[]): ChildProcess {
-  const destinations = sinkPorts.map((p) => `${spec.tls ? 'tls' : 'tcp'}@127.0.0.1:${p}`);
-  const tlsArgs = spec.tls ? ['--tls-ca', spec.tls.caFile] : [];
-  const child =
-    spec.relayCommand === undefined
-      ? spawn(process.execPath, [RELAY_BIN, `udp@127.0.0.1:${udpPort}`, ...targets(spec, destinations), ...tlsArgs, '--quiet', '--stats-interval', '0'], {
-          stdio: ['ignore', 'ignore', 'pipe'],
-        })
-      : spawn(
-          '/bin/sh',
-          [
-            '-c',
-            spec.relayCommand
-              .replaceAll('{udp}', `127.0.0.1:${udpPort}`)
-              .replaceAll('{tcp}', destinations.join(' '))
-              .replaceAll('{ca}', spec.tls?.caFile ?? ''),
-          ],
-          {
-            stdio: ['ignore', 'ignore', 'pipe'],
-            detached: true,
-          },
-        );
-  child.stderr!.resume();
-  return child;
-}
-
-/** This relay's destinations, or with `spec.group` one group of them (instances m0, m1…: they share a host). */
-function targets(spec: RunSpec, destinations: string[]): string[] {
-  const framed = destinations.map((d) => `${d}?framing=${spec.framing}`);
-  if (!spec.group) return framed;
-  return ['--group', `name=bench mode=${spec.group} members=${framed.map((d, i) => `${d}#m${i}`).join(',')}`];
-}
-
-/** SIGTERM (SIGKILL after `graceMs`); resolves with the exit code, null when a signal ended it. */
-async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-  const exited = once(child, 'exit');
-  // A --relay-cmd runs in its own process group: end the shell and what it started.
-  const kill = (signal: NodeJS.Signals): void => {
-    try {
-      if (child.spawnargs[0] === '/bin/sh') process.kill(-child.pid!, signal);
-      else child.kill(signal);
-    } catch {
-      // already gone
-    }
-  };
-  kill('SIGTERM');
-  const timer = setTimeout(() => kill('SIGKILL'), graceMs);
-  const [code] = (await exited) as [number | null];
-  clearTimeout(timer);
-  return code;
 }
 
 async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number, why: () => string): Promise<void> {

@@ -1,6 +1,8 @@
 /**
  * One verifying TCP (or TLS) sink, in its own worker thread: decodes the framing, checks every payload
- * against the per-sender sequence, and records end-to-end latency in an HDR histogram.
+ * against the per-sender sequence, and records end-to-end latency in an HDR histogram. With `relp`
+ * it is a RELP server instead (createRelpServer, imrelp-compatible): each `syslog` command's data
+ * is a payload, checked the same way, and is answered 200 once checked.
  *
  * Per sender, `expected` is the next sequence number: a higher one marks the skipped numbers
  * missing; a lower one is either a missing one arriving late (reordered) or a duplicate. Gaps
@@ -11,12 +13,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type net from 'node:net';
 import { once } from 'node:events';
 import * as hdr from 'hdr-histogram-js';
-import type { FramingName } from '../framing/index.js';
-import { createFramedServer, type FramedServerTls } from '../framing/framed-server.js';
+import { createFramedServer } from '../framing/framed-server.js';
+import { createRelpServer } from '../relp/server.js';
 import { readPayload } from './payload.js';
-import type { SinkReport, ToSink } from './protocol.js';
+import type { SinkReport, SinkWorkerData, ToSink } from './protocol.js';
 
-const { framing, tls } = workerData as { framing: FramingName; tls: FramedServerTls | undefined };
+const { framing, tls, relp } = workerData as SinkWorkerData;
 const port = parentPort!;
 /** Latency in microseconds, 1 µs to 10 minutes, 3 significant digits. */
 const latencyUs = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
@@ -49,28 +51,53 @@ function accept(payload: Buffer, nowNs: number): void {
   else duplicates++;
 }
 
-const server = createFramedServer({
-  framing,
-  maxMessageBytes: 16 * 1024 * 1024,
-  accept: (socket) => {
-    connections++;
-    sockets.add(socket);
-    return {
-      messages: (payloads) => {
-        const nowNs = Number(process.hrtime.bigint());
-        for (const payload of payloads) accept(payload, nowNs);
-      },
-      garbage: () => void torn++,
-      closed: (tornBytes) => {
-        if (tornBytes > 0) torn++;
-        sockets.delete(socket);
-      },
-    };
-  },
-  tls,
-});
+const server = relp ? relpServer() : framedServer();
 server.listen(0, '127.0.0.1');
 await once(server, 'listening');
+
+function framedServer(): net.Server {
+  return createFramedServer({
+    framing,
+    maxMessageBytes: 16 * 1024 * 1024,
+    accept: (socket) => {
+      connections++;
+      sockets.add(socket);
+      return {
+        messages: (payloads) => {
+          const nowNs = Number(process.hrtime.bigint());
+          for (const payload of payloads) accept(payload, nowNs);
+        },
+        garbage: () => void torn++,
+        closed: (tornBytes) => {
+          if (tornBytes > 0) torn++;
+          sockets.delete(socket);
+        },
+      };
+    },
+    tls,
+  });
+}
+
+/** RELP: every `syslog` command is a message; a session the server closes for a protocol error counts as torn. */
+function relpServer(): net.Server {
+  // The time a chunk arrived, for all its commands (as the framed sink stamps a chunk's frames):
+  // set by a 'data' listener put ahead of the RELP server's own.
+  let chunkNs = 0;
+  const server = createRelpServer({
+    maxDataBytes: 16 * 1024 * 1024,
+    onMessage: (payload) => accept(payload, chunkNs),
+    onProtocolError: () => void torn++,
+  });
+  server.on('connection', (socket: net.Socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.prependListener('data', () => {
+      chunkNs = Number(process.hrtime.bigint());
+    });
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return server;
+}
 
 function report(): SinkReport {
   return {

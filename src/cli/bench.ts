@@ -1,7 +1,7 @@
 /**
  * `relay bench`: offers paced UDP load to this relay (or any relay given by --relay-cmd), verifies
- * what every TCP (or, with --sink-tls, TLS) sink receives, and reports loss, latency and the
- * relay's CPU and memory.
+ * what every TCP (or, with --sink-tls, TLS; with --sink-relp, RELP) sink receives, and reports
+ * loss, latency and the relay's CPU and memory.
  * `relay bench summarize`: medians of repeated `relay bench --json` runs.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Piscina } from 'piscina';
 import { DEFAULTS } from '../config/config.js';
+import { RelayError } from '../errors.js';
 import type { FramingName } from '../framing/index.js';
 import { renderHtmlReport } from '../bench/html-report.js';
 import { MIN_PAYLOAD_BYTES } from '../bench/payload.js';
@@ -38,6 +39,7 @@ interface BenchOptions {
   report: string | undefined;
   settle: number;
   sinkTls: boolean;
+  sinkRelp: boolean;
   group: GroupMode | undefined;
 }
 
@@ -141,6 +143,11 @@ export function benchCommand(): Command {
         'the sinks serve TLS with a throwaway self-signed certificate (made with openssl, removed after): this relay gets tls@ destinations and --tls-ca; a --relay-cmd gets them in {tcp} and the certificate file in {ca}',
         false,
       )
+      .option(
+        '--sink-relp',
+        `the sinks speak RELP (as rsyslog imrelp; each syslog command a message, answered 200 once checked): this relay gets relp@ destinations (no framing) and its runs are labelled relay-relp; a --relay-cmd gets the relp@HOST:PORT addresses in {tcp}. Not with --sink-tls, nor with a --framing other than ${DEFAULTS.framing}`,
+        false,
+      )
       .option('--json', 'print one JSON object per run instead of a table', false)
       .option('--sweep <rates>', 'run at each of these rates, e.g. 10000,50000,100000', rateList)
       .option('--report <file.html>', 'write a self-contained HTML report (charts per relay over the rates)')
@@ -172,14 +179,25 @@ async function withSinkCertificate(wanted: boolean, body: (tls: BenchTls | undef
   }
 }
 
+/** --sink-relp excludes --sink-tls, and a framing (RELP frames each message itself). */
+function checkSinkOptions(options: BenchOptions): void {
+  if (!options.sinkRelp) return;
+  if (options.sinkTls) throw new RelayError('ERR_BAD_OPTION', '--sink-relp and --sink-tls: choose one (the RELP sinks do not serve TLS)');
+  if (options.framing !== DEFAULTS.framing) {
+    throw new RelayError('ERR_BAD_OPTION', `--sink-relp and --framing ${options.framing}: RELP frames each message itself, it takes no framing`);
+  }
+}
+
 async function bench(options: BenchOptions): Promise<void> {
+  checkSinkOptions(options);
   await withSinkCertificate(options.sinkTls, (tls) => benchWith(options, tls));
 }
 
 async function benchWith(options: BenchOptions, tls: BenchTls | undefined): Promise<void> {
-  // This relay's TLS runs get their own label, so summaries never mix them with TCP runs.
+  // This relay's TLS and RELP runs get their own labels, so summaries never mix them with TCP runs.
+  const ownLabel = options.sinkRelp ? 'relay-relp' : tls ? 'relay-tls' : 'relay';
   const relays: { label: string; command: string | undefined }[] =
-    options.relayCmd.length > 0 ? options.relayCmd.map(labelled) : [{ label: tls ? 'relay-tls' : 'relay', command: undefined }];
+    options.relayCmd.length > 0 ? options.relayCmd.map(labelled) : [{ label: ownLabel, command: undefined }];
   const rates = options.sweep ?? [options.rate];
   const pool = new Piscina({ filename: new URL('../bench/sender-task.js', import.meta.url).href, minThreads: options.senders, maxThreads: options.senders });
   const tty = process.stderr.isTTY;
@@ -203,6 +221,7 @@ async function benchWith(options: BenchOptions, tls: BenchTls | undefined): Prom
             sigtermAfterSend: options.sigtermAfterSend,
             settleMs: options.settle,
             tls,
+            relp: options.sinkRelp,
             group: options.group,
           },
           pool,

@@ -90,3 +90,46 @@ test('bench: --group: the sinks are one group; together they get each message on
   );
   assert.equal(run.loss_pct, 0);
 });
+
+test('bench: --sink-relp runs RELP sinks and gives this relay relp@ destinations: everything delivered once, labelled relay-relp', async () => {
+  const exit = await spawnRelay(['bench', '--sink-relp', '--rate', '2000', '--count', '3000', '--dests', '2', '--json']).exit(60_000);
+  assert.equal(exit.code, 0, exit.stderr);
+  const run = JSON.parse(exit.stdout.trim()) as RunResult;
+  assert.equal(run.relay, 'relay-relp');
+  assert.equal(run.sent, 3000);
+  assert.deepEqual(run.destinations, [
+    { delivered: 3000, gaps: 0, duplicates: 0, reordered: 0, torn: 0 },
+    { delivered: 3000, gaps: 0, duplicates: 0, reordered: 0, torn: 0 },
+  ]);
+  assert.equal(run.loss_pct, 0);
+  assert.ok(run.latency_us.p50 > 0, JSON.stringify(run.latency_us));
+});
+
+test('bench: --sink-relp with --group: the members are relp@; together they get each message once', async () => {
+  const exit = await spawnRelay(['bench', '--sink-relp', '--rate', '2000', '--count', '3000', '--dests', '3', '--group', 'carbon_ch', '--json']).exit(60_000);
+  assert.equal(exit.code, 0, exit.stderr);
+  const run = JSON.parse(exit.stdout.trim()) as RunResult;
+  assert.equal(run.relay, 'relay-relp');
+  assert.equal(
+    run.destinations.reduce((n, d) => n + d.delivered, 0),
+    3000,
+  );
+  assert.ok(
+    run.destinations.every((d) => d.delivered > 0 && d.duplicates === 0 && d.torn === 0),
+    JSON.stringify(run.destinations),
+  );
+  assert.equal(run.loss_pct, 0);
+});
+
+test('bench: --sink-relp refuses --sink-tls and a framing, in one line, exit 2', async () => {
+  for (const [extra, why] of [
+    [['--sink-tls'], /^relay: --sink-relp and --sink-tls: /],
+    [['--framing', 'lf'], /^relay: --sink-relp and --framing lf: RELP frames each message itself/],
+  ] as const) {
+    const exit = await spawnRelay(['bench', '--sink-relp', ...extra, '--count', '10']).exit(30_000);
+    assert.equal(exit.code, 2, exit.stderr);
+    assert.match(exit.stderr, why);
+    assert.equal(exit.stderr.trim().split('\n').length, 1, exit.stderr);
+    assert.equal(exit.stdout, '');
+  }
+});
