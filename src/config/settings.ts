@@ -12,7 +12,7 @@
  */
 import { LISTENER_ADDRESS, parseEndpoint, parseHostPort, type Endpoint, type HostPort } from './address.js';
 import { parseCidr, type Cidr } from './cidr.js';
-import { duration, parseFilePath, parseFramingOption, row, size, type Setting } from './setting-kinds.js';
+import { duration, parseFilePath, parseFramingOption, row, size } from './setting-kinds.js';
 import { ringBytesFor } from './ring-size.js';
 import { parseGroupOption } from './group-config.js';
 import { formatBytes, formatDurationMs, parseCount } from './size.js';
