@@ -160,8 +160,14 @@ export class RelpSocket extends EventEmitter implements SocketLike {
     this.inner.write(encodeFrame(txnr, 'close'), () => {});
   }
 
+  /**
+   * Ends the session at once, and calls back its writes now, not at 'close': whoever destroys it
+   * may take those writes right after (a cut for a pinned ring drops them), so what was answered
+   * of them must be confirmed first.
+   */
   destroy(error?: Error): void {
     this.inner.destroy(error);
+    this.callBackUnanswered();
   }
 
   setTimeout(ms: number): void {
@@ -244,10 +250,16 @@ export class RelpSocket extends EventEmitter implements SocketLike {
     }
   }
 
-  /** The session is over: every write not answered in full is called back with an error and what was answered of it. */
+  /** The session is over (its connection closed). */
   private lost(): void {
     if (this.closing) this.clock.clearTimeout(this.closing.timer);
     this.resolveEnded();
+    this.callBackUnanswered();
+    this.emit('close');
+  }
+
+  /** Every write not answered in full is called back with an error and what was answered of it. */
+  private callBackUnanswered(): void {
     const error = new Error('the RELP session ended before every command was answered');
     for (const write of this.pending.splice(0)) {
       const acked = answeredPrefix(write, this.unanswered);
@@ -257,7 +269,6 @@ export class RelpSocket extends EventEmitter implements SocketLike {
       write.callback(error, { acked, ackedBytes, rejected, reasons: write.reasons, issued: write.issued });
     }
     this.unanswered.clear();
-    this.emit('close');
   }
 }
 
