@@ -196,11 +196,20 @@ export async function simulateRelp(seed: number, options: SimOptions): Promise<R
   const stuck = destinations.findIndex((dest) => !dest.caughtUp(tail));
   if (stuck >= 0) fail(`destination ${stuck} never caught up with its receiver answering`);
   check(true);
-  // Some receivers never answer `close`: the session ends at its close timeout (the fake clock's).
-  for (const r of receivers) r.mode = chance(0.3) ? 'withholding' : 'answering';
+  // Some receivers never answer `close` (the session ends at its close timeout, on the fake clock),
+  // some send `serverclose` instead (and may hang up).
+  const atStop = receivers.map(() => pick(['answer', 'answer', 'withhold', 'serverclose'] as const));
+  receivers.forEach((r, d) => {
+    r.mode = atStop[d] === 'answer' ? 'answering' : 'withholding';
+  });
   let stopped = false;
   const closed = Promise.all(destinations.map((dest) => dest.finish(tail).closed)).then(() => {
     stopped = true;
+  });
+  receivers.forEach((r, d) => {
+    if (atStop[d] !== 'serverclose') return;
+    r.read(1024 * 1024);
+    r.serverclose(chance(0.5));
   });
   for (let round = 0; round < 100 && !stopped; round++) {
     flush();
