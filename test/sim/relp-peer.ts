@@ -66,11 +66,14 @@ export class RelpReceiver {
   /** Distinct messages whose 200 / 500 reached the client. */
   acked = 0;
   refused = 0;
-  /** Commands carrying a message received before. */
+  /** Commands carrying a message received before (one that went through the spill: spillDuplicates). */
   duplicates = 0;
+  spillDuplicates = 0;
   /** Messages owed at a break that the next connection skipped: they must have been dropped. */
   skipped = 0;
   commands = 0;
+  /** Spill-replayed messages received again although answered: their batch is confirmed whole. */
+  answeredAgain = 0;
   /** Faults and exchanges the schedule made: `serverclose` sent, cuts between a command and its answer, `close` answered. */
   servercloses = 0;
   cutsWithCommandsUnanswered = 0;
@@ -79,6 +82,8 @@ export class RelpReceiver {
   constructor(
     private readonly rejectRate: number,
     private readonly fail: (message: string) => never,
+    /** Whether message `id` went through the spill: a replayed batch comes again whole after a break, answered messages included. */
+    private readonly replayed: (id: number) => boolean = () => false,
   ) {}
 
   get current(): RelpConnection | undefined {
@@ -124,13 +129,21 @@ export class RelpReceiver {
       this.commands++;
       if (id <= c.lastId) this.fail(`connection ${c.record.id}: message ${id} after ${c.lastId} (order or duplicate)`);
       c.lastId = id;
-      const fate = this.fates.get(id);
+      let fate = this.fates.get(id);
+      if ((fate === 'acked' || fate === 'refused') && this.replayed(id) && c.resending) {
+        // Its answer reached the client, but its batch was not confirmed (confirmed whole): it counts once, when that comes.
+        if (fate === 'acked') this.acked--;
+        else this.refused--;
+        this.answeredAgain++;
+        fate = 'owed';
+      }
       if (fate === 'acked' || fate === 'refused')
         this.fail(`message ${id} sent again on connection ${c.record.id}, its ${fate === 'acked' ? '200' : '500'} had reached the client`);
       if (fate === 'gone') this.fail(`message ${id} sent again on connection ${c.record.id} after newer messages went out instead`);
       if (fate === 'owed') {
         if (!c.resending) this.fail(`message ${id} resent on connection ${c.record.id} after a message that had not gone out before`);
-        this.duplicates++;
+        if (this.replayed(id)) this.spillDuplicates++;
+        else this.duplicates++;
         c.resent.add(id);
       } else if (c.resending) {
         // The first new message: whatever was owed and not resent must have been dropped.

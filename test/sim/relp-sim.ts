@@ -8,7 +8,10 @@
  * connection between a command and its answer. A run ends with every receiver answering until
  * every destination caught up, and a graceful stop (`close`, answered). After every step the
  * invariants below are checked; a failure names its seed and step, and RELAY_RELP_SIM_SEED=<seed>
- * replays it exactly. An answer counts as acknowledged once it reached the client.
+ * replays it exactly. An answer counts as acknowledged once it reached the client. Half the seeds
+ * have a spill directory (overflow goes there, and is replayed); disk I/O completes only when the
+ * schedule says "settle". A batch replayed from the spill is confirmed whole (src/egress/destination.ts):
+ * after a break it comes again whole, its answered messages included; R3 to R5 allow exactly that.
  *
  * Invariants:
  *  R1 nothing throws;
@@ -21,13 +24,20 @@
  *     message never comes again;
  *  R5 what went out unanswered at a break comes again first on the next connection, in order,
  *     before any message that had not gone out; nothing whose answer reached the client comes
- *     again; what was owed and skipped was counted dropped (skipped <= dropped overflow + shutdown);
- *  R6 given = sent + dropped (every reason, 'rejected' included) + lag + window (egress I3, no spill);
+ *     again (but a spill batch's, see above); what was owed and skipped was counted dropped
+ *     (skipped <= dropped overflow + shutdown + spill full);
+ *  R6 given = sent + dropped (every reason, 'rejected' included) + lag + window + spill queue (egress I3);
  *  R7 nothing is written before the session is open (before `open` was answered 200; the TCP
  *     connection up before that), nor after the socket ended;
- *  R8 resent counter >= duplicates the receiver saw.
+ *  R8 resent counter >= duplicates the receiver saw, of messages that did not go through the spill
+ *     (unconfirmed writes a pinned ring moves to the spill come again by replay, counted replayed,
+ *     not resent: those duplicates are only reported, as spill duplicates).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Destination } from '../../src/egress/destination.js';
+import { SpillStore } from '../../src/spill/segment-store.js';
 import type { Opening } from '../../src/egress/attempt.js';
 import { relpConnectFn } from '../../src/relp/client.js';
 import type { DestinationOptions } from '../../src/thread-protocol.js';
@@ -37,7 +47,7 @@ import { allocateRing, viewRing, MIN_CAPACITY } from '../../src/ring/layout.js';
 import { RingReader, RingWriter } from '../../src/ring/ring.js';
 import { mulberry32, randomInt } from '../helpers/prng.js';
 import { FakeClock, type ConnectionRecord } from './fake-net.js';
-import { droppedOf, payloadOf } from './peer.js';
+import { droppedOf, idOf, payloadOf } from './peer.js';
 import { RelpFakeSocket, RelpReceiver } from './relp-peer.js';
 import type { SimOptions, SimResult } from './egress-sim.js';
 
@@ -48,6 +58,7 @@ export interface RelpSimResult extends SimResult {
   connections: number;
   refused: number;
   duplicates: number;
+  spillDuplicates: number;
   resent: number;
   stalls: number;
   servercloses: number;
@@ -57,6 +68,16 @@ export interface RelpSimResult extends SimResult {
 
 /** Runs one seed; throws an Error naming the seed and step on the first broken invariant. */
 export async function simulateRelp(seed: number, options: SimOptions): Promise<RelpSimResult> {
+  const dirs: string[] = [];
+  try {
+    return await simulateIn(dirs, seed, options);
+  } finally {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** simulateRelp, its spill directory (if any) made in `dirs`. */
+async function simulateIn(dirs: string[], seed: number, options: SimOptions): Promise<RelpSimResult> {
   const random = mulberry32(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const chance = (p: number): boolean => random() < p;
@@ -68,7 +89,12 @@ export async function simulateRelp(seed: number, options: SimOptions): Promise<R
   const maxSize = pick([16, 200, 2000, MAX_MESSAGE_BYTES]);
   const highWaterMark = pick([1024, 16 * 1024, 64 * 1024]);
   const clock = new FakeClock();
-  const receivers = Array.from({ length: count }, () => new RelpReceiver(pick([0, 0, 0.05, 0.3]), fail));
+  const dir = chance(0.5) ? await mkdtemp(path.join(tmpdir(), 'relay-relp-sim-')) : undefined;
+  if (dir) dirs.push(dir);
+  const spillMaxBytes = pick([64 * 1024, 1024 * 1024]);
+  /** Per destination: ids appended to its spill (only those may come again after their answer). */
+  const spilled = Array.from({ length: 2 }, () => new Set<number>());
+  const receivers = Array.from({ length: count }, (_, d) => new RelpReceiver(pick([0, 0, 0.05, 0.3]), fail, (id) => spilled[d]!.has(id)));
   const refuseOpen = pick([0, 0.1]);
   const optionsOf = (index: number): DestinationOptions => ({
     index,
@@ -96,6 +122,18 @@ export async function simulateRelp(seed: number, options: SimOptions): Promise<R
   const writer = new RingWriter(views);
   const slots = new Float64Array(allocateCounters(0, count));
   const counters = receivers.map((_, d) => new DestinationCounters(slots, destinationBase(0, d)));
+  const openStore = async (d: number): Promise<SpillStore | undefined> => {
+    if (!dir) return undefined;
+    const options = { maxBytes: spillMaxBytes, segmentBytes: 64 * 1024, maxRecordBytes: MAX_MESSAGE_BYTES, onCorrupt: () => {} };
+    const store = await SpillStore.open(path.join(dir, String(d)), options);
+    const append = store.append.bind(store);
+    store.append = (payloads) => {
+      for (const p of payloads) spilled[d]!.add(idOf(Buffer.from(p)));
+      return append(payloads);
+    };
+    return store;
+  };
+  const stores = [await openStore(0), count > 1 ? await openStore(1) : undefined];
   let connectionIds = 0;
   let given = 0;
   const destinations = destinationOptions.map((options, d) => {
@@ -110,7 +148,7 @@ export async function simulateRelp(seed: number, options: SimOptions): Promise<R
     };
     const connect = relpConnectFn(tcp, { windowSize: options.relpWindow, software: 'sim', maxAnswerBytes: 1024, closeTimeoutMs: 1000, clock });
     const context = { reader, log, clock, random, transport: () => connect, onWritable: (dest: Destination) => dest.service(reader.loadTail()) };
-    return new Destination(options, { counters: counters[d]!, connect, store: undefined, tail: reader.loadTail(), tailItems: 0 }, context);
+    return new Destination(options, { counters: counters[d]!, connect, store: stores[d], tail: reader.loadTail(), tailItems: 0 }, context);
   });
   for (const dest of destinations) dest.start();
 
@@ -123,10 +161,10 @@ export async function simulateRelp(seed: number, options: SimOptions): Promise<R
       const rejected = c.read('droppedRejected');
       const dropped = droppedOf(c) + rejected;
       const lag = given - c.read('cursorItems');
-      const { windowMessages } = destinations[d]!.accounting();
+      const { windowMessages, spillQueueDelta } = destinations[d]!.accounting();
       const where = `destination ${d}`;
-      if (given !== sent + dropped + lag + windowMessages)
-        fail(`R6 ${where}: given ${given} != sent ${sent} + dropped ${dropped} + lag ${lag} + window ${windowMessages}`);
+      if (given !== sent + dropped + lag + windowMessages + spillQueueDelta)
+        fail(`R6 ${where}: given ${given} != sent ${sent} + dropped ${dropped} + lag ${lag} + window ${windowMessages} + spill queue ${spillQueueDelta}`);
       if (sent > r.acked) fail(`R3 ${where}: ${sent} counted sent, ${r.acked} acknowledged`);
       if (rejected > r.refused) fail(`R4 ${where}: ${rejected} counted rejected, ${r.refused} refused`);
       const answeredInWindow = r.acked - sent + (r.refused - rejected);
@@ -134,7 +172,7 @@ export async function simulateRelp(seed: number, options: SimOptions): Promise<R
         fail(
           `R3/R4 ${where}: acknowledged ${r.acked} - sent ${sent} + refused ${r.refused} - rejected ${rejected} > window ${windowMessages} (dropped overflow ${c.read('droppedOverflow')})`,
         );
-      if (r.skipped > c.read('droppedOverflow') + c.read('droppedShutdown'))
+      if (r.skipped > c.read('droppedOverflow') + c.read('droppedShutdown') + c.read('droppedSpillFull'))
         fail(`R5 ${where}: ${r.skipped} owed messages skipped, dropped ${c.read('droppedOverflow')} + ${c.read('droppedShutdown')}`);
       for (const conn of r.connections) {
         const s = conn.socket;
@@ -159,6 +197,16 @@ export async function simulateRelp(seed: number, options: SimOptions): Promise<R
     const socket = pick(sockets);
     for (let n = randomInt(random, 1, 4); n > 0 && socket.fireOne(); n--);
   };
+  /** Lets disk I/O finish (the only place the simulation yields to the event loop but the stop). */
+  const settle = async (): Promise<void> => {
+    if (!dir) return;
+    for (let round = 0; round < 1000; round++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (!stores.some((s) => s?.busy)) return;
+      await Promise.all(stores.map((s) => s?.whenIdle()));
+    }
+    fail('disk I/O never settled');
+  };
   /** Everyone answers and reads, every event fires, time moves 50 ms. */
   const flush = (): void => {
     for (const r of receivers) {
@@ -181,6 +229,7 @@ export async function simulateRelp(seed: number, options: SimOptions): Promise<R
     else if (roll < 0.92) {
       if (receiver.current?.commands.length || chance(0.3)) receiver.reset();
     } else if (roll < 0.93) receiver.serverclose(chance(0.5));
+    else if (roll < 0.97) await settle();
     check();
   }
   // The end: every receiver answers (200 or 500) until every destination caught up, then a graceful stop.
@@ -189,6 +238,7 @@ export async function simulateRelp(seed: number, options: SimOptions): Promise<R
     const tail = reader.loadTail();
     if (destinations.every((dest) => dest.caughtUp(tail) && dest.isUp)) break;
     flush();
+    await settle();
     for (const dest of destinations) dest.service(reader.loadTail());
     check();
   }
@@ -213,8 +263,7 @@ export async function simulateRelp(seed: number, options: SimOptions): Promise<R
   });
   for (let round = 0; round < 100 && !stopped; round++) {
     flush();
-    await Promise.resolve();
-    await Promise.resolve();
+    await settle();
   }
   await Promise.race([closed, Promise.resolve()]); // a stop that finished has settled by now
   if (!stopped) fail('the graceful stop never finished');
@@ -227,6 +276,7 @@ export async function simulateRelp(seed: number, options: SimOptions): Promise<R
     ...{
       refused: sum((r) => r.refused),
       duplicates: sum((r) => r.duplicates),
+      spillDuplicates: sum((r) => r.spillDuplicates),
       servercloses: sum((r) => r.servercloses),
       cuts: sum((r) => r.cutsWithCommandsUnanswered),
     },
