@@ -22,5 +22,6 @@ test(`relp simulation: ${seeds.length} seeds x ${STEPS} steps, every invariant a
       `${sum('servercloses')} serverclose, ${sum('stalls')} stall/not-reading cuts, ${sum('closesAnswered')} close answered`,
   );
   assert.ok(sum('delivered') > seeds.length, 'the receivers acknowledged messages');
-  if (only === undefined) assert.ok(sum('duplicates') > 0 && sum('refused') > 0 && sum('cuts') > 0 && sum('servercloses') > 0, 'the schedules made every fault');
+  if (only === undefined)
+    assert.ok(sum('duplicates') > 0 && sum('refused') > 0 && sum('cuts') > 0 && sum('servercloses') > 0, 'the schedules made every fault');
 });
