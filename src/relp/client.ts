@@ -19,6 +19,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { ConnectFn, SocketLike, WriteOutcome } from '../egress/attempt.js';
+import { systemClock, type Clock } from '../egress/clock.js';
 import type { SocketError } from '../egress/socket-error.js';
 import { encodeFrame, FrameParser, formatOffers, parseResponse } from './frame.js';
 
@@ -31,6 +32,8 @@ export interface RelpClientOptions {
   maxAnswerBytes: number;
   /** How long end() waits for the answer to `close`. */
   closeTimeoutMs: number;
+  /** Where the close timeout's timer comes from (the simulation's fake clock); the real one by default. */
+  clock?: Clock;
 }
 
 /** One write: its messages, what is known of their answers, and its callback. */
@@ -68,6 +71,7 @@ export function relpConnectFn(inner: ConnectFn, options: RelpClientOptions): Con
 /** See the module comment. */
 export class RelpSocket extends EventEmitter implements SocketLike {
   private readonly parser: FrameParser;
+  private readonly clock: Clock;
   private nextTxnr = 1;
   /** Writes not yet answered in full, oldest first. */
   private readonly pending: Pending[] = [];
@@ -75,7 +79,7 @@ export class RelpSocket extends EventEmitter implements SocketLike {
   private readonly unanswered = new Map<number, { write: Pending; index: number }>();
   private opened: (() => void) | undefined;
   private isOpen = false;
-  private closing: { txnr: number; timer: NodeJS.Timeout } | undefined;
+  private closing: { txnr: number; timer: unknown } | undefined;
   /** Someone saw writableNeedDrain: tell them when there is room again. */
   private owesDrain = false;
   private ending = false;
@@ -90,6 +94,7 @@ export class RelpSocket extends EventEmitter implements SocketLike {
     private readonly options: RelpClientOptions,
   ) {
     super();
+    this.clock = options.clock ?? systemClock;
     this.parser = new FrameParser(options.maxAnswerBytes);
     inner.on('connect', () => this.emit('connect'));
     inner.on('secureConnect', () => this.emit('secureConnect'));
@@ -147,7 +152,7 @@ export class RelpSocket extends EventEmitter implements SocketLike {
       return;
     }
     const txnr = this.nextTxnr++;
-    const timer = setTimeout(() => {
+    const timer = this.clock.setTimeout(() => {
       this.inner.end();
       this.resolveEnded();
     }, this.options.closeTimeoutMs);
@@ -155,8 +160,14 @@ export class RelpSocket extends EventEmitter implements SocketLike {
     this.inner.write(encodeFrame(txnr, 'close'), () => {});
   }
 
+  /**
+   * Ends the session at once, and calls back its writes now, not at 'close': whoever destroys it
+   * may take those writes right after (a cut for a pinned ring drops them), so what was answered
+   * of them must be confirmed first.
+   */
   destroy(error?: Error): void {
     this.inner.destroy(error);
+    this.callBackUnanswered();
   }
 
   setTimeout(ms: number): void {
@@ -226,7 +237,7 @@ export class RelpSocket extends EventEmitter implements SocketLike {
 
   /** Our `close` was answered: the session is over. */
   private closed(): void {
-    clearTimeout(this.closing!.timer);
+    this.clock.clearTimeout(this.closing!.timer);
     this.inner.end();
     this.resolveEnded();
   }
@@ -239,10 +250,16 @@ export class RelpSocket extends EventEmitter implements SocketLike {
     }
   }
 
-  /** The session is over: every write not answered in full is called back with an error and what was answered of it. */
+  /** The session is over (its connection closed). */
   private lost(): void {
-    if (this.closing) clearTimeout(this.closing.timer);
+    if (this.closing) this.clock.clearTimeout(this.closing.timer);
     this.resolveEnded();
+    this.callBackUnanswered();
+    this.emit('close');
+  }
+
+  /** Every write not answered in full is called back with an error and what was answered of it. */
+  private callBackUnanswered(): void {
     const error = new Error('the RELP session ended before every command was answered');
     for (const write of this.pending.splice(0)) {
       const acked = answeredPrefix(write, this.unanswered);
@@ -252,7 +269,6 @@ export class RelpSocket extends EventEmitter implements SocketLike {
       write.callback(error, { acked, ackedBytes, rejected, reasons: write.reasons, issued: write.issued });
     }
     this.unanswered.clear();
-    this.emit('close');
   }
 }
 

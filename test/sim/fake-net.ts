@@ -299,6 +299,16 @@ export class FakeSocket implements SocketLike {
     return took;
   }
 
+  /** The peer sends `chunk`: 'data' is pending (lost if the socket is gone by then); `arrived` runs just before it is emitted. */
+  receive(chunk: Buffer, arrived?: () => void): void {
+    this.pending.push(() => {
+      if (this.destroyed) return;
+      this.refreshTimer();
+      arrived?.();
+      this.emit('data', chunk);
+    });
+  }
+
   /** Delivers the oldest pending event; false when there is none. */
   fireOne(): boolean {
     const event = this.pending.shift();

@@ -1,5 +1,5 @@
 /**
- * `npm run soak`: the egress, reload and group simulations over many more seeds than `npm test` runs, for
+ * `npm run soak`: the egress, reload, group and relp simulations over many more seeds than `npm test` runs, for
  * a bounded time, in alternating batches of 100 seeds. RELAY_SOAK_SEEDS (default 20000, each
  * simulation), RELAY_SOAK_SECONDS (default 600), RELAY_SOAK_FIRST (first seed, default 1000001,
  * past the seeds npm test runs). Stops at the first failing seed and prints it; exits non-zero then.
@@ -7,6 +7,7 @@
 import { simulate, simulateMany, type SimOptions, type SimResult } from './egress-sim.js';
 import { simulateGroup } from './group-sim.js';
 import { simulateReload } from './reload-sim.js';
+import { simulateRelp } from './relp-sim.js';
 
 const count = Number(process.env.RELAY_SOAK_SEEDS ?? 20_000);
 const seconds = Number(process.env.RELAY_SOAK_SECONDS ?? 600);
@@ -17,6 +18,7 @@ const simulations: { name: string; one: (seed: number, options: SimOptions) => P
   { name: 'egress', one: simulate, seeds: 0, messages: 0, reloads: 0 },
   { name: 'reload', one: simulateReload, seeds: 0, messages: 0, reloads: 0 },
   { name: 'group', one: simulateGroup, seeds: 0, messages: 0, reloads: 0 },
+  { name: 'relp', one: simulateRelp, seeds: 0, messages: 0, reloads: 0 },
 ];
 try {
   for (let seed = first; seed < first + count && Date.now() - started < seconds * 1000; seed += 100) {
