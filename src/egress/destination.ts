@@ -251,6 +251,7 @@ export class Destination {
     this.window.add(write);
     this.counters.unconfirmed(this.window.messageCount);
     if (this.connection.live) this.write(write);
+    else write.wentOut = 0; // owed while down: its first write on the next connection is no resend
   }
 
   private write(write: PendingWrite): void {
