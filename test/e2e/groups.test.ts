@@ -113,7 +113,8 @@ test('groups: failover: the first member dies mid-stream; the second starts with
 });
 
 test('groups: any-of: a member dies mid-stream; its keys move to the others, the other keys stay, nothing is counted twice', async (t) => {
-  const N = 20_000;
+  // The dead member owns a third: 15 MB of 1 KB lines, more than its kernel buffers hold, so some are unconfirmed when it dies.
+  const N = 45_000;
   const KEYS = 60;
   const sinks = [await TestSink.start('lf'), await TestSink.start('lf'), await TestSink.start('lf')];
   try {
