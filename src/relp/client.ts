@@ -21,7 +21,7 @@ import { EventEmitter } from 'node:events';
 import type { ConnectFn, SocketLike, WriteOutcome } from '../egress/attempt.js';
 import { systemClock, type Clock } from '../egress/clock.js';
 import type { SocketError } from '../egress/socket-error.js';
-import { encodeFrame, FrameParser, formatOffers, parseResponse } from './frame.js';
+import { encodeFrame, encodeSyslogFrames, FrameParser, formatOffers, nextTxnr, parseResponse } from './frame.js';
 
 export interface RelpClientOptions {
   /** Most commands unanswered at once. */
@@ -125,7 +125,8 @@ export class RelpSocket extends EventEmitter implements SocketLike {
         ['commands', 'syslog'],
       ]),
     );
-    this.inner.write(encodeFrame(this.nextTxnr++, 'open', Buffer.from(offers)), () => {});
+    this.inner.write(encodeFrame(this.nextTxnr, 'open', Buffer.from(offers)), () => {});
+    this.nextTxnr = nextTxnr(this.nextTxnr);
   }
 
   write(chunk: Uint8Array, callback: (error?: Error | null, outcome?: WriteOutcome) => void): boolean {
@@ -151,7 +152,8 @@ export class RelpSocket extends EventEmitter implements SocketLike {
       this.resolveEnded();
       return;
     }
-    const txnr = this.nextTxnr++;
+    const txnr = this.nextTxnr;
+    this.nextTxnr = nextTxnr(txnr);
     const timer = this.clock.setTimeout(() => {
       this.inner.end();
       this.resolveEnded();
@@ -177,16 +179,17 @@ export class RelpSocket extends EventEmitter implements SocketLike {
   /** Issues commands while the window has room, in one write. */
   private pump(): void {
     if (!this.isOpen || this.inner.destroyed || this.ending) return;
-    const frames: Buffer[] = [];
+    const payloads: Uint8Array[] = [];
+    const first = this.nextTxnr;
     for (const write of this.pending) {
       while (write.issued < write.messages.length && this.unanswered.size < this.options.windowSize) {
-        const txnr = this.nextTxnr++;
-        this.unanswered.set(txnr, { write, index: write.issued });
-        frames.push(encodeFrame(txnr, 'syslog', write.messages[write.issued++]!));
+        this.unanswered.set(this.nextTxnr, { write, index: write.issued });
+        this.nextTxnr = nextTxnr(this.nextTxnr);
+        payloads.push(write.messages[write.issued++]!);
       }
       if (this.unanswered.size >= this.options.windowSize) break;
     }
-    if (frames.length > 0) this.inner.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames), () => {});
+    if (payloads.length > 0) this.inner.write(encodeSyslogFrames(first, payloads), () => {});
     if (this.owesDrain && !this.writableNeedDrain) {
       this.owesDrain = false;
       this.emit('drain');

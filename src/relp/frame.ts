@@ -38,6 +38,36 @@ export function encodeFrame(txnr: number, command: string, data?: Uint8Array): B
   return frame;
 }
 
+/**
+ * `syslog` frames for `payloads`, TXNRs from `firstTxnr` on (wrapping from MAX_TXNR to 1), in one
+ * buffer: a window's worth of commands is one allocation and one socket write.
+ */
+export function encodeSyslogFrames(firstTxnr: number, payloads: readonly Uint8Array[]): Buffer {
+  const headers: string[] = [];
+  let bytes = 0;
+  let txnr = firstTxnr;
+  for (const p of payloads) {
+    const header = p.length === 0 ? `${txnr} syslog 0` : `${txnr} syslog ${p.length} `;
+    headers.push(header);
+    bytes += header.length + p.length + 1;
+    txnr = nextTxnr(txnr);
+  }
+  const out = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const [i, p] of payloads.entries()) {
+    at += out.write(headers[i]!, at, 'latin1');
+    out.set(p, at);
+    at += p.length;
+    out[at++] = LF;
+  }
+  return out;
+}
+
+/** The TXNR after `txnr`: librelp's senders wrap from MAX_TXNR to 1. */
+export function nextTxnr(txnr: number): number {
+  return txnr === MAX_TXNR ? 1 : txnr + 1;
+}
+
 enum State {
   Txnr,
   Command,

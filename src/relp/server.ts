@@ -15,7 +15,7 @@ import tls from 'node:tls';
 import { formatHostPort } from '../config/address.js';
 import type { RelayError } from '../errors.js';
 import type { FramedServerTls } from '../framing/framed-server.js';
-import { encodeFrame, FrameParser, formatOffers, MAX_TXNR, parseOffers, type RelpFrame } from './frame.js';
+import { encodeFrame, FrameParser, formatOffers, nextTxnr, parseOffers, type RelpFrame } from './frame.js';
 
 export interface RelpServerOptions {
   /** Largest DATALEN a peer may announce (imrelp's maxDataSize); a frame announcing more closes the connection. */
@@ -90,7 +90,7 @@ class Session {
         this.serverClose(new Error(`RELP: TXNR ${frame.txnr}, expected ${this.expected}`));
         return;
       }
-      this.expected = frame.txnr === MAX_TXNR ? 1 : frame.txnr + 1;
+      this.expected = nextTxnr(frame.txnr);
       if (this.step(frame) === 'ended') return;
     }
   }

@@ -5,7 +5,17 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { RelayError } from '../../src/errors.js';
-import { encodeFrame, FrameParser, formatOffers, parseOffers, parseResponse, type RelpFrame } from '../../src/relp/frame.js';
+import {
+  encodeFrame,
+  encodeSyslogFrames,
+  FrameParser,
+  formatOffers,
+  MAX_TXNR,
+  nextTxnr,
+  parseOffers,
+  parseResponse,
+  type RelpFrame,
+} from '../../src/relp/frame.js';
 import { mulberry32, randomInt } from '../helpers/prng.js';
 
 const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -187,4 +197,16 @@ test('relp frame: offers round trip, bare names, = inside values, blank lines', 
     ]),
   );
   assert.equal(formatOffers([]), '');
+});
+
+test('relp frame: encodeSyslogFrames is encodeFrame of each payload in turn, TXNRs wrapping from 999999999 to 1', () => {
+  const payloads = [Buffer.from('a'), Buffer.alloc(0), Buffer.from('<13>x y\tz'), Buffer.from([0xff, 0x00, 0x0a])];
+  const expected = Buffer.concat([
+    encodeFrame(999_999_998, 'syslog', payloads[0]),
+    encodeFrame(999_999_999, 'syslog', payloads[1]),
+    encodeFrame(1, 'syslog', payloads[2]),
+    encodeFrame(2, 'syslog', payloads[3]),
+  ]);
+  assert.deepEqual(encodeSyslogFrames(999_999_998, payloads), expected);
+  assert.equal(nextTxnr(MAX_TXNR), 1);
 });
