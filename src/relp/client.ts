@@ -214,7 +214,11 @@ export class RelpSocket extends EventEmitter implements SocketLike {
       }
     } catch (error) {
       this.inner.destroy(error as Error);
+      return;
     }
+    // Once per chunk of answers, not per answer: one callback round and one write of new commands.
+    this.settle();
+    this.pump();
   }
 
   private answer(txnr: number, response: { code: number; text: string }): void {
@@ -234,8 +238,6 @@ export class RelpSocket extends EventEmitter implements SocketLike {
       write.reasons.push(`${response.code} ${response.text}`);
     }
     write.answered++;
-    this.settle();
-    this.pump();
   }
 
   /** Our `close` was answered: the session is over. */
