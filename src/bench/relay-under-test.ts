@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { packageRoot } from '../package-root.js';
-import type { RunSpec } from './run-one.js';
+import type { RunSpec } from './run-spec.js';
 
 /** This relay's launcher: bin/relay in the package root (it runs the compiled dist/). */
 const RELAY_BIN = path.join(packageRoot(), 'bin', 'relay');

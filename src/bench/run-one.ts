@@ -6,44 +6,11 @@ import { once } from 'node:events';
 import dgram from 'node:dgram';
 import * as hdr from 'hdr-histogram-js';
 import type { Piscina } from 'piscina';
-import type { FramingName } from '../framing/index.js';
 import { cpuSeconds, kernelDropsOnPort, peakRssBytes, processTree, udpPortBound } from './proc-usage.js';
 import type { SenderResult, SenderTask, SinkReport } from './protocol.js';
-import type { GroupMode } from '../group/group-spec.js';
 import { startRelay, stopProcess } from './relay-under-test.js';
 import { startSink } from './sink-handle.js';
-
-export interface RunSpec {
-  /** Name in reports: 'relay' for this one, else the command. */
-  label: string;
-  /** Command with {udp} and {tcp} placeholders; undefined: this relay (bin/relay). */
-  relayCommand: string | undefined;
-  rate: number;
-  count: number;
-  sizes: number[];
-  destinations: number;
-  framing: FramingName;
-  senders: number;
-  /** 'auto': sendmmsg when the native addon loads; 'dgram': node:dgram. */
-  sendWith: 'auto' | 'dgram';
-  /** How long to wait for stragglers once the senders are done. */
-  settleMs: number;
-  /** SIGTERM the relay the moment the senders are done, and count what it delivered by its exit (its drain). */
-  sigtermAfterSend: boolean;
-  /** The sinks serve TLS with this certificate; the relay trusts it (--tls-ca, or {ca} in a --relay-cmd). */
-  tls?: BenchTls;
-  /** The sinks speak RELP (no framing, no TLS): the relay gets relp@ destinations ({tcp} in a --relay-cmd holds them). */
-  relp?: boolean;
-  /** The sinks are the members of one group of this mode (this relay only): together they get each message once. */
-  group?: GroupMode;
-}
-
-/** A sink certificate and its key (PEM), and the certificate's file for the relay's --tls-ca. */
-export interface BenchTls {
-  cert: string;
-  key: string;
-  caFile: string;
-}
+import type { RunSpec } from './run-spec.js';
 
 export interface DestinationResult {
   delivered: number;

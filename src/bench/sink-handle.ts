@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import type { FramingName } from '../framing/index.js';
 import type { SinkReport, SinkWorkerData, ToSink } from './protocol.js';
-import type { BenchTls } from './run-one.js';
+import type { BenchTls } from './run-spec.js';
 
 const SINK_WORKER = new URL('./sink-worker.js', import.meta.url);
 
