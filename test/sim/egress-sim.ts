@@ -29,7 +29,7 @@ import path from 'node:path';
 import { Destination } from '../../src/egress/destination.js';
 import type { DestinationOptions } from '../../src/thread-protocol.js';
 import { FrameDecoder, type FramingName } from '../../src/framing/index.js';
-import { Peer, network, droppedOf, idOf, payloadOf } from './peer.js';
+import { Peer, network, droppedOf, idOf, payloadOf, readToTheEnd } from './peer.js';
 import { RateLimitedLog } from '../../src/logging.js';
 import { DestinationCounters, allocateCounters, destinationBase } from '../../src/metrics/counters.js';
 import { allocateRing, viewRing, MIN_CAPACITY } from '../../src/ring/layout.js';
@@ -302,19 +302,14 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
       checkAccounting(run);
     }
     // The end: every peer reads again; run until every destination caught up (bounded), then stop.
-    for (const p of peers) p.mode = 'reading';
-    for (let round = 0; round < 5000; round++) {
-      const tail = run.reader.loadTail();
-      if (run.destinations.every((dest) => dest.caughtUp(tail) && dest.isUp)) break;
-      for (const p of peers) {
-        p.current?.socket.take(1024 * 1024);
-        for (const c of p.connections) while (c.socket.fireOne());
-      }
-      clock.advance(50);
-      await settle(run);
-      for (const dest of run.destinations) dest.service(run.reader.loadTail());
-      checkAccounting(run);
-    }
+    await readToTheEnd(peers, clock, {
+      done: () => run.destinations.every((dest) => dest.caughtUp(run.reader.loadTail()) && dest.isUp),
+      settle: () => settle(run),
+      serve: () => {
+        for (const dest of run.destinations) dest.service(run.reader.loadTail());
+      },
+      check: () => checkAccounting(run),
+    });
     const tail = run.reader.loadTail();
     const stuck = run.destinations.findIndex((dest) => !dest.caughtUp(tail));
     if (stuck >= 0) fail(`destination ${stuck} never caught up with every peer reading`);

@@ -63,7 +63,7 @@ import {
   RecordingGroup,
   spillDirectories,
 } from './group-sim-checks.js';
-import { droppedOf, network } from './peer.js';
+import { droppedOf, network, readToTheEnd } from './peer.js';
 
 const FRAMINGS: FramingName[] = ['len32le', 'len32be', 'lf', 'octet'];
 const MAX_MESSAGE_BYTES = MIN_CAPACITY / 4 - 4;
@@ -271,19 +271,14 @@ export async function simulateGroup(seed: number, options: SimOptions): Promise<
       checkMembers(run);
     }
     // The end: every peer reads again; run until every member caught up (bounded), then stop.
-    for (const p of peers) p.mode = 'reading';
-    for (let round = 0; round < 5000; round++) {
-      const tail = run.reader.loadTail();
-      if (run.destinations.every((dest) => dest.caughtUp(tail) && dest.isUp)) break;
-      for (const p of peers) {
-        p.current?.socket.take(1024 * 1024);
-        for (const c of p.connections) while (c.socket.fireOne());
-      }
-      clock.advance(50);
-      await settle(run);
-      for (const dest of run.destinations) dest.service(run.reader.loadTail());
-      checkMembers(run);
-    }
+    await readToTheEnd(peers, clock, {
+      done: () => run.destinations.every((dest) => dest.caughtUp(run.reader.loadTail()) && dest.isUp),
+      settle: () => settle(run),
+      serve: () => {
+        for (const dest of run.destinations) dest.service(run.reader.loadTail());
+      },
+      check: () => checkMembers(run),
+    });
     const tail = run.reader.loadTail();
     const stuck = run.destinations.findIndex((dest) => !dest.caughtUp(tail));
     if (stuck >= 0) fail(`member ${stuck} never caught up with every peer reading`);

@@ -1,5 +1,5 @@
 /**
- * The far end of a simulated destination and the messages it checks (shared by the egress and
+ * The far end of a simulated destination and the messages it checks (shared by the egress, group and
  * reload simulations): payloads that carry their id and prove every byte, and a peer that decodes
  * every connection it accepted and checks I2 (whole frames, intact, ids strictly increasing per
  * connection).
@@ -7,7 +7,7 @@
 import type { FrameDecoder, FramingName } from '../../src/framing/index.js';
 import type { DestinationCounters } from '../../src/metrics/counters.js';
 import type { UpEvent } from '../../src/egress/attempt.js';
-import type { ConnectionRecord, FakeSocket } from './fake-net.js';
+import type { ConnectionRecord, FakeClock, FakeSocket } from './fake-net.js';
 import { SpillStore } from '../../src/spill/segment-store.js';
 import { randomInt } from '../helpers/prng.js';
 
@@ -126,3 +126,27 @@ export const network = {
     peer.mode = modes[Math.floor(random() * modes.length)]!;
   },
 };
+
+/**
+ * The end of a seed: every peer reads again, and rounds of reading (each peer takes up to 1 MiB
+ * and fires every pending callback), 50 ms on the clock, settled disk I/O, `serve` and `check`
+ * run until `done()`, at most 5000 rounds. The caller then asserts what `done` says.
+ */
+export async function readToTheEnd(
+  peers: Peer[],
+  clock: FakeClock,
+  run: { done(): boolean; settle(): Promise<void>; serve(): void; check(): void },
+): Promise<void> {
+  for (const p of peers) p.mode = 'reading';
+  for (let round = 0; round < 5000; round++) {
+    if (run.done()) break;
+    for (const p of peers) {
+      p.current?.socket.take(1024 * 1024);
+      for (const c of p.connections) while (c.socket.fireOne());
+    }
+    clock.advance(50);
+    await run.settle();
+    run.serve();
+    run.check();
+  }
+}

@@ -47,7 +47,7 @@ import { RingReader, RingWriter } from '../../src/ring/ring.js';
 import type { RetiredReport } from '../../src/thread-protocol.js';
 import { mulberry32, randomInt } from '../helpers/prng.js';
 import { FakeClock, FakeSocket, type ConnectionRecord } from './fake-net.js';
-import { Peer, network, droppedOf, payloadOf, readSpillIds } from './peer.js';
+import { Peer, network, droppedOf, payloadOf, readSpillIds, readToTheEnd } from './peer.js';
 import { spillDirectoryFor } from '../../src/spill/spill-options.js';
 import type { SimOptions, SimResult } from './egress-sim.js';
 
@@ -486,20 +486,16 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
       check();
     }
     // The end: every peer reads again; run until every destination caught up and retirees finished, then stop.
-    for (const p of peers) p.mode = 'reading';
-    for (let round = 0; round < 5000; round++) {
-      const tail = run.reader.loadTail();
-      const { running, retiring } = run.egress.inspect();
-      if (!run.reconfiguring && retiring.size === 0 && [...running.values()].every((d) => d.caughtUp(tail) && d.isUp)) break;
-      for (const p of peers) {
-        p.current?.socket.take(1024 * 1024);
-        for (const c of p.connections) while (c.socket.fireOne());
-      }
-      clock.advance(50);
-      await settle();
-      run.egress.pump();
-      check();
-    }
+    await readToTheEnd(peers, clock, {
+      done: () => {
+        const tail = run.reader.loadTail();
+        const { running, retiring } = run.egress.inspect();
+        return !run.reconfiguring && retiring.size === 0 && [...running.values()].every((d) => d.caughtUp(tail) && d.isUp);
+      },
+      settle,
+      serve: () => run.egress.pump(),
+      check,
+    });
     const { running } = run.egress.inspect();
     const tail = run.reader.loadTail();
     const stuck = [...running.values()].find((d) => !d.caughtUp(tail));
