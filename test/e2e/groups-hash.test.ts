@@ -13,20 +13,9 @@ import { CARBON_RELAY, metricNames, missingOracle, startCarbon } from '../helper
 import { assertRun, relayToml } from '../helpers/reload-config.js';
 import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
 import { eventually } from '../helpers/relay-stats.js';
-import { TestSink } from '../helpers/sinks.js';
-import { sendLines } from '../helpers/tcp-lines.js';
+import { stopRelayAndSinks, TestSink } from '../helpers/sinks.js';
+import { metricLine, sendLines, metricValue } from '../helpers/tcp-lines.js';
 import { withTempDir } from '../helpers/temp-dir.js';
-
-/** `name value timestamp` for message `i` of key `key`. */
-const line = (key: string, i: number): string => `${key} ${i} 1700000000`;
-
-/** The value field (the message number) of a received line. */
-const numberOf = (m: Buffer): number => Number(m.toString('latin1').split(' ')[1]);
-
-async function stopAll(relay: RelayProcess | undefined, sinks: TestSink[]): Promise<void> {
-  await relay?.stop('SIGKILL');
-  for (const s of sinks) await s.close();
-}
 
 for (const { mode, replication, instances } of [
   { mode: 'carbon_ch', replication: 1, instances: ['a', 'b', 'c'] },
@@ -67,7 +56,7 @@ for (const { mode, replication, instances } of [
           ].join('\n'),
         );
         carbon = c.relay;
-        const lines = names.map((n) => line(n, 1));
+        const lines = names.map((n) => metricLine(n, 1));
         await Promise.all([sendLines(started.listeners[0]!, lines), sendLines(`tcp@127.0.0.1:${c.port}`, lines)]);
       });
       const known = new Set(names);
@@ -94,7 +83,7 @@ for (const { mode, replication, instances } of [
       t.diagnostic(`${names.length} metrics on the same members as ${CARBON_RELAY} (per member ${ours.map((s) => s.messages.length).join('/')})`);
     } finally {
       await carbon?.stop('SIGKILL');
-      await stopAll(relay, [...ours, ...theirs]);
+      await stopRelayAndSinks(relay, [...ours, ...theirs]);
     }
   });
 }
@@ -116,7 +105,8 @@ test('groups: SIGHUP adds a member to a carbon_ch group: later metrics move only
       await write(sinks.slice(0, 2));
       const started = await startRelay(['--config', file]);
       relay = started.relay;
-      const lines = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => line(names[(from + i) % names.length]!, from + i));
+      const lines = (from: number, to: number): string[] =>
+        Array.from({ length: to - from }, (_, i) => metricLine(names[(from + i) % names.length]!, from + i));
       await sendLines(started.listeners[0]!, lines(0, N / 2));
       await plain.waitFor(N / 2);
       await write(sinks);
@@ -124,7 +114,7 @@ test('groups: SIGHUP adds a member to a carbon_ch group: later metrics move only
       await relay.waitForStderr(/reloaded .*relay\.toml/);
       await sendLines(started.listeners[0]!, lines(N / 2, N));
       await plain.waitFor(N);
-      assertRun('plain destination', plain.messages.map(numberOf), 0, N);
+      assertRun('plain destination', plain.messages.map(metricValue), 0, N);
       const arrived = (): number => sinks.reduce((n, s) => n + s.messages.length, 0);
       await eventually(async () => arrived() === N || `${arrived()} of ${N} arrived at the group`, 20_000);
       const two = new ConsistentHash(
@@ -149,6 +139,6 @@ test('groups: SIGHUP adds a member to a carbon_ch group: later metrics move only
       );
     });
   } finally {
-    await stopAll(relay, [...sinks, plain]);
+    await stopRelayAndSinks(relay, [...sinks, plain]);
   }
 });

@@ -9,19 +9,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
 import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
-import { TestSink } from '../helpers/sinks.js';
-import { sendLines } from '../helpers/tcp-lines.js';
-
-/** `name value timestamp` for message `i` of key `key`. */
-const _line = (key: string, i: number): string => `${key} ${i} 1700000000`;
-
-/** The value field (the message number) of a received line. */
-const numberOf = (m: Buffer): number => Number(m.toString('latin1').split(' ')[1]);
-
-async function stopAll(relay: RelayProcess | undefined, sinks: TestSink[]): Promise<void> {
-  await relay?.stop('SIGKILL');
-  for (const s of sinks) await s.close();
-}
+import { stopRelayAndSinks, TestSink } from '../helpers/sinks.js';
+import { sendLines, metricValue } from '../helpers/tcp-lines.js';
 
 /** A line of about 1 KB: many of them fill the kernel's buffers of a member that stops reading, so the relay holds unconfirmed writes. */
 const bigLine = (key: string, i: number): string => `${key} ${i} ${'x'.repeat(1000)}`;
@@ -64,7 +53,7 @@ async function killFirstMidStream(
     await eventually(async () => (await stats(base)).listeners[0]!.receivedMessages === N || 'the relay has not received everything yet', 20_000);
     sinks[0]!.resetConnections();
     await sinks[0]!.close();
-    const seen = (): Set<number> => new Set(sinks.flatMap((s) => s.messages).map(numberOf));
+    const seen = (): Set<number> => new Set(sinks.flatMap((s) => s.messages).map(metricValue));
     await eventually(async () => {
       const s = await stats(base);
       const lostInKernel = s.destinations[0]!.sentMessages - sinks[0]!.messages.length;
@@ -101,7 +90,7 @@ test('groups: failover: the first member dies mid-stream; the second starts with
   const sinks = [await TestSink.start('lf'), await TestSink.start('lf')];
   try {
     const { sent, handed } = await killFirstMidStream('failover', sinks, N, () => 'metric.a');
-    const second = sinks[1]!.messages.map(numberOf);
+    const second = sinks[1]!.messages.map(metricValue);
     // The first confirmed 0 .. sent[0]-1: the second has exactly the rest, in order.
     assert.equal(second[0], sent[0], 'the second starts right after the last message the first had confirmed');
     assert.deepEqual(second.filter((n, i) => n !== sent[0]! + i).slice(0, 3), [], 'then every later message once, in order');
@@ -170,7 +159,7 @@ test('groups: least-loaded: a member that stops reading gets no more; the others
     sinks[0]!.pauseReading();
     await sending;
     // The paused connection is cut as stalled; the member reconnects (a new connection reads again).
-    const seen = (): Set<number> => new Set(sinks.flatMap((s) => s.messages).map(numberOf));
+    const seen = (): Set<number> => new Set(sinks.flatMap((s) => s.messages).map(metricValue));
     let snapshot = await stats(base);
     await eventually(async () => {
       snapshot = await stats(base);
@@ -192,6 +181,6 @@ test('groups: least-loaded: a member that stops reading gets no more; the others
     const { stalls, handedOverMessages } = snapshot.destinations[0]!;
     t.diagnostic(`sent ${sent.join('/')}, stalls ${stalls}, handed over ${handedOverMessages}`);
   } finally {
-    await stopAll(relay, sinks);
+    await stopRelayAndSinks(relay, sinks);
   }
 });

@@ -2,6 +2,7 @@
 import type net from 'node:net';
 import { once } from 'node:events';
 import type { FramingName } from '../../src/framing/index.js';
+import type { RelayProcess } from './relay-process.js';
 import { createFramedServer, type FramedConnection, type FramedServerTls } from '../../src/framing/framed-server.js';
 
 /** One TCP (or TLS) destination that records the messages of every connection, in arrival order. */
@@ -133,4 +134,10 @@ export class TestSink {
       },
     };
   }
+}
+
+/** Kills `relay` (if started) and closes every sink: the end of a test with both. */
+export async function stopRelayAndSinks(relay: RelayProcess | undefined, sinks: TestSink[]): Promise<void> {
+  await relay?.stop('SIGKILL');
+  for (const s of sinks) await s.close();
 }

@@ -1,4 +1,4 @@
-/** Feeding a relay's framed TCP listener (`tcp@…?framing=lf`) lines: each line one message. */
+/** Feeding a relay's framed TCP listener (`tcp@…?framing=lf`) lines, each line one message; Graphite-like metric lines and reading them back. */
 import { once } from 'node:events';
 import net from 'node:net';
 import { hostPortOf } from './relay-process.js';
@@ -14,3 +14,9 @@ export async function sendLines(listener: string, lines: string[]): Promise<void
   socket.end();
   await once(socket, 'close');
 }
+
+/** `name value timestamp`: metric line number `i` of `key` (its value is `i`). */
+export const metricLine = (key: string, i: number): string => `${key} ${i} 1700000000`;
+
+/** The value field of a received metric line (the message number of metricLine). */
+export const metricValue = (m: Buffer): number => Number(m.toString('latin1').split(' ')[1]);
