@@ -77,11 +77,6 @@ export class DestinationNotices {
     this.log.log('warn', `rejected:${o.index}`, `${o.text}: the receiver refused ${messages} message(s): ${reasons[0] ?? 'no reason given'}`);
   }
 
-  /** A group member passed `items` ring items that were other members' (counted, never logged). */
-  others(items: number): void {
-    if (items > 0) this.counters.others(items);
-  }
-
   /** `skipped` empty messages its framing cannot carry were left out. */
   unframeable(skipped: number, framing: string): void {
     if (skipped === 0) return;

@@ -83,8 +83,8 @@ export class Destination {
       warn: (cause, message) => this.notices.warn(cause, message),
     });
     this.replay = setup.store && this.replayOf(setup.store);
-    const { ring, window, spill, connection, notices } = this;
-    this.overflow = new Overflow({ reader, ring, window, spill, connection, notices, share: setup.share });
+    const { ring, window, spill, connection, notices, counters } = this;
+    this.overflow = new Overflow({ reader, ring, window, spill, connection, notices, counters, share: setup.share });
     this.membership = setup.share && this.membershipOf(setup.share);
     this.ring.moveTo(setup.tail, setup.tailItems);
     this.ring.publish(true);
@@ -212,7 +212,7 @@ export class Destination {
       const next = this.framer.next(this.ring.position, endAt, this.options.maxWriteBytes, this.membership?.share, this.ring.items);
       if (!next) break;
       this.ring.moveTo(next.end, next.items);
-      if (next.others > 0) this.counters.others(next.others);
+      this.counters.others(next.others);
       if (next.chunk.length === 0) {
         this.ring.publish();
         continue;
@@ -238,7 +238,7 @@ export class Destination {
     const firstId = this.ring.items;
     this.batch.length = 0;
     this.ring.passTo(tail, this.batch);
-    if (this.membership) this.notices.others(this.membership.share.keep(this.batch, firstId));
+    if (this.membership) this.counters.others(this.membership.share.keep(this.batch, firstId));
     if (this.batch.length > 0) lost += this.spill.keep(this.batch, 'shutdown');
     this.batch.length = 0;
     this.ring.publish();

@@ -5,6 +5,7 @@
  * Measured against the live tail, never past `endAt` (docs/ARCHITECTURE.md, "Reload").
  */
 import type { RingReader } from '../ring/ring.js';
+import type { DestinationCounters } from '../metrics/counters.js';
 import type { Connection } from './connection.js';
 import type { DeliveryWindow } from './delivery-window.js';
 import type { DestinationNotices } from './destination-notices.js';
@@ -21,6 +22,7 @@ export interface OverflowParts {
   spill: SpillKeeper;
   connection: Connection;
   notices: DestinationNotices;
+  counters: DestinationCounters;
   /** A group member's share: only its own items are spilled or dropped (the others' are just passed). */
   share: Share | undefined;
 }
@@ -38,13 +40,13 @@ export class Overflow {
 
   /** Applies the lag and pin limits against the live `tail`; what leaves the ring stops at `endAt`. */
   enforce(tail: number, endAt: number): void {
-    const { ring, spill, window, connection, notices, reader, share } = this.parts;
+    const { ring, spill, window, connection, notices, reader, share, counters } = this.parts;
     const action = overflowAction(this.limits, ring.lagBytes(tail), { enabled: spill.store !== undefined, inFlightBytes: spill.bytesInFlight });
     if (action !== 'none' && ring.position !== endAt) {
       this.batch.length = 0;
       const firstId = ring.items;
       ring.skipOldest(tail, endAt, this.limits.overflowLowBytes, this.batch);
-      if (share) notices.others(share.keep(this.batch, firstId));
+      if (share) counters.others(share.keep(this.batch, firstId));
       if (action === 'spill') spill.keep(this.batch, 'overflow');
       else notices.overflowDropped(this.batch.length, connection.state === 'up');
       this.batch.length = 0;
