@@ -6,43 +6,11 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mulberry32, randomInt } from '../prng.js';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { Piscina } from 'piscina';
 import { DEFAULTS } from '../config/config.js';
-import { RelayError } from '../errors.js';
-import type { FramingName } from '../framing/index.js';
-import { renderHtmlReport } from '../bench/html-report.js';
 import { MIN_PAYLOAD_BYTES } from '../bench/payload.js';
-import { renderResultsTable } from '../bench/results-table.js';
-import { runOnce, type RunResult } from '../bench/run-one.js';
-import type { BenchTls } from '../bench/run-spec.js';
-import { selfSigned } from '../bench/throwaway-certs.js';
-import { renderSummaryHtml, summarize } from '../bench/summarize.js';
+import type { BenchOptions } from '../bench/bench-runs.js';
 import { durationOption, framingOption } from './parsers.js';
-import { GROUP_MODES, type GroupMode } from '../group/group-spec.js';
-
-interface BenchOptions {
-  rate: number;
-  count: number | undefined;
-  duration: number;
-  size: number;
-  sizes: number[] | undefined;
-  dests: number;
-  framing: FramingName;
-  senders: number;
-  sendWith: 'auto' | 'dgram';
-  sigtermAfterSend: boolean;
-  relayCmd: string[];
-  json: boolean;
-  sweep: number[] | undefined;
-  report: string | undefined;
-  settle: number;
-  sinkTls: boolean;
-  sinkRelp: boolean;
-  group: GroupMode | undefined;
-}
+import { GROUP_MODES } from '../group/group-spec.js';
 
 function positiveInteger(name: string, max: number): (value: string) => number {
   return (value) => {
@@ -76,12 +44,6 @@ function rateList(value: string): number[] {
   return value.split(',').map(positiveInteger('--sweep rate', 10_000_000));
 }
 
-/** `NAME=COMMAND` names a relay in reports; a bare command is its own name. */
-function labelled(value: string): { label: string; command: string } {
-  const match = /^([A-Za-z][\w.-]*)=(.+)$/.exec(value);
-  return match ? { label: match[1]!, command: match[2]! } : { label: value, command: value };
-}
-
 /** `relay bench summarize`: the medians of repeated runs, as Markdown tables and optionally the HTML report. */
 function summarizeCommand(): Command {
   return new Command('summarize')
@@ -90,6 +52,8 @@ function summarizeCommand(): Command {
     .option('--html <file.html>', 'also write the medians as a self-contained HTML report (one line per relay and destination count)')
     .addHelpText('after', '\nExample:\n  relay bench summarize --html bench/report.html bench/runs-100B-1dest.jsonl bench/runs-100B-4dest.jsonl')
     .action(async (files: string[], options: { html?: string }) => {
+      // Loaded when used: the relay's own start (the default command) never pays for the bench's modules.
+      const [{ writeFile }, { renderSummaryHtml, summarize }] = await Promise.all([import('node:fs/promises'), import('../bench/summarize.js')]);
       const summary = await summarize(files);
       process.stdout.write(summary.markdown);
       if (options.html !== undefined) {
@@ -162,87 +126,10 @@ export function benchCommand(): Command {
         `\nExamples:\n  relay bench --rate 50000 --duration 5s --dests 4\n  relay bench --sweep 20000,50000,100000 --report bench.html\n  relay bench --rate 100000 --relay-cmd 'lockless=relay-lockless/bin/relay udp@{udp} {tcp}' --relay-cmd 'this=./bin/relay udp@{udp} {tcp} -q'`,
       )
       .action(async (options: BenchOptions) => {
+        // Loaded when used (piscina, the sinks, the histograms): the relay's own start never pays for them.
+        const { bench } = await import('../bench/bench-runs.js');
         await bench(options);
       })
       .addCommand(summarizeCommand())
   );
-}
-
-/** Runs `body` with a throwaway self-signed certificate for 127.0.0.1 (or none), deleted afterwards. */
-async function withSinkCertificate(wanted: boolean, body: (tls: BenchTls | undefined) => Promise<void>): Promise<void> {
-  if (!wanted) return body(undefined);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'relay-bench-tls-'));
-  try {
-    const { cert, key, certFile } = await selfSigned(dir, 'relay-bench', ['IP:127.0.0.1']);
-    await body({ cert, key, caFile: certFile });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-/** --sink-relp excludes --sink-tls, and a framing (RELP frames each message itself). */
-function checkSinkOptions(options: BenchOptions): void {
-  if (!options.sinkRelp) return;
-  if (options.sinkTls) throw new RelayError('ERR_BAD_OPTION', '--sink-relp and --sink-tls: choose one (the RELP sinks do not serve TLS)');
-  if (options.framing !== DEFAULTS.framing) {
-    throw new RelayError('ERR_BAD_OPTION', `--sink-relp and --framing ${options.framing}: RELP frames each message itself, it takes no framing`);
-  }
-}
-
-async function bench(options: BenchOptions): Promise<void> {
-  checkSinkOptions(options);
-  await withSinkCertificate(options.sinkTls, (tls) => benchWith(options, tls));
-}
-
-async function benchWith(options: BenchOptions, tls: BenchTls | undefined): Promise<void> {
-  // This relay's TLS and RELP runs get their own labels, so summaries never mix them with TCP runs.
-  const ownLabel = options.sinkRelp ? 'relay-relp' : tls ? 'relay-tls' : 'relay';
-  const relays: { label: string; command: string | undefined }[] =
-    options.relayCmd.length > 0 ? options.relayCmd.map(labelled) : [{ label: ownLabel, command: undefined }];
-  const rates = options.sweep ?? [options.rate];
-  const pool = new Piscina({ filename: new URL('../bench/sender-task.js', import.meta.url).href, minThreads: options.senders, maxThreads: options.senders });
-  const tty = process.stderr.isTTY;
-  const results: RunResult[] = [];
-  try {
-    for (const rate of rates) {
-      for (const relay of relays) {
-        const count = options.count ?? Math.max(1, Math.round((rate * options.duration) / 1000));
-        const started = Date.now();
-        const result = await runOnce(
-          {
-            label: relay.label,
-            relayCommand: relay.command,
-            rate,
-            count,
-            sizes: options.sizes ?? [options.size],
-            destinations: options.dests,
-            framing: options.framing,
-            senders: options.senders,
-            sendWith: options.sendWith,
-            sigtermAfterSend: options.sigtermAfterSend,
-            settleMs: options.settle,
-            tls,
-            relp: options.sinkRelp,
-            group: options.group,
-          },
-          pool,
-          tty
-            ? (_sent, delivered) =>
-                process.stderr.write(`\r${relay.label} @ ${rate}/s: ${((Date.now() - started) / 1000).toFixed(1)} s, delivered ${delivered} of ${count}   `)
-            : undefined,
-        );
-        if (tty) process.stderr.write('\r\x1b[K');
-        results.push(result);
-        if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-      }
-    }
-  } finally {
-    await pool.destroy();
-  }
-  if (!options.json) process.stdout.write(`${renderResultsTable(results)}\n`);
-  if (options.report) {
-    const context = `${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.availableParallelism()}, Node ${process.version}\nrelay ${process.argv.slice(2).join(' ')}`;
-    await writeFile(options.report, renderHtmlReport(results, context));
-    process.stderr.write(`relay bench: wrote ${options.report}\n`);
-  }
 }
