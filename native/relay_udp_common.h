@@ -1,8 +1,8 @@
 /*
  * What crosses the source files of the relay_udp addon: relay_udp.c (the receiver and the module's
- * exports) uses relay_udp_send.c (the bench's batched sender); both use relay_udp_args.c (errors
- * and argument checks), which uses neither. Nothing here is exported from the shared library
- * (binding.gyp builds with -fvisibility=hidden).
+ * exports) uses relay_udp_send.c (the bench's batched sender) and relay_reclaimer.c (the background
+ * thread); all use relay_udp_args.c (errors and argument checks), which uses none of them.
+ * Nothing here is exported from the shared library (binding.gyp builds with -fvisibility=hidden).
  */
 #ifndef RELAY_UDP_COMMON_H
 #define RELAY_UDP_COMMON_H
@@ -61,5 +61,16 @@ napi_value udp_send_batch(napi_env env, napi_callback_info info);
 napi_value udp_sender_close(napi_env env, napi_callback_info info);
 /* The fd of a sender handle (-1 once closed), or -2 when v is not a sender handle. */
 int sender_fd(napi_env env, napi_value v);
+
+/* ---------------------------------------------------------------- the background thread (relay_reclaimer.c) */
+
+/* reclaimerStart(control, indices, intervalMs) -> handle */
+napi_value reclaimer_start(napi_env env, napi_callback_info info);
+/* reclaimerJoin(handle) */
+napi_value reclaimer_join(napi_env env, napi_callback_info info);
+/* reclaimerThreadId(handle) -> kernel thread id */
+napi_value reclaimer_thread_id(napi_env env, napi_callback_info info);
+/* reclaimerComputeHead(control, indices) -> HEAD */
+napi_value reclaimer_compute_head(napi_env env, napi_callback_info info);
 
 #endif

@@ -6,9 +6,8 @@
  * (MAX_LISTENERS, MAX_DESTINATIONS): the index of their counter block and RELEASED slot.
  */
 import type { Worker } from 'node:worker_threads';
-import { once } from 'node:events';
 import { viewRing, type RingBuffers } from '../ring/layout.js';
-import { stopReclaimer } from '../background/reclaimer.js';
+import type { BackgroundThread } from '../background/background.js';
 import { ensureWritableDirectory } from '../spill/spill-options.js';
 import { lockSpillRoot, type SpillLock } from '../spill/dir-lock.js';
 import { RelayError } from '../errors.js';
@@ -58,7 +57,7 @@ export class Relay {
   private readonly countersBuffer: SharedArrayBuffer;
   private readonly ingest: Worker;
   private readonly egress: Worker;
-  private readonly background: Worker;
+  private readonly background: BackgroundThread;
   /** Kernel thread id of each relay thread, as each reported it. */
   private readonly threadIds: Map<string, number>;
 
@@ -248,8 +247,7 @@ export class Relay {
 
   /** Ends every thread at once, delivering nothing more. */
   async kill(): Promise<void> {
-    stopReclaimer(viewRing(this.ring));
-    await Promise.all([this.ingest.terminate(), this.egress.terminate(), this.background.terminate()]);
+    await Promise.all([this.ingest.terminate(), this.egress.terminate(), this.background.stop()]);
     await this.spillLock?.release();
   }
 
@@ -261,8 +259,7 @@ export class Relay {
     this.egress.postMessage({ type: 'drain', timeoutMs: this.currentConfig.drainTimeoutMs } satisfies ToEgress);
     const report = await drained;
     if (report.type !== 'drained') throw new RelayError('ERR_INTERNAL', 'egress thread sent no drain report');
-    stopReclaimer(viewRing(this.ring));
-    await Promise.all([this.ingest.terminate(), this.egress.terminate(), once(this.background, 'exit')]);
+    await Promise.all([this.ingest.terminate(), this.egress.terminate(), this.background.stop()]);
     await this.spillLock?.release();
     const names = new Map([...this.slots.destinations].map(([slot, d]) => [slot, d.config.endpoint.text]));
     return {

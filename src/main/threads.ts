@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { allocateRing, viewRing, type RingBuffers } from '../ring/layout.js';
-import { stopReclaimer } from '../background/reclaimer.js';
+import { startBackground, type BackgroundThread } from '../background/background.js';
 import { allocateCounters } from '../metrics/counters.js';
 import { RelayError } from '../errors.js';
 import { MAX_DESTINATIONS, MAX_LISTENERS, type RelayConfig } from '../config/config.js';
@@ -29,7 +29,7 @@ export interface RelayThreads {
   counters: SharedArrayBuffer;
   ingest: Worker;
   egress: Worker;
-  background: Worker;
+  background: BackgroundThread;
   /** Kernel thread id of each thread, as each reported it (filled in as they report). */
   threadIds: Map<string, number>;
   /** What each listener bound, in configuration order. */
@@ -56,15 +56,19 @@ export async function startThreads(config: RelayConfig, log: LogSink, onFatal: (
     });
     return worker;
   };
-  const background = spawn('background', '../background/background-thread.js', { ...shared, reclaimIntervalMs: config.reclaimIntervalMs });
+  const background = startBackground(
+    viewRing(ring),
+    config.reclaimIntervalMs,
+    () => spawn('background', '../background/background-thread.js', { ...shared, reclaimIntervalMs: config.reclaimIntervalMs }),
+    (tid) => threadIds.set('background', tid),
+  );
   const egress = spawn('egress', '../egress/egress-thread.js', { ...shared, destinations: destinationOptions(config), spill: spillOptions(config) });
   // Every destination must hold its cursor before the first datagram is appended.
   await nextMessage<FromEgress>(egress, (m) => m.type === 'ready');
   const ingest = spawn('ingest', '../ingest/ingest-thread.js', { ...shared, listeners: listenerOptions(config), options: ingestOptions(config) });
   const ready = await nextMessage<FromIngest>(ingest, (m) => m.type === 'listening' || m.type === 'fatal');
   if (ready.type === 'fatal') {
-    stopReclaimer(viewRing(ring));
-    await Promise.all([ingest.terminate(), egress.terminate(), background.terminate()]);
+    await Promise.all([ingest.terminate(), egress.terminate(), background.stop()]);
     throw new RelayError(ready.code, ready.message, ready.cause === undefined ? undefined : { cause: ready.cause });
   }
   if (ready.type !== 'listening') throw new RelayError('ERR_INTERNAL', 'ingest thread sent no listening report');

@@ -14,8 +14,12 @@ import { SlotTable } from '../../src/main/slot-table.js';
 import { DEFAULTS, MAX_DESTINATIONS, type RelayConfig } from '../../src/config/config.js';
 import { DESTINATION_ADDRESS, LISTENER_ADDRESS, parseEndpoint } from '../../src/config/address.js';
 import { mulberry32, randomInt } from '../helpers/prng.js';
+import { controlIndices, loadReclaimerAddon } from '../../src/background/background.js';
 
-test('slots: HEAD never passes a taken slot, and a free slot never holds HEAD back (seeded schedules)', () => {
+/** The native background thread's HEAD (native/relay_reclaimer.c), checked beside computeHead when the addon is built. */
+const nativeReclaimer = loadReclaimerAddon();
+
+test('slots: HEAD never passes a taken slot, and a free slot never holds HEAD back (seeded schedules; the native thread computes the same HEAD)', () => {
   for (let seed = 1; seed <= 200; seed++) {
     const random = mulberry32(seed);
     const slots = 8;
@@ -51,6 +55,8 @@ test('slots: HEAD never passes a taken slot, and a free slot never holds HEAD ba
       const head = computeHead(v);
       const lowest = Math.max(...[...taken.values()].map((r) => distance(now, r)));
       assert.equal(distance(now, head), lowest, `seed ${seed} step ${step}: HEAD ${head} is not the lowest taken released position`);
+      if (nativeReclaimer)
+        assert.equal(nativeReclaimer.reclaimerComputeHead(v.control, controlIndices(v)), head, `seed ${seed} step ${step}: the native HEAD differs`);
       assert.ok(usedBytes(v) <= v.capacity, `seed ${seed} step ${step}: used bytes past the capacity`);
     }
   }

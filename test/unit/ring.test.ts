@@ -12,6 +12,9 @@ import { HEAD, ITEM_HEADER_BYTES, MIN_CAPACITY, RELEASED, TAIL, allocateRing, di
 import { RingReader, RingWriter } from '../../src/ring/ring.js';
 import { computeHead, publishHead, usedBytes } from '../../src/ring/positions.js';
 import { mulberry32, payloadFor, randomInt } from '../helpers/prng.js';
+import { controlIndices, loadReclaimerAddon } from '../../src/background/background.js';
+import { stopReclaimer } from '../../src/background/reclaimer.js';
+import { nativeUdpUnavailableReason } from '../../src/ingest/native-udp.js';
 
 interface SimReader {
   reader: RingReader;
@@ -237,30 +240,47 @@ test('ring: append refuses an item when the ring is full and accepts it once the
   assert.equal(writer.append(payload), true);
 });
 
-test('ring: one writer thread, two reader threads and the reclaimer thread', async () => {
-  const items = 100_000;
-  const maxLength = 2000;
-  const seed = 42;
-  const buffers = allocateRing(MIN_CAPACITY, 2);
-  const url = new URL('../helpers/ring-worker.js', import.meta.url);
-  const common = { buffers, items, maxLength, seed };
-  const readers = [0, 1].map((index) => new Worker(url, { workerData: { ...common, role: 'reader', index } }));
-  const reclaimer = new Worker(url, { workerData: { ...common, role: 'reclaimer' } });
-  const writer = new Worker(url, { workerData: { ...common, role: 'writer' } });
-  try {
-    const results = await Promise.all([writer, ...readers].map((w) => once(w, 'message').then(([m]) => m as { ok: boolean; detail: string; count: number })));
-    for (const r of results) assert.ok(r.ok, r.detail);
-    assert.deepEqual(
-      results.map((r) => r.count),
-      [items, items, items],
-    );
-  } finally {
-    const { stopReclaimer } = await import('../../src/background/reclaimer.js');
-    stopReclaimer(viewRing(buffers));
-    await once(reclaimer, 'exit');
-    await Promise.all([writer, ...readers].map((w) => w.terminate()));
-  }
-});
+for (const kind of ['worker', 'native'] as const) {
+  test(`ring: one writer thread, two reader threads and the reclaimer thread (${kind})`, async (t) => {
+    const addon = loadReclaimerAddon();
+    if (kind === 'native' && addon === undefined) return t.skip(`native addon not loadable: ${nativeUdpUnavailableReason() ?? 'built before the reclaimer'}`);
+    const items = 100_000;
+    const maxLength = 2000;
+    const seed = 42;
+    const buffers = allocateRing(MIN_CAPACITY, 2);
+    const url = new URL('../helpers/ring-worker.js', import.meta.url);
+    const common = { buffers, items, maxLength, seed };
+    const readers = [0, 1].map((index) => new Worker(url, { workerData: { ...common, role: 'reader', index } }));
+    const v = viewRing(buffers);
+    let stopReclaiming: () => Promise<void>;
+    if (kind === 'worker') {
+      const worker = new Worker(url, { workerData: { ...common, role: 'reclaimer' } });
+      stopReclaiming = async () => {
+        stopReclaimer(v);
+        await once(worker, 'exit');
+      };
+    } else {
+      const handle = addon!.reclaimerStart(v.control, controlIndices(v), 5);
+      stopReclaiming = async () => {
+        stopReclaimer(v);
+        addon!.reclaimerJoin(handle);
+      };
+    }
+    const writer = new Worker(url, { workerData: { ...common, role: 'writer' } });
+    try {
+      const results = await Promise.all([writer, ...readers].map((w) => once(w, 'message').then(([m]) => m as { ok: boolean; detail: string; count: number })));
+      for (const r of results) assert.ok(r.ok, r.detail);
+      assert.deepEqual(
+        results.map((r) => r.count),
+        [items, items, items],
+      );
+      assert.notEqual(Atomics.load(v.control, HEAD), 0, 'the reclaimer moved HEAD');
+    } finally {
+      await stopReclaiming();
+      await Promise.all([writer, ...readers].map((w) => w.terminate()));
+    }
+  });
+}
 
 test('ring: usedBytes is TAIL minus the lowest RELEASED, across the u32 wrap', () => {
   const v = viewRing(allocateRing(MIN_CAPACITY, 2));

@@ -1,0 +1,85 @@
+/**
+ * The background thread as the main thread starts and stops it. With the native addon it is a
+ * native thread (native/relay_reclaimer.c) running the same loop as ./reclaimer.ts on the ring's
+ * control words; without it (not built, or RELAY_NATIVE_UDP=0), a worker running ./reclaimer.ts.
+ *
+ * Why native: the loop needs no JavaScript, and a worker isolate costs ~8 MB of RSS even when it
+ * runs nothing (measured: bare `node` 42 MB, with one empty worker 52 MB; docs/ARCHITECTURE.md,
+ * "Memory"). One difference, documented in the C file: a waker's Atomics.notify() cannot reach a
+ * native thread, so it notices a wake within 10 ms instead of at once. Nothing waits for that wake:
+ * ingest computes the bound itself when the ring looks full (src/ring/ring.ts reserve()).
+ */
+import { once } from 'node:events';
+import type { Worker } from 'node:worker_threads';
+import { loadNativeUdp } from '../ingest/native-udp.js';
+import { BG_SLEEPING, BG_WAKE, HEAD, RELEASED, SLOT_GENERATION, STOP, TAIL, type RingViews } from '../ring/layout.js';
+import { stopReclaimer } from './reclaimer.js';
+
+/** The ring's control words the native loop uses, by their names in src/ring/layout.ts. */
+export interface ControlIndices {
+  HEAD: number;
+  TAIL: number;
+  RELEASED: number;
+  SLOT_GENERATION: number;
+  slotFree: number;
+  destinationSlots: number;
+  BG_SLEEPING: number;
+  BG_WAKE: number;
+  STOP: number;
+}
+
+/** The addon's background-thread functions (native/relay_reclaimer.c). */
+export interface ReclaimerAddon {
+  reclaimerStart(control: Int32Array, at: ControlIndices, intervalMs: number): object;
+  /** Waits for the thread to leave its loop; the caller has set STOP. */
+  reclaimerJoin(handle: object): void;
+  reclaimerThreadId(handle: object): number;
+  /** The HEAD the loop would publish now: the C twin of computeHead (src/ring/positions.ts), for tests. */
+  reclaimerComputeHead(control: Int32Array, at: ControlIndices): number;
+}
+
+/** The addon's background-thread functions, or undefined without the addon (or with a build older than them). */
+export function loadReclaimerAddon(): ReclaimerAddon | undefined {
+  const addon = loadNativeUdp() as Partial<ReclaimerAddon> | undefined;
+  return typeof addon?.reclaimerStart === 'function' ? (addon as ReclaimerAddon) : undefined;
+}
+
+/** The control indices of a ring, for the addon. */
+export function controlIndices(v: RingViews): ControlIndices {
+  return { HEAD, TAIL, RELEASED, SLOT_GENERATION, slotFree: v.slotFree, destinationSlots: v.destinationSlots, BG_SLEEPING, BG_WAKE, STOP };
+}
+
+/** A running background thread. */
+export interface BackgroundThread {
+  readonly kind: 'native' | 'worker';
+  /** Sets STOP and resolves once the thread has left its loop. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the background thread on ring `v`: native when the addon has it, else `spawnWorker()`.
+ * `onThreadId` gets the native thread's kernel id (a worker reports its own).
+ */
+export function startBackground(v: RingViews, intervalMs: number, spawnWorker: () => Worker, onThreadId: (tid: number) => void): BackgroundThread {
+  const addon = loadReclaimerAddon();
+  if (addon === undefined) {
+    const worker = spawnWorker();
+    const exited = once(worker, 'exit');
+    return {
+      kind: 'worker',
+      stop: async () => {
+        stopReclaimer(v);
+        await exited;
+      },
+    };
+  }
+  const handle = addon.reclaimerStart(v.control, controlIndices(v), intervalMs);
+  onThreadId(addon.reclaimerThreadId(handle));
+  return {
+    kind: 'native',
+    stop: async () => {
+      stopReclaimer(v);
+      addon.reclaimerJoin(handle);
+    },
+  };
+}
