@@ -1,0 +1,75 @@
+/**
+ * The bench's peer scripts (bench/peers/*.sh) against the real servers from Debian: `relay bench
+ * --relay-cmd` runs HAProxy's log-forward and rsyslog's omfwd through them, with lf framing and two
+ * sinks; every message arrives on every sink, in order, unaltered, and the scripts leave nothing in
+ * their temp dir. Skipped (one line) without the server, failed without it when CI=true.
+ */
+import test, { type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { accessSync, constants } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { RunResult } from '../../src/bench/run-one.js';
+import { RELAY_BIN, spawnRelay } from '../helpers/relay-process.js';
+import { withTempDir } from '../helpers/temp-dir.js';
+
+const ROOT = path.dirname(path.dirname(RELAY_BIN));
+
+/** The server binary as the script finds it: $ENV when set, else on PATH or in /usr/sbin, /sbin. */
+function findServer(binary: string, envName: string): string | undefined {
+  const override = process.env[envName];
+  const dirs = override ? [] : [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/sbin'];
+  for (const candidate of override ? [override] : dirs.filter((d) => d !== '').map((d) => path.join(d, binary))) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {}
+  }
+  return undefined;
+}
+
+const PEERS = [
+  { name: 'haproxy', script: 'haproxy-log-forward.sh', binary: 'haproxy', envName: 'HAPROXY', apt: 'haproxy' },
+  { name: 'rsyslog', script: 'rsyslog-omfwd.sh', binary: 'rsyslogd', envName: 'RSYSLOGD', apt: 'rsyslog' },
+];
+
+/** True when the test cannot run: skips it, or fails it when CI=true. */
+function missingServer(t: TestContext, peer: (typeof PEERS)[number]): boolean {
+  if (findServer(peer.binary, peer.envName) !== undefined) return false;
+  const why = `${peer.binary} is not installed (bench/peers/install-peers.sh, or apt-get install ${peer.apt})`;
+  if (process.env.CI === 'true') assert.fail(`${why}, and CI=true requires it`);
+  t.skip(why);
+  return true;
+}
+
+/** Polls until `dir` is empty (rsyslog-omfwd.sh removes its temp dir just after rsyslogd exits); its entries at the deadline. */
+async function emptied(dir: string, timeoutMs = 5000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const entries = await readdir(dir);
+    if (entries.length === 0 || Date.now() > deadline) return entries;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+for (const peer of PEERS) {
+  test(`bench peers: ${peer.script} relays every message to both lf sinks, in order, and leaves no temp dir`, async (t: TestContext) => {
+    if (missingServer(t, peer)) return;
+    await withTempDir('relay-bench-peers-', async (tmp) => {
+      const script = path.join(ROOT, 'bench', 'peers', peer.script);
+      const args = ['bench', '--relay-cmd', `${peer.name}=exec '${script}' {udp} {tcp}`, '--framing', 'lf', '--size', '100', '--dests', '2'];
+      const exit = await spawnRelay([...args, '--rate', '2000', '--duration', '1s', '--settle', '1s', '--json'], { env: { TMPDIR: tmp } }).exit(60_000);
+      assert.equal(exit.code, 0, exit.stderr);
+      const run = JSON.parse(exit.stdout.trim()) as RunResult;
+      assert.equal(run.relay, peer.name);
+      assert.equal(run.sent, 2000);
+      assert.deepEqual(run.destinations, [
+        { delivered: 2000, gaps: 0, duplicates: 0, reordered: 0, torn: 0 },
+        { delivered: 2000, gaps: 0, duplicates: 0, reordered: 0, torn: 0 },
+      ]);
+      assert.equal(run.loss_pct, 0);
+      assert.ok(run.relay_cpu_s > 0 && run.relay_peak_rss_mb > 0, JSON.stringify(run));
+      assert.deepEqual(await emptied(tmp), [], 'the script removed its temp dir');
+    });
+  });
+}
