@@ -1,11 +1,12 @@
 /*
  * The floor of what `relay bench` can measure on a machine: a relay reduced to one thread that
- * receives with recvmmsg and writes each batch, len32le-framed, to every destination in one
- * write(). Not a product (no reconnect, no ring, no accounting); it shows how much of a latency
+ * receives with recvmmsg and writes each batch, len32le-framed (or, with --lf, each datagram
+ * followed by LF), to every destination in one write(). Not a product (no reconnect, no ring, no accounting); it shows how much of a latency
  * or loss figure belongs to the bench and the machine rather than to the relay under test.
  *
  *   cc -O2 -o /tmp/floor-relay bench/floor-relay.c
  *   ./bin/relay bench --rate 100000 --relay-cmd 'floor=exec /tmp/floor-relay udp@{udp} {tcp}'
+ *   ./bin/relay bench --framing lf --rate 100000 --relay-cmd 'floor=exec /tmp/floor-relay --lf udp@{udp} {tcp}'
  *
  * IPv4 numeric addresses only: udp@A.B.C.D:PORT tcp@A.B.C.D:PORT...
  */
@@ -39,9 +40,12 @@ static int parse(const char *text, struct sockaddr_in *out) {
 
 int main(int argc, char **argv) {
   struct sockaddr_in address;
+  int lf = argc > 1 && strcmp(argv[1], "--lf") == 0;
+  argc -= lf;
+  argv += lf;
   int destinations = argc - 2;
   if (argc < 3 || destinations > MAX_DESTINATIONS || parse(argv[1], &address) != 0) {
-    fprintf(stderr, "usage: floor-relay udp@A.B.C.D:PORT tcp@A.B.C.D:PORT...\n");
+    fprintf(stderr, "usage: floor-relay [--lf] udp@A.B.C.D:PORT tcp@A.B.C.D:PORT...\n");
     return 2;
   }
   int udp = socket(AF_INET, SOCK_DGRAM, 0);
@@ -80,8 +84,14 @@ int main(int argc, char **argv) {
     if (n <= 0) continue;
     size_t length = 0;
     for (int i = 0; i < n; i++) {
-      unsigned size = messages[i].msg_len; /* little-endian hosts: the len32le header as is */
-      memcpy(frames + length, &size, 4);
+      unsigned size = messages[i].msg_len;
+      if (lf) {
+        memcpy(frames + length, datagrams[i], size);
+        frames[length + size] = '\n';
+        length += size + 1;
+        continue;
+      }
+      memcpy(frames + length, &size, 4); /* little-endian hosts: the len32le header as is */
       memcpy(frames + length + 4, datagrams[i], size);
       length += 4 + size;
     }
