@@ -8,9 +8,11 @@
  * consistent (__ATOMIC_SEQ_CST), as JavaScript's Atomics are, on the same memory.
  *
  * One difference from the JavaScript loop: a waker's Atomics.notify() cannot wake a native thread
- * (V8 keeps its own wait lists), so this thread, once it has announced sleep (BG_SLEEPING = 1),
- * looks at BG_WAKE and STOP every POLL_MS instead of blocking until notified. A wake is seen
- * within POLL_MS; ingest never waits for one (it computes the bound itself when the ring is full).
+ * (V8 keeps its own wait lists), so ingest's wake-ups are not seen here: the thread publishes HEAD
+ * once per interval, and ingest, which never waits for a wake (src/ring/ring.ts reserve()),
+ * computes the same bound itself whenever the HEAD it has leaves it short of space. So the thread
+ * wakes once per interval at rest, as the worker does. Stopping does not wait for the interval:
+ * reclaimerJoin() signals the thread's condition variable after the caller set STOP.
  */
 #define _GNU_SOURCE
 #include "relay_udp_common.h"
@@ -22,9 +24,6 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-/* How often a sleeping reclaimer looks for a wake or STOP. */
-#define POLL_MS 10
 /* The ring has at most this many destination slots (src/config/config.ts MAX_DESTINATIONS is 64). */
 #define MAX_SLOTS 1024
 
@@ -33,7 +32,7 @@
 
 /* Indices into the control words, named as in layout.ts. */
 typedef struct {
-  int64_t head, tail, released, slot_generation, slot_free, destination_slots, bg_sleeping, bg_wake, stop;
+  int64_t head, tail, released, slot_generation, slot_free, destination_slots, bg_sleeping, stop;
 } control_indices;
 
 typedef struct {
@@ -46,6 +45,9 @@ typedef struct {
   sem_t started;
   pid_t tid;
   bool running; /* started and not joined */
+  pthread_mutex_t lock;
+  pthread_cond_t stopping_changed; /* CLOCK_MONOTONIC */
+  bool stopping;                   /* under lock: reclaimerJoin() was called */
 } reclaimer;
 
 /*
@@ -72,13 +74,23 @@ static uint32_t compute_head(reclaimer *r) {
   }
 }
 
-static void sleep_ms(int64_t ms) {
-  struct timespec t = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-  while (nanosleep(&t, &t) != 0 && errno == EINTR) {
+/* Waits `ms` or until reclaimerJoin() says stop. */
+static void sleep_interval(reclaimer *r, int64_t ms) {
+  struct timespec until;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  until.tv_sec += ms / 1000;
+  until.tv_nsec += (ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
   }
+  pthread_mutex_lock(&r->lock);
+  while (!r->stopping && pthread_cond_timedwait(&r->stopping_changed, &r->lock, &until) == 0) {
+  }
+  pthread_mutex_unlock(&r->lock);
 }
 
-/* reclaimer.ts runReclaimer: publish HEAD, announce sleep, wait for a wake, STOP or the interval. */
+/* reclaimer.ts runReclaimer: publish HEAD, announce sleep, sleep for the interval (or until stopped). */
 static void *run(void *arg) {
   reclaimer *r = arg;
   pthread_setname_np(pthread_self(), "relay-reclaim");
@@ -86,12 +98,8 @@ static void *run(void *arg) {
   sem_post(&r->started);
   while (LOAD(r, r->at.stop) == 0) {
     STORE(r, r->at.head, (int32_t)compute_head(r));
-    int32_t seen = LOAD(r, r->at.bg_wake);
     STORE(r, r->at.bg_sleeping, 1);
-    for (int64_t slept = 0; slept < r->interval_ms; slept += POLL_MS) {
-      if (LOAD(r, r->at.bg_wake) != seen || LOAD(r, r->at.stop) != 0) break;
-      sleep_ms(r->interval_ms - slept < POLL_MS ? r->interval_ms - slept : POLL_MS);
-    }
+    sleep_interval(r, r->interval_ms);
     STORE(r, r->at.bg_sleeping, 0);
   }
   return NULL;
@@ -105,9 +113,9 @@ static bool get_control(napi_env env, napi_value array, napi_value names, reclai
   if (!get_bytes(env, array, "control", true, &data, &length, &ab, &offset)) return false;
   r->control = (int32_t *)data;
   r->words = length / 4;
-  static const char *NAMES[] = {"HEAD", "TAIL", "RELEASED", "SLOT_GENERATION", "slotFree", "destinationSlots", "BG_SLEEPING", "BG_WAKE", "STOP"};
+  static const char *NAMES[] = {"HEAD", "TAIL", "RELEASED", "SLOT_GENERATION", "slotFree", "destinationSlots", "BG_SLEEPING", "STOP"};
   int64_t *fields[] = {&r->at.head,      &r->at.tail,     &r->at.released, &r->at.slot_generation, &r->at.slot_free,
-                       &r->at.destination_slots, &r->at.bg_sleeping, &r->at.bg_wake, &r->at.stop};
+                       &r->at.destination_slots, &r->at.bg_sleeping, &r->at.stop};
   for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++) {
     napi_value v;
     NAPI_OR_RETURN(env, napi_get_named_property(env, names, NAMES[i], &v), false);
@@ -124,8 +132,14 @@ static bool get_control(napi_env env, napi_value array, napi_value names, reclai
 static void join(napi_env env, reclaimer *r) {
   if (!r->running) return;
   r->running = false;
+  pthread_mutex_lock(&r->lock);
+  r->stopping = true;
+  pthread_cond_signal(&r->stopping_changed);
+  pthread_mutex_unlock(&r->lock);
   pthread_join(r->thread, NULL);
   sem_destroy(&r->started);
+  pthread_cond_destroy(&r->stopping_changed);
+  pthread_mutex_destroy(&r->lock);
   napi_delete_reference(env, r->keep);
 }
 
@@ -156,10 +170,18 @@ napi_value reclaimer_start(napi_env env, napi_callback_info info) {
     throw_errno(env, "sem_init", errno);
     return NULL;
   }
+  pthread_condattr_t monotonic;
+  pthread_condattr_init(&monotonic);
+  pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+  pthread_cond_init(&r->stopping_changed, &monotonic);
+  pthread_condattr_destroy(&monotonic);
+  pthread_mutex_init(&r->lock, NULL);
   int err = pthread_create(&r->thread, NULL, run, r);
   if (err != 0) {
     napi_delete_reference(env, r->keep);
     sem_destroy(&r->started);
+    pthread_cond_destroy(&r->stopping_changed);
+    pthread_mutex_destroy(&r->lock);
     free(r);
     throw_errno(env, "pthread_create", err);
     return NULL;

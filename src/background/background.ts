@@ -4,15 +4,16 @@
  * control words; without it (not built, or RELAY_NATIVE_UDP=0), a worker running ./reclaimer.ts.
  *
  * Why native: the loop needs no JavaScript, and a worker isolate costs ~8 MB of RSS even when it
- * runs nothing (measured: bare `node` 42 MB, with one empty worker 52 MB; docs/ARCHITECTURE.md,
- * "Memory"). One difference, documented in the C file: a waker's Atomics.notify() cannot reach a
- * native thread, so it notices a wake within 10 ms instead of at once. Nothing waits for that wake:
- * ingest computes the bound itself when the ring looks full (src/ring/ring.ts reserve()).
+ * runs nothing (measured: bare `node` 42 MB, with two idle empty workers 55 MB, three 61 MB;
+ * docs/ARCHITECTURE.md, "Memory"). One difference, documented in the C file: a waker's
+ * Atomics.notify() cannot reach a native thread, so it publishes HEAD once per interval whatever
+ * ingest asks. Nothing waits for those wakes: ingest computes the bound itself whenever its HEAD
+ * leaves it short of space (src/ring/ring.ts reserve()).
  */
 import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { loadNativeUdp } from '../ingest/native-udp.js';
-import { BG_SLEEPING, BG_WAKE, HEAD, RELEASED, SLOT_GENERATION, STOP, TAIL, type RingViews } from '../ring/layout.js';
+import { BG_SLEEPING, HEAD, RELEASED, SLOT_GENERATION, STOP, TAIL, type RingViews } from '../ring/layout.js';
 import { stopReclaimer } from './reclaimer.js';
 
 /** The ring's control words the native loop uses, by their names in src/ring/layout.ts. */
@@ -24,14 +25,13 @@ export interface ControlIndices {
   slotFree: number;
   destinationSlots: number;
   BG_SLEEPING: number;
-  BG_WAKE: number;
   STOP: number;
 }
 
 /** The addon's background-thread functions (native/relay_reclaimer.c). */
 export interface ReclaimerAddon {
   reclaimerStart(control: Int32Array, at: ControlIndices, intervalMs: number): object;
-  /** Waits for the thread to leave its loop; the caller has set STOP. */
+  /** Wakes the thread and waits for it to leave its loop; the caller has set STOP. */
   reclaimerJoin(handle: object): void;
   reclaimerThreadId(handle: object): number;
   /** The HEAD the loop would publish now: the C twin of computeHead (src/ring/positions.ts), for tests. */
@@ -46,7 +46,7 @@ export function loadReclaimerAddon(): ReclaimerAddon | undefined {
 
 /** The control indices of a ring, for the addon. */
 export function controlIndices(v: RingViews): ControlIndices {
-  return { HEAD, TAIL, RELEASED, SLOT_GENERATION, slotFree: v.slotFree, destinationSlots: v.destinationSlots, BG_SLEEPING, BG_WAKE, STOP };
+  return { HEAD, TAIL, RELEASED, SLOT_GENERATION, slotFree: v.slotFree, destinationSlots: v.destinationSlots, BG_SLEEPING, STOP };
 }
 
 /** A running background thread. */
