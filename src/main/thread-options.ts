@@ -27,14 +27,6 @@ export const SPILL_SEGMENTS_PER_DIRECTORY = 8;
 export const SPILL_SEGMENT_MIN_BYTES = 1 * MIB;
 export const SPILL_SEGMENT_MAX_BYTES = 64 * MIB;
 
-/**
- * The ingest and egress isolates' young generation, in MiB (worker_threads resourceLimits).
- * V8's default lets each grow to 16 MiB semi-spaces under load; with 2 MiB the relay's peak RSS
- * at 20k-200k msgs/s is 11-13 MB lower at the same CPU per message, and a scavenge still takes
- * ~0.2 ms (median at 100k msgs/s with --trace-gc; the largest 1.8 ms). bench/RESULTS.md, "Footprint".
- */
-export const WORKER_YOUNG_GENERATION_MB = 2;
-
 /** Every listener at start, in configuration order: its position is its slot (counter block). */
 export function listenerOptions(config: RelayConfig): ListenerOptions[] {
   return config.listeners.map((l, slot) => listenerOptionsFor(config, l, slot));

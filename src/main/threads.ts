@@ -10,7 +10,7 @@ import { allocateCounters } from '../metrics/counters.js';
 import { RelayError } from '../errors.js';
 import { MAX_DESTINATIONS, MAX_LISTENERS, type RelayConfig } from '../config/config.js';
 import type { LogSink } from '../logging.js';
-import { WORKER_YOUNG_GENERATION_MB, destinationOptions, ingestOptions, listenerOptions, spillOptions } from './thread-options.js';
+import { destinationOptions, ingestOptions, listenerOptions, spillOptions } from './thread-options.js';
 import type {
   BackgroundWorkerData,
   BoundListener,
@@ -48,11 +48,7 @@ export async function startThreads(config: RelayConfig, log: LogSink, onFatal: (
   const threadIds = new Map<string, number>([['main', process.pid]]);
   /** Every thread reports its id and sends log lines; anything else is for whoever waits on it. */
   const spawn = (name: string, file: string, workerData: IngestWorkerData | EgressWorkerData | BackgroundWorkerData): Worker => {
-    const worker = new Worker(new URL(file, import.meta.url), {
-      workerData,
-      name: `relay-${name}`,
-      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
-    });
+    const worker = new Worker(new URL(file, import.meta.url), { workerData, name: `relay-${name}` });
     worker.on('error', (error) => onFatal(error));
     worker.on('message', (message: FromIngest | FromEgress | FromBackground) => {
       if (message.type === 'log') log(message.level, message.message);
