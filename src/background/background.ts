@@ -10,7 +10,6 @@
  * ingest asks. Nothing waits for those wakes: ingest computes the bound itself whenever its HEAD
  * leaves it short of space (src/ring/ring.ts reserve()).
  */
-import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { loadNativeUdp } from '../ingest/native-udp.js';
 import { BG_SLEEPING, HEAD, RELEASED, SLOT_GENERATION, STOP, TAIL, type RingViews } from '../ring/layout.js';
@@ -51,7 +50,6 @@ export function controlIndices(v: RingViews): ControlIndices {
 
 /** A running background thread. */
 export interface BackgroundThread {
-  readonly kind: 'native' | 'worker';
   /** Sets STOP and resolves once the thread has left its loop. */
   stop(): Promise<void>;
 }
@@ -64,9 +62,9 @@ export function startBackground(v: RingViews, intervalMs: number, spawnWorker: (
   const addon = loadReclaimerAddon();
   if (addon === undefined) {
     const worker = spawnWorker();
-    const exited = once(worker, 'exit');
+    // Not events.once: it would reject on the worker's 'error', which the spawner already reports.
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     return {
-      kind: 'worker',
       stop: async () => {
         stopReclaimer(v);
         await exited;
@@ -76,7 +74,6 @@ export function startBackground(v: RingViews, intervalMs: number, spawnWorker: (
   const handle = addon.reclaimerStart(v.control, controlIndices(v), intervalMs);
   onThreadId(addon.reclaimerThreadId(handle));
   return {
-    kind: 'native',
     stop: async () => {
       stopReclaimer(v);
       addon.reclaimerJoin(handle);

@@ -5,6 +5,7 @@
  * `relay bench summarize`: medians of repeated `relay bench --json` runs.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { writeFile } from 'node:fs/promises';
 import { mulberry32, randomInt } from '../prng.js';
 import { DEFAULTS } from '../config/config.js';
 import { MIN_PAYLOAD_BYTES } from '../bench/payload.js';
@@ -53,7 +54,7 @@ function summarizeCommand(): Command {
     .addHelpText('after', '\nExample:\n  relay bench summarize --html bench/report.html bench/runs-100B-1dest.jsonl bench/runs-100B-4dest.jsonl')
     .action(async (files: string[], options: { html?: string }) => {
       // Loaded when used: the relay's own start (the default command) never pays for the bench's modules.
-      const [{ writeFile }, { renderSummaryHtml, summarize }] = await Promise.all([import('node:fs/promises'), import('../bench/summarize.js')]);
+      const { renderSummaryHtml, summarize } = await import('../bench/summarize.js');
       const summary = await summarize(files);
       process.stdout.write(summary.markdown);
       if (options.html !== undefined) {
