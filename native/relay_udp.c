@@ -32,7 +32,7 @@
 
 /*
  * Int32 slots per datagram in meta: length, flags, family, port, addr0..addr3. TypeScript repeats
- * these (src/ingest/native-udp.ts); the module exports them as `layout` and the TypeScript side
+ * these (src/native/addon.ts); the module exports them as `layout` and the TypeScript side
  * refuses an addon whose values differ from its own.
  */
 #define META_FIELDS 8

@@ -11,7 +11,7 @@
  * leaves it short of space (src/ring/ring.ts reserve()).
  */
 import type { Worker } from 'node:worker_threads';
-import { loadNativeUdp } from '../ingest/native-udp.js';
+import { loadNativeUdp } from '../native/addon.js';
 import { BG_SLEEPING, HEAD, RELEASED, SLOT_GENERATION, STOP, TAIL, type RingViews } from '../ring/layout.js';
 import { stopReclaimer } from './reclaimer.js';
 

@@ -1,5 +1,5 @@
-/** The bench's batched sender: a UDP socket of the native addon (src/ingest/native-udp.ts) sending with sendmmsg. */
-import type { NativeHandle, NativeUdp, NativeUdpAddress } from '../ingest/native-udp.js';
+/** The bench's batched sender: a UDP socket of the native addon (src/native/addon.ts) sending with sendmmsg. */
+import type { NativeHandle, NativeUdp, NativeUdpAddress } from '../native/addon.js';
 
 /** A UDP socket connected to one destination, sending batches with sendmmsg. */
 export class NativeUdpSender {

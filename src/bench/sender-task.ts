@@ -9,7 +9,7 @@
  */
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-import { loadNativeUdp, type NativeUdp } from '../ingest/native-udp.js';
+import { loadNativeUdp, type NativeUdp } from '../native/addon.js';
 import { NativeUdpSender } from './native-sender.js';
 import { PayloadWriter } from './payload.js';
 import type { SenderResult, SenderTask } from './protocol.js';

@@ -1,4 +1,4 @@
-/** One UDP listening socket of the native addon (./native-udp.ts), with typed access to each batch. */
+/** One UDP listening socket of the native addon (src/native/addon.ts), with typed access to each batch. */
 import { formatHostPort } from '../config/address.js';
 import { formatAddress } from './native-address.js';
 import {
@@ -14,7 +14,7 @@ import {
   type NativeHandle,
   type NativeUdp,
   type NativeUdpAddress,
-} from './native-udp.js';
+} from '../native/addon.js';
 
 export interface NativeUdpReceiverOptions {
   family: 4 | 6;

@@ -5,7 +5,7 @@
  * matches each sender's raw address bytes: no text per datagram.
  */
 import { formatHostPort } from '../config/address.js';
-import { loadNativeUdp, type NativeUdp } from './native-udp.js';
+import { loadNativeUdp, type NativeUdp } from '../native/addon.js';
 import { NativeUdpReceiver, type NativeUdpReceiverOptions } from './native-receiver.js';
 import { checkRecvBuffer, type OpenListener } from './listener.js';
 

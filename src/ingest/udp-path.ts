@@ -4,7 +4,7 @@
  * Decided once, in the main thread, before anything binds.
  */
 import { RelayError } from '../errors.js';
-import { loadNativeUdp, nativeUdpUnavailableReason } from './native-udp.js';
+import { loadNativeUdp, nativeUdpUnavailableReason } from '../native/addon.js';
 
 import type { UdpIngestPath } from '../thread-protocol.js';
 export type UdpIngestChoice = UdpIngestPath | 'auto';

@@ -11,7 +11,7 @@ import { hostPortOf, startRelay, type RelayProcess } from '../helpers/relay-proc
 import { TestSink } from '../helpers/sinks.js';
 import { sendWindowed } from '../helpers/udp-sender.js';
 import type { Snapshot } from '../../src/metrics/snapshot-types.js';
-import { loadNativeUdp } from '../../src/ingest/native-udp.js';
+import { loadNativeUdp } from '../../src/native/addon.js';
 
 /** The value of one sample in Prometheus text, by name and exact label set; undefined if absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {

@@ -7,7 +7,7 @@
  * mode 'throw': onBatch throws Error('boom from onBatch') at the first batch.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadNativeUdp, nativeUdpUnavailableReason } from '../../src/ingest/native-udp.js';
+import { loadNativeUdp, nativeUdpUnavailableReason } from '../../src/native/addon.js';
 import { NativeUdpReceiver } from '../../src/ingest/native-receiver.js';
 
 const { mode, expected } = workerData as { mode: 'terminate' | 'close' | 'throw'; expected: number };

@@ -12,7 +12,7 @@ import dgram from 'node:dgram';
 import dns from 'node:dns/promises';
 import { once } from 'node:events';
 import { Ingest, ListenersClosedError } from '../../src/ingest/ingest.js';
-import { loadNativeUdp, nativeUdpUnavailableReason } from '../../src/ingest/native-udp.js';
+import { loadNativeUdp, nativeUdpUnavailableReason } from '../../src/native/addon.js';
 import { MIN_CAPACITY, allocateRing, viewRing } from '../../src/ring/layout.js';
 import { RingWriter } from '../../src/ring/ring.js';
 import { allocateCounters } from '../../src/metrics/counters.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { MAX_UDP_PAYLOAD_BYTES, datagramBytes, splitLines } from '../../src/ingest/line-split.js';
 import { Ingest } from '../../src/ingest/ingest.js';
-import { loadNativeUdp, nativeUdpUnavailableReason } from '../../src/ingest/native-udp.js';
+import { loadNativeUdp, nativeUdpUnavailableReason } from '../../src/native/addon.js';
 import { MIN_CAPACITY, TAIL, allocateRing, viewRing } from '../../src/ring/layout.js';
 import { RingReader, RingWriter } from '../../src/ring/ring.js';
 import { ListenerCounters, allocateCounters, listenerBase } from '../../src/metrics/counters.js';

@@ -22,7 +22,7 @@ import {
   META_PORT,
   nativeUdpUnavailableReason,
   type NativeUdp,
-} from '../../src/ingest/native-udp.js';
+} from '../../src/native/addon.js';
 import { formatAddress } from '../../src/ingest/native-address.js';
 import { NativeUdpReceiver, type NativeUdpReceiverOptions } from '../../src/ingest/native-receiver.js';
 import { NativeUdpSender } from '../../src/bench/native-sender.js';

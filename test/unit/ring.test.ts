@@ -14,7 +14,7 @@ import { computeHead, publishHead, usedBytes } from '../../src/ring/positions.js
 import { mulberry32, payloadFor, randomInt } from '../helpers/prng.js';
 import { controlIndices, loadReclaimerAddon } from '../../src/background/background.js';
 import { stopReclaimer } from '../../src/background/reclaimer.js';
-import { nativeUdpUnavailableReason } from '../../src/ingest/native-udp.js';
+import { nativeUdpUnavailableReason } from '../../src/native/addon.js';
 
 interface SimReader {
   reader: RingReader;

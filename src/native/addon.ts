@@ -1,7 +1,10 @@
 /**
- * The native UDP addon (native/relay_udp.c, built by the install script into
- * build/Release/relay_udp.node): batched receive with recvmmsg on the calling thread's own event
- * loop, one JS call per batch instead of one per datagram, and batched sends with sendmmsg.
+ * The native addon (native/*.c, built by the install script into build/Release/relay_udp.node),
+ * its loader and the types of its UDP side: batched receive with recvmmsg on the calling thread's
+ * own event loop, one JS call per batch instead of one per datagram (src/ingest/), and batched
+ * sends with sendmmsg (src/bench/). Its background thread (native/relay_reclaimer.c) is typed
+ * where it is started, src/background/background.ts. Here, not in one of its users' folders,
+ * because three threads' code loads it.
  *
  * Optional: loadNativeUdp() returns undefined (never throws) when the addon was not built or
  * does not load, and nativeUdpUnavailableReason() says why; the caller then uses node:dgram.
