@@ -58,5 +58,7 @@ await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 const after = tids.map(cpuTicks);
 const wakes = Atomics.load(shared, 1) - wakesBefore;
 const us = (i) => (((after[i] - before[i]) / TICKS_PER_SECOND) * 1e6) / wakes;
-console.log(`${wakes} wakes in ${seconds} s: woken worker ${us(0).toFixed(1)} µs CPU per wake, notifying worker ${us(1).toFixed(1)} µs per notify (its own timed sleep included)`);
+console.log(
+  `${wakes} wakes in ${seconds} s: woken worker ${us(0).toFixed(1)} µs CPU per wake, notifying worker ${us(1).toFixed(1)} µs per notify (its own timed sleep included)`,
+);
 await Promise.all([woken.terminate(), pacer.terminate()]);
