@@ -5,7 +5,7 @@
  *
  * Why native: the loop needs no JavaScript, and a worker isolate costs ~8 MB of RSS even when it
  * runs nothing (measured: bare `node` 42 MB, with two idle empty workers 55 MB, three 61 MB;
- * docs/ARCHITECTURE.md, "Memory"). One difference, documented in the C file: a waker's
+ * docs/ARCHITECTURE.md, "Memory and CPU"). One difference, documented in the C file: a waker's
  * Atomics.notify() cannot reach a native thread, so it publishes HEAD once per interval whatever
  * ingest asks. Nothing waits for those wakes: ingest computes the bound itself whenever its HEAD
  * leaves it short of space (src/ring/ring.ts reserve()).

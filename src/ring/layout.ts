@@ -12,7 +12,7 @@
  * | TAIL_ID             | items published  | ingest (Atomics.store)      | egress, metrics    | count of items ever published (u32, wraps); the id of the next item |
  * | HEAD                | head position    | background (Atomics.store)  | ingest             | every byte below it is free: ingest may write up to HEAD + capacity |
  * | EGRESS_SLEEPING     | 1 = egress waits | egress sets, ingest clears  | ingest             | egress is parked in Atomics.waitAsync on TAIL: ingest must notify |
- * | BG_SLEEPING         | 1 = bg waits     | background sets, ingest clears | ingest          | background is parked in Atomics.wait on BG_WAKE |
+ * | BG_SLEEPING         | 1 = bg waits     | background sets, ingest clears | ingest          | background is parked in Atomics.wait on BG_WAKE (the native thread: on its own condition variable) |
  * | BG_WAKE             | wake counter     | ingest, main (Atomics.add)  | background         | futex word the background thread waits on |
  * | STOP                | 1 = stop         | main                        | background         | background thread leaves its loop |
  * | SLOT_GENERATION     | slot changes     | egress (Atomics.add)        | background, ingest, metrics | bumped after every change of a SLOT_FREE flag (a reload added or retired a destination) |

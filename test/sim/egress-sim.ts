@@ -29,7 +29,7 @@ import path from 'node:path';
 import { Destination } from '../../src/egress/destination.js';
 import type { DestinationOptions } from '../../src/thread-protocol.js';
 import { FrameDecoder, type FramingName } from '../../src/framing/index.js';
-import { Peer, network, droppedOf, idOf, payloadOf, readToTheEnd } from './peer.js';
+import { Peer, network, droppedOf, idOf, payloadOf, readDestinationsToTheEnd } from './peer.js';
 import { RateLimitedLog } from '../../src/logging.js';
 import { DestinationCounters, allocateCounters, destinationBase } from '../../src/metrics/counters.js';
 import { allocateRing, viewRing, MIN_CAPACITY } from '../../src/ring/layout.js';
@@ -302,16 +302,7 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
       checkAccounting(run);
     }
     // The end: every peer reads again; run until every destination caught up (bounded), then stop.
-    await readToTheEnd(peers, clock, {
-      done: () => run.destinations.every((dest) => dest.caughtUp(run.reader.loadTail()) && dest.isUp),
-      settle: () => settle(run),
-      serve: () => {
-        for (const dest of run.destinations) dest.service(run.reader.loadTail());
-      },
-      check: () => checkAccounting(run),
-    });
-    const tail = run.reader.loadTail();
-    const stuck = run.destinations.findIndex((dest) => !dest.caughtUp(tail));
+    const stuck = await readDestinationsToTheEnd(peers, clock, run.destinations, run.reader, { settle: () => settle(run), check: () => checkAccounting(run) });
     if (stuck >= 0) fail(`destination ${stuck} never caught up with every peer reading`);
     await stopRun(run);
     return { seed, steps: options.steps, messages: nextId, runs, delivered: peers.reduce((n, p) => n + p.delivered.size, 0), dropped: droppedTotal };

@@ -63,7 +63,7 @@ import {
   RecordingGroup,
   spillDirectories,
 } from './group-sim-checks.js';
-import { droppedOf, network, readToTheEnd } from './peer.js';
+import { droppedOf, network, readDestinationsToTheEnd } from './peer.js';
 
 const FRAMINGS: FramingName[] = ['len32le', 'len32be', 'lf', 'octet'];
 const MAX_MESSAGE_BYTES = MIN_CAPACITY / 4 - 4;
@@ -271,16 +271,7 @@ export async function simulateGroup(seed: number, options: SimOptions): Promise<
       checkMembers(run);
     }
     // The end: every peer reads again; run until every member caught up (bounded), then stop.
-    await readToTheEnd(peers, clock, {
-      done: () => run.destinations.every((dest) => dest.caughtUp(run.reader.loadTail()) && dest.isUp),
-      settle: () => settle(run),
-      serve: () => {
-        for (const dest of run.destinations) dest.service(run.reader.loadTail());
-      },
-      check: () => checkMembers(run),
-    });
-    const tail = run.reader.loadTail();
-    const stuck = run.destinations.findIndex((dest) => !dest.caughtUp(tail));
+    const stuck = await readDestinationsToTheEnd(peers, clock, run.destinations, run.reader, { settle: () => settle(run), check: () => checkMembers(run) });
     if (stuck >= 0) fail(`member ${stuck} never caught up with every peer reading`);
     await stopRun(run);
     const delivered = peers.reduce((n, p) => n + p.delivered.size, 0);

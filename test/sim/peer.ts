@@ -7,6 +7,8 @@
 import type { FrameDecoder, FramingName } from '../../src/framing/index.js';
 import type { DestinationCounters } from '../../src/metrics/counters.js';
 import type { UpEvent } from '../../src/egress/attempt.js';
+import type { Destination } from '../../src/egress/destination.js';
+import type { RingReader } from '../../src/ring/ring.js';
 import type { ConnectionRecord, FakeClock, FakeSocket } from './fake-net.js';
 import { SpillStore } from '../../src/spill/segment-store.js';
 import { randomInt } from '../helpers/prng.js';
@@ -149,4 +151,28 @@ export async function readToTheEnd(
     run.serve();
     run.check();
   }
+}
+
+/**
+ * readToTheEnd for destinations served directly (the egress and group simulations): done once
+ * every one is up and caught up with the tail, each round serving them all. Returns the index of
+ * one that still has not caught up (-1: none) for the caller to fail with.
+ */
+export async function readDestinationsToTheEnd(
+  peers: Peer[],
+  clock: FakeClock,
+  destinations: readonly Destination[],
+  reader: RingReader,
+  run: { settle(): Promise<void>; check(): void },
+): Promise<number> {
+  await readToTheEnd(peers, clock, {
+    done: () => destinations.every((dest) => dest.caughtUp(reader.loadTail()) && dest.isUp),
+    settle: run.settle,
+    serve: () => {
+      for (const dest of destinations) dest.service(reader.loadTail());
+    },
+    check: run.check,
+  });
+  const tail = reader.loadTail();
+  return destinations.findIndex((dest) => !dest.caughtUp(tail));
 }

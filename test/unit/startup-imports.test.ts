@@ -2,7 +2,7 @@
  * What the relay loads at start: the static imports reachable from the CLI's entry (compiled,
  * so type-only imports are gone). `relay bench` and `relay sink` load their modules when they run
  * (dynamic import()); a static import of them would put piscina, the histograms, the sinks and
- * the RELP server in every relay's memory again (~10 MB RSS, docs/ARCHITECTURE.md "Memory").
+ * the RELP server in every relay's memory again (~10 MB RSS, docs/ARCHITECTURE.md "Memory and CPU").
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
