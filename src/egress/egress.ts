@@ -121,19 +121,21 @@ export class Egress {
    * each removed one finishes (after up to `drainTimeoutMs`), with its final tally.
    */
   async reconfigure(change: DestinationChange, drainTimeoutMs: number, retired: (report: RetiredReport) => void): Promise<void> {
+    // One tail for the whole change: removed destinations stop exactly where added ones start
+    // (ingest publishes meanwhile; a second load would leave the items between to no one).
+    const tail = this.reader.loadTail();
+    const tailItems = this.itemsAt(tail);
     for (const index of change.remove) {
       const destination = this.destinations.get(index);
       if (!destination) continue;
       this.destinations.delete(index);
-      this.retire(destination, drainTimeoutMs, retired).catch((error: Error) =>
+      this.retire(destination, tail, drainTimeoutMs, retired).catch((error: Error) =>
         this.log.log('error', `retire:${index}`, `retiring a destination failed: ${error.message}`),
       );
     }
     for (const options of change.update) this.destinations.get(options.index)?.update(options);
-    // Every added destination holds its slot from the tail of this moment before anything is
-    // awaited, so ingest cannot overwrite what it is to send while its spill directory opens.
-    const tail = this.reader.loadTail();
-    const tailItems = this.itemsAt(tail);
+    // Every added destination holds its slot from that tail before anything is awaited, so
+    // ingest cannot overwrite what it is to send while its spill directory opens.
     const connects = change.add.map((options) => {
       this.countersOf(options).reset();
       this.reader.takeSlot(options.index, tail);
@@ -166,9 +168,9 @@ export class Egress {
     return reference.cursorItems + this.reader.countItems(reference.cursor, tail);
   }
 
-  /** Lets a removed destination send what it holds (while up, for at most `timeoutMs`), then finishes it and frees its slot (./retiree.ts). */
-  private retire(destination: Destination, timeoutMs: number, retired: (report: RetiredReport) => void): Promise<RetiredReport> {
-    const retiree = new Retiree(destination, this.reader.loadTail(), timeoutMs, identityOf(destination.settings), destination.spillStore?.dir, {
+  /** Lets a removed destination send what it holds up to `endAt` (while up, for at most `timeoutMs`), then finishes it and frees its slot (./retiree.ts). */
+  private retire(destination: Destination, endAt: number, timeoutMs: number, retired: (report: RetiredReport) => void): Promise<RetiredReport> {
+    const retiree = new Retiree(destination, endAt, timeoutMs, identityOf(destination.settings), destination.spillStore?.dir, {
       reader: this.reader,
       clock: this.env.clock,
       tally: () => this.countersOf(destination.settings).tally(),
