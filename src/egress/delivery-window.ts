@@ -82,7 +82,8 @@ export class DeliveryWindow {
   settle(write: PendingWrite, confirmed: boolean, outcome?: WriteOutcome): Settled | undefined {
     const rejected = outcome?.rejected ?? 0;
     const reasons = outcome?.reasons ?? [];
-    if (confirmed) {
+    // A write whose every message was answered is confirmed whole, whatever the transport said of the session after.
+    if (confirmed || (outcome !== undefined && outcome.acked >= write.messages && !write.spill)) {
       this.confirm(write);
       return { messages: write.messages, bytes: write.chunk.length, rejected, reasons, whole: true };
     }

@@ -288,8 +288,9 @@ export class Destination {
   private onUp(): void {
     this.notices.up();
     this.membership?.share.up();
-    // Writes the last connection never confirmed go first, whole, in their original order.
-    for (const w of this.window.all()) {
+    // Writes the last connection never confirmed go first, whole, in their original order (a copy:
+    // a write's callback may come at once and take it out of the window).
+    for (const w of [...this.window.all()]) {
       this.counters.resent(w.wentOut ?? w.messages);
       w.wentOut = undefined;
       this.write(w);

@@ -14,14 +14,22 @@
  * - A write's callback comes once every message of it is answered: `null` and the count the
  *   server refused (`500`); or, when the session ends first, an error and how many of its first
  *   messages were answered (`acked`): the destination confirms those and resends only the rest.
- * - `serverclose`, a malformed answer, or an answer to no command ends the session (destroyed).
+ * - Answers come in command order (librelp's doc/relp.md; imrelp answers so): what is answered is
+ *   always a prefix of the commands issued, so at most the oldest write is partly answered.
+ * - Session states: opening (`open` sent) -> open (`200` with `commands=syslog` offered) -> closing
+ *   (`close` sent) -> ended. Whatever the server sends, in any state, ends at worst in `ended`:
+ *   `serverclose`, a refused or featureless `open`, a malformed answer, an answer out of order or to
+ *   no command end the session (destroyed, the reason its error), after what the same read answered
+ *   was settled — imrelp sends its last answers and `serverclose` in one segment when it stops. The
+ *   callbacks stay legal whatever arrives: each write called back once, in order, only the oldest
+ *   partly answered; nothing a peer sends can throw inside egress.
  * - end(): `close`, then the TCP end once it is answered (or after closeTimeoutMs).
  */
 import { EventEmitter } from 'node:events';
 import type { ConnectFn, SocketLike, WriteOutcome } from '../egress/attempt.js';
 import { systemClock, type Clock } from '../egress/clock.js';
 import type { SocketError } from '../egress/socket-error.js';
-import { encodeFrame, encodeSyslogFrames, FrameParser, formatOffers, nextTxnr, parseResponse } from './frame.js';
+import { encodeFrame, encodeSyslogFrames, FrameParser, formatOffers, nextTxnr, parseResponse, type RelpResponse } from './frame.js';
 
 export interface RelpClientOptions {
   /** Most commands unanswered at once. */
@@ -75,8 +83,8 @@ export class RelpSocket extends EventEmitter implements SocketLike {
   private nextTxnr = 1;
   /** Writes not yet answered in full, oldest first. */
   private readonly pending: Pending[] = [];
-  /** Commands issued and unanswered, by TXNR: the write and its message index. */
-  private readonly unanswered = new Map<number, { write: Pending; index: number }>();
+  /** Commands issued and unanswered, oldest first: its TXNR and write (answers come in this order). */
+  private readonly unanswered: { txnr: number; write: Pending }[] = [];
   private opened: (() => void) | undefined;
   private isOpen = false;
   private closing: { txnr: number; timer: unknown } | undefined;
@@ -182,12 +190,12 @@ export class RelpSocket extends EventEmitter implements SocketLike {
     const payloads: Uint8Array[] = [];
     const first = this.nextTxnr;
     for (const write of this.pending) {
-      while (write.issued < write.messages.length && this.unanswered.size < this.options.windowSize) {
-        this.unanswered.set(this.nextTxnr, { write, index: write.issued });
+      while (write.issued < write.messages.length && this.unanswered.length < this.options.windowSize) {
+        this.unanswered.push({ txnr: this.nextTxnr, write });
         this.nextTxnr = nextTxnr(this.nextTxnr);
         payloads.push(write.messages[write.issued++]!);
       }
-      if (this.unanswered.size >= this.options.windowSize) break;
+      if (this.unanswered.length >= this.options.windowSize) break;
     }
     if (payloads.length > 0) this.inner.write(encodeSyslogFrames(first, payloads), () => {});
     if (this.owesDrain && !this.writableNeedDrain) {
@@ -197,6 +205,8 @@ export class RelpSocket extends EventEmitter implements SocketLike {
   }
 
   private received(chunk: Buffer): void {
+    if (this.inner.destroyed) return;
+    let failure: Error | undefined;
     try {
       this.parser.push(chunk);
       for (let frame = this.parser.next(); frame; frame = this.parser.next()) {
@@ -213,31 +223,41 @@ export class RelpSocket extends EventEmitter implements SocketLike {
         this.answer(frame.txnr, parseResponse(frame.data));
       }
     } catch (error) {
-      this.inner.destroy(error as Error);
-      return;
+      failure = error as Error;
     }
     // Once per chunk of answers, not per answer: one callback round and one write of new commands.
+    // What this chunk answered is settled before a failure in it ends the session.
     this.settle();
-    this.pump();
+    if (failure) this.destroy(failure);
+    else this.pump();
   }
 
-  private answer(txnr: number, response: { code: number; text: string }): void {
+  private answer(txnr: number, response: RelpResponse): void {
     if (!this.isOpen && txnr === 1) {
-      if (response.code !== 200) throw new Error(`the server refused the RELP session: ${response.code} ${response.text}`);
-      this.isOpen = true;
-      this.opened?.();
-      this.pump();
+      this.accept(response);
       return;
     }
-    const command = this.unanswered.get(txnr);
+    const command = this.unanswered[0];
     if (!command) throw new Error(`a RELP answer to no command (txnr ${txnr})`);
-    this.unanswered.delete(txnr);
-    const { write, index } = command;
+    if (command.txnr !== txnr) throw new Error(`a RELP answer out of order (txnr ${txnr}, expected ${command.txnr})`);
+    this.unanswered.shift();
+    const { write } = command;
     if (response.code !== 200) {
-      write.rejected.push(index);
+      write.rejected.push(write.answered);
       write.reasons.push(`${response.code} ${response.text}`);
     }
     write.answered++;
+  }
+
+  /** The answer to `open`: the session is open if the server accepted it and offers `syslog` (librelp refuses it otherwise). */
+  private accept(response: RelpResponse): void {
+    if (response.code !== 200) throw new Error(`the server refused the RELP session: ${response.code} ${response.text}`);
+    const commands = response.offers?.get('commands')?.split(',') ?? [];
+    if (!commands.includes('syslog'))
+      throw new Error(`the RELP server does not offer the syslog command (it offered commands=${response.offers?.get('commands') ?? '(none)'})`);
+    this.isOpen = true;
+    this.opened?.();
+    this.pump();
   }
 
   /** Our `close` was answered: the session is over. */
@@ -263,23 +283,19 @@ export class RelpSocket extends EventEmitter implements SocketLike {
     this.emit('close');
   }
 
-  /** Every write not answered in full is called back with an error and what was answered of it. */
+  /**
+   * Every write is called back: those answered in full succeed (settle), the rest fail with what
+   * was answered of them — answers come in order, so only the first of them can have any.
+   */
   private callBackUnanswered(): void {
+    this.settle();
     const error = new Error('the RELP session ended before every command was answered');
     for (const write of this.pending.splice(0)) {
-      const acked = answeredPrefix(write, this.unanswered);
+      const acked = write.answered;
       let ackedBytes = 0;
       for (let i = 0; i < acked; i++) ackedBytes += LENGTH_BYTES + write.messages[i]!.length;
-      const rejected = write.rejected.filter((i) => i < acked).length;
-      write.callback(error, { acked, ackedBytes, rejected, reasons: write.reasons, issued: write.issued });
+      write.callback(error, { acked, ackedBytes, rejected: write.rejected.length, reasons: write.reasons, issued: write.issued });
     }
-    this.unanswered.clear();
+    this.unanswered.length = 0;
   }
-}
-
-/** How many of `write`'s first messages were answered (a message still unanswered ends the run). */
-function answeredPrefix(write: Pending, unanswered: Map<number, { write: Pending; index: number }>): number {
-  let first = write.issued;
-  for (const c of unanswered.values()) if (c.write === write) first = Math.min(first, c.index);
-  return first;
 }

@@ -2,7 +2,9 @@
  * The fake RELP receiver of the relp simulation (./relp-sim.ts): it reads the commands of each
  * connection with the real codec (src/relp/frame.ts) as the peer takes their bytes, and answers
  * them, in order, only when the schedule says so: `200`, `500` for some messages, `0 serverclose 0`;
- * the schedule may also cut the connection between a command and its answer. An answer counts as
+ * the schedule may also cut the connection between a command and its answer. And the surprises a
+ * real peer produces (`Surprise`): the last answers and `serverclose` in one segment (imrelp when
+ * rsyslog stops), two answers out of order, an `open` answered 200 without `commands=syslog`. An answer counts as
  * acknowledged once it reached the client (its 'data' event fired on a live socket): an answer
  * lost with its connection was never seen.
  *
@@ -54,6 +56,13 @@ export interface RelpConnection {
   /** The owed messages that came again on it. */
   resent: Set<number>;
 }
+
+/**
+ * A peer's surprise in one answer chunk: `serverclose` right after the answers (one segment);
+ * two adjacent answers swapped (the client must end the session at the first one out of order,
+ * having accepted only those before it); `open` accepted without offering `syslog` (refused).
+ */
+export type Surprise = 'none' | 'serverclose' | 'swap' | 'featureless';
 
 /** What became of a message the receiver got: answer not seen by the client, 200 seen, 500 seen, or never resent (dropped). */
 type Fate = 'owed' | 'acked' | 'refused' | 'gone';
@@ -163,7 +172,7 @@ export class RelpReceiver {
    * Answers up to `count` of the current connection's oldest commands (when answering), in one
    * chunk or two (split anywhere, even inside an answer).
    */
-  answer(count: number, random: () => number, refuseOpen = false): void {
+  answer(count: number, random: () => number, refuseOpen = false, surprise: Surprise = 'none'): void {
     const c = this.current;
     if (!c || this.mode !== 'answering' || c.commands.length === 0) return;
     const answers = c.commands.splice(0, count).map((command) => {
@@ -172,10 +181,27 @@ export class RelpReceiver {
         return { command, code: 0, frame: encodeFrame(command.txnr, 'rsp') };
       }
       const refused = command.kind === 'open' ? refuseOpen : random() < this.rejectRate;
-      const text = refused ? '500 refused by the simulation' : command.kind === 'open' ? '200 OK\nrelp_version=0\ncommands=syslog' : '200 OK';
-      return { command, code: refused ? 500 : 200, frame: encodeFrame(command.txnr, 'rsp', Buffer.from(text)) };
+      const offers = surprise === 'featureless' ? 'relp_version=0\ncommands=' : 'relp_version=0\ncommands=syslog';
+      const text = refused ? '500 refused by the simulation' : command.kind === 'open' ? `200 OK\n${offers}` : '200 OK';
+      // An open without `syslog` offered is refused by the client: it counts as not open.
+      const code = refused || (command.kind === 'open' && surprise === 'featureless') ? 500 : 200;
+      return { command, code, frame: encodeFrame(command.txnr, 'rsp', Buffer.from(text)) };
     });
-    const bytes = Buffer.concat(answers.map((a) => a.frame));
+    // The answers the client accepts: all, or those before the first one out of order.
+    let accepted = answers.length;
+    if (surprise === 'swap') {
+      const at = answers.findIndex((a, i) => a.command.kind === 'syslog' && answers[i + 1]?.command.kind === 'syslog');
+      if (at >= 0) {
+        [answers[at], answers[at + 1]] = [answers[at + 1]!, answers[at]!];
+        accepted = at;
+      }
+    }
+    const frames = answers.map((a) => a.frame);
+    if (surprise === 'serverclose') {
+      this.servercloses++;
+      frames.push(encodeFrame(0, 'serverclose'));
+    }
+    const bytes = Buffer.concat(frames);
     const split = random() < 0.3 ? randomInt(random, 1, bytes.length - 1) : bytes.length;
     let end = 0;
     const first: typeof answers = [];
@@ -185,7 +211,7 @@ export class RelpReceiver {
       (end <= split ? first : second).push(a);
     }
     const arrived = (part: typeof answers) => () => {
-      for (const { command, code } of part) {
+      for (const { command, code } of part.filter((a) => answers.indexOf(a) < accepted)) {
         if (command.kind === 'open') c.socket.sessionOpen = code === 200;
         if (command.kind !== 'syslog') continue;
         if (this.fates.get(command.id) !== 'owed') this.fail(`message ${command.id} answered twice`);

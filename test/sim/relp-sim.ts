@@ -4,8 +4,9 @@
  * the fake sockets (./fake-net.ts), its close timeout on the fake clock, against a fake RELP
  * receiver (./relp-peer.ts) that parses every command with the real codec and, by the seed's
  * schedule, answers 200 (late: only when the schedule says so), withholds answers, refuses some
- * messages (500), sends `0 serverclose 0`, stops reading, refuses connections, or cuts the
- * connection between a command and its answer. A run ends with every receiver answering until
+ * messages (500), sends `0 serverclose 0` (alone, or in the segment of its last answers), answers
+ * two commands out of order, accepts `open` without offering `syslog`, stops reading, refuses
+ * connections, or cuts the connection between a command and its answer. A run ends with every receiver answering until
  * every destination caught up, and a graceful stop (`close`, answered). After every step the
  * invariants below are checked; a failure names its seed and step, and RELAY_RELP_SIM_SEED=<seed>
  * replays it exactly. An answer counts as acknowledged once it reached the client. Half the seeds
@@ -48,7 +49,7 @@ import { RingReader, RingWriter } from '../../src/ring/ring.js';
 import { mulberry32, randomInt } from '../helpers/prng.js';
 import { FakeClock, type ConnectionRecord } from './fake-net.js';
 import { droppedOf, idOf, payloadOf } from './peer.js';
-import { RelpFakeSocket, RelpReceiver } from './relp-peer.js';
+import { RelpFakeSocket, RelpReceiver, type Surprise } from './relp-peer.js';
 import type { SimOptions, SimResult } from './egress-sim.js';
 
 const MAX_MESSAGE_BYTES = MIN_CAPACITY / 4 - 4;
@@ -191,6 +192,8 @@ async function simulateIn(dirs: string[], seed: number, options: SimOptions): Pr
     writer.publish();
     for (const dest of destinations) dest.service(reader.loadTail());
   };
+  /** Mostly none; now and then what real peers do (./relp-peer.ts, Surprise). */
+  const surprise = (): Surprise => (chance(0.85) ? 'none' : pick(['serverclose', 'swap', 'featureless'] as const));
   const fire = (): void => {
     const sockets = receivers.flatMap((r) => r.connections.map((c) => c.socket)).filter((s) => s.pending.length > 0);
     if (sockets.length === 0) return;
@@ -222,7 +225,7 @@ async function simulateIn(dirs: string[], seed: number, options: SimOptions): Pr
     const receiver = pick(receivers);
     if (roll < 0.22) ingest(randomInt(random, 1, chance(0.2) ? 200 : 30));
     else if (roll < 0.4) receiver.read(randomInt(random, 1, chance(0.5) ? 512 : 128 * 1024));
-    else if (roll < 0.58) receiver.answer(chance(0.3) ? Number.MAX_SAFE_INTEGER : randomInt(random, 1, 32), random, chance(refuseOpen));
+    else if (roll < 0.58) receiver.answer(chance(0.3) ? Number.MAX_SAFE_INTEGER : randomInt(random, 1, 32), random, chance(refuseOpen), surprise());
     else if (roll < 0.78) fire();
     else if (roll < 0.86) clock.advance(randomInt(random, 1, chance(0.2) ? 6000 : 300));
     else if (roll < 0.89) receiver.mode = pick(['answering', 'answering', 'withholding', 'stalled', 'refusing'] as const);
