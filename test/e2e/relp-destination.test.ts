@@ -8,90 +8,14 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import net from 'node:net';
-import { encodeFrame, FrameParser, formatOffers } from '../../src/relp/frame.js';
 import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
 import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
 import { missingRsyslog, readRsyslogFile, startRsyslog } from '../helpers/rsyslog.js';
 import { sendLines } from '../helpers/tcp-lines.js';
 import { withTempDir } from '../helpers/temp-dir.js';
+import { faultyReceiver } from '../helpers/relp-receiver.js';
 
-const message = (i: number): string => `<13>Nov 29 12:00:00 host app: message ${i}`;
-const numberOf = (payload: Buffer | string): number => Number(/message (\d+)$/.exec(payload.toString())?.[1]);
-
-/** How a connection of the test receiver treats each command: answer it 200 or 500, or cut the connection before answering. */
-type Verdict = 'ok' | 'refuse' | 'cut' | 'withhold';
-
-/**
- * A RELP receiver for faults: answers `open`, then each `syslog` as `verdict` says (per connection
- * index and the command's number on that connection). Records every payload it received, and
- * which it answered 200.
- */
-async function faultyReceiver(verdict: (connection: number, command: number, payload: Buffer) => Verdict) {
-  const received: number[] = [];
-  const answered: number[] = [];
-  /** `close` commands received (a graceful end of a session). */
-  let closes = 0;
-  let connections = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    const connection = connections++;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    const parser = new FrameParser(1 << 20);
-    let commands = 0;
-    socket.on('data', (chunk: Buffer) => {
-      parser.push(chunk);
-      const out: Buffer[] = [];
-      for (let f = parser.next(); f; f = parser.next()) {
-        if (f.command === 'open')
-          out.push(
-            encodeFrame(
-              f.txnr,
-              'rsp',
-              Buffer.from(
-                `200 OK\n${formatOffers([
-                  ['relp_version', '0'],
-                  ['commands', 'syslog'],
-                ])}`,
-              ),
-            ),
-          );
-        else if (f.command === 'close') {
-          closes++;
-          out.push(encodeFrame(f.txnr, 'rsp'), encodeFrame(0, 'serverclose'));
-        } else if (f.command === 'syslog') {
-          const v = verdict(connection, commands++, f.data);
-          received.push(numberOf(f.data));
-          if (v === 'cut') {
-            // The answers so far reach the relay, then the connection ends: what they did not answer is owed.
-            socket.end(Buffer.concat(out));
-            return;
-          }
-          if (v === 'withhold') continue;
-          if (v === 'ok') answered.push(numberOf(f.data));
-          out.push(encodeFrame(f.txnr, 'rsp', Buffer.from(v === 'ok' ? '200 OK' : '500 not today')));
-        }
-      }
-      if (out.length > 0) socket.write(Buffer.concat(out));
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    address: `relp@127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    received,
-    answered,
-    connections: () => connections,
-    closes: () => closes,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
+import { message, numberOf } from '../helpers/relp-receiver.js';
 
 async function relayTo(destination: string, extra: string[] = []): Promise<{ relay: RelayProcess; listener: string; base: string }> {
   const { relay, listeners } = await startRelay(['tcp@127.0.0.1:0?framing=lf', destination, '--metrics', '127.0.0.1:0', '--stats-interval', '0', ...extra]);
