@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { MIN_CAPACITY, TAIL, allocateRing, distance, viewRing } from '../../src/ring/layout.js';
 import { RingReader, RingWriter } from '../../src/ring/ring.js';
 import { computeHead, freeSlot, publishHead, takeSlot, usedBytes } from '../../src/ring/positions.js';
-import { planReload } from '../../src/main/reload-plan.js';
+import { frozenForReload, planReload, restartOnlyValue } from '../../src/main/reload-plan.js';
+import { restartOnlyKeys } from '../../src/config/setting-values.js';
 import { SlotTable } from '../../src/main/slot-table.js';
 import { DEFAULTS, MAX_DESTINATIONS, type RelayConfig } from '../../src/config/config.js';
 import { DESTINATION_ADDRESS, LISTENER_ADDRESS, parseEndpoint } from '../../src/config/address.js';
@@ -148,6 +149,27 @@ test('plan: settings fixed at start are reported as ignored; too many destinatio
   assert.throws(() => planReload(before, slotsOf(before, [5]), config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10', ...many])), {
     message: /too many destinations: a relay runs at most 64, counting removed ones still draining \(1\)/,
   });
+});
+
+test('freeze: a reload keeps every restart-only setting of the settings table as it runs, and takes everything else from the new configuration', () => {
+  const running = config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10'], { spill: { dir: '/spill/running', maxBytes: 1 << 20 } });
+  // Every restart-only setting differs here; a new one this does not change fails the first assertion.
+  const next = config(['udp@127.0.0.1:2'], ['relp@127.0.0.1:11'], {
+    ringBytes: 1 << 22,
+    maxMessageBytes: 1500,
+    recvBufferBytes: 1 << 21,
+    udpIngest: 'native',
+    relpWindow: 4,
+    spill: { dir: '/spill/next', maxBytes: 1 << 21 },
+    stallTimeoutMs: 5000,
+  });
+  const frozen = frozenForReload(running, next);
+  for (const key of restartOnlyKeys()) {
+    assert.notEqual(restartOnlyValue(key, next), restartOnlyValue(key, running), `${key}: the next configuration must change it`);
+    assert.equal(restartOnlyValue(key, frozen), restartOnlyValue(key, running), `${key}: the reload took the new value`);
+  }
+  // Putting next's restart-only values back gives next: nothing else was frozen.
+  assert.deepEqual(frozenForReload(next, frozen), next);
 });
 
 test('plan: a udp listener whose ?split= changed is another listener; ?framing= on udp (meaningless there) changes nothing', () => {
