@@ -12,7 +12,7 @@ import { ensureWritableDirectory } from '../spill/spill-options.js';
 import { lockSpillRoot, type SpillLock } from '../spill/dir-lock.js';
 import { RelayError } from '../errors.js';
 import { MAX_DESTINATIONS, MAX_LISTENERS, type RelayConfig } from '../config/config.js';
-import { destinationOptionsFor, listenerOptionsFor } from './thread-options.js';
+import { destinationName, destinationOptionsFor, listenerOptionsFor } from './thread-options.js';
 import { frozenForReload, planReload, type ReloadPlan } from './reload-plan.js';
 import { SlotTable } from './slot-table.js';
 import { nextMessage, request, startThreads, type RelayThreads } from './threads.js';
@@ -168,7 +168,11 @@ export class Relay {
     };
     const reply = await request<FromIngest>(
       this.ingest,
-      { type: 'reconfigure', change } satisfies ToIngest,
+      {
+        type: 'reconfigure',
+        change,
+        destinations: plan.destinations.add.map(({ slot, destination }) => destinationName(destination, slot)),
+      } satisfies ToIngest,
       (m) => m.type === 'reconfigured' || m.type === 'reconfigure-failed',
     );
     if (reply.type === 'reconfigure-failed') {

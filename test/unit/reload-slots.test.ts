@@ -8,7 +8,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { MIN_CAPACITY, TAIL, allocateRing, distance, viewRing } from '../../src/ring/layout.js';
 import { RingReader, RingWriter } from '../../src/ring/ring.js';
-import { computeHead, freeSlot, publishHead, takeSlot, usedBytes } from '../../src/ring/positions.js';
+import { computeHead, computeHeadAndHolder, freeSlot, publishHead, takeSlot, usedBytes } from '../../src/ring/positions.js';
 import { frozenForReload, planReload, restartOnlyValue } from '../../src/main/reload-plan.js';
 import { restartOnlyKeys } from '../../src/config/setting-values.js';
 import { SlotTable } from '../../src/main/slot-table.js';
@@ -20,7 +20,7 @@ import { controlIndices, loadReclaimerAddon } from '../../src/background/backgro
 /** The native background thread's HEAD (native/relay_reclaimer.c), checked beside computeHead when the addon is built. */
 const nativeReclaimer = loadReclaimerAddon();
 
-test('slots: HEAD never passes a taken slot, and a free slot never holds HEAD back (seeded schedules; the native thread computes the same HEAD)', () => {
+test('slots: HEAD never passes a taken slot, and a free slot never holds HEAD back (seeded schedules; the native thread computes the same HEAD; the holder is the lowest slot released that far)', () => {
   for (let seed = 1; seed <= 200; seed++) {
     const random = mulberry32(seed);
     const slots = 8;
@@ -56,6 +56,9 @@ test('slots: HEAD never passes a taken slot, and a free slot never holds HEAD ba
       const head = computeHead(v);
       const lowest = Math.max(...[...taken.values()].map((r) => distance(now, r)));
       assert.equal(distance(now, head), lowest, `seed ${seed} step ${step}: HEAD ${head} is not the lowest taken released position`);
+      // The holder ingest names when the ring is full: of the slots released that far behind, the lowest.
+      const holders = [...taken].filter(([, r]) => distance(now, r) === lowest).map(([slot]) => slot);
+      assert.equal(computeHeadAndHolder(v).holder, Math.min(...holders), `seed ${seed} step ${step}: not the lowest of slots ${holders}`);
       if (nativeReclaimer)
         assert.equal(nativeReclaimer.reclaimerComputeHead(v.control, controlIndices(v)), head, `seed ${seed} step ${step}: the native HEAD differs`);
       assert.ok(usedBytes(v) <= v.capacity, `seed ${seed} step ${step}: used bytes past the capacity`);
