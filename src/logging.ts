@@ -26,8 +26,11 @@ export class RateLimitedLog {
     private readonly nowMs: () => number = Date.now,
   ) {}
 
-  /** Logs `message` under `cause` unless that cause was logged less than `intervalMs` ago. */
-  log(level: LogLevel, cause: string, message: string): void {
+  /**
+   * Logs `message` under `cause` unless that cause was logged less than `intervalMs` ago; a
+   * function is called only then (a message that costs loads to build, on a path taken per message).
+   */
+  log(level: LogLevel, cause: string, message: string | (() => string)): void {
     const now = this.nowMs();
     const entry = this.causes.get(cause);
     if (entry && now - entry.lastMs < this.intervalMs) {
@@ -36,7 +39,7 @@ export class RateLimitedLog {
     }
     const suffix = entry && entry.suppressed > 0 ? ` (${entry.suppressed} more since the last report)` : '';
     this.causes.set(cause, { lastMs: now, suppressed: 0 });
-    this.sink(level, message + suffix);
+    this.sink(level, (typeof message === 'string' ? message : message()) + suffix);
   }
 }
 

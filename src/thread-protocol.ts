@@ -64,6 +64,12 @@ export interface IngestOptions {
   udpIngest: UdpIngestPath;
 }
 
+/** A destination's name in its ring slot: ingest names the destination that holds a full ring. */
+export interface DestinationName {
+  index: number;
+  text: string;
+}
+
 /** What a bound listener reports. */
 export interface BoundListener {
   /** The address actually bound, port 0 resolved: e.g. udp@127.0.0.1:41234. */
@@ -178,6 +184,8 @@ interface Shared {
 export interface IngestWorkerData extends Shared {
   listeners: ListenerOptions[];
   options: IngestOptions;
+  /** The destinations at start. */
+  destinations: DestinationName[];
 }
 
 export interface EgressWorkerData extends Shared {
@@ -197,7 +205,8 @@ export interface ThreadIdMessage {
 }
 
 /** main -> ingest */
-export type ToIngest = { type: 'stop' } | { type: 'reconfigure'; change: ListenerChange };
+/** A reconfigure's `destinations`: those the reload adds, named before egress takes their slots. */
+export type ToIngest = { type: 'stop' } | { type: 'reconfigure'; change: ListenerChange; destinations: DestinationName[] };
 /** ingest -> main */
 export type FromIngest =
   | { type: 'listening'; listeners: BoundListener[] }

@@ -7,7 +7,10 @@
 # ("<13>"): the bench's payloads have none.
 # Fairness: one ring (32 MiB) per destination (a shared ring moves at the speed of its slowest server),
 # one thread (two reordered datagrams), tune.bufsize and the log lines' len above 64 KiB (the defaults
-# truncate at 16 KiB and 1 KiB).
+# truncate at 16 KiB and 1 KiB). Uneven, and no setting evens it: HAProxy 2.6 cannot size its UDP socket
+# (dgram-bind takes no buffer option, tune.rcvbuf.client applies to accepted TCP only), so it keeps
+# net.core.rmem_default (212992 bytes, 256 datagrams of 100 bytes) where this relay and rsyslog-omfwd.sh ask
+# 32 MiB (capped by net.core.rmem_max): a burst past it is kernel drops, which the bench reports.
 # The config is written to a temp dir and read by haproxy through a file descriptor: the dir is gone before
 # haproxy starts, so nothing is left behind, and haproxy is exec'd (no shell around it, SIGTERM reaches it).
 set -eu

@@ -14,9 +14,11 @@ const post = (message: FromIngest): void => port.postMessage(message);
 post({ type: 'thread-id', tid: currentThreadId() });
 const log = new RateLimitedLog((level, message) => post({ type: 'log', level, message }), data.logIntervalMs);
 const ingest = new Ingest(new RingWriter(viewRing(data.ring)), new Float64Array(data.counters), data.options, log);
+ingest.nameDestinations(data.destinations);
 port.on('message', (message: ToIngest) => {
   if (message.type === 'stop') void ingest.close().then(() => post({ type: 'stopped' }));
   if (message.type === 'reconfigure') {
+    ingest.nameDestinations(message.destinations);
     ingest.reconfigure(message.change).then(
       (listeners) => post({ type: 'reconfigured', listeners }),
       (error: Error) => post({ type: 'reconfigure-failed', message: error.message, closed: error instanceof ListenersClosedError ? error.closedSlots : [] }),

@@ -17,7 +17,7 @@ import { openNativeUdpListener } from './udp-native-listener.js';
 import { openTcpListener } from './tcp-listener.js';
 import { readUntilQuiet } from './stop-reading.js';
 import { datagramBytes, splitLines, type AppendLine, type DropLine } from './line-split.js';
-import type { BoundListener, IngestOptions, ListenerChange, ListenerOptions } from '../thread-protocol.js';
+import type { BoundListener, DestinationName, IngestOptions, ListenerChange, ListenerOptions } from '../thread-protocol.js';
 
 /** A listener in its slot: what it was opened with, and what it bound. */
 interface SlotListener extends Listener {
@@ -41,6 +41,11 @@ export class Ingest {
   private allowList: AllowList;
   /** Per listener index, its counters (created on first use). */
   private readonly listenerCounters: ListenerCounters[] = [];
+  /**
+   * Destination names by ring slot, for the ring-full line. A removed destination keeps its name
+   * while it drains (it may still hold the ring); a reload adds to free slots only, which overwrites it.
+   */
+  private readonly destinationNames = new Map<number, string>();
 
   constructor(
     private readonly writer: RingWriter,
@@ -106,7 +111,18 @@ export class Ingest {
 
   private dropRingFull(l: number): void {
     this.countersOf(l).dropped('ring_full');
-    this.log.log('warn', `ring-full:${l}`, 'ring full: dropped an incoming message (the background thread has not reclaimed space yet)');
+    // Ingest computed HEAD itself before giving up (RingWriter.reserve): the destination it came
+    // from, the one furthest behind, holds the ring. Named only when the line is logged.
+    this.log.log('warn', `ring-full:${l}`, () => {
+      const slot = this.writer.heldBy;
+      const name = slot === undefined ? undefined : (this.destinationNames.get(slot) ?? `the destination in slot ${slot}`);
+      return `ring full: dropped an incoming message${name === undefined ? '' : `: ${name} is the destination furthest behind, the ring waits for it`}`;
+    });
+  }
+
+  /** Names destinations by ring slot (those at start, then those each reload adds). */
+  nameDestinations(names: DestinationName[]): void {
+    for (const { index, text } of names) this.destinationNames.set(index, text);
   }
 
   /**

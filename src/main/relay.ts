@@ -12,8 +12,8 @@ import { ensureWritableDirectory } from '../spill/spill-options.js';
 import { lockSpillRoot, type SpillLock } from '../spill/dir-lock.js';
 import { RelayError } from '../errors.js';
 import { MAX_DESTINATIONS, MAX_LISTENERS, type RelayConfig } from '../config/config.js';
-import { destinationOptionsFor, listenerOptionsFor } from './thread-options.js';
-import { planReload, type ReloadPlan } from './reload-plan.js';
+import { destinationName, destinationOptionsFor, listenerOptionsFor } from './thread-options.js';
+import { frozenForReload, planReload, type ReloadPlan } from './reload-plan.js';
 import { SlotTable } from './slot-table.js';
 import { nextMessage, request, startThreads, type RelayThreads } from './threads.js';
 import type { LogSink } from '../logging.js';
@@ -152,15 +152,7 @@ export class Relay {
     if (this.stopping) throw new RelayError('ERR_INTERNAL', 'the relay is stopping');
     const plan = planReload(this.currentConfig, this.slots, next);
     // The settings fixed at start stay as they run; everything else is the new configuration.
-    const c = this.currentConfig;
-    const config: RelayConfig = {
-      ...next,
-      ringBytes: c.ringBytes,
-      maxMessageBytes: c.maxMessageBytes,
-      recvBufferBytes: c.recvBufferBytes,
-      udpIngest: c.udpIngest,
-      spill: c.spill,
-    };
+    const config = frozenForReload(this.currentConfig, next);
     const listeners = await this.reloadListeners(config, plan);
     const destinations = await this.reloadDestinations(config, plan);
     this.currentConfig = config;
@@ -176,7 +168,11 @@ export class Relay {
     };
     const reply = await request<FromIngest>(
       this.ingest,
-      { type: 'reconfigure', change } satisfies ToIngest,
+      {
+        type: 'reconfigure',
+        change,
+        destinations: plan.destinations.add.map(({ slot, destination }) => destinationName(destination, slot)),
+      } satisfies ToIngest,
       (m) => m.type === 'reconfigured' || m.type === 'reconfigure-failed',
     );
     if (reply.type === 'reconfigure-failed') {

@@ -28,19 +28,38 @@ export function listenerIdentity(l: Endpoint, defaultFraming: FramingName): stri
   return l.scheme === 'tcp' ? `tcp@${l.host}:${l.port} ${l.framing ?? defaultFraming}` : `${l.scheme}@${l.host}:${l.port} split=${l.split ?? 'none'}`;
 }
 
-/** How each setting fixed at start (settings.ts, `applied: 'restart'`) shows its running value. */
-const RUNNING_VALUE: Record<RestartOnlyKey, (c: RelayConfig) => string> = {
-  buffer: (c) => formatBytes(c.ringBytes),
-  'max-message': (c) => String(c.maxMessageBytes),
-  'recv-buffer': (c) => formatBytes(c.recvBufferBytes),
-  ingest: (c) => c.udpIngest,
-  'spill-dir': (c) => c.spill?.dir ?? '(none)',
-  'spill-max': (c) => (c.spill ? formatBytes(c.spill.maxBytes) : '(none)'),
-  'relp-window': (c) => String(c.relpWindow),
+/** What the reload does with one setting fixed at start (settings.ts, `applied: 'restart'`). */
+interface RestartOnly {
+  /** Its value as the "ignored until restart" phrase shows it. */
+  show: (c: RelayConfig) => string;
+  /** `next` with this setting as `running` has it: the ring and threads were built with that value. */
+  keep: (running: RelayConfig, next: RelayConfig) => RelayConfig;
+}
+
+/**
+ * One entry per restart-only row of the settings table, checked by the compiler: a new row that
+ * does not say how to show and keep its running value does not build. The spill settings are one
+ * object, fixed whole (its directory is locked and its stores are open).
+ */
+const RESTART_ONLY: Record<RestartOnlyKey, RestartOnly> = {
+  buffer: { show: (c) => formatBytes(c.ringBytes), keep: (r, n) => ({ ...n, ringBytes: r.ringBytes }) },
+  'max-message': { show: (c) => String(c.maxMessageBytes), keep: (r, n) => ({ ...n, maxMessageBytes: r.maxMessageBytes }) },
+  'recv-buffer': { show: (c) => formatBytes(c.recvBufferBytes), keep: (r, n) => ({ ...n, recvBufferBytes: r.recvBufferBytes }) },
+  ingest: { show: (c) => c.udpIngest, keep: (r, n) => ({ ...n, udpIngest: r.udpIngest }) },
+  'spill-dir': { show: (c) => c.spill?.dir ?? '(none)', keep: (r, n) => ({ ...n, spill: r.spill }) },
+  'spill-max': { show: (c) => (c.spill ? formatBytes(c.spill.maxBytes) : '(none)'), keep: (r, n) => ({ ...n, spill: r.spill }) },
+  'relp-window': { show: (c) => String(c.relpWindow), keep: (r, n) => ({ ...n, relpWindow: r.relpWindow }) },
 };
 
-/** Settings fixed at start, in the table's order, each with how to show it. */
-const RESTART_ONLY = restartOnlyKeys().map((name) => ({ name, value: RUNNING_VALUE[name] }));
+/** How the restart-only setting `key` shows in `c` (as the reload's "ignored" phrases say it). */
+export function restartOnlyValue(key: RestartOnlyKey, c: RelayConfig): string {
+  return RESTART_ONLY[key].show(c);
+}
+
+/** The configuration a reload applies: `next`, with every restart-only setting as `current` runs it. */
+export function frozenForReload(current: RelayConfig, next: RelayConfig): RelayConfig {
+  return restartOnlyKeys().reduce((config, key) => RESTART_ONLY[key].keep(current, config), next);
+}
 
 /**
  * Plans the move from `current` (running in `slots`) to `next`; throws RelayError('ERR_BAD_OPTION')
@@ -53,9 +72,9 @@ export function planReload(current: RelayConfig, slots: SlotTable, next: RelayCo
     destinations: slots.running(),
     retiringDestinations: slots.retiring(),
   };
-  const ignored = RESTART_ONLY.flatMap(({ name, value }) => {
-    const before = value(running.config);
-    const after = value(next);
+  const ignored = restartOnlyKeys().flatMap((name) => {
+    const before = restartOnlyValue(name, running.config);
+    const after = restartOnlyValue(name, next);
     return before === after ? [] : [`${name} ${before} -> ${after}`];
   });
 

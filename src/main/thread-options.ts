@@ -3,7 +3,7 @@
  * are the thread protocol's, src/thread-protocol.ts). The policy constants that are not options
  * live here, named, with the reason for each.
  */
-import type { DestinationOptions, IngestOptions, ListenerOptions, SpillOptions } from '../thread-protocol.js';
+import type { DestinationName, DestinationOptions, IngestOptions, ListenerOptions, SpillOptions } from '../thread-protocol.js';
 import type { Endpoint } from '../config/address.js';
 import type { DestinationConfig, GroupConfig, RelayConfig } from '../config/config.js';
 import type { GroupSpec } from '../group/group-spec.js';
@@ -48,6 +48,11 @@ export function listenerOptionsFor(config: RelayConfig, l: Endpoint, slot: numbe
 /** What the ingest thread's listeners share. */
 export function ingestOptions(config: RelayConfig): IngestOptions {
   return { maxMessageBytes: config.maxMessageBytes, recvBufferBytes: config.recvBufferBytes, allow: config.allow, udpIngest: config.udpIngest };
+}
+
+/** The name of the destination `d` in `slot`, as ingest's ring-full line gives it. */
+export function destinationName(d: DestinationConfig, slot: number): DestinationName {
+  return { index: slot, text: d.endpoint.text };
 }
 
 /** Every destination at start, in configuration order: its position is its slot (counter block and RELEASED slot). */

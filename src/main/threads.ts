@@ -10,7 +10,7 @@ import { allocateCounters } from '../metrics/counters.js';
 import { RelayError } from '../errors.js';
 import { MAX_DESTINATIONS, MAX_LISTENERS, type RelayConfig } from '../config/config.js';
 import type { LogSink } from '../logging.js';
-import { destinationOptions, ingestOptions, listenerOptions, spillOptions } from './thread-options.js';
+import { destinationName, destinationOptions, ingestOptions, listenerOptions, spillOptions } from './thread-options.js';
 import type {
   BackgroundWorkerData,
   BoundListener,
@@ -65,7 +65,12 @@ export async function startThreads(config: RelayConfig, log: LogSink, onFatal: (
   const egress = spawn('egress', '../egress/egress-thread.js', { ...shared, destinations: destinationOptions(config), spill: spillOptions(config) });
   // Every destination must hold its cursor before the first datagram is appended.
   await nextMessage<FromEgress>(egress, (m) => m.type === 'ready');
-  const ingest = spawn('ingest', '../ingest/ingest-thread.js', { ...shared, listeners: listenerOptions(config), options: ingestOptions(config) });
+  const ingest = spawn('ingest', '../ingest/ingest-thread.js', {
+    ...shared,
+    listeners: listenerOptions(config),
+    options: ingestOptions(config),
+    destinations: config.destinations.map(destinationName),
+  });
   const ready = await nextMessage<FromIngest>(ingest, (m) => m.type === 'listening' || m.type === 'fatal');
   if (ready.type === 'fatal') {
     await Promise.all([ingest.terminate(), egress.terminate(), background.stop()]);

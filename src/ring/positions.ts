@@ -10,8 +10,17 @@ import { HEAD, RELEASED, SLOT_GENERATION, TAIL, advance, distance, type RingView
  * TAIL, so each released position is at or below the tail it is measured against.
  */
 export function computeHead(v: RingViews): number {
-  const { tail, used } = loadTailThenUsed(v);
-  return advance(tail, -used);
+  return computeHeadAndHolder(v).head;
+}
+
+/**
+ * computeHead, and the slot it comes from: the destination released least far, which holds the
+ * ring when it is full (of several released equally far, the lowest slot); undefined when no slot
+ * is taken (HEAD is the tail then).
+ */
+export function computeHeadAndHolder(v: RingViews): { head: number; holder: number | undefined } {
+  const { tail, used, holder } = loadTailThenUsed(v);
+  return { head: advance(tail, -used), holder };
 }
 
 /** Attempts usedBytes() makes at a reading no RELEASED moved across, before it settles for a bound. */
@@ -38,10 +47,10 @@ export function usedBytes(v: RingViews): number {
 }
 
 /**
- * The tail, how far below it the farthest-behind released position is, and the slots in use
- * with the released positions loaded. Every RELEASED is loaded before TAIL: a released position
- * never passes the tail it was published under, so measured against a tail loaded later it is at
- * or below it and the distance cannot wrap.
+ * The tail, how far below it the farthest-behind released position is and whose it is (the
+ * lowest such slot), and the slots in use with the released positions loaded. Every RELEASED is
+ * loaded before TAIL: a released position never passes the tail it was published under, so
+ * measured against a tail loaded later it is at or below it and the distance cannot wrap.
  *
  * The slots in use are read between two loads of SLOT_GENERATION (layout.ts), and read again if
  * it moved. Why: egress starts a destination at the tail t0 it loaded, then stores its RELEASED,
@@ -52,7 +61,7 @@ export function usedBytes(v: RingViews): number {
  * seen taken, with its RELEASED) or after it (every RELEASED loaded was stored before the slot
  * was taken, so at or below t0).
  */
-function loadTailThenUsed(v: RingViews): { tail: number; used: number; slots: number[]; released: number[] } {
+function loadTailThenUsed(v: RingViews): { tail: number; used: number; holder: number | undefined; slots: number[]; released: number[] } {
   const c = v.control;
   for (;;) {
     const generation = Atomics.load(c, SLOT_GENERATION);
@@ -66,8 +75,15 @@ function loadTailThenUsed(v: RingViews): { tail: number; used: number; slots: nu
     const tail = Atomics.load(c, TAIL) >>> 0;
     if (Atomics.load(c, SLOT_GENERATION) !== generation) continue;
     let used = 0;
-    for (const r of released) used = Math.max(used, distance(tail, r));
-    return { tail, used, slots, released };
+    let holder: number | undefined;
+    for (let i = 0; i < slots.length; i++) {
+      const behind = distance(tail, released[i]!);
+      if (holder === undefined || behind > used) {
+        used = behind;
+        holder = slots[i];
+      }
+    }
+    return { tail, used, holder, slots, released };
   }
 }
 

@@ -12,12 +12,13 @@
  *   it have called back: until then the kernel may still be reading those bytes out of the ring.
  * - The background thread is the only writer of HEAD (computeHead): the lowest RELEASED. Ingest
  *   may overwrite bytes below HEAD; a stale HEAD only means ingest sees less free space. When the
- *   ring looks full, ingest computes that same bound itself (computeHead, loads only) instead of
- *   waiting for the background thread, and keeps it local.
+ *   ring looks full, ingest computes that same bound itself (computeHeadAndHolder, loads only)
+ *   instead of waiting for the background thread, and keeps it local, with the slot it came from
+ *   when the ring is still full (heldBy: the destination a ring-full log line names).
  * Nothing here blocks; a full ring makes append() return false.
  */
 import { BG_SLEEPING, BG_WAKE, HEAD, ITEM_HEADER_BYTES, RELEASED, TAIL, TAIL_ID, WRAP_MARKER, advance, distance, type RingViews } from './layout.js';
-import { computeHead, freeSlot, takeSlot } from './positions.js';
+import { computeHeadAndHolder, freeSlot, takeSlot } from './positions.js';
 import { RING_POLICY } from './policies.js';
 import { publishTail, waitForTail } from './wake.js';
 
@@ -30,6 +31,8 @@ export class RingWriter {
   /** Last HEAD this thread loaded; refreshed only when space looks short. */
   private head: number;
   private tailAtLastBackgroundWake: number;
+  /** See heldBy. */
+  private lastHolder: number | undefined;
 
   constructor(views: RingViews) {
     this.v = views;
@@ -75,8 +78,10 @@ export class RingWriter {
       // Short of space by our cached head. Rather than wait for the background thread (a wake
       // costs ~30 µs, longer than a small ring takes to fill), compute the same lower bound it
       // publishes from the RELEASED slots; kept local, so HEAD keeps its single writer.
-      this.head = computeHead(v);
+      const { head, holder } = computeHeadAndHolder(v);
+      this.head = head;
       if (distance(this.tail, this.head) + skip + need > v.capacity) {
+        this.lastHolder = holder;
         this.wakeBackground();
         return -1;
       }
@@ -104,6 +109,14 @@ export class RingWriter {
       this.head = Atomics.load(c, HEAD) >>> 0;
       if (distance(this.tail, this.head) > used) this.wakeBackground();
     }
+  }
+
+  /**
+   * The destination slot whose released position bounded the HEAD the last refused append
+   * computed: the one the full ring was waiting for (undefined: none refused yet, or no slot taken).
+   */
+  get heldBy(): number | undefined {
+    return this.lastHolder;
   }
 
   /** Position just past the last appended item (published or not). */

@@ -8,8 +8,9 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { MIN_CAPACITY, TAIL, allocateRing, distance, viewRing } from '../../src/ring/layout.js';
 import { RingReader, RingWriter } from '../../src/ring/ring.js';
-import { computeHead, freeSlot, publishHead, takeSlot, usedBytes } from '../../src/ring/positions.js';
-import { planReload } from '../../src/main/reload-plan.js';
+import { computeHead, computeHeadAndHolder, freeSlot, publishHead, takeSlot, usedBytes } from '../../src/ring/positions.js';
+import { frozenForReload, planReload, restartOnlyValue } from '../../src/main/reload-plan.js';
+import { restartOnlyKeys } from '../../src/config/setting-values.js';
 import { SlotTable } from '../../src/main/slot-table.js';
 import { DEFAULTS, MAX_DESTINATIONS, type RelayConfig } from '../../src/config/config.js';
 import { DESTINATION_ADDRESS, LISTENER_ADDRESS, parseEndpoint } from '../../src/config/address.js';
@@ -19,7 +20,7 @@ import { controlIndices, loadReclaimerAddon } from '../../src/background/backgro
 /** The native background thread's HEAD (native/relay_reclaimer.c), checked beside computeHead when the addon is built. */
 const nativeReclaimer = loadReclaimerAddon();
 
-test('slots: HEAD never passes a taken slot, and a free slot never holds HEAD back (seeded schedules; the native thread computes the same HEAD)', () => {
+test('slots: HEAD never passes a taken slot, and a free slot never holds HEAD back (seeded schedules; the native thread computes the same HEAD; the holder is the lowest slot released that far)', () => {
   for (let seed = 1; seed <= 200; seed++) {
     const random = mulberry32(seed);
     const slots = 8;
@@ -55,6 +56,9 @@ test('slots: HEAD never passes a taken slot, and a free slot never holds HEAD ba
       const head = computeHead(v);
       const lowest = Math.max(...[...taken.values()].map((r) => distance(now, r)));
       assert.equal(distance(now, head), lowest, `seed ${seed} step ${step}: HEAD ${head} is not the lowest taken released position`);
+      // The holder ingest names when the ring is full: of the slots released that far behind, the lowest.
+      const holders = [...taken].filter(([, r]) => distance(now, r) === lowest).map(([slot]) => slot);
+      assert.equal(computeHeadAndHolder(v).holder, Math.min(...holders), `seed ${seed} step ${step}: not the lowest of slots ${holders}`);
       if (nativeReclaimer)
         assert.equal(nativeReclaimer.reclaimerComputeHead(v.control, controlIndices(v)), head, `seed ${seed} step ${step}: the native HEAD differs`);
       assert.ok(usedBytes(v) <= v.capacity, `seed ${seed} step ${step}: used bytes past the capacity`);
@@ -148,6 +152,27 @@ test('plan: settings fixed at start are reported as ignored; too many destinatio
   assert.throws(() => planReload(before, slotsOf(before, [5]), config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10', ...many])), {
     message: /too many destinations: a relay runs at most 64, counting removed ones still draining \(1\)/,
   });
+});
+
+test('freeze: a reload keeps every restart-only setting of the settings table as it runs, and takes everything else from the new configuration', () => {
+  const running = config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10'], { spill: { dir: '/spill/running', maxBytes: 1 << 20 } });
+  // Every restart-only setting differs here; a new one this does not change fails the first assertion.
+  const next = config(['udp@127.0.0.1:2'], ['relp@127.0.0.1:11'], {
+    ringBytes: 1 << 22,
+    maxMessageBytes: 1500,
+    recvBufferBytes: 1 << 21,
+    udpIngest: 'native',
+    relpWindow: 4,
+    spill: { dir: '/spill/next', maxBytes: 1 << 21 },
+    stallTimeoutMs: 5000,
+  });
+  const frozen = frozenForReload(running, next);
+  for (const key of restartOnlyKeys()) {
+    assert.notEqual(restartOnlyValue(key, next), restartOnlyValue(key, running), `${key}: the next configuration must change it`);
+    assert.equal(restartOnlyValue(key, frozen), restartOnlyValue(key, running), `${key}: the reload took the new value`);
+  }
+  // Putting next's restart-only values back gives next: nothing else was frozen.
+  assert.deepEqual(frozenForReload(next, frozen), next);
 });
 
 test('plan: a udp listener whose ?split= changed is another listener; ?framing= on udp (meaningless there) changes nothing', () => {
