@@ -19,6 +19,14 @@ export interface RelpFrame {
 
 /** The largest TXNR (9 digits); librelp's senders wrap from it to 1. */
 export const MAX_TXNR = 999_999_999;
+/**
+ * How long a server lets a frame take from its first byte to its trailer, by default. A sender
+ * (omrelp, the relay's relp@) writes each frame whole, so a frame normally completes within a
+ * round trip or two; 30 s still lets the largest default frame (16 MiB) arrive at 4.5 Mbit/s,
+ * while a peer that starts frames and stalls holds their memory for at most that long. Here, not
+ * in server.ts, so that `relay sink --help` shows it without loading the server at every start.
+ */
+export const FRAME_TIMEOUT_MS = 30_000;
 const MAX_DIGITS = 9;
 const MAX_COMMAND_LENGTH = 32;
 const SP = 0x20;
