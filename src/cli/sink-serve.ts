@@ -15,6 +15,7 @@ export interface SinkOptions {
   framing: FramingName;
   count: boolean;
   maxMessage: number;
+  frameTimeout: number;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   tlsCa: string | undefined;
@@ -49,6 +50,7 @@ export async function sink(listen: Endpoint, options: SinkOptions): Promise<void
     listen.scheme === 'relp'
       ? createRelpServer({
           maxDataBytes: options.maxMessage,
+          frameTimeoutMs: options.frameTimeout,
           onMessage: receive,
           onProtocolError: (error, peer) => void process.stderr.write(`relay sink: closing ${peer}: ${error.message}\n`),
         })

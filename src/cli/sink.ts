@@ -7,8 +7,10 @@
 import { Command, Option } from 'commander';
 import type { Endpoint } from '../config/address.js';
 import { DEFAULTS } from '../config/config.js';
+import { formatDurationMs } from '../config/size.js';
+import { FRAME_TIMEOUT_MS } from '../relp/frame.js';
 import type { SinkOptions } from './sink-serve.js';
-import { endpointArgument, fileOption, framingOption, sizeOption } from './parsers.js';
+import { durationOption, endpointArgument, fileOption, framingOption, sizeOption } from './parsers.js';
 
 /** The sink subcommand. */
 export function sinkCommand(): Command {
@@ -22,6 +24,11 @@ export function sinkCommand(): Command {
     .addOption(new Option('--framing <name>', 'framing to decode').default(DEFAULTS.framing).argParser(framingOption))
     .option('--count', 'print running totals once a second instead of the messages', false)
     .option('--max-message <bytes>', 'largest frame accepted', sizeOption('--max-message', { min: 1, max: 64 * 1024 * 1024 }), 16 * 1024 * 1024)
+    .addOption(
+      new Option('--frame-timeout <duration>', "relp@: most time from a frame's first byte to its end; a slower frame closes the session")
+        .default(FRAME_TIMEOUT_MS, formatDurationMs(FRAME_TIMEOUT_MS))
+        .argParser(durationOption('--frame-timeout', { min: 1, max: 3_600_000 })),
+    )
     .option('--tls-cert <file>', 'PEM certificate a tls@ sink presents (with --tls-key)', fileOption)
     .option('--tls-key <file>', 'PEM private key of --tls-cert', fileOption)
     .option('--tls-ca <file>', 'PEM CA certificates: a tls@ sink then requires client certificates signed by them (mutual TLS)', fileOption)

@@ -19,6 +19,14 @@ export interface RelpFrame {
 
 /** The largest TXNR (9 digits); librelp's senders wrap from it to 1. */
 export const MAX_TXNR = 999_999_999;
+/**
+ * How long a server lets a frame take from its first byte to its trailer, by default. A sender
+ * (omrelp, the relay's relp@) writes each frame whole, so a frame normally completes within a
+ * round trip or two; 30 s still lets the largest default frame (16 MiB) arrive at 4.5 Mbit/s,
+ * while a peer that starts frames and stalls holds their memory for at most that long. Here, not
+ * in server.ts, so that `relay sink --help` shows it without loading the server at every start.
+ */
+export const FRAME_TIMEOUT_MS = 30_000;
 const MAX_DIGITS = 9;
 const MAX_COMMAND_LENGTH = 32;
 const SP = 0x20;
@@ -78,11 +86,16 @@ enum State {
 
 /**
  * Incremental frame parser for one connection: push() each chunk as it arrives, then call next()
- * until it returns undefined. Header bytes are read straight from the chunks; data is a view of
- * the chunk when a frame lies in one, else one copy. On a malformed frame next() throws a
- * RelayError('ERR_RELP') with a one-line reason, and keeps throwing it: the connection is done.
+ * until it returns undefined. Header bytes are read straight from the chunks into a few numbers
+ * and the command's letters; a frame's data is a view of the chunk when the data and its trailer
+ * lie in one, else DATALEN bytes allocated once when the data starts and filled as chunks arrive.
+ * A chunk is dropped as soon as it is parsed, so once next() has returned undefined the parser
+ * holds no chunk: a frame trickled one byte per read costs DATALEN plus a constant, not a chunk
+ * (and its objects) per byte. On a malformed frame next() throws a RelayError('ERR_RELP') with a
+ * one-line reason, and keeps throwing it: the connection is done.
  */
 export class FrameParser {
+  /** Chunks pushed and not yet parsed (empty once next() returned undefined). */
   private chunks: Buffer[] = [];
   /** Read position in chunks[0]. */
   private offset = 0;
@@ -92,14 +105,16 @@ export class FrameParser {
   private readonly command = Buffer.alloc(MAX_COMMAND_LENGTH);
   private commandLength = 0;
   private dataLength = 0;
-  private parts: Buffer[] = [];
-  private partBytes = 0;
+  /** The frame's data: a view of one chunk, or DATALEN bytes of its own being filled; undefined before the data starts. */
+  private data: Buffer | undefined;
+  /** Bytes of `data` filled so far. */
+  private dataBytes = 0;
   private failure: RelayError | undefined;
 
   /** `maxDataBytes`: the largest DATALEN accepted; a frame announcing more is malformed (bounds what a peer makes us buffer). */
   constructor(private readonly maxDataBytes: number) {}
 
-  /** Adds bytes received (the parser keeps a reference: do not reuse the buffer). */
+  /** Adds bytes received (the parser keeps a reference until they are parsed: do not reuse the buffer). */
   push(chunk: Buffer): void {
     if (chunk.length > 0) this.chunks.push(chunk);
   }
@@ -115,25 +130,32 @@ export class FrameParser {
     }
   }
 
+  /** True when bytes of a frame not yet complete have been parsed (a server bounds how long that may last). */
+  get inFrame(): boolean {
+    return this.state !== State.Txnr || this.digits > 0;
+  }
+
+  /**
+   * Memory the parser holds, in bytes: the whole ArrayBuffers behind the chunks not yet parsed and
+   * behind the partial frame's data (a view keeps its chunk's buffer alive), each counted once.
+   */
+  get bufferedBytes(): number {
+    const held = new Set<ArrayBufferLike>(this.chunks.map((c) => c.buffer));
+    if (this.data) held.add(this.data.buffer);
+    let bytes = 0;
+    for (const buffer of held) bytes += buffer.byteLength;
+    return bytes;
+  }
+
   private advance(): RelpFrame | undefined {
     while (this.chunks.length > 0) {
       const chunk = this.chunks[0]!;
-      if (this.offset >= chunk.length) {
-        this.chunks.shift();
-        this.offset = 0;
-        continue;
-      }
       if (this.state === State.Data) {
-        // A whole frame's data in this chunk: a view, no copy.
-        const want = this.dataLength - this.partBytes;
-        const take = Math.min(want, chunk.length - this.offset);
-        this.parts.push(chunk.subarray(this.offset, this.offset + take));
-        this.partBytes += take;
-        this.offset += take;
-        if (this.partBytes === this.dataLength) this.state = State.Trailer;
+        this.fill(chunk);
         continue;
       }
-      const byte = chunk[this.offset++]!;
+      const byte = chunk[this.offset]!;
+      this.consumed(1);
       if (this.state === State.Trailer) {
         if (byte !== LF)
           throw relpError(`frame ${this.txnr} ${this.commandText()}: missing trailer, expected LF after ${this.dataLength} data bytes, got ${show(byte)}`);
@@ -142,6 +164,36 @@ export class FrameParser {
       if (this.header(byte)) return this.finish();
     }
     return undefined;
+  }
+
+  /** Takes what `chunk` (chunks[0]) holds of the frame's data. */
+  private fill(chunk: Buffer): void {
+    const available = chunk.length - this.offset;
+    if (this.data === undefined) {
+      // Data and trailer in this chunk: a view, no copy, and the frame ends in this call.
+      if (available > this.dataLength) {
+        this.data = chunk.subarray(this.offset, this.offset + this.dataLength);
+        this.dataBytes = this.dataLength;
+        this.state = State.Trailer;
+        this.consumed(this.dataLength);
+        return;
+      }
+      // Its own ArrayBuffer (not the shared pool's slab), so the memory held is DATALEN exactly.
+      this.data = Buffer.allocUnsafeSlow(this.dataLength);
+    }
+    const take = Math.min(this.dataLength - this.dataBytes, available);
+    chunk.copy(this.data, this.dataBytes, this.offset, this.offset + take);
+    this.dataBytes += take;
+    if (this.dataBytes === this.dataLength) this.state = State.Trailer;
+    this.consumed(take);
+  }
+
+  /** Advances past `count` bytes of chunks[0], dropping it once all of it is parsed. */
+  private consumed(count: number): void {
+    this.offset += count;
+    if (this.offset < this.chunks[0]!.length) return;
+    this.chunks.shift();
+    this.offset = 0;
   }
 
   /** Consumes one header byte; true when it ends a frame without data (DATALEN 0). */
@@ -192,15 +244,14 @@ export class FrameParser {
   }
 
   private finish(): RelpFrame {
-    const data = this.parts.length === 1 ? this.parts[0]! : this.parts.length === 0 ? EMPTY : Buffer.concat(this.parts, this.partBytes);
-    const frame: RelpFrame = { txnr: this.txnr, command: this.commandText(), data };
+    const frame: RelpFrame = { txnr: this.txnr, command: this.commandText(), data: this.data ?? EMPTY };
     this.state = State.Txnr;
     this.digits = 0;
     this.txnr = 0;
     this.commandLength = 0;
     this.dataLength = 0;
-    this.parts = [];
-    this.partBytes = 0;
+    this.data = undefined;
+    this.dataBytes = 0;
     return frame;
   }
 

@@ -4,6 +4,9 @@
  *
  * - TXNRs count up by one from the `open` (1), wrapping from 999999999 to 1; a gap, an unknown
  *   command or a malformed frame gets `0 serverclose 0` and the connection is closed;
+ * - so does a frame not complete `frameTimeoutMs` after its first byte arrived (imrelp has no such
+ *   bound; without it a peer that trickles or stalls frames holds their memory for ever); a
+ *   connection between frames may stay idle as long as it likes;
  * - `open` must offer `commands=syslog`, else `rsp 500 required command not supported by client`
  *   and serverclose; the answer is `200 OK` and our offers; a second `open` is a 500 and serverclose;
  * - `syslog` before `open` is answered `500 command disabled` (the connection stays, as imrelp's);
@@ -13,9 +16,10 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { formatHostPort } from '../config/address.js';
+import { formatDurationMs } from '../config/size.js';
 import type { RelayError } from '../errors.js';
 import type { FramedServerTls } from '../framing/framed-server.js';
-import { encodeFrame, FrameParser, formatOffers, nextTxnr, parseOffers, type RelpFrame } from './frame.js';
+import { encodeFrame, FRAME_TIMEOUT_MS, FrameParser, formatOffers, nextTxnr, parseOffers, type RelpFrame } from './frame.js';
 
 export interface RelpServerOptions {
   /** Largest DATALEN a peer may announce (imrelp's maxDataSize); a frame announcing more closes the connection. */
@@ -24,6 +28,8 @@ export interface RelpServerOptions {
   onMessage(payload: Buffer, peer: string): void;
   /** Why a connection was closed by the server (a protocol error); absent: closed silently. */
   onProtocolError?(error: RelayError | Error, peer: string): void;
+  /** Most time from a frame's first byte to its trailer before the session is closed (default FRAME_TIMEOUT_MS). */
+  frameTimeoutMs?: number;
   /** Serve RELP over TLS. */
   tls?: FramedServerTls;
 }
@@ -58,6 +64,8 @@ class Session {
   private expected = 1;
   private open = false;
   private done = false;
+  /** Set while a frame is partly received: closes the session when it fires. */
+  private frameTimer: NodeJS.Timeout | undefined;
   /** The answers to one chunk's frames, written together (a client with a window sends many per chunk). */
   private answers: Buffer[] = [];
 
@@ -69,11 +77,13 @@ class Session {
     this.parser = new FrameParser(options.maxDataBytes);
     socket.on('error', () => {}); // a reset peer: 'close' follows, nothing to report
     socket.on('data', (chunk: Buffer) => this.received(chunk));
+    socket.once('close', () => this.stopFrameTimer());
   }
 
   private received(chunk: Buffer): void {
     if (this.done) return;
     this.parser.push(chunk);
+    let completed = false;
     for (;;) {
       let frame: RelpFrame | undefined;
       try {
@@ -83,9 +93,11 @@ class Session {
         return;
       }
       if (frame === undefined) {
+        this.timeFrame(completed);
         this.flush();
         return;
       }
+      completed = true;
       if (frame.txnr !== this.expected) {
         this.serverClose(new Error(`RELP: TXNR ${frame.txnr}, expected ${this.expected}`));
         return;
@@ -93,6 +105,27 @@ class Session {
       this.expected = nextTxnr(frame.txnr);
       if (this.step(frame) === 'ended') return;
     }
+  }
+
+  /**
+   * Starts the clock when a frame began in the chunk just parsed: none was running, or a frame
+   * completed in it (then the partial one began after). A partial frame already timed keeps its
+   * start; no partial frame, no clock.
+   */
+  private timeFrame(completedInChunk: boolean): void {
+    if (this.frameTimer !== undefined && this.parser.inFrame && !completedInChunk) return;
+    this.stopFrameTimer();
+    if (!this.parser.inFrame) return;
+    const timeoutMs = this.options.frameTimeoutMs ?? FRAME_TIMEOUT_MS;
+    this.frameTimer = setTimeout(() => {
+      this.frameTimer = undefined;
+      this.serverClose(new Error(`RELP: a frame not complete ${formatDurationMs(timeoutMs)} after its first byte`));
+    }, timeoutMs).unref();
+  }
+
+  private stopFrameTimer(): void {
+    clearTimeout(this.frameTimer);
+    this.frameTimer = undefined;
   }
 
   private step(frame: RelpFrame): Step {
@@ -145,6 +178,7 @@ class Session {
 
   private serverClose(reason?: Error): void {
     this.done = true;
+    this.stopFrameTimer();
     if (reason) this.options.onProtocolError?.(reason, this.peer);
     this.flush();
     // Half-close, as imrelp: the peer reads the serverclose and closes; one that does not is cut after a grace period.

@@ -115,6 +115,58 @@ test('relp frame: data of a frame inside one chunk is a view of it (no copy)', (
   assert.equal(frame!.data.buffer, bytes.buffer);
 });
 
+/** `bytes` as Node's sockets can deliver them: each chunk a view of its own 64 KiB receive buffer. */
+function inReceiveBuffer(bytes: Buffer): Buffer {
+  const receive = Buffer.allocUnsafeSlow(64 * 1024);
+  bytes.copy(receive);
+  return receive.subarray(0, bytes.length);
+}
+
+test('relp frame: a frame trickled one byte per chunk holds DATALEN bytes, not the chunks', () => {
+  const data = Buffer.alloc(100_000);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 131) & 0xff;
+  const bytes = encodeFrame(7, 'syslog', data);
+  const headerLength = bytes.length - data.length - 1;
+  const parser = new FrameParser(1 << 20);
+  assert.equal(parser.inFrame, false);
+  const held = new Set<number>();
+  for (let i = 0; i < bytes.length - 1; i++) {
+    parser.push(inReceiveBuffer(bytes.subarray(i, i + 1)));
+    assert.equal(parser.next(), undefined);
+    assert.equal(parser.inFrame, true);
+    // Header bytes live in a few numbers; the data in one buffer of DATALEN from its first byte on.
+    assert.equal(parser.bufferedBytes, i < headerLength ? 0 : data.length, `after byte ${i}`);
+    held.add(parser.bufferedBytes);
+  }
+  assert.deepEqual([...held], [0, data.length]);
+  parser.push(inReceiveBuffer(bytes.subarray(bytes.length - 1)));
+  const frame = parser.next()!;
+  assert.deepEqual({ txnr: frame.txnr, command: frame.command }, { txnr: 7, command: 'syslog' });
+  assert.ok(frame.data.equals(data), 'the data, byte for byte');
+  assert.equal(frame.data.buffer.byteLength, data.length, 'the data has its own buffer of DATALEN, not a pool slab');
+  assert.equal(parser.next(), undefined);
+  assert.deepEqual({ inFrame: parser.inFrame, bufferedBytes: parser.bufferedBytes }, { inFrame: false, bufferedBytes: 0 });
+});
+
+test('relp frame: data cut from its trailer is copied (the chunk is not held); chunks not yet parsed count as held', () => {
+  const bytes = encodeFrame(2, 'syslog', latin1('payload'));
+  const parser = new FrameParser(100);
+  const first = inReceiveBuffer(bytes.subarray(0, bytes.length - 1));
+  parser.push(first);
+  assert.equal(parser.bufferedBytes, first.buffer.byteLength, 'pushed, not parsed');
+  assert.equal(parser.next(), undefined);
+  assert.equal(parser.bufferedBytes, 'payload'.length);
+  parser.push(inReceiveBuffer(bytes.subarray(bytes.length - 1)));
+  const frame = parser.next()!;
+  assert.equal(frame.data.toString('latin1'), 'payload');
+  assert.notEqual(frame.data.buffer, first.buffer);
+  // Two chunks that share one receive buffer are one buffer held.
+  const shared = inReceiveBuffer(Buffer.concat([bytes, bytes]));
+  parser.push(shared.subarray(0, 3));
+  parser.push(shared.subarray(3));
+  assert.equal(parser.bufferedBytes, 64 * 1024);
+});
+
 const MALFORMED: [string, string, string][] = [
   ['a letter in TXNR', 'x syslog 1 a\n', "RELP: frame header: expected TXNR digits, got 'x'"],
   ['an empty TXNR', ' syslog 1 a\n', 'RELP: frame header: expected TXNR digits, got SP'],
