@@ -25,6 +25,7 @@ import { DeliveryWindow, type PendingWrite, type Settled } from './delivery-wind
 import { lagLimits } from './lag-policy.js';
 import { Membership } from './membership.js';
 import { Overflow } from './overflow.js';
+import type { Handed } from '../group/group.js';
 import type { Share } from '../group/share.js';
 import { ReplayDriver } from './replay.js';
 import { RingCursor } from './ring-cursor.js';
@@ -225,13 +226,17 @@ export class Destination {
   /**
    * Stops for good (shutdown, or a removed destination done retiring). What was not confirmed
    * goes to the spill directory when order allows (see SpillKeeper.keepRingWrites); the rest is
-   * counted as dropped for `shutdown`. Returns how many messages were neither delivered nor kept,
+   * counted as dropped for `shutdown`. A retiring group member given an `heir` (its successor,
+   * same identity, in the group that replaced its own) hands it everything of its own it holds
+   * instead: unconfirmed writes and unread items up to `tail` (docs/ARCHITECTURE.md, "Groups"). Returns how many messages were neither delivered nor kept,
    * and `closed`, which resolves once the spill directory is closed (another store may open it
    * then). Done with the ring when it returns: the connection is closed or destroyed, so no write
    * reads ring memory any more, and what is kept was copied: its slot may be freed at once.
    */
-  finish(tail: number): { lost: number; closed: Promise<void> } {
+  finish(tail: number, heir?: Destination): { lost: number; closed: Promise<void> } {
     const graceful = this.caughtUp(tail);
+    // A member that stays in a changed group: what it holds goes to its successor (README "Groups").
+    if (heir?.canInherit && this.membership) heir.inherit(this.membership.handOver());
     this.closed = true;
     const ended = this.connection.close(graceful);
     let lost = this.spill.keepUnconfirmed(this.window.takeAll(), this.reader);
@@ -244,6 +249,27 @@ export class Destination {
     this.ring.publish();
     this.membership?.leave();
     return { lost, closed: ended ? Promise.all([this.spill.close(), ended]).then(() => {}) : this.spill.close() };
+  }
+
+  /** True while it can take over what a predecessor of its identity held: a group member, not finished. */
+  get canInherit(): boolean {
+    return !this.closed && this.membership !== undefined;
+  }
+
+  /**
+   * Takes over what its predecessor handed it (copies, oldest first): sent first, before anything
+   * it reads. A member that is down keeps at most the lag limit's worth of such copies (the
+   * oldest beyond it are dropped, `overflow`), so reloads while it is down do not pile them up.
+   */
+  inherit(handed: Handed): void {
+    const { overflowHighBytes } = lagLimits(this.reader.capacity);
+    let first = handed.payloads.length;
+    for (let bytes = 0; first > 0 && bytes + handed.payloads[first - 1]!.length <= overflowHighBytes; first--) bytes += handed.payloads[first - 1]!.length;
+    if (first > 0) {
+      this.counters.took(first);
+      this.notices.overflowDropped(first, this.isUp);
+    }
+    this.membership!.inherit({ payloads: handed.payloads.slice(first), ids: handed.ids.slice(first) });
   }
 
   /** Makes `write` owed and writes it if the connection is up. */

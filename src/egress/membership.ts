@@ -94,6 +94,16 @@ export class Membership implements GroupMember {
     return { payloads: pairs.map((p) => p[1]), ids: pairs.map((p) => p[0]) };
   }
 
+  /**
+   * Takes what its predecessor (its identity, in the group this one replaced) held: it holds these
+   * items alone, whoever the group would place them on now, so that a hand-over of them later
+   * gives them to their owners instead of assuming those have them.
+   */
+  inherit(handed: Handed): void {
+    this.parts.share.group.adopt(this.parts.share.position, handed.ids);
+    this.takeOver(handed.payloads, handed.ids);
+  }
+
   /** Sends `payloads` (copies, another member's, items `ids`) before anything it reads later, in writes of at most maxWriteBytes. */
   takeOver(payloads: Uint8Array[], ids: number[]): void {
     const { counters, framer } = this.parts;

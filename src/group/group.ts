@@ -83,6 +83,14 @@ export class Group {
     if (this.members[position] === member) this.members[position] = undefined;
   }
 
+  /**
+   * The member at `position` holds items `ids`, its predecessor's in the group this one replaced
+   * (a reload): they count as held by the members that adopted them, not by their owners here.
+   */
+  adopt(position: number, ids: readonly number[]): void {
+    for (const id of ids) this.holders.set(id, (this.holders.get(id) ?? 0) | (1 << position));
+  }
+
   /** The members (bitmask over positions) that own item `id`, whose payload is `payload`. */
   owners(id: number, payload: Uint8Array): number {
     const slot = id % CACHE_SIZE;
