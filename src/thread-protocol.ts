@@ -143,6 +143,8 @@ export interface RetiredReport extends Undelivered {
   sent: number;
   dropped: Partial<Record<DestinationDropReason, number>>;
   spilled: number;
+  /** A group member: messages it handed to other members, or to its successor in a changed group. */
+  handedOver: number;
 }
 
 /** What is left undelivered per destination after a drain (destinations still retiring included). */

@@ -25,6 +25,7 @@ import { DeliveryWindow, type PendingWrite, type Settled } from './delivery-wind
 import { lagLimits } from './lag-policy.js';
 import { Membership } from './membership.js';
 import { Overflow } from './overflow.js';
+import type { Handed } from '../group/group.js';
 import type { Share } from '../group/share.js';
 import { ReplayDriver } from './replay.js';
 import { RingCursor } from './ring-cursor.js';
@@ -34,6 +35,9 @@ import type { DestinationOptions } from '../thread-protocol.js';
 import type { DestinationAccounting, DestinationContext, DestinationSetup } from './destination-setup.js';
 
 export type { DestinationAccounting, DestinationContext, DestinationSetup } from './destination-setup.js';
+
+/** How soon a member handed off looks again whether the members up have room for its spilled messages. */
+const SPILL_HAND_OVER_RETRY_MS = 20;
 
 /** Connection, cursor and spill of one destination; driven by the Egress pump. */
 export class Destination {
@@ -58,6 +62,8 @@ export class Destination {
   private readonly membership: Membership | undefined;
   /** A retiring destination: where its share of the ring ends (set by its Retiree). */
   stopAt: number | undefined;
+  /** A look again is set for when the members up may have room for its spilled messages. */
+  private spillRetry = false;
 
   /**
    * Complete, at its place in the ring (published: the background thread keeps what it needs from
@@ -120,8 +126,9 @@ export class Destination {
 
   private replayOf(store: SpillStore): ReplayDriver {
     return new ReplayDriver(store, this.options.maxWriteBytes, {
-      canWrite: () => !this.closed && this.connection.writable,
-      deliver: (batch) => this.deliverReplayed(batch),
+      // Down and handed off, a member's spill goes to the members up (README "Groups").
+      canWrite: () => !this.closed && (this.connection.writable || this.handsOffSpill()),
+      deliver: (batch) => (this.handedOff() ? this.handSpilled(batch) : this.deliverReplayed(batch)),
       emptied: () => this.context.onWritable(this),
       readFailed: (error) => this.notices.spillReadFailed(error),
     });
@@ -203,7 +210,11 @@ export class Destination {
     if (this.closed) return;
     this.membership?.passOthers(endAt);
     this.overflow.enforce(tail, endAt);
-    if (!this.connection.writable) return;
+    if (!this.connection.writable) {
+      if (this.window.size > 0 && this.handsOffSpill()) this.handReplayedWrites();
+      if (this.replay?.pending && this.handsOffSpill()) this.replay.kick();
+      return;
+    }
     if (this.replay?.pending) {
       this.replay.kick();
       return;
@@ -225,13 +236,17 @@ export class Destination {
   /**
    * Stops for good (shutdown, or a removed destination done retiring). What was not confirmed
    * goes to the spill directory when order allows (see SpillKeeper.keepRingWrites); the rest is
-   * counted as dropped for `shutdown`. Returns how many messages were neither delivered nor kept,
+   * counted as dropped for `shutdown`. A retiring group member given an `heir` (its successor,
+   * same identity, in the group that replaced its own) hands it everything of its own it holds
+   * instead: unconfirmed writes and unread items up to `tail` (docs/ARCHITECTURE.md, "Groups"). Returns how many messages were neither delivered nor kept,
    * and `closed`, which resolves once the spill directory is closed (another store may open it
    * then). Done with the ring when it returns: the connection is closed or destroyed, so no write
    * reads ring memory any more, and what is kept was copied: its slot may be freed at once.
    */
-  finish(tail: number): { lost: number; closed: Promise<void> } {
+  finish(tail: number, heir?: Destination): { lost: number; closed: Promise<void> } {
     const graceful = this.caughtUp(tail);
+    // A member that stays in a changed group: what it holds goes to its successor (README "Groups").
+    if (heir?.canInherit && this.membership) heir.inherit(this.membership.handOver());
     this.closed = true;
     const ended = this.connection.close(graceful);
     let lost = this.spill.keepUnconfirmed(this.window.takeAll(), this.reader);
@@ -244,6 +259,27 @@ export class Destination {
     this.ring.publish();
     this.membership?.leave();
     return { lost, closed: ended ? Promise.all([this.spill.close(), ended]).then(() => {}) : this.spill.close() };
+  }
+
+  /** True while it can take over what a predecessor of its identity held: a group member, not finished. */
+  get canInherit(): boolean {
+    return !this.closed && this.membership !== undefined;
+  }
+
+  /**
+   * Takes over what its predecessor handed it (copies, oldest first): sent first, before anything
+   * it reads. A member that is down keeps at most the lag limit's worth of such copies (the
+   * oldest beyond it are dropped, `overflow`), so reloads while it is down do not pile them up.
+   */
+  inherit(handed: Handed): void {
+    const { overflowHighBytes } = lagLimits(this.reader.capacity);
+    let first = handed.payloads.length;
+    for (let bytes = 0; first > 0 && bytes + handed.payloads[first - 1]!.length <= overflowHighBytes; first--) bytes += handed.payloads[first - 1]!.length;
+    if (first > 0) {
+      this.counters.took(first);
+      this.notices.overflowDropped(first, this.isUp);
+    }
+    this.membership!.inherit({ payloads: handed.payloads.slice(first), ids: handed.ids.slice(first) });
   }
 
   /** Makes `write` owed and writes it if the connection is up. */
@@ -275,6 +311,55 @@ export class Destination {
     }
     this.connection.healthy();
     this.ring.publish();
+  }
+
+  /** True when it is down, handed off by its group, and the members up have room for its spilled messages (a retry is set when they have none). */
+  private handsOffSpill(): boolean {
+    if (!this.handedOff()) return false;
+    if (this.membership!.handsOffSpill()) return true;
+    if (!this.spillRetry) {
+      this.spillRetry = true;
+      this.context.clock.setTimeout(() => {
+        this.spillRetry = false;
+        if (!this.closed) this.context.onWritable(this);
+      }, SPILL_HAND_OVER_RETRY_MS);
+    }
+    return false;
+  }
+
+  /** A member that is down and whose group moved its share to the members up. */
+  private handedOff(): boolean {
+    return this.membership !== undefined && this.connection.state !== 'up' && this.membership.share.group.handedOff(this.membership.share.position);
+  }
+
+  /**
+   * A batch read from the spill while handed off: copies go to the members that own it now, and
+   * it is confirmed on disk (they owe it from then on: handed over). If some message has no taker,
+   * it stays owed here, on disk, as a replayed batch.
+   */
+  private handSpilled(batch: SpillBatch): void {
+    if (this.closed) return; // read while stopping: it stays on disk, before the replay position, for the next run
+    if (!this.handReplayedWrites() || !this.membership!.handSpilled(batch.payloads)) {
+      this.deliverReplayed(batch);
+      return;
+    }
+    this.spill.read(batch.payloads.length);
+    this.spill.confirmed(batch);
+  }
+
+  /**
+   * Handed off: the batches it had replayed and not had confirmed go first, oldest first (they are
+   * older than what it reads next, and a later batch's confirmation moves the replay position past
+   * them). Returns false when one could not be given (it stays owed, and so does what follows).
+   */
+  private handReplayedWrites(): boolean {
+    for (const w of this.window.all().filter((x) => x.spill)) {
+      if (!this.membership!.handSpilled(w.spill!.payloads)) return false;
+      this.window.takeWhere((x) => x === w);
+      this.spill.confirmed(w.spill!);
+      this.ring.publish(); // the unconfirmed gauge
+    }
+    return true;
   }
 
   /** A batch read from the spill: owed from now on (on disk until confirmed). */

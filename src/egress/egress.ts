@@ -15,6 +15,8 @@
  * its directory (removed and added again within the drain timeout) makes that one finish at once,
  * so what it left is on disk, and opens the directory only after it closed: the added one replays
  * that first, in order. SpillStore refuses a second open of a directory in one process besides.
+ * A group member that stays in its changed group without a spill directory hands what it holds to
+ * its successor in memory instead (docs/ARCHITECTURE.md, "Groups").
  */
 import type { RingViews } from '../ring/layout.js';
 import { RingReader } from '../ring/ring.js';
@@ -125,14 +127,28 @@ export class Egress {
     // (ingest publishes meanwhile; a second load would leave the items between to no one).
     const tail = this.reader.loadTail();
     const tailItems = this.itemsAt(tail);
+    // Group members that stay in a changed group without a spill directory: what they hold goes to
+    // their successor when they finish (with one, it goes through the directory).
+    const heirs = new Set(change.add.filter((o) => o.member).map(identityOf));
+    const awaiting: Retiree[] = [];
     for (const index of change.remove) {
       const destination = this.destinations.get(index);
       if (!destination) continue;
       this.destinations.delete(index);
-      this.retire(destination, tail, drainTimeoutMs, retired).catch((error: Error) =>
-        this.log.log('error', `retire:${index}`, `retiring a destination failed: ${error.message}`),
-      );
+      const heir = destination.settings.member !== undefined && !destination.spillStore && heirs.has(identityOf(destination.settings));
+      const retiree = this.retire(destination, tail, drainTimeoutMs, retired, heir);
+      if (heir) awaiting.push(retiree);
+      retiree.done.catch((error: Error) => this.log.log('error', `retire:${index}`, `retiring a destination failed: ${error.message}`));
     }
+    try {
+      await this.add(change, tail, tailItems, awaiting);
+    } finally {
+      for (const r of awaiting) r.handTo(undefined); // the reload failed before adding it: it finishes as it would have
+    }
+  }
+
+  /** The added half of reconfigure(): each added destination at `tail`; a retiree in `awaiting` hands what it holds to the one with its identity. */
+  private async add(change: DestinationChange, tail: number, tailItems: number, awaiting: Retiree[]): Promise<void> {
     for (const options of change.update) this.destinations.get(options.index)?.update(options);
     // Every added destination holds its slot from that tail before anything is awaited, so
     // ingest cannot overwrite what it is to send while its spill directory opens.
@@ -145,7 +161,11 @@ export class Egress {
     const predecessors = change.add.map((o) => [...this.retiring.values()].find((r) => r.key === identityOf(o))?.done);
     const stores = await Promise.all(change.add.map((o) => this.openSpill(o)));
     const groups = new Map<string, Group>();
-    for (const [i, o] of change.add.entries()) this.run(this.create(o, { connect: connects[i]!, store: stores[i], tail, tailItems }, groups), predecessors[i]);
+    for (const [i, o] of change.add.entries()) {
+      const d = this.create(o, { connect: connects[i]!, store: stores[i], tail, tailItems }, groups);
+      this.run(d, predecessors[i]);
+      for (const r of awaiting) if (r.key === identityOf(o)) r.handTo(d);
+    }
     this.pump();
   }
 
@@ -169,7 +189,7 @@ export class Egress {
   }
 
   /** Lets a removed destination send what it holds up to `endAt` (while up, for at most `timeoutMs`), then finishes it and frees its slot (./retiree.ts). */
-  private retire(destination: Destination, endAt: number, timeoutMs: number, retired: (report: RetiredReport) => void): Promise<RetiredReport> {
+  private retire(destination: Destination, endAt: number, timeoutMs: number, retired: (report: RetiredReport) => void, heir: boolean): Retiree {
     const retiree = new Retiree(destination, endAt, timeoutMs, identityOf(destination.settings), destination.spillStore?.dir, {
       reader: this.reader,
       clock: this.env.clock,
@@ -181,8 +201,9 @@ export class Egress {
       },
     });
     this.retiring.set(destination.index, retiree);
+    if (heir) retiree.awaitHeir();
     retiree.start();
-    return retiree.done;
+    return retiree;
   }
 
   /**

@@ -94,6 +94,30 @@ export class Membership implements GroupMember {
     return { payloads: pairs.map((p) => p[1]), ids: pairs.map((p) => p[0]) };
   }
 
+  /**
+   * Takes what its predecessor (its identity, in the group this one replaced) held: it holds these
+   * items alone, whoever the group would place them on now, so that a hand-over of them later
+   * gives them to their owners instead of assuming those have them.
+   */
+  inherit(handed: Handed): void {
+    this.parts.share.group.adopt(this.parts.share.position, handed.ids);
+    this.takeOver(handed.payloads, handed.ids);
+  }
+
+  /** True when what it spilled may go to the members up now: it was handed off, and they have room for more. */
+  handsOffSpill(): boolean {
+    const { share } = this.parts;
+    return !this.parts.closed() && share.group.handedOff(share.position) && share.group.spilledRoom;
+  }
+
+  /** Gives messages read back from its spill directory to the members that own them now; false, nothing given, when some could not be. */
+  handSpilled(payloads: readonly Uint8Array[]): boolean {
+    const { share, counters } = this.parts;
+    if (!share.group.takeSpilled(share.position, payloads)) return false;
+    counters.handed(payloads.length);
+    return true;
+  }
+
   /** Sends `payloads` (copies, another member's, items `ids`) before anything it reads later, in writes of at most maxWriteBytes. */
   takeOver(payloads: Uint8Array[], ids: number[]): void {
     const { counters, framer } = this.parts;

@@ -4,7 +4,9 @@
  * while it is up; then it finishes as at shutdown (what is left is spilled or counted) and reports
  * its tally. Meanwhile it is held to the limits of a running destination, measured against the
  * live tail (Destination.service), and it gives its ring slot back as soon as it reads no ring
- * byte any more (only its spill replay left), so it never holds the ring for the others.
+ * byte any more (only its spill replay left), so it never holds the ring for the others. A group
+ * member that stays in its changed group (no spill directory) waits for its successor before it
+ * finishes, and hands it what it holds then (docs/ARCHITECTURE.md, "Groups").
  */
 import type { RingReader } from '../ring/ring.js';
 import type { RetiredReport } from '../thread-protocol.js';
@@ -34,6 +36,12 @@ export class Retiree {
   closed = false;
   /** Resolves with its tally once closed. */
   readonly done: Promise<RetiredReport>;
+  /**
+   * A group member that stays in its changed group (docs/ARCHITECTURE.md, "Groups"): the member of
+   * the new group with its identity, which takes what it still holds when it finishes; 'awaited'
+   * until the reload that removed it has created that one (it does not finish meanwhile).
+   */
+  private heir: Destination | 'awaited' | undefined;
   private settle!: (finished: Promise<RetiredReport>) => void;
   private timer: unknown;
   private readonly deadlineMs: number;
@@ -65,12 +73,25 @@ export class Retiree {
     look();
   }
 
-  /** Serves it against the live tail; it finishes once down, caught up to `endAt`, or out of time. */
+  /** Its successor is being added by the reload that removes it: it waits for handTo() before it finishes. */
+  awaitHeir(): void {
+    if (!this.finishing && this.heir === undefined) this.heir = 'awaited';
+  }
+
+  /** The reload created its successor (undefined: it could not): what it holds when it finishes goes there. */
+  handTo(heir: Destination | undefined): void {
+    if (this.heir !== 'awaited') return;
+    this.heir = heir;
+    this.serve();
+  }
+
+  /** Serves it against the live tail; it finishes once down, caught up to `endAt`, or out of time (not while its successor is awaited). */
   serve(): void {
     if (this.finishing) return;
     const d = this.destination;
     d.service(this.context.reader.loadTail(), this.endAt);
-    if (!d.isUp || d.caughtUp(this.endAt) || this.context.clock.nowMs() >= this.deadlineMs) void this.finish();
+    const due = !d.isUp || d.caughtUp(this.endAt) || this.context.clock.nowMs() >= this.deadlineMs;
+    if (due && this.heir !== 'awaited') void this.finish();
     else if (d.doneWithRing(this.endAt)) this.letRingGo(); // replaying its spill only
   }
 
@@ -80,7 +101,7 @@ export class Retiree {
     this.finishing = true;
     this.context.clock.clearTimeout(this.timer);
     const d = this.destination;
-    const { lost, closed } = d.finish(this.endAt);
+    const { lost, closed } = d.finish(this.endAt, typeof this.heir === 'object' ? this.heir : undefined);
     // Done with the ring: ingest may reclaim past it now. The directory stays its own until closed,
     // and the main thread frees the slot only on the report, after that.
     this.letRingGo();

@@ -51,6 +51,8 @@ const CACHE_SIZE = 65_536;
 const REBALANCE_SLACK_BYTES = 64 * 1024;
 /** Stretches kept before old ones (below every member's oldest owed item) are let go. */
 const STRETCHES_KEPT = 64;
+/** A member handed off gives its spilled messages over only while each member up has fewer unconfirmed bytes than this: its disk does not move into their memory at once. */
+const SPILL_HAND_OVER_ROOM_BYTES = 1024 * 1024;
 
 /** See the module comment. */
 export class Group {
@@ -64,6 +66,8 @@ export class Group {
   private readonly cachedOwners = new Int32Array(CACHE_SIZE);
   /** Items handed over at least once, while some member may hand them over again: the members holding a copy (bitmask). */
   private readonly holders = new Map<number, number>();
+  /** Ids for messages handed over from a spill directory (they have no ring item id): below every ring id, increasing in the order handed. */
+  private nextSpilledId = Number.MIN_SAFE_INTEGER;
 
   constructor(readonly spec: GroupSpec) {
     if (spec.members.length > MAX_GROUP_MEMBERS) throw new RangeError(`group ${spec.name}: more than ${MAX_GROUP_MEMBERS} members`);
@@ -81,6 +85,51 @@ export class Group {
   /** Forgets a member that finished (it owns nothing any more). */
   leave(position: number, member: GroupMember): void {
     if (this.members[position] === member) this.members[position] = undefined;
+  }
+
+  /**
+   * The member at `position` holds items `ids`, its predecessor's in the group this one replaced
+   * (a reload): they count as held by the members that adopted them, not by their owners here.
+   */
+  adopt(position: number, ids: readonly number[]): void {
+    for (const id of ids) this.holders.set(id, (this.holders.get(id) ?? 0) | (1 << position));
+  }
+
+  /**
+   * True when the member at `position` was handed off: the current stretch moved its share to the
+   * members up, so what it spilled goes to them too (spilledRoom, takeSpilled). Not for replicated
+   * hashes: which replica a spilled message was is not known, so it waits for its member.
+   */
+  handedOff(position: number): boolean {
+    if (!movesShares(this.spec) || this.spec.replication > 1) return false;
+    return ((this.stretches[this.stretches.length - 1]!.up >>> position) & 1) === 0;
+  }
+
+  /** True while every member up can take more spilled messages (fewer than SPILL_HAND_OVER_ROOM_BYTES unconfirmed). */
+  get spilledRoom(): boolean {
+    const current = this.stretches[this.stretches.length - 1]!;
+    return positionsOf(current.up).every((p) => (this.members[p]?.unconfirmedBytes ?? 0) < SPILL_HAND_OVER_ROOM_BYTES);
+  }
+
+  /**
+   * Gives messages the member at `from` (handed off) read back from its spill directory, oldest
+   * first, to the members that own them under the current stretch; they hold them alone. All or
+   * nothing: false, and nothing given, when some message has no member to take it (every other
+   * one finished).
+   */
+  takeSpilled(from: number, payloads: readonly Uint8Array[]): boolean {
+    const current = this.stretches[this.stretches.length - 1]!;
+    const owners = payloads.map((p) => positionsOf(this.placement.owners(keyOf(p, this.spec.key), current.up, current.chosen) & ~(1 << from))[0]);
+    if (owners.some((p) => p === undefined || !this.members[p])) return false;
+    const gained = this.members.map(() => ({ payloads: [] as Uint8Array[], ids: [] as number[] }));
+    for (const [i, p] of owners.entries()) {
+      const id = this.nextSpilledId++;
+      this.holders.set(id, 1 << p!);
+      gained[p!]!.payloads.push(payloads[i]!);
+      gained[p!]!.ids.push(id);
+    }
+    for (const [p, g] of gained.entries()) if (g.payloads.length > 0) this.members[p]!.takeOver(g.payloads, g.ids);
+    return true;
   }
 
   /** The members (bitmask over positions) that own item `id`, whose payload is `payload`. */

@@ -268,6 +268,6 @@ export class Relay {
 export function retiredLine(name: string, r: RetiredReport): string {
   const reasons = Object.entries(r.dropped).map(([reason, n]) => `${reason} ${n}`);
   const dropped = Object.values(r.dropped).reduce((sum, n) => sum + (n ?? 0), 0);
-  const tally = `sent ${r.sent}, dropped ${dropped}${reasons.length > 0 ? ` (${reasons.join(', ')})` : ''}, spilled ${r.spilled}`;
+  const tally = `sent ${r.sent}, dropped ${dropped}${reasons.length > 0 ? ` (${reasons.join(', ')})` : ''}, spilled ${r.spilled}${r.handedOver > 0 ? `, handed over ${r.handedOver}` : ''}`;
   return `${name}: removed${r.messages > 0 ? `; ${r.messages} message(s) undelivered (not spilled)` : ', nothing left undelivered'}; its run: ${tally}`;
 }

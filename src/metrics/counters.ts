@@ -228,14 +228,14 @@ export class DestinationCounters extends CounterBlock {
     this.add(DestinationField.takenOver, messages);
   }
 
-  /** Totals of a whole run, for the line a removed destination leaves: sent, dropped by reason (non-zero ones), spilled. */
-  tally(): { sent: number; dropped: Partial<Record<DestinationDropReason, number>>; spilled: number } {
+  /** Totals of a whole run, for the line a removed destination leaves: sent, dropped by reason (non-zero ones), spilled, handed over. */
+  tally(): { sent: number; dropped: Partial<Record<DestinationDropReason, number>>; spilled: number; handedOver: number } {
     const dropped: Partial<Record<DestinationDropReason, number>> = {};
     for (const reason of Object.keys(DESTINATION_DROP_FIELD) as DestinationDropReason[]) {
       const n = this.droppedFor(reason);
       if (n > 0) dropped[reason] = n;
     }
-    return { sent: this.read('sentMessages'), dropped, spilled: this.read('spilledMessages') };
+    return { sent: this.read('sentMessages'), dropped, spilled: this.read('spilledMessages'), handedOver: this.read('handedOver') };
   }
 
   /** Messages dropped for `reason` so far. */

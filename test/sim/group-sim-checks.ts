@@ -206,9 +206,10 @@ export class RecordingGroup {
         },
         handOver: (): Handed => member.handOver(),
         takeOver: (payloads, ids) => {
-          for (const id of ids) {
-            allowed[position]!.add(this.messageOf(id).id);
-            taken[position]!.add(this.messageOf(id).id);
+          // A message handed over from a spill directory has no ring item id: its payload says which it is.
+          for (const payload of payloads) {
+            allowed[position]!.add(parsePayload(payload).id);
+            taken[position]!.add(parsePayload(payload).id);
           }
           member.takeOver(payloads, ids);
         },

@@ -6,7 +6,9 @@
  * stall, refuse, reset or fail TLS, time, disk I/O) with reloads: destinations added, removed and
  * added again (same identity: same peer and spill directory) while up, down, stalled, spilling,
  * replaying or still draining; reload storms (one after another as soon as the last one applied,
- * as the main thread serialises them); and stops, also while destinations are retiring.
+ * as the main thread serialises them); and stops, also while destinations are retiring. Two seeds
+ * in five run the identities as the members of one static consistent-hash group
+ * (./reload-sim-groups.ts): a reload that changes the member list replaces the group whole.
  *
  * The main thread is modelled as Relay applies a reload: plan from the SlotTable, mark the table
  * (removed ones retiring before egress is asked), then Egress.reconfigure; each `retired` report
@@ -21,11 +23,14 @@
  *  R3 every slot taken is freed exactly once; the SlotTable agrees with egress (running = running
  *     or starting, retiring = retiring) and with the ring's SLOT_FREE flags;
  *  R4 per identity, over its incarnations: given (each incarnation's range of the ring, plus what
- *     its directory held when the run started) = sent + dropped + lag + window + spill queue (so an
- *     added destination must start exactly at the ring's item count of its reload); and
+ *     its directory held when the run started, plus what a member took from its predecessor) =
+ *     sent + dropped + lag + window + spill queue + other members' items + handed to its successor
+ *     (so an added destination must start exactly at the ring's item count of its reload); and
  *     the egress simulation's I2, I4 (nothing counted sent that no peer took) and I7;
- *  R5 at each stop: every message given to an identity was delivered, is on disk, or was counted
- *     dropped, and its directory holds exactly its queue, in arrival order.
+ *  R5 at each stop: every message given to an identity (a member: of its share) was delivered, is
+ *     on disk, or was counted dropped, and its directory holds exactly its queue, in arrival order;
+ *  R6 a member that stays in its changed group, without a spill directory, leaves nothing
+ *     undelivered and drops nothing at shutdown when its successor runs: it hands all it held over.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -35,8 +40,8 @@ import type { Destination } from '../../src/egress/destination.js';
 import { Egress } from '../../src/egress/egress.js';
 import { lagLimits } from '../../src/egress/lag-policy.js';
 import { planReload } from '../../src/main/reload-plan.js';
-import { DEFAULTS, type RelayConfig } from '../../src/config/config.js';
-import { DESTINATION_ADDRESS, parseEndpoint } from '../../src/config/address.js';
+import { DEFAULTS, type GroupConfig, type RelayConfig } from '../../src/config/config.js';
+import { DESTINATION_ADDRESS, parseEndpoint, type Endpoint } from '../../src/config/address.js';
 import { destinationOptionsFor } from '../../src/main/thread-options.js';
 import { SlotTable } from '../../src/main/slot-table.js';
 import { FrameDecoder, type FramingName } from '../../src/framing/index.js';
@@ -50,6 +55,7 @@ import { FakeClock, FakeSocket, type ConnectionRecord } from './fake-net.js';
 import { Peer, network, droppedOf, payloadOf, readSpillIds, readToTheEnd } from './peer.js';
 import { spillDirectoryFor } from '../../src/spill/spill-options.js';
 import type { SimOptions, SimResult } from './egress-sim.js';
+import { checkHandedToSuccessor, ownerTest, simGroup, simGroupKind } from './reload-sim-groups.js';
 
 const FRAMINGS: FramingName[] = ['len32le', 'len32be', 'lf', 'octet'];
 /** Few slots, so they are reused and can run out (a plan is refused then, as the relay refuses it). */
@@ -61,12 +67,17 @@ const MAX_MESSAGE_BYTES = MIN_CAPACITY / 4 - 4;
 interface Incarnation {
   identity: number;
   slot: number;
+  /** The reload that added it (0: the run's start) and the one that removed it. */
+  addedBy: number;
+  removedBy: number | undefined;
+  /** Whether it owns a message: every one, or as a group member its share. */
+  owns: (payload: Uint8Array) => boolean;
   /** Ring items published before it started, and (once removed) before it stopped. */
   startItems: number;
   endItems: number | undefined;
   state: 'starting' | 'running' | 'retiring' | 'finished';
   destination: Destination | undefined;
-  final: { sent: number; sentBytes: number; dropped: number; spillQueueDelta: number } | undefined;
+  final: { sent: number; sentBytes: number; dropped: number; spillQueueDelta: number; others: number; handed: number; taken: number } | undefined;
 }
 
 interface Run {
@@ -83,6 +94,11 @@ interface Run {
   spilledBeforeIds: number[][];
   firstConnection: number[];
   reconfiguring: Promise<void> | undefined;
+}
+
+/** A group member's counts for R4: other members' items passed, messages handed to its successor, taken from its predecessor. */
+function groupCounts(c: DestinationCounters): { others: number; handed: number; taken: number } {
+  return { others: c.read('othersItems'), handed: c.read('handedOver'), taken: c.read('takenOver') };
 }
 
 /** Runs one seed; throws an Error naming the seed and step on the first broken invariant. */
@@ -123,12 +139,25 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
     throw new Error(`reload simulation seed ${seed}, step ${step}: ${message} (replay: RELAY_RELOAD_SIM_SEED=${seed})`);
   };
 
-  const configOf = (identities: number[]): RelayConfig => ({
+  // Two seeds in five run the identities as one static consistent-hash group (./reload-sim-groups.ts).
+  const groupKind = simGroupKind(seed);
+  const configOf = (identities: number[]): RelayConfig => {
+    const endpoints = identities.map((k) => parseEndpoint(addressOf(k), DESTINATION_ADDRESS));
+    const group =
+      groupKind &&
+      simGroup(
+        groupKind,
+        identities.map((identity, i) => ({ identity, endpoint: endpoints[i]! })),
+      );
+    return configWith(identities, endpoints, group);
+  };
+  const configWith = (identities: number[], endpoints: Endpoint[], group: GroupConfig | undefined): RelayConfig => ({
     listeners: [],
-    groups: [],
-    destinations: identities.map((k) => ({
-      endpoint: parseEndpoint(addressOf(k), DESTINATION_ADDRESS),
+    groups: group ? [group] : [],
+    destinations: identities.map((k, i) => ({
+      endpoint: endpoints[i]!,
       tls: peers[k]!.upEvent === 'connect' ? undefined : { ca: undefined, cert: undefined, key: undefined, servername: undefined, fingerprint: '' },
+      ...(group && { member: { group, position: i } }),
     })),
     framing: 'len32le',
     ringBytes: MIN_CAPACITY,
@@ -166,22 +195,40 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
 
   let run: Run;
   let reconfigureError: Error | undefined;
+  /** A check that failed inside a `retired` report: it runs in egress's promise chain, which would only log it. */
+  let retiredError: Error | undefined;
   const countersOf = (slot: number): DestinationCounters => new DestinationCounters(run.counters, destinationBase(0, slot));
 
   /** A `retired` report reaches the main thread: R3 (freed exactly once), and the incarnation's final numbers. */
   const onRetired = (report: RetiredReport): void => {
+    try {
+      checkRetired(report);
+    } catch (error) {
+      retiredError ??= error as Error;
+    }
+  };
+  const checkRetired = (report: RetiredReport): void => {
     const inc = run.incarnations.find((i) => i.slot === report.index && i.state === 'retiring');
     if (!inc) fail(`slot ${report.index} reported retired, but no destination there was retiring`);
     if (!run.table.retired(report.index)) fail(`the slot table refused the report for slot ${report.index}`);
     const c = countersOf(report.index);
     if (report.sent !== c.read('sentMessages')) fail(`slot ${report.index}: report says sent ${report.sent}, counters ${c.read('sentMessages')}`);
+    if (report.handedOver !== c.read('handedOver'))
+      fail(`slot ${report.index}: report says handed over ${report.handedOver}, counters ${c.read('handedOver')}`);
     inc!.final = {
+      ...groupCounts(c),
       sent: report.sent,
       sentBytes: c.read('sentBytes'),
       dropped: Object.values(report.dropped).reduce((a, n) => a + (n ?? 0), 0),
       spillQueueDelta: inc!.destination!.accounting().spillQueueDelta,
     };
     inc!.state = 'finished';
+    if (groupKind && !dir) {
+      refresh();
+      const successor = run.incarnations.find((i) => i.identity === inc!.identity && i.addedBy === inc!.removedBy);
+      const wrong = checkHandedToSuccessor(report, successor?.destination?.canInherit ?? false);
+      if (wrong) fail(wrong);
+    }
   };
 
   const startRun = async (identities: number[]): Promise<Run> => {
@@ -218,6 +265,9 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
       incarnations: identities.map((identity, slot) => ({
         identity,
         slot,
+        addedBy: 0,
+        removedBy: undefined,
+        owns: ownerTest(destinationOptionsFor(config, config.destinations[slot]!, slot)),
         startItems: 0,
         endItems: undefined,
         state: 'starting',
@@ -258,10 +308,23 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
       const inc = run.incarnations.find((i) => i.slot === slot && i.state === 'running') ?? fail(`slot ${slot} is running in the table but not in egress`);
       inc.state = 'retiring';
       inc.endItems = items;
+      inc.removedBy = reloads;
     }
     for (const { slot, destination } of plan.destinations.add) {
       const identity = identityOfPort(destination.endpoint.port);
-      run.incarnations.push({ identity, slot, startItems: items, endItems: undefined, state: 'starting', destination: undefined, final: undefined });
+      const owns = ownerTest(destinationOptionsFor(next, destination, slot));
+      run.incarnations.push({
+        identity,
+        slot,
+        addedBy: reloads,
+        removedBy: undefined,
+        owns,
+        startItems: items,
+        endItems: undefined,
+        state: 'starting',
+        destination: undefined,
+        final: undefined,
+      });
     }
     run.config = next;
     const r = run;
@@ -299,6 +362,7 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
   /** Checks R2, R3 and R4. */
   const check = (): void => {
     if (reconfigureError) fail(`a reload threw: ${reconfigureError.stack}`);
+    if (retiredError) throw retiredError;
     refresh();
     const { running, retiring, dirs } = run.egress.inspect();
     // R2
@@ -333,18 +397,22 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
       for (const inc of run.incarnations.filter((i) => i.identity === k)) {
         const end = inc.endItems ?? run.ids.length;
         given += end - inc.startItems;
+        // A group member: another member's items it passed, what it handed its successor, what its predecessor handed it.
         if (inc.final) {
           sent += inc.final.sent;
           sentBytes += inc.final.sentBytes;
-          accounted += inc.final.sent + inc.final.dropped + inc.final.spillQueueDelta;
+          given += inc.final.taken;
+          accounted += inc.final.sent + inc.final.dropped + inc.final.spillQueueDelta + inc.final.others + inc.final.handed;
         } else if (!inc.destination) {
           accounted += end - inc.startItems;
         } else {
           const c = countersOf(inc.slot);
           const { windowMessages, spillQueueDelta } = inc.destination.accounting();
+          const { others, handed, taken } = groupCounts(c);
           sent += c.read('sentMessages');
           sentBytes += c.read('sentBytes');
-          accounted += c.read('sentMessages') + droppedOf(c) + (end - c.read('cursorItems')) + windowMessages + spillQueueDelta;
+          given += taken;
+          accounted += c.read('sentMessages') + droppedOf(c) + (end - c.read('cursorItems')) + windowMessages + spillQueueDelta + others + handed;
         }
       }
       if (given !== accounted) fail(`identity ${k} (${addressOf(k)}): given ${given} != accounted ${accounted}`);
@@ -400,6 +468,7 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
       if (inc.state !== 'running') continue;
       const c = countersOf(inc.slot);
       inc.final = {
+        ...groupCounts(c),
         sent: c.read('sentMessages'),
         sentBytes: c.read('sentBytes'),
         dropped: droppedOf(c),
@@ -420,7 +489,8 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
       const kept = new Set(onDisk.ids);
       const dropped = incs.reduce((a, i) => a + i.final!.dropped, 0);
       droppedTotal += dropped;
-      const given = [...run.spilledBeforeIds[k]!, ...incs.flatMap((i) => run.ids.slice(i.startItems, i.endItems))].filter((id) => sizes.get(id)! > 0);
+      const owned = (i: Incarnation): number[] => run.ids.slice(i.startItems, i.endItems).filter((id) => i.owns(payloadOf(id, sizes.get(id)!)));
+      const given = [...run.spilledBeforeIds[k]!, ...incs.flatMap(owned)].filter((id) => sizes.get(id)! > 0);
       const missing = given.filter((id) => !peers[k]!.delivered.has(id) && !kept.has(id));
       if (missing.length > dropped)
         fail(`identity ${k}: ${missing.length} messages neither delivered, spilled nor counted (dropped ${dropped}), e.g. ${missing.slice(0, 5)}`);
