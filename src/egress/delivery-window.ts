@@ -26,6 +26,11 @@ export interface PendingWrite {
    * for messages another member handed over) and their item ids, for handing them over in turn.
    */
   owned?: { payloads: Uint8Array[]; ids: number[] };
+  /**
+   * A ring write copied out of the ring (./overflow.ts: pinned while its connection was down, and
+   * older than what was spilled since): its payloads, still owed and resent first like any write.
+   */
+  copies?: Uint8Array[];
   /** Of its messages, how many went out on the connection that lost it (a RELP session tells; else all): what its resend sends again. */
   wentOut?: number;
   /** How many spill appends this destination had issued when the write was made (shutdown keeps order with it). */
@@ -106,6 +111,19 @@ export class DeliveryWindow {
     this.messageCount -= messages;
     if (write.ring) write.ring = { start: (write.ring.start + bytes) >>> 0, end: write.ring.end };
     if (write.owned) write.owned = { payloads: write.owned.payloads.slice(messages), ids: write.owned.ids.slice(messages) };
+    if (write.copies) write.copies = write.copies.slice(messages);
+  }
+
+  /**
+   * Copies ring write `write` (its payloads `payloads`, views of the ring) out of the ring: it stays
+   * owed, in its place, and no longer pins the ring (releasedPosition passes it).
+   */
+  detach(write: PendingWrite, payloads: readonly Uint8Array[]): void {
+    // Buffer.from copies (a Buffer's slice() would still be a view of the ring).
+    write.chunk = Buffer.from(write.chunk);
+    write.ring = undefined;
+    if (write.owned) write.owned = { payloads: write.owned.payloads.map((p) => Buffer.from(p)), ids: write.owned.ids };
+    else write.copies = payloads.map((p) => Buffer.from(p));
   }
 
   /** Every write, oldest first: what to resend on a new connection. */

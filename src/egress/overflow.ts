@@ -1,7 +1,10 @@
 /**
  * The isolation rule applied to one destination (./lag-policy.ts decides, this module acts): past
  * the lag limit its oldest ring items leave the ring for it alone, spilled or dropped and counted;
- * past the pin limit a connection that is not reading is cut and its pinned writes leave the ring.
+ * past the pin limit a connection that is not reading is cut and its pinned writes leave the ring:
+ * to the spill when they are newer than everything on disk; else, with a spill directory, copied
+ * out of the ring and still owed (resent first on the next connection, so order holds: they are
+ * older than what was spilled); without one, dropped and counted.
  * Measured against the live tail, never past `endAt` (docs/ARCHITECTURE.md, "Reload").
  */
 import type { RingReader } from '../ring/ring.js';
@@ -57,7 +60,20 @@ export class Overflow {
       notices.notReading();
       connection.cut('not reading');
     }
-    // Down now: the pinned writes leave the window (replayed batches stay owed: they live on disk).
+    // Down now: the pinned writes leave the ring. Those older than a spill append cannot go to disk
+    // (they would be replayed after newer data): with a spill directory they are copied and stay
+    // owed rather than dropped — the relay knows they were not confirmed (a RELP window a stopped
+    // receiver never answered). That is at most the connection's window: writes are issued only
+    // while it is writable. The rest go to disk (replayed batches stay owed: they live on disk).
+    if (spill.store) {
+      for (const w of window.all()) {
+        if (!w.ring || w.spillAppendsBefore === spill.appends) continue;
+        this.batch.length = 0;
+        if (!w.owned) reader.payloads(w.ring.start, w.ring.end, this.batch);
+        window.detach(w, this.batch);
+      }
+      this.batch.length = 0;
+    }
     spill.keepRingWrites(window.takeRingWrites(), 'overflow', reader);
     ring.publish();
   }

@@ -91,6 +91,7 @@ export class SpillKeeper {
     // A group member's writes carry their payloads (its own items only, or copies it took over).
     for (const w of keep) {
       if (w.owned) payloads.push(...w.owned.payloads);
+      else if (w.copies) payloads.push(...w.copies);
       else reader.payloads(w.ring!.start, w.ring!.end, payloads);
     }
     return (
@@ -111,7 +112,7 @@ export class SpillKeeper {
   keepUnconfirmed(unconfirmed: readonly PendingWrite[], reader: RingReader): number {
     for (const w of unconfirmed) if (w.spill) this.read(w.messages, true);
     return this.keepRingWrites(
-      unconfirmed.filter((w) => w.ring || w.owned),
+      unconfirmed.filter((w) => w.ring || w.owned || w.copies),
       'shutdown',
       reader,
     );

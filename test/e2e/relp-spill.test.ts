@@ -1,0 +1,69 @@
+/**
+ * relp@ with --spill-dir loses nothing: the real rsyslog (imrelp, Direct queue) is stopped
+ * (SIGSTOP) while the stream goes on, so the relay's ring passes 3/4 (the oldest unread items
+ * are spilled) and then 7/8 (the unanswered RELP window pins it: the connection is cut); rsyslog is
+ * then killed and started again on its port. The window it never answered is older than what was
+ * spilled: it must be resent first, not dropped.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
+import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
+import { message, numberOf } from '../helpers/relp-receiver.js';
+import { missingRsyslog, readRsyslogFile, startRsyslog } from '../helpers/rsyslog.js';
+import { sendLines, sendPaced } from '../helpers/tcp-lines.js';
+import { withTempDir } from '../helpers/temp-dir.js';
+
+const lines = (count: number, from = 0): string[] => Array.from({ length: count }, (_, i) => `${message(from + i)}`.padStart(200, '.'));
+
+test('relp + spill: rsyslog stopped, then killed while the ring overflows: every message arrives, none is dropped', async (t) => {
+  if (missingRsyslog(t)) return;
+  const BEFORE = 1000;
+  const DURING = 6000;
+  await withTempDir('relp-spill-', async (dir) => {
+    let rsyslog = await startRsyslog(dir, { name: 'first' });
+    const port = rsyslog.port;
+    const files = [rsyslog.file];
+    let relay: RelayProcess | undefined;
+    try {
+      const { relay: started, listeners } = await startRelay([
+        'tcp@127.0.0.1:0?framing=lf',
+        `relp@127.0.0.1:${port}`,
+        ...['--buffer', '256KiB', '--max-message', '2000', '--spill-dir', dir, '--metrics', '127.0.0.1:0', '--stats-interval', '0'],
+        ...['--reconnect-min', '20ms', '--reconnect-max', '100ms', '--stall-timeout', '60s'],
+      ]);
+      relay = started;
+      const base = await metricsBase(relay);
+      const written = async (): Promise<number[]> => (await Promise.all(files.map(readRsyslogFile))).flat().map(numberOf);
+      await sendLines(listeners[0]!, lines(BEFORE));
+      await eventually(async () => (await written()).length >= BEFORE || 'rsyslog has not written the first lines', 20_000);
+      rsyslog.process.child.kill('SIGSTOP');
+      // 6000 lines of 200 bytes: more than four rings; the connection pinned and cut on the way.
+      // Paced so that the spill keeps up: the ring overflows for this destination, never for ingest.
+      await sendPaced(listeners[0]!, lines(DURING, BEFORE), 20, 2);
+      await eventually(async () => {
+        const d = (await stats(base)).destinations[0]!;
+        return d.spilledMessages > 0 || 'nothing spilled yet';
+      });
+      await rsyslog.stop('SIGKILL');
+      rsyslog = await startRsyslog(dir, { name: 'second', port });
+      files.push(rsyslog.file);
+      const N = BEFORE + DURING;
+      await eventually(async () => {
+        const d = (await stats(base)).destinations[0]!;
+        const counts = `sent ${d.sentMessages}, dropped ${JSON.stringify(d.droppedMessages)}, spilled ${d.spilledMessages}, replayed ${d.replayedMessages}, unconfirmed ${d.unconfirmedMessages}, up ${d.up}`;
+        return new Set(await written()).size === N || `${new Set(await written()).size} of ${N} in rsyslog's files (${counts})`;
+      }, 30_000);
+      const snapshot = await stats(base);
+      const d = snapshot.destinations[0]!;
+      assert.equal(snapshot.listeners[0]!.droppedMessages.ring_full, 0, 'ingest dropped nothing');
+      assert.deepEqual(d.droppedMessages, Object.fromEntries(Object.keys(d.droppedMessages).map((k) => [k, 0])), 'nothing dropped');
+      const exit = await relay.stop('SIGTERM');
+      assert.equal(exit.code, 0, exit.stderr);
+      t.diagnostic(`${N} of ${N} in rsyslog's files; ${d.spilledMessages} spilled, ${d.resentMessages} resent`);
+    } finally {
+      await relay?.stop('SIGKILL');
+      await rsyslog.stop('SIGKILL');
+    }
+  });
+});
