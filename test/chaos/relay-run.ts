@@ -18,10 +18,12 @@ export interface Retired {
   sent: number;
   dropped: Record<string, number>;
   spilled: number;
+  /** A group member's messages another member took over (its successor after a reload, or the members up). */
+  handedOver: number;
 }
 
 const RETIRED =
-  /^(\S+): removed(?:; \d+ message\(s\) undelivered \(not spilled\)|, nothing left undelivered); its run: sent (\d+), dropped \d+(?: \(([^)]*)\))?, spilled (\d+)$/;
+  /^(\S+): removed(?:; \d+ message\(s\) undelivered \(not spilled\)|, nothing left undelivered); its run: sent (\d+), dropped \d+(?: \(([^)]*)\))?, spilled (\d+)(?:, handed over (\d+))?$/;
 
 interface LogLine {
   msg: string;
@@ -101,7 +103,7 @@ export class RelayRun {
         const [reason, n] = part.split(' ');
         dropped[reason!] = Number(n);
       }
-      out.push({ name: m[1]!, sent: Number(m[2]), dropped, spilled: Number(m[4]) });
+      out.push({ name: m[1]!, sent: Number(m[2]), dropped, spilled: Number(m[4]), handedOver: Number(m[5] ?? 0) });
     }
     return out;
   }
