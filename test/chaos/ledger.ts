@@ -15,10 +15,12 @@
  *   is dropped at all. tcp@: unique ≥ sent, but for what a receiver's kill cost (measured then);
  * - duplicates only as counted resends; order kept per connection (the stream needs no more
  *   increasing runs than the destination had connections);
- * - a static consistent-hash group's member gets only messages it owns (src/group/placement.ts,
- *   itself checked against carbon-c-relay).
+ * - a group member gets only messages it may hold: a static consistent hash places only what it
+ *   owns on it (src/group/placement.ts, itself checked against carbon-c-relay), what a member
+ *   going down hands over follows shares only in groups that move them, and a member's backlog
+ *   stays with its identity across a reload (README "Groups").
  */
-import { isHashMode } from '../../src/group/group-spec.js';
+import { movesShares } from '../../src/group/group-spec.js';
 import { keyOf, Placement, positionsOf } from '../../src/group/placement.js';
 import { numbered } from '../helpers/numbered.js';
 import type { ReceiverKind } from './schedule.js';
@@ -153,41 +155,59 @@ export function checkLedger(f: Facts): string[] {
   return failures;
 }
 
-/** Static consistent hashes: each message at a member is one that member owns in a version of the group it was in. */
-function checkPlacement(f: Facts, fail: (text: string) => void): void {
+/**
+ * Each message at a group member is one that member may hold (README "Groups"): one a version of
+ * the group it was in placed on it (a static hash: only what it owns; other modes may place any
+ * message of that version's stretch on any member), one a member going down handed it (groups
+ * that move shares), or one its own identity held before a reload (its successor keeps it in
+ * memory while it stays in the group; its spill directory keeps it across any reload).
+ */
+export function checkPlacement(f: Facts, fail: (text: string) => void): void {
   const ingestLost = f.sentDatagrams - f.ingested;
   const members = new Map(f.identities.filter((d) => d.target === GROUP).map((d) => [d.id, d]));
-  const versions = f.timeline.groupVersions.map(({ group, presence }) => ({
-    group,
-    presence,
-    placement: new Placement({
+  const versions = f.timeline.groupVersions.map(({ group, presence }) => {
+    const spec = {
       name: 'g',
       mode: group.mode,
-      key: 'first-field',
+      key: 'first-field' as const,
       replication: 1,
       dynamic: group.dynamic,
       members: group.members.map((id) => {
         const m = members.get(id)!;
         return { host: '127.0.0.1', port: m.port, instance: m.instance, text: id };
       }),
-    }),
-  }));
+    };
+    return { group, presence, moves: movesShares(spec), placement: new Placement(spec) };
+  });
+  /** The members that may hold message `n` at some time while in the group. */
+  const mayHold = (n: number): Set<string> => {
+    const allowed = new Set<string>();
+    let holders = new Set<string>();
+    for (const { group, presence, moves, placement } of versions) {
+      // A reload: without a spill directory, a holder the new version left out finished with it (sent, or counted).
+      if (!f.spill) holders = new Set([...holders].filter((id) => group.members.includes(id)));
+      if (n >= presence.start.lo && n < presence.end.hi + ingestLost) {
+        const key = keyOf(numbered(n, f.messageBytes), 'first-field');
+        const owners = moves ? group.members : positionsOf(placement.owners(key, placement.allMembers, 0)).map((p) => group.members[p]!);
+        for (const id of owners) holders.add(id);
+      }
+      // A holder that goes down in a group that moves shares hands it to the members up.
+      if (moves && group.members.some((id) => holders.has(id))) for (const id of group.members) holders.add(id);
+      for (const id of group.members) if (holders.has(id)) allowed.add(id);
+    }
+    return allowed;
+  };
+  const holders = new Map<number, Set<string>>();
   for (const m of members.values()) {
     let wrong = 0;
     let first: number | undefined;
     for (const n of new Set(m.received)) {
-      const allowed = versions.some(({ group, presence, placement }) => {
-        if (n < presence.start.lo || n >= presence.end.hi + ingestLost) return false;
-        const position = group.members.indexOf(m.id);
-        if (position < 0) return false;
-        if (!isHashMode(group.mode) || group.dynamic) return true;
-        const key = keyOf(numbered(n, f.messageBytes), 'first-field');
-        return positionsOf(placement.owners(key, placement.allMembers, 0)).includes(position);
-      });
-      if (allowed) continue;
+      const allowed = holders.get(n) ?? mayHold(n);
+      holders.set(n, allowed);
+      if (allowed.has(m.id)) continue;
       wrong++;
       first ??= n;
     }
-    if (wrong > 0) fail(`${m.id}: ${wrong} message(s) reached this member of group g though it owned none of them (first ${first})`);
+    if (wrong > 0) fail(`${m.id}: ${wrong} message(s) reached this member of group g though it could hold none of them (first ${first})`);
   }
 }
