@@ -30,14 +30,12 @@ import type { Share } from '../group/share.js';
 import { ReplayDriver } from './replay.js';
 import { RingCursor } from './ring-cursor.js';
 import { SpillKeeper } from './spill-keeper.js';
+import { SpillHandOff } from './spill-hand-off.js';
 import { WriteFramer } from './write-framer.js';
 import type { DestinationOptions } from '../thread-protocol.js';
 import type { DestinationAccounting, DestinationContext, DestinationSetup } from './destination-setup.js';
 
 export type { DestinationAccounting, DestinationContext, DestinationSetup } from './destination-setup.js';
-
-/** How soon a member handed off looks again whether the members up have room for its spilled messages. */
-const SPILL_HAND_OVER_RETRY_MS = 20;
 
 /** Connection, cursor and spill of one destination; driven by the Egress pump. */
 export class Destination {
@@ -62,8 +60,8 @@ export class Destination {
   private readonly membership: Membership | undefined;
   /** A retiring destination: where its share of the ring ends (set by its Retiree). */
   stopAt: number | undefined;
-  /** A look again is set for when the members up may have room for its spilled messages. */
-  private spillRetry = false;
+  /** A group member's spill given to the members up while it is down and handed off (./spill-hand-off.ts). */
+  private readonly handOff: SpillHandOff | undefined;
 
   /**
    * Complete, at its place in the ring (published: the background thread keeps what it needs from
@@ -92,6 +90,7 @@ export class Destination {
     const { ring, window, spill, connection, notices, counters } = this;
     this.overflow = new Overflow({ reader, ring, window, spill, connection, notices, counters, share: setup.share });
     this.membership = setup.share && this.membershipOf(setup.share);
+    if (this.membership) this.handOff = this.handOffOf(this.membership);
     this.ring.moveTo(setup.tail, setup.tailItems);
     this.ring.publish(true);
   }
@@ -127,10 +126,20 @@ export class Destination {
   private replayOf(store: SpillStore): ReplayDriver {
     return new ReplayDriver(store, this.options.maxWriteBytes, {
       // Down and handed off, a member's spill goes to the members up (README "Groups").
-      canWrite: () => !this.closed && (this.connection.writable || this.handsOffSpill()),
-      deliver: (batch) => (this.handedOff() ? this.handSpilled(batch) : this.deliverReplayed(batch)),
+      canWrite: () => !this.closed && (this.connection.writable || this.handOff?.ready() === true),
+      deliver: (batch) => (this.handOff?.active() ? this.handOff.give(batch) : this.deliverReplayed(batch)),
       emptied: () => this.context.onWritable(this),
       readFailed: (error) => this.notices.spillReadFailed(error),
+    });
+  }
+
+  private handOffOf(membership: Membership): SpillHandOff {
+    return new SpillHandOff({
+      ...{ membership, window: this.window, spill: this.spill, ring: this.ring, clock: this.context.clock },
+      closed: () => this.closed,
+      up: () => this.connection.state === 'up',
+      wake: () => this.context.onWritable(this),
+      owe: (batch) => this.deliverReplayed(batch),
     });
   }
 
@@ -211,8 +220,8 @@ export class Destination {
     this.membership?.passOthers(endAt);
     this.overflow.enforce(tail, endAt);
     if (!this.connection.writable) {
-      if (this.window.size > 0 && this.handsOffSpill()) this.handReplayedWrites();
-      if (this.replay?.pending && this.handsOffSpill()) this.replay.kick();
+      if (this.window.size > 0 && this.handOff?.ready()) this.handOff.giveReplayedWrites();
+      if (this.replay?.pending && this.handOff?.ready()) this.replay.kick();
       return;
     }
     if (this.replay?.pending) {
@@ -311,55 +320,6 @@ export class Destination {
     }
     this.connection.healthy();
     this.ring.publish();
-  }
-
-  /** True when it is down, handed off by its group, and the members up have room for its spilled messages (a retry is set when they have none). */
-  private handsOffSpill(): boolean {
-    if (!this.handedOff()) return false;
-    if (this.membership!.handsOffSpill()) return true;
-    if (!this.spillRetry) {
-      this.spillRetry = true;
-      this.context.clock.setTimeout(() => {
-        this.spillRetry = false;
-        if (!this.closed) this.context.onWritable(this);
-      }, SPILL_HAND_OVER_RETRY_MS);
-    }
-    return false;
-  }
-
-  /** A member that is down and whose group moved its share to the members up. */
-  private handedOff(): boolean {
-    return this.membership !== undefined && this.connection.state !== 'up' && this.membership.share.group.handedOff(this.membership.share.position);
-  }
-
-  /**
-   * A batch read from the spill while handed off: copies go to the members that own it now, and
-   * it is confirmed on disk (they owe it from then on: handed over). If some message has no taker,
-   * it stays owed here, on disk, as a replayed batch.
-   */
-  private handSpilled(batch: SpillBatch): void {
-    if (this.closed) return; // read while stopping: it stays on disk, before the replay position, for the next run
-    if (!this.handReplayedWrites() || !this.membership!.handSpilled(batch.payloads)) {
-      this.deliverReplayed(batch);
-      return;
-    }
-    this.spill.read(batch.payloads.length);
-    this.spill.confirmed(batch);
-  }
-
-  /**
-   * Handed off: the batches it had replayed and not had confirmed go first, oldest first (they are
-   * older than what it reads next, and a later batch's confirmation moves the replay position past
-   * them). Returns false when one could not be given (it stays owed, and so does what follows).
-   */
-  private handReplayedWrites(): boolean {
-    for (const w of this.window.all().filter((x) => x.spill)) {
-      if (!this.membership!.handSpilled(w.spill!.payloads)) return false;
-      this.window.takeWhere((x) => x === w);
-      this.spill.confirmed(w.spill!);
-      this.ring.publish(); // the unconfirmed gauge
-    }
-    return true;
   }
 
   /** A batch read from the spill: owed from now on (on disk until confirmed). */
