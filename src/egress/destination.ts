@@ -88,11 +88,11 @@ export class Destination {
     });
     this.replay = setup.store && this.replayOf(setup.store);
     const { ring, window, spill, connection, notices, counters } = this;
-    this.overflow = new Overflow({ reader, ring, window, spill, connection, notices, counters, share: setup.share });
     this.membership = setup.share && this.membershipOf(setup.share);
     if (this.membership) this.handOff = this.handOffOf(this.membership);
     this.ring.moveTo(setup.tail, setup.tailItems);
     this.ring.publish(true);
+    this.overflow = new Overflow({ reader, ring, window, spill, connection, notices, counters, clock: context.clock, share: setup.share });
   }
 
   private connectionEvents(): ConnectionEvents {

@@ -5,14 +5,18 @@
  * to the spill when they are newer than everything on disk; else, with a spill directory, copied
  * out of the ring and still owed (resent first on the next connection, so order holds: they are
  * older than what was spilled); without one, dropped and counted.
+ * Either only under pressure: it is down, or it released nothing for the grace period past a mark
+ * (this module keeps since when, on egress's clock), or ingest was refused space since its last
+ * service.
  * Measured against the live tail, never past `endAt` (docs/ARCHITECTURE.md, "Reload").
  */
 import type { RingReader } from '../ring/ring.js';
+import type { Clock } from './clock.js';
 import type { DestinationCounters } from '../metrics/counters.js';
 import type { Connection } from './connection.js';
 import type { DeliveryWindow } from './delivery-window.js';
 import type { DestinationNotices } from './destination-notices.js';
-import { isPinned, lagLimits, overflowAction, type LagLimits } from './lag-policy.js';
+import { isPinned, lagLimits, overflowAction, pastMark, underPressure, type LagLimits } from './lag-policy.js';
 import type { RingCursor } from './ring-cursor.js';
 import type { SpillKeeper } from './spill-keeper.js';
 import type { Share } from '../group/share.js';
@@ -26,6 +30,7 @@ export interface OverflowParts {
   connection: Connection;
   notices: DestinationNotices;
   counters: DestinationCounters;
+  clock: Clock;
   /** A group member's share: only its own items are spilled or dropped (the others' are just passed). */
   share: Share | undefined;
 }
@@ -36,15 +41,33 @@ export class Overflow {
   private readonly batch: Uint8Array[] = [];
 
   private readonly limits: LagLimits;
+  /** Past a mark: since when (ms) it has released nothing, and the released position it holds; undefined below both marks. */
+  private stuckSinceMs: number | undefined;
+  private releasedSeen = 0;
+  /** REFUSED_APPENDS at the last service: a change means ingest was short of space since. */
+  private refusedSeen: number;
 
   constructor(private readonly parts: OverflowParts) {
     this.limits = lagLimits(parts.reader.capacity);
+    this.refusedSeen = parts.reader.loadRefusedAppends();
   }
 
   /** Applies the lag and pin limits against the live `tail`; what leaves the ring stops at `endAt`. */
   enforce(tail: number, endAt: number): void {
-    const { ring, spill, window, connection, notices, reader, share, counters } = this.parts;
-    const action = overflowAction(this.limits, ring.lagBytes(tail), { enabled: spill.store !== undefined, inFlightBytes: spill.bytesInFlight });
+    const { ring, spill, window, connection, notices, reader, share, counters, clock } = this.parts;
+    const nowMs = clock.nowMs();
+    const lagBytes = ring.lagBytes(tail);
+    // The grace period starts when a service first finds it past a mark, and again whenever it released something.
+    if (!pastMark(this.limits, lagBytes, ring.heldBytes(tail))) this.stuckSinceMs = undefined;
+    else if (this.stuckSinceMs === undefined || ring.releasedPosition !== this.releasedSeen) {
+      this.stuckSinceMs = nowMs;
+      this.releasedSeen = ring.releasedPosition;
+    }
+    const refused = reader.loadRefusedAppends();
+    const stuckMs = this.stuckSinceMs === undefined ? 0 : nowMs - this.stuckSinceMs;
+    const pressed = underPressure(this.limits, { up: connection.state === 'up', stuckMs, ingestRefused: refused !== this.refusedSeen });
+    this.refusedSeen = refused;
+    const action = overflowAction(this.limits, lagBytes, pressed, { enabled: spill.store !== undefined, inFlightBytes: spill.bytesInFlight });
     if (action !== 'none' && ring.position !== endAt) {
       this.batch.length = 0;
       const firstId = ring.items;
@@ -55,7 +78,7 @@ export class Overflow {
       this.batch.length = 0;
       ring.publish();
     }
-    if (!isPinned(this.limits, ring.heldBytes(tail), window.hasRingWrites())) return;
+    if (!isPinned(this.limits, ring.heldBytes(tail), pressed, window.hasRingWrites())) return;
     if (connection.state === 'up') {
       notices.notReading();
       connection.cut('not reading');

@@ -38,6 +38,11 @@ export class RingCursor {
     return distance(tail, this.position);
   }
 
+  /** The lowest position it still needs, as last published. */
+  get releasedPosition(): number {
+    return this.released;
+  }
+
   /** Bytes between the released position and `tail`: what it keeps the ring from reclaiming. */
   heldBytes(tail: number): number {
     return distance(tail, this.released);

@@ -10,6 +10,7 @@
  * |---------------------|------------------|-----------------------------|--------------------|---------|
  * | TAIL                | tail position    | ingest (Atomics.store)      | egress, background | byte position just past the last published item |
  * | TAIL_ID             | items published  | ingest (Atomics.store)      | egress, metrics    | count of items ever published (u32, wraps); the id of the next item |
+ * | REFUSED_APPENDS     | appends refused  | ingest (Atomics.store)      | egress             | count of appends refused for want of space (u32, wraps): ingest is short of space, the isolation rule applies at once (egress/lag-policy.ts) |
  * | HEAD                | head position    | background (Atomics.store)  | ingest             | every byte below it is free: ingest may write up to HEAD + capacity |
  * | EGRESS_SLEEPING     | 1 = egress waits | egress sets, ingest clears  | ingest             | egress is parked in Atomics.waitAsync on TAIL: ingest must notify |
  * | BG_SLEEPING         | 1 = bg waits     | background sets, ingest clears | ingest          | background is parked in Atomics.wait on BG_WAKE (the native thread: on its own condition variable) |
@@ -52,6 +53,8 @@ const LINE = 16;
 
 export const TAIL = 0 * LINE;
 export const TAIL_ID = TAIL + 1;
+/** On TAIL's line: ingest writes all three, and egress reads them together. */
+export const REFUSED_APPENDS = TAIL + 2;
 export const HEAD = 1 * LINE;
 export const EGRESS_SLEEPING = 2 * LINE;
 export const BG_SLEEPING = 3 * LINE;

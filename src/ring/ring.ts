@@ -2,10 +2,11 @@
  * Append, read and reclaim on the shared ring (layout in ./layout.ts).
  *
  * Concurrency contract — single producer, many consumers, one reclaimer:
- * - The ingest thread is the only writer of items, TAIL and TAIL_ID (RingWriter). It writes an
- *   item's bytes with plain stores, then publishes them with Atomics.store(TAIL); a reader that
- *   Atomics.load()s TAIL and sees the new value also sees every byte written before the store
- *   (Atomics are sequentially consistent).
+ * - The ingest thread is the only writer of items, TAIL, TAIL_ID and REFUSED_APPENDS (RingWriter).
+ *   It writes an item's bytes with plain stores, then publishes them with Atomics.store(TAIL); a
+ *   reader that Atomics.load()s TAIL and sees the new value also sees every byte written before
+ *   the store (Atomics are sequentially consistent). An append refused for want of space bumps
+ *   REFUSED_APPENDS before the next publish: egress, woken by that publish, sees ingest was short.
  * - The egress thread owns one cursor per destination (RingReader walks items). It reads only
  *   bytes in [its released position, TAIL), which ingest never overwrites because
  *   HEAD <= every RELEASED. It publishes RELEASED[d] once the writes that carried the bytes below
@@ -17,7 +18,20 @@
  *   when the ring is still full (heldBy: the destination a ring-full log line names).
  * Nothing here blocks; a full ring makes append() return false.
  */
-import { BG_SLEEPING, BG_WAKE, HEAD, ITEM_HEADER_BYTES, RELEASED, TAIL, TAIL_ID, WRAP_MARKER, advance, distance, type RingViews } from './layout.js';
+import {
+  BG_SLEEPING,
+  BG_WAKE,
+  HEAD,
+  ITEM_HEADER_BYTES,
+  REFUSED_APPENDS,
+  RELEASED,
+  TAIL,
+  TAIL_ID,
+  WRAP_MARKER,
+  advance,
+  distance,
+  type RingViews,
+} from './layout.js';
 import { computeHeadAndHolder, freeSlot, takeSlot } from './positions.js';
 import { RING_POLICY } from './policies.js';
 import { publishTail, waitForTail } from './wake.js';
@@ -33,6 +47,8 @@ export class RingWriter {
   private tailAtLastBackgroundWake: number;
   /** See heldBy. */
   private lastHolder: number | undefined;
+  /** Appends refused for want of space (u32, wraps): this thread's copy of REFUSED_APPENDS. */
+  private refused: number;
 
   constructor(views: RingViews) {
     this.v = views;
@@ -40,6 +56,7 @@ export class RingWriter {
     this.tailId = Atomics.load(views.control, TAIL_ID) >>> 0;
     this.head = Atomics.load(views.control, HEAD) >>> 0;
     this.tailAtLastBackgroundWake = this.tail;
+    this.refused = Atomics.load(views.control, REFUSED_APPENDS) >>> 0;
   }
 
   /**
@@ -82,6 +99,10 @@ export class RingWriter {
       this.head = head;
       if (distance(this.tail, this.head) + skip + need > v.capacity) {
         this.lastHolder = holder;
+        this.refused = (this.refused + 1) >>> 0;
+        // Publish that ingest is short of space: the egress pump that the next publish() wakes
+        // loads it, and lagging destinations give their oldest items up at once (lag-policy.ts).
+        Atomics.store(v.control, REFUSED_APPENDS, this.refused | 0);
         this.wakeBackground();
         return -1;
       }
@@ -156,7 +177,6 @@ export class RingReader {
     this.v = views;
   }
 
-  /** Loads the published tail. Acquire: items below it are complete. */
   /** The ring's size in bytes. */
   get capacity(): number {
     return this.v.capacity;
@@ -177,8 +197,18 @@ export class RingReader {
     freeSlot(this.v, d);
   }
 
+  /** Loads the published tail. Acquire: items below it are complete. */
   loadTail(): number {
     return Atomics.load(this.v.control, TAIL) >>> 0;
+  }
+
+  /**
+   * Loads how many appends ingest has refused for want of space (u32, wraps): a change since the
+   * last load means ingest was short. Stored before the publish that woke this thread, so a pump
+   * sees every refusal up to the batch it serves.
+   */
+  loadRefusedAppends(): number {
+    return Atomics.load(this.v.control, REFUSED_APPENDS) >>> 0;
   }
 
   /** Loads the count of published items (may be read a moment apart from the tail). */

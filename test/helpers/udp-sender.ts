@@ -1,4 +1,4 @@
-/** A UDP sender for end-to-end tests that never outruns the receiver: at most `window` messages in flight. */
+/** UDP senders for end-to-end tests: one that never outruns the receiver (at most `window` messages in flight), and one burst. */
 import dgram from 'node:dgram';
 import net from 'node:net';
 
@@ -37,6 +37,22 @@ export async function sendLeavingWindowInFlight(
       if (i >= window) await waitDelivered(i - window + 1);
       await new Promise<void>((resolve, reject) => socket.send(payloadAt(i), target.port, target.host, (error) => (error ? reject(error) : resolve())));
     }
+  } finally {
+    socket.close();
+  }
+}
+
+/**
+ * Sends every payload at once, back to back (all handed to the socket before the first send calls
+ * back), so the receiver finds them queued together: one burst, not a paced stream. The caller
+ * keeps the burst within the receiver's socket buffer (its kernel drops are counted).
+ */
+export async function sendBurst(target: { host: string; port: number }, payloads: Buffer[]): Promise<void> {
+  const socket = dgram.createSocket(net.isIPv6(target.host) ? 'udp6' : 'udp4');
+  try {
+    await Promise.all(
+      payloads.map((p) => new Promise<void>((resolve, reject) => socket.send(p, target.port, target.host, (error) => (error ? reject(error) : resolve())))),
+    );
   } finally {
     socket.close();
   }

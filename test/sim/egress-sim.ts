@@ -21,7 +21,9 @@
  *  I5 at each stop: every message the run was given is delivered, queued on disk, or counted dropped;
  *  I6 at each stop: the spill directory holds exactly the queued messages, in arrival order;
  *  I7 nothing is written on a connection before it is up (for TLS: before 'secureConnect'), and
- *     a TCP destination never counts a TLS failure.
+ *     a TCP destination never counts a TLS failure;
+ *  I8 after each burst's service, no destination holds more than 7/8 of the ring once the ring
+ *     refused an append or its released position stood still for the grace period (./ring-hold.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -36,6 +38,7 @@ import { allocateRing, viewRing, MIN_CAPACITY } from '../../src/ring/layout.js';
 import { RingReader, RingWriter } from '../../src/ring/ring.js';
 import { SpillStore } from '../../src/spill/segment-store.js';
 import { mulberry32, randomInt } from '../helpers/prng.js';
+import { RingHoldCheck } from './ring-hold.js';
 import { FakeClock, FakeSocket, type ConnectionRecord } from './fake-net.js';
 import type { Opening } from '../../src/egress/attempt.js';
 
@@ -46,6 +49,8 @@ const MAX_MESSAGE_BYTES = MIN_CAPACITY / 4 - 4;
 
 interface Run {
   writer: RingWriter;
+  /** The isolation invariant's record of who holds the ring since when (./ring-hold.ts). */
+  ringHold: RingHoldCheck;
   reader: RingReader;
   counters: DestinationCounters[];
   destinations: Destination[];
@@ -160,6 +165,7 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
     }
     const run: Run = {
       writer: new RingWriter(views),
+      ringHold: new RingHoldCheck(views, clock),
       reader,
       counters,
       destinations: [],
@@ -275,13 +281,16 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
       if (roll < 0.3) {
         // Ingest: a burst, then one publish (as ingest does once per event-loop turn).
         const burst = randomInt(random, 1, chance(0.2) ? 200 : 30);
-        for (let i = 0; i < burst; i++) {
-          if (!run.writer.append(newPayload(nextId))) break;
-          run.ids.push(nextId++);
+        let refused = false;
+        for (let i = 0; i < burst && !refused; i++) {
+          refused = !run.writer.append(newPayload(nextId));
+          if (!refused) run.ids.push(nextId++);
         }
         run.writer.publish();
         const tail = run.reader.loadTail();
         for (const dest of run.destinations) dest.service(tail);
+        const broken = run.ringHold.check(run.destinations.keys(), tail, refused);
+        if (broken) fail(`destination ${broken}`);
       } else if (roll < 0.55) {
         network.read(peer, random);
       } else if (roll < 0.8) {

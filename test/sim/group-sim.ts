@@ -32,7 +32,9 @@
  *     others) plus the members that had it on disk at start, no member counts it twice, and these
  *     counts plus every drop add up to exactly that many per message (nothing counted twice,
  *     nothing lost uncounted). Peers may receive duplicates (a write the connection lost is sent
- *     again, or handed over); the counters may not.
+ *     again, or handed over); the counters may not;
+ *  G6 after each burst's service, no member holds more than 7/8 of the ring once the ring refused
+ *     an append or its released position stood still for the grace period (./ring-hold.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -51,6 +53,7 @@ import { RingReader, RingWriter } from '../../src/ring/ring.js';
 import type { SpillStore } from '../../src/spill/segment-store.js';
 import { mulberry32, randomInt } from '../helpers/prng.js';
 import type { SimOptions, SimResult } from './egress-sim.js';
+import { RingHoldCheck } from './ring-hold.js';
 import { FakeClock, FakeSocket, type ConnectionRecord } from './fake-net.js';
 import {
   confirmingWrites,
@@ -76,6 +79,8 @@ export interface GroupSimResult extends SimResult {
 
 interface Run {
   writer: RingWriter;
+  /** The isolation invariant's record of who holds the ring since when (./ring-hold.ts). */
+  ringHold: RingHoldCheck;
   reader: RingReader;
   group: RecordingGroup;
   counters: RecordingCounters[];
@@ -145,6 +150,7 @@ export async function simulateGroup(seed: number, options: SimOptions): Promise<
     const group = new RecordingGroup(new Group(spec), allowed, taken, (item) => ({ id: ids[item]!, payload: payloads.get(ids[item]!)! }));
     const run: Run = {
       writer: new RingWriter(views),
+      ringHold: new RingHoldCheck(views, clock),
       reader,
       group,
       counters,
@@ -249,14 +255,17 @@ export async function simulateGroup(seed: number, options: SimOptions): Promise<
       const peer = pick(peers);
       if (roll < 0.3) {
         const burst = randomInt(random, 1, chance(0.2) ? 200 : 30);
-        for (let i = 0; i < burst; i++) {
-          if (!run.writer.append(newPayload(nextId))) break;
-          run.ids.push(nextId++);
+        let refused = false;
+        for (let i = 0; i < burst && !refused; i++) {
+          refused = !run.writer.append(newPayload(nextId));
+          if (!refused) run.ids.push(nextId++);
         }
         run.writer.publish();
         run.group.group.rebalance();
         const tail = run.reader.loadTail();
         for (const dest of run.destinations) dest.service(tail);
+        const broken = run.ringHold.check(run.destinations.keys(), tail, refused);
+        if (broken) fail(`member ${broken}`);
       } else if (roll < 0.55) network.read(peer, random);
       else if (roll < 0.8) network.fire(peers, random);
       else if (roll < 0.87) clock.advance(randomInt(random, 1, chance(0.2) ? 6000 : 300));
