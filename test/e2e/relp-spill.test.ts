@@ -19,7 +19,7 @@ const lines = (count: number, from = 0): string[] => Array.from({ length: count 
 test('relp + spill: rsyslog stopped, then killed while the ring overflows: every message arrives, none is dropped', async (t) => {
   if (missingRsyslog(t)) return;
   const BEFORE = 1000;
-  const DURING = 6000;
+  const DURING = 14_000;
   await withTempDir('relp-spill-', async (dir) => {
     let rsyslog = await startRsyslog(dir, { name: 'first' });
     const port = rsyslog.port;
@@ -29,7 +29,7 @@ test('relp + spill: rsyslog stopped, then killed while the ring overflows: every
       const { relay: started, listeners } = await startRelay([
         'tcp@127.0.0.1:0?framing=lf',
         `relp@127.0.0.1:${port}`,
-        ...['--buffer', '256KiB', '--max-message', '2000', '--spill-dir', dir, '--metrics', '127.0.0.1:0', '--stats-interval', '0'],
+        ...['--buffer', '2MiB', '--max-message', '2000', '--spill-dir', dir, '--metrics', '127.0.0.1:0', '--stats-interval', '0'],
         ...['--reconnect-min', '20ms', '--reconnect-max', '100ms', '--stall-timeout', '60s'],
       ]);
       relay = started;
@@ -38,9 +38,11 @@ test('relp + spill: rsyslog stopped, then killed while the ring overflows: every
       await sendLines(listeners[0]!, lines(BEFORE));
       await eventually(async () => (await written()).length >= BEFORE || 'rsyslog has not written the first lines', 20_000);
       rsyslog.process.child.kill('SIGSTOP');
-      // 6000 lines of 200 bytes: more than four rings; the connection pinned and cut on the way.
+      // 14,000 lines of 200 bytes at about 1 MB/s: more than a ring; the connection pinned and cut on the way. At
+      // that rate ingest takes ~0.5 s to fill the last quarter of the ring, well past the 100 ms a
+      // connected destination that stopped releasing may hold it before the lag rule applies (lag-policy.ts).
       // Paced so that the spill keeps up: the ring overflows for this destination, never for ingest.
-      await sendPaced(listeners[0]!, lines(DURING, BEFORE), 20, 2);
+      await sendPaced(listeners[0]!, lines(DURING, BEFORE), 20, 4);
       await eventually(async () => {
         const d = (await stats(base)).destinations[0]!;
         return d.spilledMessages > 0 || 'nothing spilled yet';
