@@ -261,6 +261,7 @@ export async function runSchedule(schedule: Schedule): Promise<Outcome> {
         resent: removedSeen.length === 0 ? exactly((d) => d.resentMessages) : undefined,
         connects: removedSeen.length === 0 ? exactly((d) => d.connects) : undefined,
         takenOver,
+        handedOver: sum([...finals.map((d) => d.handedOverMessages), ...retiredLines.map((l) => l.handedOver)]),
         received: r ? await r.numbers() : sink.messages.map(numberOf),
         onDisk: onDisk.get(id) ?? [],
         tcpLossAllowed: loss.has(id) ? loss.get(id) : 0,

@@ -41,7 +41,7 @@ function placementFailures(received: number[], later: GroupState[], spill: boole
   timeline.end(ingested);
   const identities: IdentityFacts[] = IDS.map((id) => ({
     ...{ id, kind: 'tcp', target: GROUP, port: port(id), instance: instance(id), sent: 0, dropped: {} },
-    ...{ resent: 0, connects: 1, takenOver: 0, onDisk: [], tcpLossAllowed: 0 },
+    ...{ resent: 0, connects: 1, takenOver: 0, handedOver: 0, onDisk: [], tcpLossAllowed: 0 },
     received: id === 'ma' ? received : [],
   }));
   const facts: Facts = { spill, messageBytes: MESSAGE_BYTES, sentDatagrams: ingested, ingested, identities, timeline, witnessMayDrop: false };
