@@ -31,9 +31,25 @@ export async function sendLeavingWindowInFlight(
   waitDelivered: (n: number) => Promise<void>,
   window = 16,
 ): Promise<void> {
+  await sendWhile(target, (i) => i < count, payloadAt, waitDelivered, window);
+}
+
+/**
+ * sendLeavingWindowInFlight for as long as `more(i)` says datagram i is to be sent (asked once per
+ * datagram, before the window's wait): traffic that lasts until something else is done. Returns
+ * how many it sent.
+ */
+export async function sendWhile(
+  target: { host: string; port: number },
+  more: (i: number) => boolean,
+  payloadAt: (i: number) => Buffer,
+  waitDelivered: (n: number) => Promise<void>,
+  window = 16,
+): Promise<number> {
   const socket = dgram.createSocket(net.isIPv6(target.host) ? 'udp6' : 'udp4');
   try {
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; ; i++) {
+      if (!more(i)) return i;
       if (i >= window) await waitDelivered(i - window + 1);
       await new Promise<void>((resolve, reject) => socket.send(payloadAt(i), target.port, target.host, (error) => (error ? reject(error) : resolve())));
     }
