@@ -83,11 +83,12 @@ export class Overflow {
       notices.notReading();
       connection.cut('not reading');
     }
-    // Down now: the pinned writes leave the ring. Those older than a spill append cannot go to disk
-    // (they would be replayed after newer data): with a spill directory they are copied and stay
-    // owed rather than dropped — the relay knows they were not confirmed (a RELP window a stopped
-    // receiver never answered). That is at most the connection's window: writes are issued only
-    // while it is writable. The rest go to disk (replayed batches stay owed: they live on disk).
+    // Down now: the pinned writes leave the ring. Those made after the last spill append go to disk
+    // (newer than all there; replayed batches stay owed: they live on disk). Those older than a
+    // spill append cannot (they would be replayed after newer data): with a spill directory they
+    // are copied and stay owed rather than dropped — the relay knows they were not confirmed (a
+    // RELP window a stopped receiver never answered) — resent first on the next connection. That
+    // is at most the connection's window: writes are issued only while it is writable.
     if (spill.store) {
       for (const w of window.all()) {
         if (!w.ring || w.spillAppendsBefore === spill.appends) continue;

@@ -86,6 +86,10 @@ export class SpillKeeper {
     for (const w of writes) if (!keep.includes(w)) dropped += w.messages;
     if (dropped > 0) this.counters.dropped(reason, dropped);
     if (keep.length === 0) return dropped;
+    // What of them had gone out on a connection comes again by replay: counted resent now.
+    let wentOut = 0;
+    for (const w of keep) wentOut += w.wentOut ?? w.messages;
+    if (wentOut > 0) this.counters.resent(wentOut);
     // Payloads the framing skipped were counted when framed; keep only what the writes carried.
     const payloads: Uint8Array[] = [];
     // A group member's writes carry their payloads (its own items only, or copies it took over).
