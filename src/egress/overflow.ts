@@ -41,15 +41,18 @@ export class Overflow {
   private readonly batch: Uint8Array[] = [];
 
   private readonly limits: LagLimits;
-  /** Past a mark: since when (ms) it has released nothing, and the released position it holds; undefined below both marks. */
-  private stuckSinceMs: number | undefined;
+  /** Since when (ms) it has made no progress (released nothing, never caught up), and the released position it holds. */
+  private stuckSinceMs: number;
   private releasedSeen = 0;
+  /** Bytes it held from the ring at the last service (0: it was caught up). */
+  private heldSeen = 0;
   /** REFUSED_APPENDS at the last service: a change means ingest was short of space since. */
   private refusedSeen: number;
 
   constructor(private readonly parts: OverflowParts) {
     this.limits = lagLimits(parts.reader.capacity);
     this.refusedSeen = parts.reader.loadRefusedAppends();
+    this.stuckSinceMs = parts.clock.nowMs();
   }
 
   /** Applies the lag and pin limits against the live `tail`; what leaves the ring stops at `endAt`. */
@@ -57,14 +60,18 @@ export class Overflow {
     const { ring, spill, window, connection, notices, reader, share, counters, clock } = this.parts;
     const nowMs = clock.nowMs();
     const lagBytes = ring.lagBytes(tail);
-    // The grace period starts when a service first finds it past a mark, and again whenever it released something.
-    if (!pastMark(this.limits, lagBytes, ring.heldBytes(tail))) this.stuckSinceMs = undefined;
-    else if (this.stuckSinceMs === undefined || ring.releasedPosition !== this.releasedSeen) {
+    // The grace period counts from its last progress: a release, or a service that found it caught
+    // up (a burst after a quiet spell starts it afresh). Not from when it passed a mark: one that
+    // stopped reading long before the ring reached the mark is let go at once, before ingest runs
+    // out of room (a removed destination that never read, beside a live one at full speed).
+    const held = ring.heldBytes(tail);
+    if (ring.releasedPosition !== this.releasedSeen || this.heldSeen === 0) {
       this.stuckSinceMs = nowMs;
       this.releasedSeen = ring.releasedPosition;
     }
+    this.heldSeen = held;
     const refused = reader.loadRefusedAppends();
-    const stuckMs = this.stuckSinceMs === undefined ? 0 : nowMs - this.stuckSinceMs;
+    const stuckMs = pastMark(this.limits, lagBytes, held) ? nowMs - this.stuckSinceMs : 0;
     const pressed = underPressure(this.limits, { up: connection.state === 'up', stuckMs, ingestRefused: refused !== this.refusedSeen });
     this.refusedSeen = refused;
     const action = overflowAction(this.limits, lagBytes, pressed, { enabled: spill.store !== undefined, inFlightBytes: spill.bytesInFlight });
