@@ -91,6 +91,10 @@ export class Membership implements GroupMember {
     ring.publish();
     pairs.sort((a, b) => a[0] - b[0]);
     counters.handed(pairs.length);
+    // Handed off, what it spilled goes to the members up too: nothing else may wake it (the ring can be idle).
+    queueMicrotask(() => {
+      if (!this.parts.closed()) this.parts.writable();
+    });
     return { payloads: pairs.map((p) => p[1]), ids: pairs.map((p) => p[0]) };
   }
 
