@@ -109,17 +109,56 @@ export class SpillKeeper {
   }
 
   /**
-   * At shutdown, the writes left unconfirmed: replayed batches go back to the queue (they are
-   * still on disk, before the replay position: the next run sends them); the others are kept as
-   * keepRingWrites says. Returns the messages dropped.
+   * At shutdown, the writes left unconfirmed (oldest first). Replayed batches go back to the
+   * queue: they are still on disk, after the replay position, and the next run sends them. Ring
+   * writes older than some spill append (a RELP window pinned while its receiver was down) go
+   * back in their place with the batches among them (SpillStore.requeue); those newer than every
+   * append are appended as keepRingWrites says. Returns the messages dropped now.
    */
   keepUnconfirmed(unconfirmed: readonly PendingWrite[], reader: RingReader): number {
+    const older = this.store ? unconfirmed.findLastIndex((w) => !w.spill && w.spillAppendsBefore !== this.appends) : -1;
+    const front = unconfirmed.slice(0, older + 1);
+    const rest = unconfirmed.slice(older + 1);
     for (const w of unconfirmed) if (w.spill) this.read(w.messages, true);
+    if (front.length > 0) this.requeue(front, reader);
     return this.keepRingWrites(
-      unconfirmed.filter((w) => w.ring || w.owned || w.copies),
+      rest.filter((w) => w.ring || w.owned || w.copies),
       'shutdown',
       reader,
     );
+  }
+
+  /** Puts `front` (writes, oldest first, the last older than some append) back before what was not read yet. */
+  private requeue(front: readonly PendingWrite[], reader: RingReader): void {
+    const payloads: Uint8Array[] = [];
+    let ringMessages = 0;
+    let wentOut = 0;
+    for (const w of front) {
+      if (w.spill) {
+        payloads.push(...w.spill.payloads);
+        continue;
+      }
+      ringMessages += w.messages;
+      wentOut += w.wentOut ?? w.messages;
+      const carried: Uint8Array[] = [];
+      if (w.owned) carried.push(...w.owned.payloads);
+      else if (w.copies) carried.push(...w.copies);
+      else reader.payloads(w.ring!.start, w.ring!.end, carried);
+      payloads.push(...carried.filter((p) => this.framing.verdict(p) !== 'skip'));
+    }
+    // What of them had gone out on a connection comes again by replay: counted resent now.
+    if (wentOut > 0) this.counters.resent(wentOut);
+    // Everything before the last replayed batch among them was read already: the rest follows it on disk.
+    const from = front.findLast((w) => w.spill)?.spill?.end;
+    this.queueDelta += ringMessages;
+    void this.track(this.store!.requeue(payloads, from)).then((kept) => {
+      if (kept) this.counters.spilled(ringMessages);
+      else {
+        this.queueDelta -= ringMessages;
+        this.counters.dropped('spill_full', ringMessages);
+        this.hooks.warn('spill-full', `spill directory full or failing: dropped ${ringMessages} message(s)`);
+      }
+    });
   }
 
   /** `messages` were read for replay (they leave the queue for the window) — or, when `back`, go back to it. */

@@ -1,6 +1,6 @@
 /**
- * The spill directory's record format, and reading records back (./segment-store.ts owns the files
- * and the order; this owns the bytes).
+ * The spill directory's record format, and reading records back (./spill-files.ts names the
+ * files, ./segment-store.ts decides the order; this owns the bytes).
  *
  * A segment file starts with the magic "RLYSPL01" (8 bytes); records follow back to back:
  *
@@ -10,7 +10,7 @@
  * | 4      | 4    | CRC-32 of the payload, u32 little-endian |
  * | 8      | len  | payload                                  |
  */
-import { readFile, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { crc32 } from './crc32.js';
 
 export const MAGIC = Buffer.from('RLYSPL01');
@@ -80,11 +80,4 @@ export async function readRecordBlock(
     if (offset >= maxBytes) break;
   }
   return { payloads, bytes: offset, damage };
-}
-
-/** The replay position saved in `file` ("SEGMENT OFFSET\n"), or the start when there is none. */
-export async function readPosition(file: string): Promise<{ seq: number; offset: number }> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const match = /^(\d+) (\d+)\n$/.exec(text);
-  return match ? { seq: Number(match[1]), offset: Number(match[2]) } : { seq: 0, offset: 0 };
 }

@@ -2,18 +2,13 @@
  * One destination's spill directory: append-only segment files of checksummed records, replayed
  * oldest first, surviving a restart.
  *
- * Segment file `NNNNNNNNNNNN.seg` (12 decimal digits, increasing):
+ * Files, names and the replay position: ./spill-files.ts; records: ./records.ts. The position
+ * is saved after each confirmed batch, so a restart resumes there and nothing confirmed is
+ * replayed twice.
  *
- * | offset | size | field                                   |
- * |--------|------|-----------------------------------------|
- * | 0      | 8    | magic "RLYSPL01"                        |
- * | 8      | ...  | records, back to back                   |
- *
- * Records and how they are read back: ./records.ts.
- *
- * `replay.pos` holds "SEGMENT OFFSET\n": everything before it has been delivered (its writes
- * called back). It is replaced atomically (write, then rename) after each confirmed batch, so
- * a restart resumes there and nothing confirmed is replayed twice.
+ * At a finish, writes a connection had out unconfirmed may be older than what was spilled after
+ * them (a RELP window, pinned while its receiver was down): requeue() puts them back in their
+ * place, before everything not yet delivered, by rewriting the first segment still to be read.
  *
  * A record whose length is impossible, whose checksum does not match, or that is cut short ends
  * its segment: the rest of that segment is counted (onCorrupt) and skipped, and replay goes on
@@ -24,12 +19,9 @@
  * pool, so the event loop never waits on the disk) and operations run one at a time, in call
  * order, so a read issued after an append sees it.
  */
-import { mkdir, open, readdir, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
-import path from 'node:path';
-import { MAGIC, encodeRecords, readPosition, readRecordBlock } from './records.js';
-
-const SEGMENT_NAME = /^(\d{12})\.seg$/;
-const POSITION_FILE = 'replay.pos';
+import { open, type FileHandle } from 'node:fs/promises';
+import { MAGIC, encodeRecords, readRecordBlock } from './records.js';
+import { type Segment, SpillFiles, type SpillPosition } from './spill-files.js';
 
 export interface SpillStoreOptions {
   /** Bytes the directory may hold (segments, headers included). */
@@ -46,23 +38,16 @@ export interface SpillStoreOptions {
 export interface SpillBatch {
   payloads: Buffer[];
   /** Position just past the last record of the batch. */
-  end: { seq: number; offset: number };
+  end: SpillPosition;
 }
-
-interface Segment {
-  seq: number;
-  /** Bytes of whole records (and the magic) in the file. */
-  size: number;
-}
-
-/** Directories with an open store in this process (resolved paths): see SpillStore.open. */
-const OPEN_DIRECTORIES = new Set<string>();
 
 /** A destination's spill directory (see the module comment for the formats). */
 export class SpillStore {
   private readonly segments: Segment[] = [];
   /** Next record to read: in memory, ahead of the confirmed position while batches are in flight. */
-  private readPosition = { seq: 0, offset: 0 };
+  private readPosition: SpillPosition = { seq: 0, offset: 0 };
+  /** Everything before it was delivered: what replay.pos says. */
+  private confirmedPosition: SpillPosition = { seq: 0, offset: 0 };
   /** Segment that appends go to, with its open handle; undefined until the first append of a run. */
   private active: { segment: Segment; file: FileHandle } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -73,44 +58,32 @@ export class SpillStore {
   private lastSeq = 0;
 
   private constructor(
-    readonly dir: string,
+    private readonly files: SpillFiles,
     private readonly options: SpillStoreOptions,
   ) {}
 
   /**
    * Opens (creating if needed) `dir` and finds what a previous run left to replay. A directory has
-   * one owner at a time: a second open in this process before close() is refused (two stores
-   * would both append to the same segment and replay each other's records out of order).
+   * one owner at a time: a second open in this process before close() is refused.
    */
   static async open(dir: string, options: SpillStoreOptions): Promise<SpillStore> {
-    const key = path.resolve(dir);
-    if (OPEN_DIRECTORIES.has(key)) throw new Error(`${dir} is already open in this process: a spill directory has one owner at a time`);
-    OPEN_DIRECTORIES.add(key);
+    const files = await SpillFiles.claim(dir);
     try {
-      return await SpillStore.load(dir, options);
+      const { position, segments } = await files.load();
+      const store = new SpillStore(files, options);
+      store.segments.push(...segments);
+      store.lastSeq = Math.max(position.seq, segments.at(-1)?.seq ?? 0);
+      store.readPosition = segments[0]?.seq === position.seq ? position : { seq: segments[0]?.seq ?? 0, offset: 0 };
+      store.confirmedPosition = { ...store.readPosition };
+      return store;
     } catch (error) {
-      OPEN_DIRECTORIES.delete(key);
+      files.release();
       throw error;
     }
   }
 
-  private static async load(dir: string, options: SpillStoreOptions): Promise<SpillStore> {
-    await mkdir(dir, { recursive: true });
-    const store = new SpillStore(dir, options);
-    const position = await readPosition(path.join(dir, POSITION_FILE));
-    for (const name of (await readdir(dir)).sort()) {
-      const match = SEGMENT_NAME.exec(name);
-      if (!match) continue;
-      const seq = Number(match[1]);
-      if (seq < position.seq) {
-        await unlink(path.join(dir, name)).catch(() => {});
-        continue;
-      }
-      store.segments.push({ seq, size: (await stat(path.join(dir, name))).size });
-    }
-    store.lastSeq = Math.max(position.seq, store.segments.at(-1)?.seq ?? 0);
-    store.readPosition = store.segments.length > 0 && store.segments[0]!.seq === position.seq ? position : { seq: store.segments[0]?.seq ?? 0, offset: 0 };
-    return store;
+  get dir(): string {
+    return this.files.dir;
   }
 
   /** Bytes on disk. */
@@ -150,8 +123,7 @@ export class SpillStore {
   /** Marks a batch delivered: persists the position and deletes segments wholly behind it. */
   confirm(batch: SpillBatch): Promise<void> {
     return this.serially(async () => {
-      await writeFile(path.join(this.dir, `${POSITION_FILE}.tmp`), `${batch.end.seq} ${batch.end.offset}\n`);
-      await rename(path.join(this.dir, `${POSITION_FILE}.tmp`), path.join(this.dir, POSITION_FILE));
+      await this.savePosition(batch.end);
       while (this.segments.length > 0) {
         const first = this.segments[0]!;
         const done = first.seq < batch.end.seq || (first.seq === batch.end.seq && batch.end.offset >= first.size);
@@ -166,6 +138,26 @@ export class SpillStore {
     });
   }
 
+  /**
+   * Puts one record per payload back before everything from `from` on (a position at or past the
+   * confirmed one; by default the confirmed one when this runs), after every earlier operation: the next replay, in this run or the next,
+   * reads them first and then what follows `from`. Whatever lies between the confirmed position
+   * and `from` is let go (the caller holds it: it is among `payloads`). The first segment at or
+   * after `from` is rewritten (its records before `from` dropped, these put in front) and
+   * replaces it by rename; appends after this start a new segment. Resolves false, nothing
+   * changed, when the directory would pass maxBytes or the disk fails.
+   */
+  requeue(payloads: readonly Uint8Array[], from?: SpillPosition): Promise<boolean> {
+    const records = encodeRecords(payloads);
+    return this.serially(async () => {
+      try {
+        return await this.rewriteFront(records, from ?? this.confirmedPosition);
+      } catch {
+        return false;
+      }
+    });
+  }
+
   /** Closes the file being appended to, after every pending operation; then the directory may be opened again. */
   close(): Promise<void> {
     return this.serially(async () => {
@@ -173,7 +165,7 @@ export class SpillStore {
         await this.active?.file.close();
       } finally {
         this.active = undefined;
-        OPEN_DIRECTORIES.delete(path.resolve(this.dir));
+        this.files.release();
       }
     });
   }
@@ -204,7 +196,7 @@ export class SpillStore {
         await this.active?.file.close();
         this.active = undefined;
         const seq = ++this.lastSeq;
-        const file = await open(this.segmentPath(seq), 'wx');
+        const file = await open(this.files.segmentPath(seq), 'wx');
         const segment = { seq, size: 0 };
         this.active = { segment, file };
         this.segments.push(segment);
@@ -226,6 +218,36 @@ export class SpillStore {
     }
   }
 
+  private async rewriteFront(records: Buffer, from: SpillPosition): Promise<boolean> {
+    let target = this.segments.find((x) => x.seq >= from.seq);
+    const restFrom = target?.seq === from.seq ? Math.max(from.offset, MAGIC.length) : MAGIC.length;
+    const rest = Buffer.alloc(target ? Math.max(0, target.size - restFrom) : 0);
+    const kept = this.segments.filter((x) => target && x.seq > target.seq).reduce((sum, x) => sum + x.size, 0);
+    if (kept + MAGIC.length + records.length + rest.length > this.options.maxBytes) return false;
+    await this.active?.file.close();
+    this.active = undefined;
+    if (!target) {
+      target = { seq: ++this.lastSeq, size: 0 };
+      this.segments.push(target);
+    }
+    if (rest.length > 0) {
+      const file = await open(this.files.segmentPath(target.seq), 'r');
+      await file.read(rest, 0, rest.length, restFrom).finally(() => file.close());
+    }
+    const start = { seq: target.seq, offset: 0 };
+    await this.files.replaceSegment(target.seq, Buffer.concat([MAGIC, records, rest]), start, this.confirmedPosition);
+    this.confirmedPosition = { ...start };
+    target.size = MAGIC.length + records.length + rest.length;
+    for (const behind of this.segments.filter((x) => x.seq < start.seq)) await this.remove(behind);
+    this.readPosition = { ...start };
+    return true;
+  }
+
+  private async savePosition(position: SpillPosition): Promise<void> {
+    await this.files.savePosition(position);
+    this.confirmedPosition = { ...position };
+  }
+
   private async readRecords(maxBytes: number): Promise<SpillBatch | undefined> {
     for (;;) {
       const index = this.segments.findIndex((s) => s.seq >= this.readPosition.seq);
@@ -234,7 +256,7 @@ export class SpillStore {
       if (segment.seq !== this.readPosition.seq) this.readPosition = { seq: segment.seq, offset: 0 };
       let file: FileHandle;
       try {
-        file = await open(this.segmentPath(segment.seq), 'r');
+        file = await open(this.files.segmentPath(segment.seq), 'r');
       } catch (error) {
         // Gone or unreadable (removed under us, say): what it held is lost; go on with the next.
         await this.skipDamaged(segment, this.readPosition.offset, `unreadable: ${(error as Error).message}`);
@@ -274,18 +296,14 @@ export class SpillStore {
 
   /** Counts the rest of `segment` from `offset` as damaged and moves reading past it. */
   private async skipDamaged(segment: Segment, offset: number, why: string): Promise<void> {
-    this.options.onCorrupt(this.segmentPath(segment.seq), Math.max(0, segment.size - offset), why);
+    this.options.onCorrupt(this.files.segmentPath(segment.seq), Math.max(0, segment.size - offset), why);
     // Records before the damage stay readable until this batch is confirmed; nothing after it is.
     segment.size = offset;
     this.readPosition = { seq: segment.seq + 1, offset: 0 };
   }
 
   private async remove(segment: Segment): Promise<void> {
-    await unlink(this.segmentPath(segment.seq)).catch(() => {});
+    await this.files.unlink(segment.seq);
     this.segments.splice(this.segments.indexOf(segment), 1);
-  }
-
-  private segmentPath(seq: number): string {
-    return path.join(this.dir, `${String(seq).padStart(12, '0')}.seg`);
   }
 }

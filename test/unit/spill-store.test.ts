@@ -247,3 +247,46 @@ test('spill store: a segment removed under the store is counted as damaged and s
     await store.close();
   });
 });
+
+test('requeue puts writes back before what was not delivered, in this run and the next', async () => {
+  for (const held of [true, false]) {
+    await withDir(async (dir) => {
+      const payloads = (from: number, to: number): Buffer[] => range(from, to).map((id) => payloadFor(SEED, id, MAX_PAYLOAD));
+      let store = await SpillStore.open(dir, options());
+      await appendRange(store, 0, 100);
+      // 0..99 read; the first batches confirmed, the rest (when `held`) still in the window.
+      const window: Buffer[] = [];
+      let last: Awaited<ReturnType<SpillStore['readBatch']>>;
+      for (let batch = await store.readBatch(4096); batch; batch = await store.readBatch(4096)) {
+        if (!held || identify(batch.payloads[0]!, -1) < 40) await store.confirm(batch);
+        else window.push(...batch.payloads);
+        last = batch;
+      }
+      // A pinned window (ids 100..119) went out; 120..299 were spilled after it, and some of them read again.
+      await appendRange(store, 120, 300);
+      const replayed = await store.readBatch(4096);
+      assert.ok(replayed);
+      assert.equal(await store.requeue([...window, ...payloads(100, 120)], held ? last!.end : undefined), true);
+      const expected = range(held ? identify(window[0]!, -1) : 100, 300);
+      const firstId = expected[0]!;
+      assert.deepEqual(await readAll(store, false), expected, 'this run');
+      await store.close();
+      store = await SpillStore.open(dir, options());
+      assert.deepEqual(await readAll(store, true), expected, `the next run, from ${firstId}`);
+      await store.close();
+    });
+  }
+});
+
+test('requeue refuses what would pass maxBytes and changes nothing', async () => {
+  await withDir(async (dir) => {
+    const store = await SpillStore.open(dir, options([], { maxBytes: 100 * 1024 }));
+    await appendRange(store, 0, 40);
+    const before = store.bytes;
+    const big = range(1000, 1100).map((id) => payloadFor(SEED, id, MAX_PAYLOAD));
+    assert.equal(await store.requeue(big), false);
+    assert.equal(store.bytes, before);
+    assert.deepEqual(await readAll(store, true), range(0, 40));
+    await store.close();
+  });
+});
