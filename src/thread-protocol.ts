@@ -9,6 +9,7 @@
  */
 import type { RelayErrorCode } from './errors.js';
 import type { GroupSpec } from './group/group-spec.js';
+import type { RouteSpec } from './route/route-spec.js';
 import type { FramingName } from './framing/index.js';
 import type { RingBuffers } from './ring/layout.js';
 import type { DestinationDropReason } from './metrics/snapshot-types.js';
@@ -117,6 +118,8 @@ export interface DestinationOptions {
   relpWindow: number;
   /** A group member: its group and its position in the member list (src/group/). */
   member?: { group: GroupSpec; position: number };
+  /** The name routing rules send to it by (a group member: its group's). */
+  route: string;
 }
 
 /** Where and how much a relay spills (`--spill-dir`, `--spill-max`). */
@@ -160,6 +163,8 @@ export interface DestinationChange {
   remove: number[];
   /** Destinations that stay, with their new settings (timeouts; TLS, which reconnects when it changed). */
   update: DestinationOptions[];
+  /** The routing rules from now on (undefined: none). */
+  routes: RouteSpec | undefined;
 }
 
 /** A reload's changes to the listeners. */
@@ -192,6 +197,8 @@ export interface IngestWorkerData extends Shared {
 
 export interface EgressWorkerData extends Shared {
   destinations: DestinationOptions[];
+  /** The routing rules at start (undefined: none, every destination gets every message). */
+  routes: RouteSpec | undefined;
   /** Absent without --spill-dir. */
   spill: SpillOptions | undefined;
 }

@@ -66,7 +66,7 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
   }
   const defaults: TlsSettings = { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey, servername: undefined };
   const destinations: DestinationConfig[] = [
-    ...(file?.destinations ?? []).map((d) => destination(d.endpoint, { ...defaults, ...d.tls }, d.where)),
+    ...(file?.destinations ?? []).map((d) => ({ ...destination(d.endpoint, { ...defaults, ...d.tls }, d.where), name: d.name })),
     ...extra.map((text) => destination(parseEndpoint(text, DESTINATION_ADDRESS), defaults, '')),
   ];
   const tables = [
@@ -100,6 +100,7 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
     relpWindow: options.relpWindow,
     reclaimIntervalMs: DEFAULTS.reclaimIntervalMs,
     logIntervalMs: DEFAULTS.logIntervalMs,
+    routes: file && file.routes.length > 0 ? { subject: 'message', cleanse: false, rules: file.routes } : undefined,
   });
   return {
     config,

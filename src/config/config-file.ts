@@ -29,6 +29,8 @@ import { SETTINGS } from './settings.js';
 import type { SettingKey } from './setting-values.js';
 import type { TlsSettings } from './tls-files.js';
 import { readGroupTable, type GroupTable } from './group-config.js';
+import { readRouteTables } from './route-config.js';
+import type { RuleSpec } from '../route/route-spec.js';
 
 /** One `[[destination]]` table, its address parsed; TLS keys only where the table gives them. */
 export interface FileDestination {
@@ -36,6 +38,8 @@ export interface FileDestination {
   tls: Partial<TlsSettings>;
   /** `relay.toml: destination 2`, to prefix later errors about it (its TLS files). */
   where: string;
+  /** The name routes send to it by (default: its address). */
+  name?: string;
 }
 
 export interface FileConfig {
@@ -45,6 +49,8 @@ export interface FileConfig {
   destinations: FileDestination[];
   /** `[[group]]` tables, their members read as destination tables. */
   groups: GroupTable<FileDestination>[];
+  /** `[[route]]` tables, in order (none: every destination gets every message). */
+  routes: RuleSpec[];
 }
 
 /** The settings a file may give, by key (--config and --check-config make no sense in the file itself). */
@@ -56,7 +62,7 @@ const DESTINATION_TLS_KEYS: Record<string, keyof TlsSettings> = {
   'tls-key': 'keyFile',
   servername: 'servername',
 };
-const DESTINATION_KEYS = ['address', 'framing', ...Object.keys(DESTINATION_TLS_KEYS)];
+const DESTINATION_KEYS = ['address', 'name', 'framing', ...Object.keys(DESTINATION_TLS_KEYS)];
 
 /** Reads and checks `path` against the settings. Throws RelayError (exit 2). */
 export function readConfigFile(path: string): FileConfig {
@@ -79,7 +85,12 @@ export function readConfigFile(path: string): FileConfig {
   const options = new Map<SettingKey, unknown>();
   let destinations: FileDestination[] = [];
   let groups: GroupTable<FileDestination>[] = [];
+  let routes: RuleSpec[] = [];
   for (const [key, value] of Object.entries(document)) {
+    if (key === 'route') {
+      routes = readRouteTables(path, value);
+      continue;
+    }
     if (key === 'destination') {
       destinations = readDestinations(path, value);
       continue;
@@ -90,13 +101,13 @@ export function readConfigFile(path: string): FileConfig {
     }
     const setting = FILE_SETTINGS.get(key);
     if (!setting) {
-      const known = [...FILE_SETTINGS.keys(), 'destination', 'group'];
+      const known = [...FILE_SETTINGS.keys(), 'destination', 'group', 'route'];
       throw new RelayError('ERR_CONFIG', `${path}: unknown key ${JSON.stringify(key)}${suggest(key, known)}`);
     }
     const parsed = readSetting(path, setting, value);
     options.set(setting.key as SettingKey, setting.path ? relativeTo(path, parsed as string) : parsed);
   }
-  return { path, options, destinations, groups };
+  return { path, options, destinations, groups, routes };
 }
 
 /** One top-level key through its setting's parser. */
@@ -187,7 +198,9 @@ function readDestinationTable(path: string, table: Record<string, unknown>, wher
     if (endpoint.scheme !== 'tls') fail(`${key} is for tls@ destinations, and this one is ${endpoint.scheme}@`);
     tls[field] = FILE_SETTINGS.get(key)?.path ? relativeTo(path, v!) : v;
   }
-  return { endpoint, tls, where };
+  const name = string('name');
+  if (name !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) fail('name: expected letters, digits, "_", "." or "-" (routes send to it by this name)');
+  return { endpoint, tls, where, name };
 }
 
 /** `file` (from the config file at `configPath`) as a path: a relative one is relative to the config file's directory. */

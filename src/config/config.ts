@@ -10,6 +10,8 @@ import type { Cidr } from './cidr.js';
 import type { TlsClientOptions, UdpIngestPath } from '../thread-protocol.js';
 import { defaultOf } from './setting-values.js';
 import type { GroupTable } from './group-config.js';
+import type { RouteSpec } from '../route/route-spec.js';
+import { checkRoutes } from '../route/router.js';
 
 /** One destination: where, and for tls@ how (the files already read, src/config/tls-files.ts). */
 export interface DestinationConfig {
@@ -18,6 +20,8 @@ export interface DestinationConfig {
   tls: TlsClientOptions | undefined;
   /** A group member: its group, and its position in the group's member list. */
   member?: { group: GroupConfig; position: number };
+  /** The name routing rules send to it by (README "Routing"); default: its address as written. */
+  name?: string;
 }
 
 /** A destination group (README "Groups"); its members are also in RelayConfig.destinations. */
@@ -51,6 +55,8 @@ export interface RelayConfig {
   reclaimIntervalMs: number;
   /** Repeated warnings of one cause: at most one line per this interval. */
   logIntervalMs: number;
+  /** Routing rules (README "Routing"); undefined: every destination and group gets every message. */
+  routes?: RouteSpec;
 }
 
 /** The defaults of the settings (src/config/settings.ts), by RelayConfig's names, and of the policies that are not settings. */
@@ -109,7 +115,21 @@ export function validateConfig(config: RelayConfig): RelayConfig {
   if (config.reconnectMinMs > config.reconnectMaxMs) {
     throw new RelayError('ERR_BAD_OPTION', `--reconnect-min ${config.reconnectMinMs}ms is above --reconnect-max ${config.reconnectMaxMs}ms`);
   }
+  if (config.routes) checkRoutes(config.routes, routeNames(config));
   return config;
+}
+
+/** The names routes may send to: each group's, and each plain destination's (its name, else its address). */
+export function routeNames(config: RelayConfig): Set<string> {
+  const names = new Set(config.groups.map((g) => g.name));
+  for (const d of config.destinations) {
+    if (d.member) continue;
+    const name = d.name ?? d.endpoint.text;
+    if (d.name !== undefined && names.has(name) && config.groups.some((g) => g.name === name))
+      throw new RelayError('ERR_CONFIG', `destination ${d.endpoint.text} is named ${name}, as a group is: routes could not tell them apart`);
+    names.add(name);
+  }
+  return names;
 }
 
 /**
@@ -128,7 +148,7 @@ export function destinationIdentity(d: Endpoint, defaultFraming: FramingName): s
  */
 export function destinationKey(d: DestinationConfig, defaultFraming: FramingName): string {
   const identity = destinationIdentity(d.endpoint, defaultFraming);
-  if (!d.member) return identity;
+  if (!d.member) return d.name === undefined ? identity : `${identity} named ${d.name}`;
   const { group, position } = d.member;
   const members = group.members.map((m) => [destinationIdentity(m.member, defaultFraming), m.instance ?? '']);
   const { name, mode, key, replication, dynamic } = group;

@@ -11,6 +11,7 @@ import type { DestinationOptions } from '../thread-protocol.js';
 import type { ConnectFn } from './attempt.js';
 import type { Clock } from './clock.js';
 import type { Share } from '../group/share.js';
+import type { RouteView } from '../route/route-table.js';
 
 /** A destination as whoever serves it sees it. */
 export interface Servable {
@@ -44,6 +45,8 @@ export interface DestinationSetup {
   tailItems: number;
   /** A group member's share of the ring (src/group/share.ts); absent for a plain destination. */
   share?: Share;
+  /** Its routes (src/route/route-table.ts): a group member's are its group's. */
+  route?: RouteView;
 }
 
 /** Where the messages not yet sent nor dropped are; see the module comment. */

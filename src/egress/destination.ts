@@ -31,7 +31,7 @@ import { ReplayDriver } from './replay.js';
 import { RingCursor } from './ring-cursor.js';
 import { SpillKeeper } from './spill-keeper.js';
 import { SpillHandOff } from './spill-hand-off.js';
-import { WriteFramer } from './write-framer.js';
+import { type ItemFilter, WriteFramer } from './write-framer.js';
 import type { DestinationOptions } from '../thread-protocol.js';
 import type { DestinationAccounting, DestinationContext, DestinationSetup } from './destination-setup.js';
 
@@ -58,6 +58,8 @@ export class Destination {
   private readonly notices: DestinationNotices;
   /** A group member's share of the ring (src/group/share.ts) and its part in moving shares; absent for a plain destination. */
   private readonly membership: Membership | undefined;
+  /** Which items are its to send: a group member's share, or its routes (absent: every item, as the ring holds it). */
+  private readonly filter: ItemFilter | undefined;
   /** A retiring destination: where its share of the ring ends (set by its Retiree). */
   stopAt: number | undefined;
   /** A group member's spill given to the members up while it is down and handed off (./spill-hand-off.ts). */
@@ -89,10 +91,12 @@ export class Destination {
     this.replay = setup.store && this.replayOf(setup.store);
     const { ring, window, spill, connection, notices, counters } = this;
     this.membership = setup.share && this.membershipOf(setup.share);
+    if (setup.share) setup.share.route = setup.route;
+    this.filter = setup.share ?? setup.route;
     if (this.membership) this.handOff = this.handOffOf(this.membership);
     this.ring.moveTo(setup.tail, setup.tailItems);
     this.ring.publish(true);
-    this.overflow = new Overflow({ reader, ring, window, spill, connection, notices, counters, clock: context.clock, share: setup.share });
+    this.overflow = new Overflow({ reader, ring, window, spill, connection, notices, counters, clock: context.clock, filter: this.filter });
   }
 
   private connectionEvents(): ConnectionEvents {
@@ -229,7 +233,7 @@ export class Destination {
       return;
     }
     while (this.connection.writable && this.ring.position !== endAt) {
-      const next = this.framer.next(this.ring.position, endAt, this.options.maxWriteBytes, this.membership?.share, this.ring.items);
+      const next = this.framer.next(this.ring.position, endAt, this.options.maxWriteBytes, this.filter, this.ring.items);
       if (!next) break;
       this.ring.moveTo(next.end, next.items);
       this.counters.others(next.others);
@@ -262,7 +266,7 @@ export class Destination {
     const firstId = this.ring.items;
     this.batch.length = 0;
     this.ring.passTo(tail, this.batch);
-    if (this.membership) this.counters.others(this.membership.share.keep(this.batch, firstId));
+    if (this.filter?.filters(firstId)) this.counters.others(this.filter.keep(this.batch, firstId));
     if (this.batch.length > 0) lost += this.spill.keep(this.batch, 'shutdown');
     this.batch.length = 0;
     this.ring.publish();

@@ -11,7 +11,7 @@ const port = parentPort!;
 const post = (message: FromEgress): void => port.postMessage(message);
 post({ type: 'thread-id', tid: currentThreadId() });
 const log = new RateLimitedLog((level, message) => post({ type: 'log', level, message }), data.logIntervalMs);
-const egress = new Egress(viewRing(data.ring), data.destinations, new Float64Array(data.counters), data.listenerSlots, log, data.spill);
+const egress = new Egress(viewRing(data.ring), data.destinations, new Float64Array(data.counters), data.listenerSlots, log, data.spill, undefined, data.routes);
 port.on('message', (message: ToEgress) => {
   if (message.type === 'drain') void egress.drain(message.timeoutMs).then((report) => post({ type: 'drained', ...report }));
   if (message.type === 'reconfigure') {

@@ -20,7 +20,7 @@
  */
 import type { RingViews } from '../ring/layout.js';
 import { RingReader } from '../ring/ring.js';
-import { DestinationCounters, destinationBase } from '../metrics/counters.js';
+import { DestinationCounters, destinationBase, routeBlockBase } from '../metrics/counters.js';
 import { Retiree } from './retiree.js';
 import type { RateLimitedLog } from '../logging.js';
 import { SpillStore } from '../spill/segment-store.js';
@@ -32,6 +32,9 @@ import { Destination, type DestinationContext } from './destination.js';
 import type { DestinationSetup, Servable } from './destination-setup.js';
 import type { Group } from '../group/group.js';
 import { shareIn } from '../group/share.js';
+import { RouteTable } from '../route/route-table.js';
+import type { RouteSpec } from '../route/route-spec.js';
+import { RouteCounters } from '../metrics/route-counters.js';
 import { connectFnFor } from './transport.js';
 
 /** A destination's identity: the name of its spill directory, which is made of exactly that. */
@@ -65,6 +68,8 @@ export class Egress {
   private readonly context: DestinationContext;
   /** Destination groups with members running or retiring (src/group/). */
   private readonly groups = new Set<Group>();
+  /** Which items each destination gets, decided once per item (src/route/route-table.ts). */
+  private readonly routes: RouteTable;
   private parked = false;
   private stopped = false;
   private lastTail = 0;
@@ -77,10 +82,12 @@ export class Egress {
     private readonly log: RateLimitedLog,
     private readonly spill: SpillOptions | undefined,
     private readonly env: EgressEnvironment = systemEnvironment,
+    routes?: RouteSpec,
   ) {
     this.reader = new RingReader(views);
     const { clock, random, transport } = env;
     this.context = { reader: this.reader, log, clock, random, transport, onWritable: (d) => this.serviceOne(d) };
+    this.routes = new RouteTable(routes, new RouteCounters(counters, routeBlockBase(counters)), log);
   }
 
   private countersOf(options: DestinationOptions): DestinationCounters {
@@ -94,7 +101,7 @@ export class Egress {
    */
   private create(options: DestinationOptions, setup: DestinationParts, groups: Map<string, Group>): Destination {
     const share = options.member && shareIn(groups, options.member, (g) => this.groups.add(g));
-    return new Destination(options, { ...setup, counters: this.countersOf(options), share }, this.context);
+    return new Destination(options, { ...setup, counters: this.countersOf(options), share, route: this.routes.viewFor(options.route) }, this.context);
   }
 
   /** Serves one destination now (it became writable): a running one up to the tail, a retiring one up to where it stops. */
@@ -127,6 +134,9 @@ export class Egress {
     // (ingest publishes meanwhile; a second load would leave the items between to no one).
     const tail = this.reader.loadTail();
     const tailItems = this.itemsAt(tail);
+    // New rules apply from the tail, past every cursor: no item's routes change once a destination read it.
+    const cursors = [...this.destinations.values(), ...[...this.retiring.values()].map((r) => r.destination)].map((d) => d.cursorItems);
+    this.routes.reconfigure(change.routes, tailItems, Math.min(tailItems, ...cursors));
     // Group members that stay in a changed group without a spill directory: what they hold goes to
     // their successor when they finish (with one, it goes through the directory).
     const heirs = new Set(change.add.filter((o) => o.member).map(identityOf));

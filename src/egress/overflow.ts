@@ -19,7 +19,7 @@ import type { DestinationNotices } from './destination-notices.js';
 import { isPinned, lagLimits, overflowAction, pastMark, underPressure, type LagLimits } from './lag-policy.js';
 import type { RingCursor } from './ring-cursor.js';
 import type { SpillKeeper } from './spill-keeper.js';
-import type { Share } from '../group/share.js';
+import type { ItemFilter } from './write-framer.js';
 
 /** The parts of a destination the rule reads and moves. */
 export interface OverflowParts {
@@ -31,8 +31,8 @@ export interface OverflowParts {
   notices: DestinationNotices;
   counters: DestinationCounters;
   clock: Clock;
-  /** A group member's share: only its own items are spilled or dropped (the others' are just passed). */
-  share: Share | undefined;
+  /** A group member's share, or its routes: only its items are spilled or dropped (the others are just passed). */
+  filter: ItemFilter | undefined;
 }
 
 /** See the module comment. */
@@ -57,7 +57,7 @@ export class Overflow {
 
   /** Applies the lag and pin limits against the live `tail`; what leaves the ring stops at `endAt`. */
   enforce(tail: number, endAt: number): void {
-    const { ring, spill, window, connection, notices, reader, share, counters, clock } = this.parts;
+    const { ring, spill, window, connection, notices, reader, filter, counters, clock } = this.parts;
     const nowMs = clock.nowMs();
     const lagBytes = ring.lagBytes(tail);
     // The grace period counts from its last progress: a release, or a service that found it caught
@@ -79,7 +79,7 @@ export class Overflow {
       this.batch.length = 0;
       const firstId = ring.items;
       ring.skipOldest(tail, endAt, this.limits.overflowLowBytes, this.batch);
-      if (share) counters.others(share.keep(this.batch, firstId));
+      if (filter?.filters(firstId)) counters.others(filter.keep(this.batch, firstId));
       if (action === 'spill') spill.keep(this.batch, 'overflow');
       else notices.overflowDropped(this.batch.length, connection.state === 'up');
       this.batch.length = 0;

@@ -8,7 +8,17 @@ import { encodeBatch, type Framing } from '../framing/index.js';
 import type { DestinationCounters } from '../metrics/counters.js';
 import type { RingReader } from '../ring/ring.js';
 import type { DestinationNotices } from './destination-notices.js';
-import type { Share } from '../group/share.js';
+
+/**
+ * Which of the items a destination reads are its to send, and with what bytes: a group member's
+ * share (src/group/share.ts), or a destination's routes (src/route/route-table.ts).
+ */
+export interface ItemFilter {
+  /** True when some item from `fromId` on may not be its, or not as the ring holds it. */
+  filters(fromId: number): boolean;
+  /** Replaces `batch` (items from `firstId`) with what it sends of them, ids to `ids`; returns the items it got nothing of. */
+  keep(batch: Uint8Array[], firstId: number, ids?: number[]): number;
+}
 
 /** One write's worth of the ring: its bytes as sent, its messages, and the ring run it came from. */
 export interface RingWrite {
@@ -18,9 +28,9 @@ export interface RingWrite {
   start: number;
   end: number;
   items: number;
-  /** A group member's write: the payloads (ring views) and ids of its own items in the run. */
+  /** A filtered write (a group member's, or routed): the payloads (ring views, or rewritten) and ids of its items in the run. */
   owned?: { payloads: Uint8Array[]; ids: number[] };
-  /** A group member's write: items of the run that were other members'. */
+  /** A filtered write: items of the run that were not its to send. */
   others: number;
 }
 
@@ -38,21 +48,22 @@ export class WriteFramer {
 
   /**
    * The next write from the ring at `from`: at most `maxBytes`, never past `endAt`; undefined
-   * when there is nothing to read. A group member (`share`, its cursor at item `firstId`) writes
-   * only its own items of the run.
+   * when there is nothing to read. A filtered destination (`filter`: a group member, or routed;
+   * its cursor at item `firstId`) writes only its items of the run.
    */
-  next(from: number, endAt: number, maxBytes: number, share?: Share, firstId = 0): RingWrite | undefined {
+  next(from: number, endAt: number, maxBytes: number, filter?: ItemFilter, firstId = 0): RingWrite | undefined {
     if (!this.reader.scan(from, endAt, maxBytes)) return undefined;
     const start = this.reader.segmentStart;
     const end = this.reader.segmentEnd;
     const items = this.reader.segmentItems;
     // The ring holds len32le frames already: send a view of it, no copy.
-    if (this.framing.name === 'len32le' && !share) return { chunk: this.reader.view(start, end), messages: items, start, end, items, others: 0 };
+    const filtered = filter?.filters(firstId) === true;
+    if (this.framing.name === 'len32le' && !filtered) return { chunk: this.reader.view(start, end), messages: items, start, end, items, others: 0 };
     this.batch.length = 0;
     this.reader.payloads(start, end, this.batch);
-    if (share) {
+    if (filtered) {
       const ids: number[] = [];
-      const others = share.keep(this.batch, firstId, ids);
+      const others = filter!.keep(this.batch, firstId, ids);
       const encoded = this.encode(this.batch);
       // What the write carries, for a hand-over: not what the framing left out (counted already).
       const owned = { payloads: [] as Uint8Array[], ids: [] as number[] };

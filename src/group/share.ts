@@ -4,6 +4,7 @@
  */
 import { Group } from './group.js';
 import type { GroupSpec } from './group-spec.js';
+import type { RouteView } from '../route/route-table.js';
 
 /**
  * A member's share of its group: the group from `groups` (those of the destinations started
@@ -33,21 +34,38 @@ export class Share {
     return this.group.spec.name;
   }
 
+  /** The routes, when rules may send items elsewhere than to its group (src/route/route-table.ts). */
+  route: RouteView | undefined;
+
+  /** A member reads only its own items. */
+  filters(): boolean {
+    return true;
+  }
+
   /**
    * Keeps in `batch`, in order, only the payloads of this member's items (the items are numbered
-   * from `firstId`); pushes their ids to `ids` when given. Returns how many were other members'.
+   * from `firstId`): those routed to its group (as routed: rewritten, cleansed) that its group
+   * places on it. Pushes their ids to `ids` when given. Returns how many items it got nothing of.
    */
   keep(batch: Uint8Array[], firstId: number, ids?: number[]): number {
+    const items = batch.length;
+    const routedIds = this.route?.filters(firstId) ? [] : undefined;
+    if (routedIds) this.route!.keep(batch, firstId, routedIds);
     let kept = 0;
+    // Items it got something of (ids come in order; an item routed here twice counts once).
+    let got = 0;
+    let lastId = Number.NaN;
     for (let i = 0; i < batch.length; i++) {
       const payload = batch[i]!;
-      if (((this.group.owners(firstId + i, payload) >>> this.position) & 1) === 0) continue;
+      const id = routedIds ? routedIds[i]! : firstId + i;
+      if (((this.group.owners(id, payload) >>> this.position) & 1) === 0) continue;
       batch[kept++] = payload;
-      ids?.push(firstId + i);
+      ids?.push(id);
+      if (id !== lastId) got++;
+      lastId = id;
     }
-    const others = batch.length - kept;
     batch.length = kept;
-    return others;
+    return items - got;
   }
 
   /** True when it owns no item from `fromId` on: it may move past them unread. */

@@ -200,6 +200,7 @@ export class Relay {
       add: plan.destinations.add.map(({ slot, destination }) => destinationOptionsFor(config, destination, slot)),
       remove: plan.destinations.remove,
       update: plan.destinations.keep.map(({ slot, destination }) => destinationOptionsFor(config, destination, slot)),
+      routes: config.routes,
     };
     await request<FromEgress>(
       this.egress,
@@ -229,6 +230,7 @@ export class Relay {
       udpIngest: this.config.udpIngest,
       ingestRunning: () => this.stopping === undefined,
       reloads: this.reloads,
+      routes: this.config.routes?.rules.map((r) => r.where),
     });
   }
 

@@ -61,9 +61,10 @@ export function destinationOptions(config: RelayConfig): DestinationOptions[] {
 }
 
 /** One destination in `slot`. */
-export function destinationOptionsFor(config: RelayConfig, { endpoint: d, tls, member }: DestinationConfig, slot: number): DestinationOptions {
+export function destinationOptionsFor(config: RelayConfig, { endpoint: d, tls, member, name }: DestinationConfig, slot: number): DestinationOptions {
   return {
     member: member && { group: groupSpec(member.group), position: member.position },
+    route: member ? member.group.name : (name ?? d.text),
     index: slot,
     scheme: d.scheme === 'tls' || d.scheme === 'relp' ? d.scheme : 'tcp',
     host: d.host,

@@ -62,7 +62,12 @@ export async function startThreads(config: RelayConfig, log: LogSink, onFatal: (
     () => spawn('background', '../background/background-thread.js', { ...shared, reclaimIntervalMs: config.reclaimIntervalMs }),
     (tid) => threadIds.set('background', tid),
   );
-  const egress = spawn('egress', '../egress/egress-thread.js', { ...shared, destinations: destinationOptions(config), spill: spillOptions(config) });
+  const egress = spawn('egress', '../egress/egress-thread.js', {
+    ...shared,
+    destinations: destinationOptions(config),
+    routes: config.routes,
+    spill: spillOptions(config),
+  });
   // Every destination must hold its cursor before the first datagram is appended.
   await nextMessage<FromEgress>(egress, (m) => m.type === 'ready');
   const ingest = spawn('ingest', '../ingest/ingest-thread.js', {

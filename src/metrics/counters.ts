@@ -6,6 +6,7 @@
  * |------------------|----------------------------------------------|------------------------|------------|---------|
  * | listener l       | l * LISTENER_FIELD_COUNT                     | ListenerField          | ingest     | main    |
  * | destination d    | listenerSlots * LISTENER_FIELD_COUNT + d * DESTINATION_FIELD_COUNT | DestinationField | egress | main |
+ * | routes           | after the last destination block (routeBase)  | RouteField, then one per rule (MAX_ROUTE_RULES) | egress | main |
  *
  * l and d are slots (MAX_LISTENERS and MAX_DESTINATIONS of them, src/config/config.ts), not
  * positions in the configuration: a reload gives an added listener or destination a free slot,
@@ -18,6 +19,7 @@
  * runs on (the ECMAScript model promises tear-freedom only for integer element types, which
  * would overflow too soon for byte totals).
  */
+import { MAX_ROUTE_RULES } from '../route/route-spec.js';
 import type { DestinationDropReason, IngestDropReason } from './snapshot-types.js';
 
 /** Slot offsets within a listener block. */
@@ -75,7 +77,7 @@ export const DestinationField = {
   sinceMs: 18,
   /** TLS attempts that reached the server but did not come up (verification, handshake), or were refused by a TLS alert right after. */
   tlsFailures: 19,
-  /** Group members: ring items the cursor passed that were other members' to send. */
+  /** Ring items the cursor passed that were not its to send: other members' (a group member), or routed elsewhere. */
   othersItems: 20,
   /** Group members: messages it owned and had not had confirmed when it went down, handed to the members that took its share. */
   handedOver: 21,
@@ -88,10 +90,32 @@ export const DestinationField = {
 } as const;
 export const DESTINATION_FIELD_COUNT = Object.keys(DestinationField).length;
 
+/** Slot offsets within the routes block; the rules' counters (messages each matched) follow. */
+export const RouteField = {
+  /** Messages no rule sent anywhere. */
+  unrouted: 0,
+  /** Messages a rule dropped (`blackhole`). */
+  blackholed: 1,
+  /** Messages dropped by a failed `validate` (or that carbon-c-relay's cleansing drops). */
+  invalid: 2,
+} as const;
+export const ROUTE_FIELD_COUNT = Object.keys(RouteField).length;
+const ROUTE_BLOCK_SLOTS = ROUTE_FIELD_COUNT + MAX_ROUTE_RULES;
+
 /** Allocates the counters for a relay of this shape. */
 export function allocateCounters(listenerSlots: number, destinationSlots: number): SharedArrayBuffer {
-  const slots = listenerSlots * LISTENER_FIELD_COUNT + destinationSlots * DESTINATION_FIELD_COUNT;
-  return new SharedArrayBuffer(Math.max(slots, 1) * Float64Array.BYTES_PER_ELEMENT);
+  const slots = routeBase(listenerSlots, destinationSlots) + ROUTE_BLOCK_SLOTS;
+  return new SharedArrayBuffer(slots * Float64Array.BYTES_PER_ELEMENT);
+}
+
+/** First slot of the routes block. */
+function routeBase(listenerSlots: number, destinationSlots: number): number {
+  return listenerSlots * LISTENER_FIELD_COUNT + destinationSlots * DESTINATION_FIELD_COUNT;
+}
+
+/** First slot of the routes block of `slots` (the last block, whatever the relay's shape). */
+export function routeBlockBase(slots: Float64Array): number {
+  return slots.length - ROUTE_BLOCK_SLOTS;
 }
 
 /** First slot of listener `l`'s block. */
@@ -114,7 +138,7 @@ export const DESTINATION_DROP_FIELD = {
 } as const satisfies Record<DestinationDropReason, number>;
 
 /** One block of counter slots, written by one thread through the named methods of a subclass. */
-abstract class CounterBlock {
+export abstract class CounterBlock {
   constructor(
     protected readonly slots: Float64Array,
     protected readonly base: number,
@@ -213,7 +237,7 @@ export class DestinationCounters extends CounterBlock {
     this.slots[this.base + DestinationField.cursorPosition] = position;
   }
 
-  /** A group member's cursor passed `items` ring items that are other members' to send. */
+  /** Its cursor passed `items` ring items that were not its to send: other members', or routed elsewhere. */
   others(items: number): void {
     this.add(DestinationField.othersItems, items);
   }

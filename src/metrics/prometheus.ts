@@ -165,7 +165,7 @@ function families(s: Snapshot): Family[] {
     },
     {
       name: 'relay_group_others_messages_total',
-      help: 'Messages that were other members of the group to send.',
+      help: "Messages that were not the destination's to send: other members' of its group, or routed elsewhere.",
       type: 'counter',
       samples: perDestination(s, (d) => d.othersMessages),
     },
@@ -181,6 +181,7 @@ function families(s: Snapshot): Family[] {
       type: 'counter',
       samples: perDestination(s, (d) => d.takenOverMessages),
     },
+    ...routeFamilies(s),
     {
       name: 'relay_config_reloads_total',
       help: 'Configuration reloads (SIGHUP), by result: ok, or failed (the relay kept its previous configuration).',
@@ -213,6 +214,25 @@ function families(s: Snapshot): Family[] {
     },
     { name: 'process_cpu_seconds_total', help: 'Total user and system CPU time spent in seconds.', type: 'counter', samples: [[{}, s.process.cpuSeconds]] },
     { name: 'process_resident_memory_bytes', help: 'Resident memory size in bytes.', type: 'gauge', samples: [[{}, s.process.residentBytes]] },
+  ];
+}
+
+/** Routing's families (README "Routing"): none without rules. */
+function routeFamilies(s: Snapshot): Family[] {
+  if (!s.routes) return [];
+  return [
+    {
+      name: 'relay_route_dropped_messages_total',
+      help: "Messages the routing rules sent nowhere: unrouted (no rule sent them), blackholed (a rule dropped them), invalid (a failed validate, or a line carbon-c-relay's cleansing drops).",
+      type: 'counter',
+      samples: Object.entries(s.routes.droppedMessages).map(([reason, n]) => [{ reason }, n]),
+    },
+    {
+      name: 'relay_route_matched_messages_total',
+      help: 'Messages each routing rule matched (the rule: where it was written).',
+      type: 'counter',
+      samples: s.routes.rules.map((r) => [{ rule: r.rule }, r.matchedMessages]),
+    },
   ];
 }
 

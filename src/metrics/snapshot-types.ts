@@ -63,6 +63,15 @@ export interface DestinationSnapshot {
   takenOverMessages: number;
 }
 
+/** Why the routing rules sent a message nowhere. */
+export type RouteDropReason = 'unrouted' | 'blackholed' | 'invalid';
+
+export interface RoutesSnapshot {
+  droppedMessages: Record<RouteDropReason, number>;
+  /** Each rule (where it was written, e.g. `relay.toml: route 2`), and the messages it matched. */
+  rules: { rule: string; matchedMessages: number }[];
+}
+
 export interface Snapshot {
   /** When it was taken (ms since the epoch). */
   timeMs: number;
@@ -76,6 +85,8 @@ export interface Snapshot {
   reloads: { ok: number; failed: number };
   listeners: ListenerSnapshot[];
   destinations: DestinationSnapshot[];
+  /** Routing (README "Routing"): messages no rule sent anywhere, by reason, and what each rule matched; absent without rules. */
+  routes?: RoutesSnapshot;
   /** CPU seconds per relay thread: main, ingest, egress, background. */
   threads: { name: string; cpuSeconds: number }[];
   process: { cpuSeconds: number; residentBytes: number };

@@ -4,10 +4,11 @@
  */
 import { TAIL, TAIL_ID, distance, type RingViews } from '../ring/layout.js';
 import { usedBytes } from '../ring/positions.js';
-import { DESTINATION_DROP_FIELD, DestinationField, INGEST_DROP_FIELD, ListenerField, destinationBase, listenerBase } from './counters.js';
+import { DESTINATION_DROP_FIELD, DestinationField, INGEST_DROP_FIELD, ListenerField, destinationBase, listenerBase, routeBlockBase } from './counters.js';
+import { readRouteCounters } from './route-counters.js';
 import { ownUdpSocketDrops } from './kernel-drops.js';
 import { threadCpuSeconds } from './thread-cpu.js';
-import type { DestinationSnapshot, Snapshot } from './snapshot-types.js';
+import type { DestinationSnapshot, RoutesSnapshot, Snapshot } from './snapshot-types.js';
 
 /** What the snapshot needs to know about the running relay. */
 export interface SnapshotInputs {
@@ -25,6 +26,8 @@ export interface SnapshotInputs {
   ingestRunning: () => boolean;
   reloads: { ok: number; failed: number };
   udpIngest: 'native' | 'dgram';
+  /** The routing rules in force (where each was written), or undefined without any. */
+  routes: string[] | undefined;
 }
 
 const U32 = 2 ** 32;
@@ -81,12 +84,19 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
       const lag = { messages: lagMessages(cursors[d]!.items), bytes: lagBytes(cursors[d]!.position) };
       return { name, group, sinceMs: since > 0 ? since : inputs.startedMs, ...destinationCounts((field) => at(b + field), lag) };
     }),
+    routes: inputs.routes && routesOf(slots, inputs.routes),
     threads: inputs.threads.flatMap(({ name, tid }) => {
       const cpuSeconds = threadCpuSeconds(tid);
       return cpuSeconds === undefined ? [] : [{ name, cpuSeconds }];
     }),
     process: { cpuSeconds: (cpu.user + cpu.system) / 1e6, residentBytes: process.memoryUsage.rss() },
   };
+}
+
+/** The routes block, its rules labelled by where they were written. */
+function routesOf(slots: Float64Array, rules: string[]): RoutesSnapshot {
+  const { matched, ...droppedMessages } = readRouteCounters(slots, routeBlockBase(slots), rules.length);
+  return { droppedMessages, rules: rules.map((rule, i) => ({ rule, matchedMessages: matched[i] ?? 0 })) };
 }
 
 /** A destination's counters, read through `at(field)`, with its lag. */

@@ -99,6 +99,7 @@ export async function simulate(seed: number, options: SimOptions): Promise<SimRe
   });
   const destinationOptions: DestinationOptions[] = peers.map((peer, index) => ({
     index,
+    route: `d${index}`,
     scheme: peer.upEvent === 'connect' ? 'tcp' : 'tls',
     host: '127.0.0.1',
     port: 2000 + index,

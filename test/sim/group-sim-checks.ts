@@ -35,6 +35,7 @@ export function memberOptions(spec: GroupSpec, index: number, framing: FramingNa
   const timeouts = { connectTimeoutMs: 1000, stallTimeoutMs, reconnectMinMs: 10, reconnectMaxMs: 1000, relpWindow: 128 };
   return {
     index,
+    route: spec.name,
     scheme: 'tcp',
     host,
     port: 2003,

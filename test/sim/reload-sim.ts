@@ -340,6 +340,7 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
           add: plan.destinations.add.map(({ slot, destination }) => destinationOptionsFor(next, destination, slot)),
           remove: plan.destinations.remove,
           update: plan.destinations.keep.map(({ slot, destination }) => destinationOptionsFor(next, destination, slot)),
+          routes: next.routes,
         },
         next.drainTimeoutMs,
         onRetired,

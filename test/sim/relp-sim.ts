@@ -99,6 +99,7 @@ async function simulateIn(dirs: string[], seed: number, options: SimOptions): Pr
   const refuseOpen = pick([0, 0.1]);
   const optionsOf = (index: number): DestinationOptions => ({
     index,
+    route: `d${index}`,
     scheme: 'relp',
     host: '127.0.0.1',
     port: 2000 + index,

@@ -64,6 +64,7 @@ async function snapshotWith(slot: number | undefined, value: number): Promise<{ 
     startedMs: STARTED_MS,
     ingestRunning: () => true,
     udpIngest: 'dgram',
+    routes: undefined,
   });
   const { timeMs: _time, process: _process, ...rest } = snapshot;
   return { snapshot, stable: JSON.stringify(rest) };

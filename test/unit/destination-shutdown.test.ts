@@ -44,6 +44,7 @@ test('destination: at shutdown, every unconfirmed ring write goes to the spill i
       reconnectMinMs: 10,
       reconnectMaxMs: 100,
       relpWindow: 128,
+      route: 'd',
     };
     const storeOptions = { maxBytes: 1 << 20, segmentBytes: 1 << 16, maxRecordBytes: 4096, onCorrupt: () => {} };
     const store = await SpillStore.open(path.join(dir, 'd'), storeOptions);

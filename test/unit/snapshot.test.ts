@@ -24,6 +24,7 @@ async function lagFor(tailId: number, tail: number, items: number, position: num
     startedMs: 0,
     ingestRunning: () => true,
     udpIngest: 'dgram',
+    routes: undefined,
   });
   const { lagMessages, lagBytes } = s.destinations[0]!;
   return { lagMessages, lagBytes };
