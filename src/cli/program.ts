@@ -14,6 +14,7 @@ import { sendCommand } from './send.js';
 import { sinkCommand } from './sink.js';
 import { topCommand } from './top.js';
 import { benchCommand } from './bench.js';
+import { routeCommand } from './route.js';
 
 const { version } = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
 
@@ -64,6 +65,7 @@ export function buildProgram(io: CliIo = PROCESS_IO): Command {
   program.addCommand(quietExits(sendCommand(), io));
   program.addCommand(quietExits(topCommand(), io));
   program.addCommand(quietExits(benchCommand(), io));
+  program.addCommand(quietExits(routeCommand(), io));
   return program;
 }
 

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { DESTINATION_ADDRESS, LISTENER_ADDRESS, parseEndpoint, type Endpoint, type HostPort } from '../config/address.js';
 import { readConfigFile } from '../config/config-file.js';
 import { checkHashMembers, readGroupTable, type GroupTable } from '../config/group-config.js';
+import type { RuleSpec } from '../route/route-spec.js';
 import { SETTINGS } from '../config/settings.js';
 import { camelCase, type SettingValues } from '../config/setting-values.js';
 import type { Setting } from '../config/setting-kinds.js';
@@ -159,7 +160,7 @@ export function describeSettings(s: RunSettings): string {
     }
     return `${d.text} (${parts.join('; ')})`;
   };
-  for (const d of c.destinations) if (!d.member) lines.push(`destination ${describe(d)}`);
+  for (const d of c.destinations) if (!d.member) lines.push(`destination ${describe(d)}${d.name === undefined ? '' : ` named ${d.name}`}`);
   for (const g of c.groups) {
     const how = [g.mode === 'failover' || g.mode === 'least-loaded' ? g.mode : `${g.mode} by ${g.key}`];
     if (g.replication > 1) how.push(`replication ${g.replication}`);
@@ -167,6 +168,7 @@ export function describeSettings(s: RunSettings): string {
     lines.push(`group       ${g.name} (${how.join(', ')})`);
     for (const d of c.destinations) if (d.member?.group === g) lines.push(`  member    ${describe(d)}`);
   }
+  for (const r of c.routes?.rules ?? []) lines.push(`route       ${describeRule(r)}`);
   const summary = new Map<string, string[]>();
   const values = s.values as unknown as Record<string, unknown>;
   for (const setting of SETTINGS as readonly Setting[]) {
@@ -179,4 +181,15 @@ export function describeSettings(s: RunSettings): string {
   for (const [line, fragments] of summary) lines.push(`${line.padEnd(11)} ${fragments.join(', ')}`);
   if (s.ingestWarning) lines.push(`note        ${s.ingestWarning}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** One routing rule on one line, as carbon-c-relay would write it. */
+function describeRule(r: RuleSpec): string {
+  if (r.kind === 'rewrite') return `rewrite ${r.expression} into ${r.into}`;
+  const parts = [`match ${r.match?.join(' ') ?? '*'}`];
+  if (r.validate) parts.push(`validate ${r.validate.expression} else ${r.validate.otherwise}`);
+  if (r.drop) parts.push('send to blackhole');
+  else if (r.to.length > 0) parts.push(`send to ${r.to.join(' ')}`);
+  if (r.stop) parts.push('stop');
+  return parts.join(' ');
 }

@@ -89,7 +89,7 @@ export function spillOptions(config: RelayConfig): SpillOptions | undefined {
 }
 
 /** A group as the egress thread runs it. */
-function groupSpec(g: GroupConfig): GroupSpec {
+export function groupSpec(g: GroupConfig): GroupSpec {
   const members = g.members.map(({ member: m, instance }) => ({ host: m.host, port: m.port, instance, text: m.text }));
   return { name: g.name, mode: g.mode, key: g.key, replication: g.replication, dynamic: g.dynamic, members };
 }
