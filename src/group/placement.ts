@@ -15,12 +15,27 @@ import { fnv1a32 } from './hash-functions.js';
 import { type GroupKey, type GroupSpec, isHashMode } from './group-spec.js';
 
 const SPACE = 0x20;
+const TAB = 0x09;
+const CR = 0x0d;
+const LF = 0x0a;
+const SEMICOLON = 0x3b;
 
-/** The bytes of `payload` a group hashes: up to the first space (`first-field`), or all of it. */
+/**
+ * The bytes of `payload` a group hashes: all of it (`message`), or a Graphite metric name as
+ * carbon-c-relay hashes it (`first-field`): leading blanks skipped, up to the first whitespace
+ * (Graphite's plaintext protocol separates fields by any), and of a tagged name `a.b;k=v` the
+ * part before the `;`.
+ */
 export function keyOf(payload: Uint8Array, key: GroupKey): Uint8Array {
   if (key === 'message') return payload;
-  const space = payload.indexOf(SPACE);
-  return space < 0 ? payload : payload.subarray(0, space);
+  let start = 0;
+  while (start < payload.length && (payload[start] === SPACE || payload[start] === TAB)) start++;
+  let end = start;
+  for (; end < payload.length; end++) {
+    const b = payload[end];
+    if (b === SPACE || b === TAB || b === SEMICOLON || b === CR || b === LF) break;
+  }
+  return start === 0 && end === payload.length ? payload : payload.subarray(start, end);
 }
 
 /** Positions set in `mask`, lowest first. */

@@ -215,10 +215,15 @@ test('every member down: ownership stays where it was, nothing is handed over', 
   );
 });
 
-test('keyOf: first-field is up to the first space (all of it without one); message is the whole payload', () => {
-  assert.equal(Buffer.from(keyOf(Buffer.from('a.b.c 1 2'), 'first-field')).toString(), 'a.b.c');
-  assert.equal(Buffer.from(keyOf(Buffer.from('a.b.c'), 'first-field')).toString(), 'a.b.c');
-  assert.equal(Buffer.from(keyOf(Buffer.from(' x'), 'first-field')).toString(), '');
+test('keyOf: first-field is the Graphite name: leading blanks skipped, up to any whitespace or a tag; message is the whole payload', () => {
+  const key = (line: string): string => Buffer.from(keyOf(Buffer.from(line), 'first-field')).toString();
+  assert.equal(key('a.b.c 1 2'), 'a.b.c');
+  assert.equal(key('a.b.c'), 'a.b.c');
+  assert.equal(key('a.b.c\t1\t2'), 'a.b.c', 'a TAB separates fields');
+  assert.equal(key(' \t a.b.c 1 2'), 'a.b.c', 'leading blanks are not part of the name');
+  assert.equal(key('a.b.c;dc=x;host=y 1 2'), 'a.b.c', 'a tagged name hashes by the name before its tags');
+  assert.equal(key('a.b.c\r\n'), 'a.b.c');
+  assert.equal(key('   '), '');
   assert.equal(Buffer.from(keyOf(Buffer.from('a.b.c 1 2'), 'message')).toString(), 'a.b.c 1 2');
   const g = new Group(specOf('carbon_ch', 3));
   assert.equal(g.owners(0, Buffer.from('same.name 1')), g.owners(1, Buffer.from('same.name 2')), 'first-field: the value does not move a metric');
