@@ -190,6 +190,8 @@ export class RecordingGroup {
     /** Per member: message ids it took over. */
     taken: Set<number>[],
     private readonly messageOf: (itemId: number) => { id: number; payload: Uint8Array },
+    /** False for a message the rules route elsewhere: no member may send it. */
+    private readonly routedHere: (payload: Uint8Array) => boolean = () => true,
   ) {
     const join = group.join.bind(group);
     const leave = group.leave.bind(group);
@@ -225,6 +227,7 @@ export class RecordingGroup {
   fix(maxCursor: number): void {
     for (; this.fixedUpTo < maxCursor; this.fixedUpTo++) {
       const { id, payload } = this.messageOf(this.fixedUpTo);
+      if (!this.routedHere(payload)) continue;
       const owners = this.group.owners(this.fixedUpTo, payload);
       for (let p = 0; p < this.allowed.length; p++) if ((owners >>> p) & 1) this.allowed[p]!.add(id);
     }
@@ -232,13 +235,13 @@ export class RecordingGroup {
 }
 
 /**
- * G5 at a stop: `ids` (the run's ring messages) have `owners` owners each, and each member's
+ * G5 at a stop: `ids` (the run's ring messages) have `owners(id)` owners each (0: routed elsewhere), and each member's
  * `spilledBefore` one more; `counted[d]` is what member d counted sent or holds on disk. Returns
  * what is wrong, or undefined.
  */
 export function countedAtOwners(
   ids: readonly number[],
-  owners: number,
+  owners: (id: number) => number,
   spilledBefore: readonly number[][],
   counted: readonly number[][],
   drops: number,
@@ -248,7 +251,7 @@ export function countedAtOwners(
   const add = (m: Map<number, number>, id: number, n: number): void => {
     m.set(id, (m.get(id) ?? 0) + n);
   };
-  for (const id of ids) add(expected, id, owners);
+  for (const id of ids) add(expected, id, owners(id));
   for (const [d, before] of spilledBefore.entries()) {
     for (const id of before) add(expected, id, 1);
     if (new Set(counted[d]).size !== counted[d]!.length) return `member ${d} counted a message twice (sent or on disk)`;

@@ -6,7 +6,10 @@
  * any-of, least-loaded, carbon_ch / fnv1a_ch / jump_fnv1a_ch static or dynamic, replication 1 or
  * 2, key first-field or message), spill on or off, and a schedule: bursts of messages with a
  * metric name as first field, peers that read in pieces, stall, refuse or reset (members going
- * down and up), timers, stops and restarts from the same spill directories. After every step the
+ * down and up), timers, stops and restarts from the same spill directories. Half the seeds route
+ * (SIM_ROUTES, through the real RouteTable): some keys are dropped, some sent elsewhere, some to
+ * the group; a message the rules do not send to the group has no owner (G3: no member may send
+ * it; G5: no member may count it). After every step the
  * invariants below are checked; a failure names its seed and step, and RELAY_GROUP_SIM_SEED=<seed>
  * replays it exactly.
  *
@@ -47,7 +50,10 @@ import { Group } from '../../src/group/group.js';
 import { type GroupMode, type GroupSpec, isHashMode } from '../../src/group/group-spec.js';
 import { Share } from '../../src/group/share.js';
 import { RateLimitedLog } from '../../src/logging.js';
-import { allocateCounters, destinationBase } from '../../src/metrics/counters.js';
+import { allocateCounters, destinationBase, routeBlockBase } from '../../src/metrics/counters.js';
+import { RouteCounters } from '../../src/metrics/route-counters.js';
+import type { RouteSpec } from '../../src/route/route-spec.js';
+import { RouteTable } from '../../src/route/route-table.js';
 import { allocateRing, MIN_CAPACITY, viewRing } from '../../src/ring/layout.js';
 import { RingReader, RingWriter } from '../../src/ring/ring.js';
 import type { SpillStore } from '../../src/spill/segment-store.js';
@@ -69,6 +75,18 @@ import {
 import { droppedOf, network, readDestinationsToTheEnd } from './peer.js';
 
 const FRAMINGS: FramingName[] = ['len32le', 'len32be', 'lf', 'octet'];
+/** The rules of the seeds that route: keys ending in 0 or 5 dropped, 1 to 3 to the group, the rest elsewhere or nowhere. */
+const SIM_ROUTES: RouteSpec = {
+  subject: 'message',
+  cleanse: false,
+  rules: [
+    { kind: 'match', match: ['^metric\\.m[0-9]*[05] '], to: [], drop: true, stop: true, where: 'sim 1' },
+    { kind: 'match', match: ['^metric\\.m[0-9]*[1-3] '], to: ['sim'], drop: false, stop: true, where: 'sim 2' },
+    { kind: 'match', match: ['^metric\\.m[0-9]*[4-7] '], to: ['elsewhere'], drop: false, stop: false, where: 'sim 3' },
+  ],
+};
+/** What SIM_ROUTES sends to the group. */
+const ROUTED_HERE = /^metric\.m[0-9]*[1-3] /;
 const MAX_MESSAGE_BYTES = MIN_CAPACITY / 4 - 4;
 
 export interface GroupSimResult extends SimResult {
@@ -107,6 +125,9 @@ export async function simulateGroup(seed: number, options: SimOptions): Promise<
     members: Array.from({ length: size }, (_, i) => ({ host: `10.0.0.${i + 1}`, port: 2003, instance: undefined, text: `tcp@10.0.0.${i + 1}:2003` })),
   };
   const owners = isHashMode(spec.mode) ? spec.replication : 1;
+  // Half the seeds route: some keys are dropped, some go elsewhere, some to the group (README "Routing").
+  const routes: RouteSpec | undefined = chance(0.5) ? SIM_ROUTES : undefined;
+  const routedHere = (payload: Uint8Array): boolean => !routes || ROUTED_HERE.test(Buffer.from(payload).toString('latin1'));
   const spill = chance(0.5);
   const keys = randomInt(random, 1, 40);
   const maxSize = pick([40, 200, 2000, MAX_MESSAGE_BYTES]);
@@ -147,7 +168,8 @@ export async function simulateGroup(seed: number, options: SimOptions): Promise<
     const spilledBefore: number[][] = [];
     for (let d = 0; d < size; d++) spilledBefore.push(await readSpill(d));
     const ids: number[] = [];
-    const group = new RecordingGroup(new Group(spec), allowed, taken, (item) => ({ id: ids[item]!, payload: payloads.get(ids[item]!)! }));
+    const group = new RecordingGroup(new Group(spec), allowed, taken, (item) => ({ id: ids[item]!, payload: payloads.get(ids[item]!)! }), routedHere);
+    const table = new RouteTable(routes, new RouteCounters(slots, routeBlockBase(slots)), log);
     const run: Run = {
       writer: new RingWriter(views),
       ringHold: new RingHoldCheck(views, clock),
@@ -174,7 +196,8 @@ export async function simulateGroup(seed: number, options: SimOptions): Promise<
       };
       const context = { reader, log, clock, random, transport: () => connect, onWritable: (dest: Destination) => dest.service(reader.loadTail()) };
       const share = new Share(group.group, d);
-      return new Destination(options, { counters: counters[d]!, connect, store: run.stores[d], tail: reader.loadTail(), tailItems: 0, share }, context);
+      const route = table.viewFor(options.route);
+      return new Destination(options, { counters: counters[d]!, connect, store: run.stores[d], tail: reader.loadTail(), tailItems: 0, share, route }, context);
     });
     for (const [d, p] of peers.entries()) {
       p.check();
@@ -236,7 +259,7 @@ export async function simulateGroup(seed: number, options: SimOptions): Promise<
     const counted: number[][] = [];
     for (let d = 0; d < size; d++) counted.push([...run.counters[d]!.sentIds, ...(await readSpill(d))]);
     const drops = run.counters.reduce((n, c) => n + droppedOf(c), 0);
-    const broken = countedAtOwners(run.ids, owners, run.spilledBefore, counted, drops);
+    const broken = countedAtOwners(run.ids, (id) => (routedHere(payloads.get(id)!) ? owners : 0), run.spilledBefore, counted, drops);
     if (broken) fail(`${broken} (G5; handed ${sum(run, 'handedOver')}, took ${sum(run, 'takenOver')})`);
     droppedTotal += drops;
     handedTotal += sum(run, 'handedOver');
