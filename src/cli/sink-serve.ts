@@ -89,9 +89,18 @@ export async function sink(listen: Endpoint, options: SinkOptions): Promise<void
       last = messages;
     }, 1000).unref();
   }
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   const stop = (): void => {
+    // Take nothing more, then exit once stdout has flushed what was printed: process.exit() drops
+    // what a pipe has not taken yet, and a relp@ sink has answered 200 for every message printed.
+    server.close();
+    for (const socket of sockets) socket.destroy();
     if (options.count) report();
-    process.exit(0);
+    process.stdout.write('', () => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
