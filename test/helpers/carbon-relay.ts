@@ -82,13 +82,13 @@ export async function waitAccepting(relay: RelayProcess, port: number, timeoutMs
   }
 }
 
-/** Starts carbon-c-relay on a free port (a few tries, in case another process took the port first). */
-export async function startCarbon(dir: string, config: (listenPort: number) => string): Promise<{ relay: RelayProcess; port: number }> {
+/** Starts carbon-c-relay on a free port (a few tries, in case another process took the port first), with `args` after its own. */
+export async function startCarbon(dir: string, config: (listenPort: number) => string, args: string[] = []): Promise<{ relay: RelayProcess; port: number }> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const conf = path.join(dir, `carbon-${attempt}.conf`);
     await writeFile(conf, config(port));
-    const relay = new RelayProcess(spawn(CARBON_RELAY!, ['-f', conf, '-w', '1', '-H', 'oracle'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const relay = new RelayProcess(spawn(CARBON_RELAY!, ['-f', conf, '-w', '1', '-H', 'oracle', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
     try {
       await waitAccepting(relay, port);
       return { relay, port };
