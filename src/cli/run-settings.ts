@@ -7,6 +7,8 @@
 import type { Command } from 'commander';
 import { DESTINATION_ADDRESS, LISTENER_ADDRESS, parseEndpoint, type Endpoint, type HostPort } from '../config/address.js';
 import { readConfigFile } from '../config/config-file.js';
+import { carbonDefaultListeners, carbonRelayParts } from '../config/carbon-relay.js';
+import { readCarbonConfig } from '../route/carbon-config.js';
 import { checkHashMembers, readGroupTable, type GroupTable } from '../config/group-config.js';
 import type { RuleSpec } from '../route/route-spec.js';
 import { SETTINGS } from '../config/settings.js';
@@ -44,18 +46,32 @@ export interface RunSettings {
  * Throws RelayError (exit 2) with one line naming the file and key.
  */
 export function loadSettings(command: Command, addresses: string[], cli: RunOptions): RunSettings {
-  if (cli.config !== undefined && cli.checkConfig !== undefined && cli.config !== cli.checkConfig) {
-    throw new RelayError('ERR_BAD_OPTION', `--config ${cli.config} and --check-config ${cli.checkConfig} name two files: give one`);
+  const checked = typeof cli.checkConfig === 'string' ? cli.checkConfig : undefined;
+  if (cli.config !== undefined && checked !== undefined && cli.config !== checked) {
+    throw new RelayError('ERR_BAD_OPTION', `--config ${cli.config} and --check-config ${checked} name two files: give one`);
   }
-  const path = cli.checkConfig ?? cli.config;
+  if (cli.carbonConfig !== undefined && (cli.config ?? checked) !== undefined) {
+    throw new RelayError(
+      'ERR_BAD_OPTION',
+      `--carbon-config ${cli.carbonConfig} and a TOML file (${cli.config ?? checked}): give one (check a carbon-c-relay file with --carbon-config FILE --check-config)`,
+    );
+  }
+  const path = checked ?? cli.config;
   const file = path === undefined ? undefined : readConfigFile(path);
+  const carbon = cli.carbonConfig === undefined ? undefined : carbonRelayParts(readCarbonConfig(cli.carbonConfig));
   const o = { ...cli } as Record<string, unknown>;
   for (const [key, value] of file?.options ?? []) if (command.getOptionValueSource(camelCase(key)) !== 'cli') o[camelCase(key)] = value;
   const options = o as unknown as RunOptions;
 
   let listeners: Endpoint[];
   let extra: string[];
-  if (file) {
+  if (carbon) {
+    // Every address given is a listener: the file names the destinations.
+    const given = [...addresses.map((a) => parseEndpoint(a, LISTENER_ADDRESS)), ...options.listen];
+    listeners = [...carbon.listeners, ...given];
+    if (listeners.length === 0) listeners = carbonDefaultListeners();
+    extra = [];
+  } else if (file) {
     listeners = options.listen;
     extra = addresses;
     if (listeners.length === 0) throw new RelayError('ERR_BAD_OPTION', `${file.path}: no listener: give listen = ["udp@HOST:PORT"] (or --listen)`);
@@ -69,6 +85,7 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
   const destinations: DestinationConfig[] = [
     ...(file?.destinations ?? []).map((d) => ({ ...destination(d.endpoint, { ...defaults, ...d.tls }, d.where), name: d.name })),
     ...extra.map((text) => destination(parseEndpoint(text, DESTINATION_ADDRESS), defaults, '')),
+    ...(carbon?.destinations ?? []).map((d) => ({ ...destination(d.endpoint, defaults, d.where), name: d.name })),
   ];
   const tables = [
     ...(file?.groups ?? []).map((g) => ({
@@ -76,6 +93,10 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
       members: g.members.map((m) => ({ ...m, member: destination(m.member.endpoint, { ...defaults, ...m.member.tls }, m.member.where) })),
     })),
     ...options.group.map((table, i) => readGroupTable(table, `--group ${i + 1}`, (m, where) => destination(memberAddress(m, where), defaults, where))),
+    ...(carbon?.groups ?? []).map((g) => ({
+      ...g,
+      members: g.members.map((m) => ({ ...m, member: destination(m.member.endpoint, defaults, m.member.where) })),
+    })),
   ];
   const groups = tables.map((t) => groupOf(t, destinations));
   if (file && destinations.length === 0) {
@@ -101,11 +122,11 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
     relpWindow: options.relpWindow,
     reclaimIntervalMs: DEFAULTS.reclaimIntervalMs,
     logIntervalMs: DEFAULTS.logIntervalMs,
-    routes: file && file.routes.length > 0 ? { subject: 'message', cleanse: false, rules: file.routes } : undefined,
+    routes: carbon ? carbon.routes : file && file.routes.length > 0 ? { subject: 'message', cleanse: false, rules: file.routes } : undefined,
   });
   return {
     config,
-    file: file?.path,
+    file: file?.path ?? cli.carbonConfig,
     metrics: options.metrics,
     statsIntervalMs: options.statsInterval,
     logLevel: options.quiet ? 'warn' : options.verbose ? 'debug' : 'info',

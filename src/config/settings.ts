@@ -40,7 +40,7 @@ export const SETTINGS = [
     readme: 'read the configuration from a TOML file (below); SIGHUP reloads it',
   }),
   row({
-    key: 'check-config',
+    key: 'carbon-config',
     arg: '<file>',
     parse: parseFilePath,
     default: undefined as string | undefined,
@@ -48,8 +48,22 @@ export const SETTINGS = [
     applied: 'live',
     commandLineOnly: true,
     show: 'not shown',
-    help: 'check the TOML file (and its TLS files) as --config would, print what would run, and exit',
-    readme: 'check the file (and the TLS files it names) as `--config` would, print what would run, exit 0, or 2 with the error',
+    help: 'run a carbon-c-relay 3.7 configuration file (clusters, match, rewrite, listen); addresses given are listeners; SIGHUP reloads it',
+    readme:
+      'run a carbon-c-relay 3.7 configuration file as it is (README "carbon-c-relay configurations"); addresses given are more listeners; SIGHUP reloads it',
+  }),
+  row({
+    key: 'check-config',
+    arg: '[file]',
+    parse: parseFilePath,
+    default: undefined as string | true | undefined,
+    scope: 'command line',
+    applied: 'live',
+    commandLineOnly: true,
+    show: 'not shown',
+    help: 'check the TOML file (or, without one, the --config or --carbon-config file) as the relay would, print what would run, and exit',
+    readme:
+      'check the file (and the TLS files it names) as `--config` would — without FILE, the `--config` or `--carbon-config` file — print what would run, exit 0, or 2 with the error',
   }),
   row({
     key: 'listen',

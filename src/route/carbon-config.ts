@@ -116,11 +116,6 @@ export interface CarbonConfig {
 /** Reads the files of `include pattern;` (the pattern as written); throws an Error whose message says why not. */
 export type ReadInclude = (pattern: string, at: CarbonSource) => IncludedFile[];
 
-/** readCarbonConfig's signal that the parse needs an include it has not read yet. */
-class PendingInclude {
-  constructor(readonly pattern: string) {}
-}
-
 function where(at: CarbonSource): string {
   return `${at.file}:${at.line}`;
 }
@@ -235,7 +230,7 @@ class ConfigBuilder {
     try {
       files = this.readInclude(pattern, at);
     } catch (error) {
-      if (error instanceof PendingInclude || error instanceof RelayError) throw error;
+      if (error instanceof RelayError) throw error;
       throw configError(at, `include '${pattern}': ${(error as Error).message}`);
     }
     for (const f of files) {
@@ -258,27 +253,13 @@ export function parseCarbonConfig(text: string, file: string, readInclude?: Read
 }
 
 /** Reads and parses carbon-c-relay configuration `file` and its includes (relative paths against `cwd`, as carbon-c-relay does). */
-export async function readCarbonConfig(file: string, options: { cwd?: string } = {}): Promise<CarbonConfig> {
+export function readCarbonConfig(file: string, options: { cwd?: string } = {}): CarbonConfig {
   const cwd = options.cwd ?? process.cwd();
   let text: string;
   try {
-    text = (await readIncluded(file, cwd, false))[0]!.text;
+    text = readIncluded(file, cwd, false)[0]!.text;
   } catch (error) {
     throw new RelayError('ERR_CONFIG', `carbon-c-relay config '${file}': ${(error as Error).message}`, { cause: error });
   }
-  // Includes are read before the parse that needs them: parse, read what it asked for, parse again.
-  const loaded = new Map<string, IncludedFile[] | Error>();
-  for (;;) {
-    try {
-      return parseCarbonConfig(text, file, (pattern) => {
-        const files = loaded.get(pattern);
-        if (files === undefined) throw new PendingInclude(pattern);
-        if (files instanceof Error) throw files;
-        return files;
-      });
-    } catch (error) {
-      if (!(error instanceof PendingInclude)) throw error;
-      loaded.set(error.pattern, await readIncluded(error.pattern, cwd).catch((e: Error) => e));
-    }
-  }
+  return parseCarbonConfig(text, file, (pattern) => readIncluded(pattern, cwd));
 }

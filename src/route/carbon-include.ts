@@ -5,7 +5,7 @@
  * with no match an error; only regular files. Node 20 has no fs.glob: wildcards may stand in the
  * last path component only (glob(3) takes them anywhere; a wildcard directory is refused).
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /** One file an include brought in: its path as carbon-c-relay names it, and its text (latin1, one char per byte). */
@@ -52,26 +52,31 @@ function escapeRegex(c: string): string {
   return c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
 }
 
-async function readRegular(file: string, absolute: string): Promise<IncludedFile> {
-  const info = await stat(absolute);
-  if (!info.isFile()) throw new Error(`'${file}' is not a regular file`);
-  return { file, text: await readFile(absolute, 'latin1') };
+function readRegular(file: string, absolute: string): IncludedFile {
+  if (!statSync(absolute).isFile()) throw new Error(`'${file}' is not a regular file`);
+  return { file, text: readFileSync(absolute, 'latin1') };
 }
 
-/** The files of `include pattern;` (`glob` false: one file by that name), read relative to `cwd`; rejects with a one-line reason. */
-export async function readIncluded(pattern: string, cwd: string, glob = true): Promise<IncludedFile[]> {
+/**
+ * The files of `include pattern;` (`glob` false: one file by that name), read relative to `cwd`;
+ * throws with a one-line reason. Synchronous, as reading the TOML file is: a configuration is read
+ * at start and at SIGHUP, whole, before anything changes.
+ */
+export function readIncluded(pattern: string, cwd: string, glob = true): IncludedFile[] {
   try {
-    if (!glob || !isGlob(pattern)) return [await readRegular(pattern, path.resolve(cwd, pattern))];
+    if (!glob || !isGlob(pattern)) return [readRegular(pattern, path.resolve(cwd, pattern))];
     const slash = pattern.lastIndexOf('/');
     const dirPart = pattern.slice(0, slash + 1);
     if (isGlob(dirPart)) throw new Error('wildcards in a directory are not supported, only in the last path component');
     const regex = globComponent(pattern.slice(slash + 1));
     const dir = path.resolve(cwd, dirPart === '' ? '.' : dirPart);
     // glob(3) sorts with strcoll; carbon-c-relay runs in the C locale: byte order
-    const names = (await readdir(dir)).filter((name) => regex.test(name)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const names = readdirSync(dir)
+      .filter((name) => regex.test(name))
+      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     if (names.length === 0) throw new Error('no file matches');
     const files: IncludedFile[] = [];
-    for (const name of names) files.push(await readRegular(dirPart + name, path.join(dir, name)));
+    for (const name of names) files.push(readRegular(dirPart + name, path.join(dir, name)));
     return files;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

@@ -14,7 +14,6 @@ import type { RateLimitedLog } from '../logging.js';
 import type { RouteCounters } from '../metrics/route-counters.js';
 import { type RouteDecision, Router } from './router.js';
 import type { RouteSpec } from './route-spec.js';
-import { cleanseGraphiteLine } from './cleanse.js';
 
 /** Items whose decisions are remembered (as src/group/group.ts remembers owners). */
 const CACHE_SIZE = 65_536;
@@ -94,7 +93,7 @@ export class RouteTable {
 
 /** The egress thread's router for `spec` (its names were checked when the configuration was read). */
 export function routerFor(spec: RouteSpec | undefined): Router | undefined {
-  return spec && new Router(spec, undefined, spec.cleanse ? cleanseGraphiteLine : undefined);
+  return spec && new Router(spec, undefined);
 }
 
 /** One destination's (or group's) view of the routes: which items are its to send, with what bytes. */

@@ -5,6 +5,9 @@
 import { RelayError } from '../errors.js';
 import { compileExpression, type Expression } from './expression.js';
 import { BLACKHOLE, type RouteSpec, type RuleSpec } from './route-spec.js';
+import { CARBON_CLEANSE, cleanseRange, metricNameEnd, type NameEnd } from './carbon-cleanse.js';
+
+const CR = 0x0d;
 
 /** What happened to a message: sent somewhere, or why not. */
 export type RouteOutcome = 'routed' | 'unrouted' | 'blackholed' | 'invalid';
@@ -26,35 +29,45 @@ type Compiled =
   | { kind: 'match'; any: Expression[] | undefined; validate?: { expression: Expression; log: boolean }; to: string[]; drop: boolean; stop: boolean }
   | { kind: 'rewrite'; expression: Expression; into: string };
 
-/** Cleanses a Graphite line as carbon-c-relay does; undefined when it drops the line. */
-export type Cleanser = (line: Uint8Array) => Uint8Array | undefined;
-
 /** See the module comment. */
 export class Router {
   private readonly rules: Compiled[];
+
+  /** Where cleanseRange leaves the name's end (one, reused). */
+  private readonly found: NameEnd = { nameEnd: 0 };
 
   /** Compiles `spec`; `targets`, when given, are the names rules may send to (a name not among them is a configuration error). */
   constructor(
     readonly spec: RouteSpec,
     targets: ReadonlySet<string> | undefined,
-    private readonly cleanse?: Cleanser,
   ) {
     this.rules = spec.rules.map((r) => compile(r, targets));
   }
 
   /** The routes of `payload`. */
   decide(payload: Uint8Array): RouteDecision {
-    const graphite = this.spec.subject === 'graphite';
-    let bytes: Uint8Array | undefined = graphite && this.cleanse ? this.cleanse(payload) : payload;
     const decision: RouteDecision = { targets: [], payloads: [], outcome: 'unrouted', matched: [] };
-    if (!bytes) {
-      decision.outcome = 'invalid';
-      return decision;
+    let bytes: Uint8Array | undefined = payload;
+    let nameEnd = payload.length;
+    if (this.spec.subject === 'graphite') {
+      if (this.spec.cleanse) {
+        // A copy: the ring's bytes are every destination's (carbon-c-relay cleanses its own buffer).
+        const copy = Buffer.from(payload);
+        // carbon-c-relay ends a line at CR as at LF: a CRLF line's CR is not part of it.
+        const length = copy.length > 0 && copy[copy.length - 1] === CR ? copy.length - 1 : copy.length;
+        const end = cleanseRange(copy, 0, length, CARBON_CLEANSE, this.found);
+        if (end < 0) {
+          decision.outcome = 'invalid';
+          return decision;
+        }
+        bytes = end === copy.length && copy.equals(payload) ? payload : copy.subarray(0, end);
+        nameEnd = this.found.nameEnd;
+      } else nameEnd = metricNameEnd(payload);
     }
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-    const space = graphite ? text.indexOf(' ') : -1;
-    let subject = space < 0 ? text : text.slice(0, space);
-    const rest = space < 0 ? '' : text.slice(space);
+    // Rules see the metric name (a Graphite line's: up to its tags or first space), validate what follows it.
+    let subject = text.slice(0, nameEnd);
+    const rest = text.slice(nameEnd);
     let sent = false;
     let blackholed = false;
     let invalid = false;
@@ -70,7 +83,7 @@ export class Router {
       if (rule.any && !rule.any.some((e) => e.test(subject))) continue;
       decision.matched.push(i);
       let stop = rule.stop;
-      if (rule.validate && !rule.validate.expression.test(graphite ? rest.slice(1) : subject)) {
+      if (rule.validate && !rule.validate.expression.test(this.spec.subject === 'graphite' ? rest.slice(1) : subject)) {
         invalid = true;
         if (rule.validate.log) decision.logged = subject + rest;
         // carbon-c-relay: a failed validation skips the rule's targets; it stops only a rule without any.
