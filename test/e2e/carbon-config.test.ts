@@ -12,7 +12,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { freePort, missingOracle, startCarbon } from '../helpers/carbon-relay.js';
 import { mulberry32, randomInt } from '../helpers/prng.js';
-import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
+import { spawnRelay, startRelay, type RelayProcess } from '../helpers/relay-process.js';
 import { TestSink } from '../helpers/sinks.js';
 import { sendLines } from '../helpers/tcp-lines.js';
 import { withTempDir } from '../helpers/temp-dir.js';
@@ -102,6 +102,7 @@ for (const c of CASES) {
     const theirs: TestSink[] = [];
     let relay: RelayProcess | undefined;
     let carbon: RelayProcess | undefined;
+    let told: { text: string; ports: number[] }[] = [];
     try {
       for (let i = 0; i < c.servers; i++) {
         ours.push(await TestSink.start('lf'));
@@ -119,6 +120,7 @@ for (const c of CASES) {
         );
         carbon = theirsStarted.relay;
         await Promise.all([sendLines(started.listeners[0]!, lines), sendLines(`tcp@127.0.0.1:${theirsStarted.port}`, lines)]);
+        told = await routeTest(file, lines);
       });
       // Both stop gracefully: what they hold is delivered, then their connections close.
       const [ourExit, theirExit] = await Promise.all([relay!.stop('SIGTERM'), carbon!.stop('SIGTERM')]);
@@ -137,6 +139,11 @@ for (const c of CASES) {
           `server ${i}: ours ${a[i]!.length} lines, carbon-c-relay ${b[i]!.length}; first difference at ${first}: ours ${JSON.stringify(a[i]![first])}, theirs ${JSON.stringify(b[i]![first])}`,
         );
       }
+      // relay route --test says where each line goes: exactly what reached our servers.
+      const byPort = new Map(ours.map((s, i) => [s.port, i]));
+      const expected: string[][] = ours.map(() => []);
+      for (const { text, ports } of told) for (const port of ports) expected[byPort.get(port)!]!.push(text);
+      assert.deepEqual(expected, a, 'relay route --test names the servers that got each line');
       t.diagnostic(`${lines.length} lines in, ${total} forwarded over ${c.servers} servers, every one alike`);
     } finally {
       await relay?.stop('SIGKILL');
@@ -144,4 +151,19 @@ for (const c of CASES) {
       for (const s of [...ours, ...theirs]) await s.close();
     }
   });
+}
+
+/** What `relay route --test --carbon-config FILE` says of each line: the line as sent, and the ports of the servers it goes to. */
+async function routeTest(file: string, lines: string[]): Promise<{ text: string; ports: number[] }[]> {
+  const route = spawnRelay(['route', '--test', '--carbon-config', file], { stdin: 'pipe' });
+  route.child.stdin!.end(`${lines.join('\n')}\n`);
+  const exit = await route.exit();
+  assert.equal(exit.code, 0, exit.stderr);
+  const out: { text: string; ports: number[] }[] = [];
+  for (const line of exit.stdout.split('\n')) {
+    const arrow = /^ {2}(.*) {2}-> {2}(.*)$/.exec(line);
+    if (!arrow) continue;
+    out.push({ text: arrow[1]!, ports: [...arrow[2]!.matchAll(/@127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1])) });
+  }
+  return out;
 }
