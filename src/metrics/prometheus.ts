@@ -159,7 +159,7 @@ function families(s: Snapshot): Family[] {
     },
     {
       name: 'relay_destination_unconfirmed_messages',
-      help: 'Messages written and not yet confirmed: for tcp@ and tls@ not yet taken by the kernel, for relp@ not yet acknowledged by the receiver.',
+      help: 'Messages written and not yet confirmed: for tcp@ and tls@ not yet taken by the kernel, for relp@ not yet acknowledged by the receiver (those waiting for room in the window included).',
       type: 'gauge',
       samples: perDestination(s, (d) => d.unconfirmedMessages),
     },
