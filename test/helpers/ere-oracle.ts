@@ -1,7 +1,7 @@
 /**
  * glibc as the oracle for src/route/posix-ere.ts: compiles test/helpers/ere-oracle.c with the
  * system's `cc` into a temporary directory and asks it about many (pattern, subject) pairs in one
- * run. Without `cc` a test skips (and fails under CI=true).
+ * run. Without `cc` ($CC if set) a test skips (and fails under CI=true).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -22,10 +22,13 @@ export type OracleAnswer =
 /** Asks the oracle about every pair at once. */
 export type AskOracle = (pairs: readonly (readonly [pattern: string, subject: string])[]) => Promise<OracleAnswer[]>;
 
+/** $CC when set (a path, or a name looked up on PATH; one that is not there tests the skip), else `cc`. */
 function findCc(): string | undefined {
-  for (const dir of [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/local/bin']) {
-    if (dir === '') continue;
-    const candidate = path.join(dir, 'cc');
+  const name = process.env.CC ?? 'cc';
+  const candidates = path.isAbsolute(name)
+    ? [name]
+    : [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/local/bin'].filter((d) => d !== '').map((d) => path.join(d, name));
+  for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);
       return candidate;
@@ -34,7 +37,7 @@ function findCc(): string | undefined {
   return undefined;
 }
 
-const MISSING = 'no C compiler (cc) to build the glibc regex oracle (apt-get install gcc)';
+const MISSING = `no C compiler (${process.env.CC ?? 'cc'}) to build the glibc regex oracle (apt-get install gcc)`;
 
 /** Runs `body` with the oracle built; skips the test without `cc` (fails under CI=true). */
 export async function withEreOracle(t: TestContext, body: (ask: AskOracle) => Promise<void>): Promise<void> {
