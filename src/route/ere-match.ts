@@ -14,7 +14,8 @@
  *    glibc's special case for an optional group that matched empty. A walk that finds no way on
  *    makes regexec report no match at all, as glibc does.
  *
- * Cost is O(length × nodes) per pass, never exponential; subjects are latin1 strings (a char is a
+ * Cost is O(length × nodes) per pass, never exponential (without a known first start, exec()
+ * tries each start in turn: O(length²) table lookups); subjects are latin1 strings (a char is a
  * byte). A newline is an ordinary byte here, which is what glibc's walk and pruning assume; its DFA
  * alone gives `^` a special meaning after '\n', which metric names never contain.
  */
@@ -50,6 +51,16 @@ export class Regexec {
       if (found !== 'next') return found;
     }
     return undefined;
+  }
+
+  /** A stamp not in `mark` or `passed` yet (they are cleared before the count could outgrow an Int32Array). */
+  private nextStamp(): number {
+    if (this.stamp === 0x3fffffff) {
+      this.mark.fill(0);
+      this.passed.fill(0);
+      this.stamp = 0;
+    }
+    return ++this.stamp;
   }
 
   /** Whether `subject` has a match as glibc's DFA finds it (linear time; see StateCache.search). */
@@ -126,7 +137,7 @@ export class Regexec {
     const key = dest.join(',');
     const known = set.kept.get(key);
     if (known !== undefined) return known;
-    const stamp = ++this.stamp;
+    const stamp = this.nextStamp();
     for (const node of dest) this.mark[node] = stamp;
     const kept = dest.slice();
     for (const node of set.nodes) {
@@ -145,7 +156,7 @@ export class Regexec {
     let node = nfa.initNode;
     // Epsilon nodes passed since the last byte: those marked with the current stamp.
     const passed = this.passed;
-    let since = ++this.stamp;
+    let since = this.nextStamp();
     // The choices depend only on the node and `passed`, which only grows between bytes: more steps
     // than nodes without growing it or consuming a byte is a cycle, and glibc loops forever there.
     let idle = 0;
@@ -188,7 +199,7 @@ export class Regexec {
       } else if (idx < subject.length && this.states.accepts(node, subject.charCodeAt(idx))) {
         node = nfa.nexts[node]!;
         idx++;
-        since = ++this.stamp;
+        since = this.nextStamp();
         idle = 0;
       } else {
         node = -1;

@@ -43,8 +43,6 @@ export interface Nfa {
   edests: number[][];
   /** Each node's epsilon closure (itself included), ascending. */
   eclosures: number[][];
-  /** The nodes whose closure holds each node, ascending. */
-  inveclosures: number[][];
   initNode: number;
   nsub: number;
   /** Group i reports group subexpMap[i]'s offsets (`((a))`: the inner group was merged into the outer). */
@@ -77,7 +75,6 @@ export function buildNfa(parsed: Parsed): Nfa {
     nexts: [],
     edests: [],
     eclosures: [],
-    inveclosures: [],
     initNode: -1,
     nsub: parsed.nsub,
     subexpMap: mergeNestedGroups(root, parsed.nsub),
@@ -111,8 +108,6 @@ export function buildNfa(parsed: Parsed): Nfa {
   });
   preorder(root, (node) => link(nfa, node));
   computeClosures(nfa);
-  nfa.inveclosures = nfa.type.map(() => []);
-  for (let src = 0; src < nfa.type.length; src++) for (const node of nfa.eclosures[src]!) nfa.inveclosures[node]!.push(src);
   nfa.initNode = root.first!.nodeIdx;
   return nfa;
 }

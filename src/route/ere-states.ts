@@ -139,6 +139,11 @@ export class StateCache {
 
   /** The closures of `roots` minus what the previous context forbids (-1: roots are a set already filtered), interned. */
   private closure(roots: readonly number[], context: number): NodeSet {
+    if (this.stamp === 0x3fffffff) {
+      // Cleared before the count outgrows the Int32Array.
+      this.mark.fill(0);
+      this.stamp = 0;
+    }
     const stamp = ++this.stamp;
     const nodes: number[] = [];
     for (const root of roots) {
