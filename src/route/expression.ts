@@ -31,7 +31,10 @@ export function compileExpression(source: string, where: string): Expression {
     test: (subject) => regex.test(subject),
     rewrite: (subject, into) => {
       let parts = templates.get(into);
-      if (!parts) templates.set(into, (parts = parseReplacement(into)));
+      if (!parts) {
+        parts = parseReplacement(into);
+        templates.set(into, parts);
+      }
       let match: ReturnType<PosixRegex['exec']>;
       try {
         match = regex.exec(subject);
