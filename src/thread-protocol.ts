@@ -215,7 +215,11 @@ export interface ThreadIdMessage {
 
 /** main -> ingest */
 /** A reconfigure's `destinations`: those the reload adds, named before egress takes their slots. */
-export type ToIngest = { type: 'stop' } | { type: 'reconfigure'; change: ListenerChange; destinations: DestinationName[] };
+export type ToIngest =
+  | { type: 'stop' }
+  | { type: 'reconfigure'; change: ListenerChange; destinations: DestinationName[] }
+  /** The relay's own messages (carbon-c-relay's statistics lines), appended as if received. */
+  | { type: 'inject'; messages: string[] };
 /** ingest -> main */
 export type FromIngest =
   | { type: 'listening'; listeners: BoundListener[] }

@@ -123,6 +123,7 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
     reclaimIntervalMs: DEFAULTS.reclaimIntervalMs,
     logIntervalMs: DEFAULTS.logIntervalMs,
     routes: carbon ? carbon.routes : file && file.routes.length > 0 ? { subject: 'message', cleanse: false, rules: file.routes } : undefined,
+    statistics: carbon?.statistics,
   });
   return {
     config,

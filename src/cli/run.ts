@@ -14,6 +14,9 @@ import { describeSettings, loadSettings, type RunOptions, type RunSettings } fro
 import { watchReloads } from './reload.js';
 import { renderStatsLine, statsRecord } from '../metrics/stats-line.js';
 import type { Snapshot } from '../metrics/snapshot-types.js';
+import { statisticsLines, statisticsPrefix } from '../metrics/graphite-statistics.js';
+import type { GraphiteStatistics } from '../config/config.js';
+import { hostname } from 'node:os';
 
 /** A setting's command-line option: its flags, help, default (shown as `defaultText`), choices and parser. */
 function settingToOption(setting: Setting): Option {
@@ -93,6 +96,8 @@ async function run(settings: RunSettings, load: () => RunSettings): Promise<void
   }
   const stats = new StatsReporter(relay, log);
   stats.every(settings.statsIntervalMs);
+  const graphite = new GraphiteReporter(relay);
+  graphite.configure(config.statistics);
   const reload = watchReloads({
     relay,
     log,
@@ -101,6 +106,7 @@ async function run(settings: RunSettings, load: () => RunSettings): Promise<void
     applied: (next) => {
       sink = stderrSink(next.logLevel, next.logFormat);
       stats.every(next.statsIntervalMs);
+      graphite.configure(next.config.statistics);
     },
   });
 
@@ -154,6 +160,31 @@ export class StatsReporter {
         this.previous = current;
       });
     }, intervalMs).unref();
+  }
+}
+
+/** Appends the relay's own statistics, as Graphite lines, to the ring every interval (a carbon-c-relay file's `statistics`). */
+class GraphiteReporter {
+  private timer: NodeJS.Timeout | undefined;
+  private previous: Snapshot | undefined;
+  private settings: GraphiteStatistics | undefined;
+
+  constructor(private readonly relay: Relay) {}
+
+  /** Reports with `settings` from now on (undefined: never). */
+  configure(settings: GraphiteStatistics | undefined): void {
+    if (JSON.stringify(settings) === JSON.stringify(this.settings)) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.settings = settings;
+    if (!settings) return;
+    const prefix = statisticsPrefix(settings.prefix, hostname());
+    this.timer = setInterval(() => {
+      void this.relay.snapshot().then((current) => {
+        this.relay.inject(statisticsLines(prefix, this.previous, current, settings.resetCounters));
+        this.previous = current;
+      });
+    }, settings.intervalMs).unref();
   }
 }
 

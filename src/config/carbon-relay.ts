@@ -9,14 +9,27 @@
  *   (`?framing=lf`; `transport plain ssl`: tls@);
  * - `match e1 e2 ...`: one rule per expression, as carbon-c-relay runs them (a metric two of them
  *   match is sent twice); `send to blackhole` first: a drop, which stops;
+ * - `statistics`: the relay's own figures as carbon-c-relay writes them (src/metrics/graphite-statistics.ts),
+ *   every 60 s by default, through the rules, or first to the clusters of `send statistics to`;
  * - `listen`: line-protocol listeners (TCP `?framing=lf`, UDP `?split=lf`); without one (and none
  *   on the command line), carbon-c-relay's default: port 2003 on every interface, TCP and UDP.
  */
 import { RelayError } from '../errors.js';
-import { type CarbonConfig, CARBON_BLACKHOLE, CARBON_DEFAULT_PORT, CARBON_MATCH_ALL, type CarbonMember } from '../route/carbon-config.js';
+import {
+  type CarbonConfig,
+  CARBON_BLACKHOLE,
+  CARBON_DEFAULT_PORT,
+  CARBON_MATCH_ALL,
+  type CarbonMember,
+  CARBON_STATISTICS_INTERVAL_SECONDS,
+  CARBON_STATISTICS_PREFIX,
+} from '../route/carbon-config.js';
 import type { RouteSpec, RuleSpec } from '../route/route-spec.js';
 import { DESTINATION_ADDRESS, type Endpoint, LISTENER_ADDRESS, parseEndpoint } from './address.js';
 import type { GroupTable } from './group-config.js';
+import type { GraphiteStatistics } from './config.js';
+import { statisticsPrefix } from '../metrics/graphite-statistics.js';
+import { hostname } from 'node:os';
 
 /** What a carbon-c-relay file gives the relay: its listeners (those of its `listen` statements), destinations (forward clusters' members), groups and rules. */
 export interface CarbonRelayParts {
@@ -24,13 +37,38 @@ export interface CarbonRelayParts {
   destinations: { endpoint: Endpoint; name: string; where: string }[];
   groups: GroupTable<{ endpoint: Endpoint; where: string }>[];
   routes: RouteSpec;
+  statistics: GraphiteStatistics;
 }
 
 const GROUP_MODE = { any_of: 'any-of', failover: 'failover', carbon_ch: 'carbon_ch', fnv1a_ch: 'fnv1a_ch', jump_fnv1a_ch: 'jump_fnv1a_ch' } as const;
 
 /** The relay's configuration parts for `config`. */
 export function carbonRelayParts(config: CarbonConfig): CarbonRelayParts {
-  const parts: CarbonRelayParts = { listeners: listenersOf(config), destinations: [], groups: [], routes: { subject: 'graphite', cleanse: true, rules: [] } };
+  const stats = config.statistics;
+  const statistics: GraphiteStatistics = {
+    intervalMs: (stats?.intervalSeconds ?? CARBON_STATISTICS_INTERVAL_SECONDS) * 1000,
+    prefix: stats?.prefix ?? CARBON_STATISTICS_PREFIX,
+    resetCounters: stats?.resetCounters ?? false,
+  };
+  const parts: CarbonRelayParts = {
+    listeners: listenersOf(config),
+    destinations: [],
+    groups: [],
+    routes: { subject: 'graphite', cleanse: true, rules: [] },
+    statistics,
+  };
+  // `send statistics to`: the relay's own lines go there first, whatever the rules say (carbon-c-relay's stub route).
+  if (stats?.send) {
+    const prefix = statisticsPrefix(statistics.prefix, hostname()).replace(/[.[\]()*+?{}|^$\\]/g, '\\$&');
+    parts.routes.rules.push({
+      kind: 'match',
+      match: [`^${prefix}\\.`],
+      to: stats.send.filter((t) => t !== CARBON_BLACKHOLE),
+      drop: stats.send[0] === CARBON_BLACKHOLE,
+      stop: true,
+      where: `${stats.file}:${stats.line}: statistics`,
+    });
+  }
   const servers = new Map<string, string>();
   for (const c of config.clusters) {
     const at = `${c.file}:${c.line}`;

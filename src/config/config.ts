@@ -57,6 +57,17 @@ export interface RelayConfig {
   logIntervalMs: number;
   /** Routing rules (README "Routing"); undefined: every destination and group gets every message. */
   routes?: RouteSpec;
+  /** The relay's own statistics as Graphite lines through the ring (a carbon-c-relay file's `statistics`). */
+  statistics?: GraphiteStatistics;
+}
+
+/** carbon-c-relay's `statistics`: every `intervalMs`, lines `PREFIX.NAME VALUE TIME` (prefix a rewrite template of the host name). */
+export interface GraphiteStatistics {
+  intervalMs: number;
+  /** carbon-c-relay's `prefix with`: `\1` the host name, `\2` its short name, `\3` its domain (with its dot). */
+  prefix: string;
+  /** Values per interval, not totals since start (`reset counters after interval`). */
+  resetCounters: boolean;
 }
 
 /** The defaults of the settings (src/config/settings.ts), by RelayConfig's names, and of the policies that are not settings. */

@@ -17,6 +17,7 @@ const ingest = new Ingest(new RingWriter(viewRing(data.ring)), new Float64Array(
 ingest.nameDestinations(data.destinations);
 port.on('message', (message: ToIngest) => {
   if (message.type === 'stop') void ingest.close().then(() => post({ type: 'stopped' }));
+  if (message.type === 'inject') ingest.inject(message.messages);
   if (message.type === 'reconfigure') {
     ingest.nameDestinations(message.destinations);
     ingest.reconfigure(message.change).then(

@@ -120,6 +120,20 @@ export class Ingest {
     });
   }
 
+  /**
+   * Appends the relay's own messages (latin1 text; carbon-c-relay's statistics lines) as if they
+   * had arrived: no listener counts them. Those the ring has no room for are dropped and logged.
+   */
+  inject(messages: readonly string[]): void {
+    let dropped = 0;
+    for (const m of messages) {
+      const bytes = Buffer.from(m, 'latin1');
+      if (bytes.length > this.options.maxMessageBytes || !this.writer.appendFrom(bytes, 0, bytes.length)) dropped++;
+    }
+    if (dropped > 0) this.log.log('warn', 'inject', `dropped ${dropped} of the relay's own ${messages.length} statistics line(s): the ring is full`);
+    this.publishSoon();
+  }
+
   /** Names destinations by ring slot (those at start, then those each reload adds). */
   nameDestinations(names: DestinationName[]): void {
     for (const { index, text } of names) this.destinationNames.set(index, text);

@@ -217,6 +217,12 @@ export class Relay {
     return result;
   }
 
+  /** Appends the relay's own messages to the ring (ingest does: it owns the tail), unless it is stopping. */
+  inject(messages: string[]): void {
+    if (this.stopping || messages.length === 0) return;
+    this.ingest.postMessage({ type: 'inject', messages } satisfies ToIngest);
+  }
+
   /** Every number the relay reports, now (counters may be a moment stale). */
   snapshot(): Promise<Snapshot> {
     return takeSnapshot({

@@ -167,3 +167,60 @@ async function routeTest(file: string, lines: string[]): Promise<{ text: string;
   }
   return out;
 }
+
+test('carbon config: statistics as carbon-c-relay writes them, every interval, to the clusters of send to (reset counters after interval)', async () => {
+  const [out, stats] = [await TestSink.start('lf'), await TestSink.start('lf')];
+  let relay: RelayProcess | undefined;
+  try {
+    await withTempDir('carbon-stats-', async (dir) => {
+      const file = path.join(dir, 'relay.conf');
+      await writeFile(
+        file,
+        [
+          `cluster out forward 127.0.0.1:${out.port};`,
+          `cluster stats forward 127.0.0.1:${stats.port};`,
+          'statistics submit every 1 seconds reset counters after interval prefix with relay.stats send to stats stop;',
+          'match * send to out;',
+          '',
+        ].join('\n'),
+      );
+      const listenPort = await freePort();
+      const started = await startRelay(['--carbon-config', file, `tcp@127.0.0.1:${listenPort}?framing=lf`, '--stats-interval', '0']);
+      relay = started.relay;
+      const lines = Array.from({ length: 500 }, (_, i) => `app.m${i % 7} ${i} 1700000000`);
+      await sendLines(started.listeners[0]!, lines);
+      const valuesOf = (name: string): number[] =>
+        stats.messages
+          .map((m) => m.toString('latin1').split(' '))
+          .filter(([metric]) => metric === `relay.stats.${name}`)
+          .map(([, v]) => Number(v));
+      const total = (name: string): number => valuesOf(name).reduce((a, b) => a + b, 0);
+      // Per interval: the intervals' values add up to what arrived.
+      await stats.waitUntil(() => total('metricsReceived') === 500 && total('metricsSent') >= 500, 'statistics adding up to 500 received', 15_000);
+      await out.waitFor(500);
+      const names = new Set(stats.messages.map((m) => m.toString('latin1').split(' ')[0]!));
+      for (const name of [
+        'metricsReceived',
+        'metricsBlackholed',
+        'metricsDiscarded',
+        'metricsSent',
+        'metricsQueued',
+        'metricStalls',
+        'metricsDropped',
+        'connections',
+      ])
+        assert.ok(names.has(`relay.stats.${name}`), `relay.stats.${name} written`);
+      assert.ok(names.has(`relay.stats.destinations.127_0_0_1:${out.port}.sent`), [...names].join(' '));
+      // send to stats ... stop: the relay's own lines go there only.
+      assert.equal(out.messages.filter((m) => m.toString('latin1').startsWith('relay.stats.')).length, 0);
+      assert.deepEqual(
+        out.messages.map((m) => m.toString('latin1')),
+        lines,
+      );
+    });
+  } finally {
+    await relay?.stop('SIGKILL');
+    await out.close();
+    await stats.close();
+  }
+});
