@@ -17,7 +17,7 @@ export function explainLine(config: RelayConfig, router: Router | undefined, lin
   } else {
     const decision = router.decide(line);
     for (const i of decision.matched) out.push(`  matches ${router.spec.rules[i]!.where}`);
-    for (const [t, name] of decision.targets.entries()) targets.push({ name, payload: decision.payloads[t]! });
+    for (const [t, name] of decision.targets.entries()) targets.push({ name, payload: decision.payloads ? decision.payloads[t]! : line });
     if (decision.outcome !== 'routed') out.push(`  dropped: ${decision.outcome}`);
   }
   for (const { name, payload } of targets) {

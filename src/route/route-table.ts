@@ -128,7 +128,7 @@ export class RouteView {
       let got = false;
       for (let t = 0; t < decision.targets.length; t++) {
         if (decision.targets[t] !== this.name) continue;
-        out.push(decision.payloads[t]!);
+        out.push(decision.payloads ? decision.payloads[t]! : batch[i]!);
         ids?.push(firstId + i);
         got = true;
       }

@@ -14,16 +14,20 @@ export type RouteOutcome = 'routed' | 'unrouted' | 'blackholed' | 'invalid';
 
 /** One message's routes. */
 export interface RouteDecision {
-  /** Target names, in the order rules sent to them (a name twice when two rules sent to it). */
-  targets: string[];
-  /** The bytes each target gets: the message itself unless a rewrite or cleansing changed it. */
-  payloads: Uint8Array[];
+  /** Target names, in the order rules sent to them (a name twice when two rules sent to it); shared between decisions, never changed. */
+  targets: readonly string[];
+  /** The bytes each target gets; undefined when every one gets the message as it is (no rewrite or cleansing changed it). */
+  payloads: Uint8Array[] | undefined;
   outcome: RouteOutcome;
-  /** Positions (in the rule list) of the match rules that matched. */
-  matched: number[];
+  /** Positions (in the rule list) of the match rules that matched: the router's own list, valid until its next decide(). */
+  matched: readonly number[];
   /** A validation with `log` failed: the message, for the log. */
   logged?: string;
 }
+
+/** Buffer's latin1 decoder, called on any byte view (no Buffer object made per message). */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
+const NO_TARGETS: readonly string[] = Object.freeze([]);
 
 type Compiled =
   | { kind: 'match'; any: Expression[] | undefined; validate?: { expression: Expression; log: boolean }; to: string[]; drop: boolean; stop: boolean }
@@ -35,6 +39,13 @@ export class Router {
 
   /** Where cleanseRange leaves the name's end (one, reused). */
   private readonly found: NameEnd = { nameEnd: 0 };
+  /** Scratch lists of one decide() (no allocation per message). */
+  private readonly scratchTargets: string[] = [];
+  private readonly scratchPayloads: Uint8Array[] = [];
+  private readonly scratchMatched: number[] = [];
+  /** Target lists handed out, by their names joined: decisions share them (most messages go where the last one went). */
+  private readonly interned = new Map<string, readonly string[]>();
+  private lastTargets: readonly string[] = NO_TARGETS;
 
   /** Compiles `spec`; `targets`, when given, are the names rules may send to (a name not among them is a configuration error). */
   constructor(
@@ -46,32 +57,40 @@ export class Router {
 
   /** The routes of `payload`. */
   decide(payload: Uint8Array): RouteDecision {
-    const decision: RouteDecision = { targets: [], payloads: [], outcome: 'unrouted', matched: [] };
+    const targets = this.scratchTargets;
+    const payloads = this.scratchPayloads;
+    const matched = this.scratchMatched;
+    targets.length = 0;
+    payloads.length = 0;
+    matched.length = 0;
+    const decision: RouteDecision = { targets: NO_TARGETS, payloads: undefined, outcome: 'unrouted', matched };
     let bytes: Uint8Array | undefined = payload;
-    let nameEnd = payload.length;
+    let length = payload.length;
+    let nameEnd = length;
     if (this.spec.subject === 'graphite') {
       if (this.spec.cleanse) {
         // A copy: the ring's bytes are every destination's (carbon-c-relay cleanses its own buffer).
         const copy = Buffer.from(payload);
         // carbon-c-relay ends a line at CR as at LF: a CRLF line's CR is not part of it.
-        const length = copy.length > 0 && copy[copy.length - 1] === CR ? copy.length - 1 : copy.length;
-        const end = cleanseRange(copy, 0, length, CARBON_CLEANSE, this.found);
+        const end = cleanseRange(copy, 0, copy.length > 0 && copy[copy.length - 1] === CR ? copy.length - 1 : copy.length, CARBON_CLEANSE, this.found);
         if (end < 0) {
           decision.outcome = 'invalid';
           return decision;
         }
-        bytes = end === copy.length && copy.equals(payload) ? payload : copy.subarray(0, end);
+        if (end !== copy.length || !copy.equals(payload)) bytes = copy.subarray(0, end);
+        length = end;
         nameEnd = this.found.nameEnd;
       } else nameEnd = metricNameEnd(payload);
     }
-    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+    const text = latin1Slice.call(bytes, 0, length);
     // Rules see the metric name (a Graphite line's: up to its tags or first space), validate what follows it.
-    let subject = text.slice(0, nameEnd);
-    const rest = text.slice(nameEnd);
+    let subject = nameEnd === length ? text : text.slice(0, nameEnd);
+    const rest = nameEnd === length ? '' : text.slice(nameEnd);
     let sent = false;
     let blackholed = false;
     let invalid = false;
-    for (const [i, rule] of this.rules.entries()) {
+    for (let i = 0; i < this.rules.length; i++) {
+      const rule = this.rules[i]!;
       if (rule.kind === 'rewrite') {
         const next = rule.expression.rewrite(subject, rule.into);
         if (next !== undefined && next !== subject) {
@@ -80,8 +99,8 @@ export class Router {
         }
         continue;
       }
-      if (rule.any && !rule.any.some((e) => e.test(subject))) continue;
-      decision.matched.push(i);
+      if (rule.any && !matchesAny(rule.any, subject)) continue;
+      matched.push(i);
       let stop = rule.stop;
       if (rule.validate && !rule.validate.expression.test(this.spec.subject === 'graphite' ? rest.slice(1) : subject)) {
         invalid = true;
@@ -92,8 +111,8 @@ export class Router {
         if (rule.to.length > 0) {
           bytes ??= Buffer.from(subject + rest, 'latin1');
           for (const t of rule.to) {
-            decision.targets.push(t);
-            decision.payloads.push(bytes);
+            targets.push(t);
+            payloads.push(bytes);
           }
           sent = true;
         }
@@ -106,8 +125,36 @@ export class Router {
       if (stop) break;
     }
     decision.outcome = sent ? 'routed' : blackholed ? 'blackholed' : invalid ? 'invalid' : 'unrouted';
+    decision.targets = this.intern(targets);
+    for (const p of payloads) {
+      if (p === payload) continue;
+      decision.payloads = [...payloads];
+      break;
+    }
     return decision;
   }
+
+  /** A lasting list equal to `targets` (the scratch list), shared with earlier decisions. */
+  private intern(targets: readonly string[]): readonly string[] {
+    if (targets.length === 0) return NO_TARGETS;
+    const last = this.lastTargets;
+    if (last.length === targets.length && last.every((t, i) => t === targets[i])) return last;
+    const key = targets.join('\n');
+    let kept = this.interned.get(key);
+    if (!kept) {
+      kept = Object.freeze([...targets]);
+      // Bounded: rules make few distinct lists; should they make many, start over.
+      if (this.interned.size >= 4096) this.interned.clear();
+      this.interned.set(key, kept);
+    }
+    this.lastTargets = kept;
+    return kept;
+  }
+}
+
+function matchesAny(expressions: readonly Expression[], subject: string): boolean {
+  for (const e of expressions) if (e.test(subject)) return true;
+  return false;
 }
 
 /** Compiles `spec` to check it: every expression, and every name it sends to among `targets` (throws RelayError). */
