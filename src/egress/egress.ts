@@ -23,7 +23,8 @@ import { RingReader } from '../ring/ring.js';
 import { DestinationCounters, destinationBase, routeBlockBase } from '../metrics/counters.js';
 import { Retiree } from './retiree.js';
 import type { RateLimitedLog } from '../logging.js';
-import { SpillStore } from '../spill/segment-store.js';
+import type { SpillStore } from '../spill/segment-store.js';
+import { openSpillStore } from './spill-open.js';
 import { spillDirectoryFor } from '../spill/spill-options.js';
 import type { DestinationChange, DestinationOptions, DrainReport, RetiredReport, SpillOptions } from '../thread-protocol.js';
 import type { ConnectFn } from './attempt.js';
@@ -222,29 +223,9 @@ export class Egress {
    */
   private async openSpill(options: DestinationOptions): Promise<SpillStore | undefined> {
     if (!this.spill) return undefined;
-    const spill = this.spill;
-    const counters = this.countersOf(options);
-    const dir = spillDirectoryFor(spill.dir, options);
+    const dir = spillDirectoryFor(this.spill.dir, options);
     const owner = [...this.retiring.values()].find((r) => r.dir === dir);
-    if (owner) await owner.finish().catch(() => {});
-    try {
-      return await SpillStore.open(dir, {
-        maxBytes: spill.maxBytes,
-        segmentBytes: spill.segmentBytes,
-        maxRecordBytes: spill.maxRecordBytes,
-        onCorrupt: (segment, bytes, why) => {
-          counters.spillCorrupt(bytes);
-          this.log.log('warn', `spill-corrupt:${options.index}`, `${options.text}: skipped ${bytes} damaged byte(s) of ${segment}: ${why}`);
-        },
-      });
-    } catch (error) {
-      this.log.log(
-        'error',
-        `spill-open:${options.index}`,
-        `${options.text}: cannot use spill directory ${dir}: ${(error as Error).message}; lagging data will be dropped`,
-      );
-      return undefined;
-    }
+    return openSpillStore(this.spill, options, this.countersOf(options), this.log, owner);
   }
 
   /**
