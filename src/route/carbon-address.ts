@@ -7,7 +7,7 @@
  * as written here.
  */
 import net from 'node:net';
-import type { CarbonListener } from './carbon-config.js';
+import type { CarbonListener } from './carbon-types.js';
 
 /** carbon-c-relay's port when a member or listener names none. */
 export const CARBON_DEFAULT_PORT = 2003;

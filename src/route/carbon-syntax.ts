@@ -7,7 +7,7 @@
  * are refused at their keyword with one line naming them, whatever follows.
  */
 import { parseAddress } from './carbon-address.js';
-import type { CarbonCluster, CarbonClusterType, CarbonListener, CarbonMatch, CarbonMember, CarbonRewrite, CarbonSource } from './carbon-config.js';
+import type { CarbonCluster, CarbonClusterType, CarbonListener, CarbonMatch, CarbonMember, CarbonRewrite, CarbonSource } from './carbon-types.js';
 import { atoi, END, INTVAL, STRING } from './carbon-lexer.js';
 import { configError, TokenCursor, unsupported } from './carbon-token-cursor.js';
 

@@ -3,7 +3,7 @@
  * the errors of a configuration, each one line `FILE:LINE: message` (RelayError ERR_CONFIG).
  */
 import { RelayError } from '../errors.js';
-import type { CarbonSource } from './carbon-config.js';
+import type { CarbonSource } from './carbon-types.js';
 import { CarbonLexer, END, INTVAL, LexError, STRING, type Token, UNEXPECTED } from './carbon-lexer.js';
 
 /** The one error of a carbon-c-relay config: `FILE:LINE: message`. */

@@ -5,8 +5,43 @@
  * (duplicate_node_closure), numbered in the order glibc makes it. Those numbers decide regexec's
  * choices between epsilon successors, so the order here is glibc's, recursion and all.
  */
-import type { Nfa } from './ere-nfa.js';
 import { isEpsilon, type Tree } from './ere-tree.js';
+
+/** The automaton: one entry per node in each array, indexed by node number. */
+export interface Nfa {
+  /** The expression, for messages. */
+  source: string;
+  type: number[];
+  c: number[];
+  set: (Uint8Array | null)[];
+  constraint: number[];
+  /** Made by duplicateTree or as a constrained copy (glibc keeps one flag for both). */
+  duplicated: boolean[];
+  optSubexp: boolean[];
+  subIdx: number[];
+  /** The node each constrained copy was made from (glibc's org_indices), -1 for the others. */
+  origin: number[];
+  /** The node a byte-consuming node goes to (-1 for END_OF_RE). */
+  nexts: number[];
+  /** An epsilon node's successors, ascending. */
+  edests: number[][];
+  /** Each node's epsilon closure (itself included), ascending. */
+  eclosures: number[][];
+  initNode: number;
+  nsub: number;
+  /** Group i reports group subexpMap[i]'s offsets (`((a))`: the inner group was merged into the outer). */
+  subexpMap: number[] | null;
+  /** Whether there is any choice (alternation or repetition); without one regexec skips its pruning pass. */
+  hasPluralMatch: boolean;
+  wordOps: boolean;
+  /**
+   * glibc skips copying an anchor's closure when the anchor's successor was itself made by
+   * duplicateTree (`(^a){2}`, `(x\>)+`): the copy of the anchor then constrains nothing after it,
+   * and glibc matches what the expression's plain reading would not. Only for these is the
+   * JavaScript translation not exact.
+   */
+  constraintLost: boolean;
+}
 
 /** Appends a node made from tree node `from`, or a copy of node `from`, with `constraint`; returns its number. */
 export function addNode(nfa: Nfa, from: Tree | number, constraint: number): number {

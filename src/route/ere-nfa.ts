@@ -6,7 +6,7 @@
  * node numbers glibc gives them — regexec's choice between two epsilon successors is by number,
  * which makes the numbering part of the submatch semantics.
  */
-import { addNode, computeClosures } from './ere-closure.js';
+import { addNode, computeClosures, type Nfa } from './ere-closure.js';
 import type { Parsed } from './ere-parse.js';
 import {
   ANCHOR,
@@ -23,41 +23,7 @@ import {
   type Tree,
 } from './ere-tree.js';
 
-/** The automaton: one entry per node in each array, indexed by node number. */
-export interface Nfa {
-  /** The expression, for messages. */
-  source: string;
-  type: number[];
-  c: number[];
-  set: (Uint8Array | null)[];
-  constraint: number[];
-  /** Made by duplicateTree or as a constrained copy (glibc keeps one flag for both). */
-  duplicated: boolean[];
-  optSubexp: boolean[];
-  subIdx: number[];
-  /** The node each constrained copy was made from (glibc's org_indices), -1 for the others. */
-  origin: number[];
-  /** The node a byte-consuming node goes to (-1 for END_OF_RE). */
-  nexts: number[];
-  /** An epsilon node's successors, ascending. */
-  edests: number[][];
-  /** Each node's epsilon closure (itself included), ascending. */
-  eclosures: number[][];
-  initNode: number;
-  nsub: number;
-  /** Group i reports group subexpMap[i]'s offsets (`((a))`: the inner group was merged into the outer). */
-  subexpMap: number[] | null;
-  /** Whether there is any choice (alternation or repetition); without one regexec skips its pruning pass. */
-  hasPluralMatch: boolean;
-  wordOps: boolean;
-  /**
-   * glibc skips copying an anchor's closure when the anchor's successor was itself made by
-   * duplicateTree (`(^a){2}`, `(x\>)+`): the copy of the anchor then constrains nothing after it,
-   * and glibc matches what the expression's plain reading would not. Only for these is the
-   * JavaScript translation not exact.
-   */
-  constraintLost: boolean;
-}
+export type { Nfa } from './ere-closure.js';
 
 /** Builds the automaton of a parsed expression (the tree is consumed). */
 export function buildNfa(parsed: Parsed): Nfa {
