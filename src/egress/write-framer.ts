@@ -18,6 +18,12 @@ export interface ItemFilter {
   filters(fromId: number): boolean;
   /** Replaces `batch` (items from `firstId`) with what it sends of them, ids to `ids`; returns the items it got nothing of. */
   keep(batch: Uint8Array[], firstId: number, ids?: number[]): number;
+  /**
+   * keep() of the ring run [start, end) (items from `firstId`), straight from the ring: appends to
+   * `out` what it sends of them, ids to `ids`; returns the items it got nothing of. A group member
+   * makes no view of the items it passes (src/group/share.ts).
+   */
+  select(reader: RingReader, start: number, end: number, firstId: number, out: Uint8Array[], ids: number[]): number;
 }
 
 /** One write's worth of the ring: its bytes as sent, its messages, and the ring run it came from. */
@@ -60,21 +66,22 @@ export class WriteFramer {
     const filtered = filter?.filters(firstId) === true;
     if (this.framing.name === 'len32le' && !filtered) return { chunk: this.reader.view(start, end), messages: items, start, end, items, others: 0 };
     this.batch.length = 0;
-    this.reader.payloads(start, end, this.batch);
     if (filtered) {
       const ids: number[] = [];
-      const others = filter!.keep(this.batch, firstId, ids);
-      const encoded = this.encode(this.batch);
+      const others = filter!.select(this.reader, start, end, firstId, this.batch, ids);
+      const { chunk, messages } = this.encode(this.batch);
       // What the write carries, for a hand-over: not what the framing left out (counted already).
       const owned = { payloads: [] as Uint8Array[], ids: [] as number[] };
-      for (const [i, p] of this.batch.entries()) {
+      for (let i = 0; i < this.batch.length; i++) {
+        const p = this.batch[i]!;
         if (this.framing.verdict(p) === 'skip') continue;
         owned.payloads.push(p);
         owned.ids.push(ids[i]!);
       }
       this.batch.length = 0;
-      return { ...encoded, start, end, items, owned, others };
+      return { chunk, messages, start, end, items, owned, others };
     }
+    this.reader.payloads(start, end, this.batch);
     const { chunk, messages } = this.encode(this.batch);
     this.batch.length = 0;
     return { chunk, messages, start, end, items, others: 0 };

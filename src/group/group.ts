@@ -132,6 +132,12 @@ export class Group {
     return true;
   }
 
+  /** The members (bitmask over positions) that own item `id` when it was placed already and is still remembered, else -1. */
+  placed(id: number): number {
+    const slot = id % CACHE_SIZE;
+    return this.cachedIds[slot] === id ? this.cachedOwners[slot]! : -1;
+  }
+
   /** The members (bitmask over positions) that own item `id`, whose payload is `payload`. */
   owners(id: number, payload: Uint8Array): number {
     const slot = id % CACHE_SIZE;

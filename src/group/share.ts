@@ -4,6 +4,7 @@
  */
 import { Group } from './group.js';
 import type { GroupSpec } from './group-spec.js';
+import type { RingReader } from '../ring/ring.js';
 import type { RouteView } from '../route/route-table.js';
 
 /**
@@ -36,6 +37,9 @@ export class Share {
 
   /** The routes, when rules may send items elsewhere than to its group (src/route/route-table.ts). */
   route: RouteView | undefined;
+  /** Reused by select(): where the payloads of a run lie in the ring. */
+  private readonly offsets: number[] = [];
+  private readonly lengths: number[] = [];
 
   /** A member reads only its own items. */
   filters(): boolean {
@@ -65,6 +69,34 @@ export class Share {
       lastId = id;
     }
     batch.length = kept;
+    return items - got;
+  }
+
+  /**
+   * keep() of the ring run [start, end) (ItemFilter.select), straight from the ring: each item is
+   * placed once for the group (the first member to read it places it, the others find its owners
+   * remembered), and a member makes a view only of the items it sends. Routed items go through
+   * keep(): their routes need every payload.
+   */
+  select(reader: RingReader, start: number, end: number, firstId: number, out: Uint8Array[], ids: number[]): number {
+    if (this.route?.filters(firstId)) {
+      reader.payloads(start, end, out);
+      return this.keep(out, firstId, ids);
+    }
+    const { offsets, lengths } = this;
+    offsets.length = 0;
+    lengths.length = 0;
+    const items = reader.spans(start, end, offsets, lengths);
+    let got = 0;
+    for (let i = 0; i < items; i++) {
+      const id = firstId + i;
+      let owners = this.group.placed(id);
+      if (owners < 0) owners = this.group.owners(id, reader.payloadAt(offsets[i]!, lengths[i]!));
+      if (((owners >>> this.position) & 1) === 0) continue;
+      out.push(reader.payloadAt(offsets[i]!, lengths[i]!));
+      ids.push(id);
+      got++;
+    }
     return items - got;
   }
 

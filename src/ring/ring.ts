@@ -327,6 +327,32 @@ export class RingReader {
     return items;
   }
 
+  /**
+   * Appends to `offsets` and `lengths` where each payload in [from, to) lies in the buffer (item
+   * boundaries, across a lap end too), and returns how many: payloads() without a view per item,
+   * for a reader that sends only some of them (payloadAt() makes the view of one).
+   */
+  spans(from: number, to: number, offsets: number[], lengths: number[]): number {
+    const v = this.v;
+    let position = from;
+    let items = 0;
+    while (position !== to) {
+      position = this.itemStart(position);
+      if (position === to) break;
+      const length = this.payloadLength(position);
+      offsets.push((position & v.mask) + ITEM_HEADER_BYTES);
+      lengths.push(length);
+      position = advance(position, ITEM_HEADER_BYTES + length);
+      items++;
+    }
+    return items;
+  }
+
+  /** A view of the payload at `offset` (from spans()): it aliases the ring, as payloads() do. */
+  payloadAt(offset: number, length: number): Uint8Array {
+    return this.v.data.subarray(offset, offset + length);
+  }
+
   /** Publishes that destination `d` no longer needs the bytes below `position`. */
   release(d: number, position: number): void {
     // Publish: every write carrying bytes below `position` has called back, so the reclaimer may

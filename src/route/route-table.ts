@@ -11,6 +11,7 @@
  * id past every one counted so far is decided.
  */
 import type { RateLimitedLog } from '../logging.js';
+import type { RingReader } from '../ring/ring.js';
 import type { RouteCounters } from '../metrics/route-counters.js';
 import { type RouteDecision, Router } from './router.js';
 import type { RouteSpec } from './route-spec.js';
@@ -114,6 +115,12 @@ export class RouteView {
    * order (an item twice when two rules sent it here; rewritten bytes when a rule rewrote it);
    * `ids` gets each kept payload's item id. Returns how many items it got nothing of.
    */
+  /** keep() of a ring run (ItemFilter.select): every item's payload is needed to decide it. */
+  select(reader: RingReader, start: number, end: number, firstId: number, out: Uint8Array[], ids: number[]): number {
+    reader.payloads(start, end, out);
+    return this.keep(out, firstId, ids);
+  }
+
   keep(batch: Uint8Array[], firstId: number, ids?: number[]): number {
     const items = batch.length;
     const out: Uint8Array[] = [];
