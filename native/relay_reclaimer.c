@@ -24,7 +24,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-/* The ring has at most this many destination slots (src/config/config.ts MAX_DESTINATIONS is 64). */
+/* The ring has at most this many destination slots (src/config/config.ts DESTINATION_SLOTS is 512). */
 #define MAX_SLOTS 1024
 
 #define LOAD(r, i) __atomic_load_n(&(r)->control[(i)], __ATOMIC_SEQ_CST)

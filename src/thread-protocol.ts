@@ -182,7 +182,7 @@ interface Shared {
   counters: SharedArrayBuffer;
   /** Counter blocks for listeners (MAX_LISTENERS): destination blocks follow them. */
   listenerSlots: number;
-  /** Ring RELEASED slots and destination counter blocks (MAX_DESTINATIONS). */
+  /** Ring RELEASED slots and destination counter blocks (DESTINATION_SLOTS). */
   destinationSlots: number;
   /** One line per cause per interval for repeated warnings. */
   logIntervalMs: number;

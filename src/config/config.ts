@@ -89,12 +89,16 @@ export const DEFAULTS = {
 };
 
 /**
- * The most listeners and destinations a relay runs at once: the ring and the counters have this
- * many slots, allocated at start, so a reload can add some to a running relay. A removed
- * destination keeps its slot while it drains (up to --drain-timeout). The slots cost little
- * (a cache line per 16 destinations in the ring's control block, ~200 bytes of counters each).
+ * The most listeners and destinations (group members included) a configuration has. The ring and
+ * the counters have slots for them, allocated at start, so a reload can add some to a running
+ * relay: a removed destination keeps its slot while it drains (up to --drain-timeout), so there
+ * are DESTINATION_SLOTS, twice the most destinations, and any reload between two configurations
+ * within the limit finds slots for what it adds (a group that changed is replaced whole). The
+ * slots cost little: 8 bytes of the ring's control block and DESTINATION_FIELD_COUNT counters of
+ * 8 bytes each per slot (ARCHITECTURE.md "Groups" has the total).
  */
-export const MAX_DESTINATIONS = 64;
+export const MAX_DESTINATIONS = 256;
+export const DESTINATION_SLOTS = 2 * MAX_DESTINATIONS;
 export const MAX_LISTENERS = 64;
 
 /** Checks the rules between values that no single parser can see. */

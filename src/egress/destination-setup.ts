@@ -3,7 +3,7 @@
  * share, what one starts with, and what it reports for the accounting. Apart from the class, so
  * that its egress and the simulations can build one without reaching into it.
  */
-import type { RingReader } from '../ring/ring.js';
+import type { RingReader } from '../ring/ring-reader.js';
 import type { DestinationCounters } from '../metrics/counters.js';
 import type { SpillStore } from '../spill/segment-store.js';
 import type { RateLimitedLog } from '../logging.js';

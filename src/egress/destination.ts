@@ -16,7 +16,7 @@
  * the window and the spill; the simulation checks the sum after every step.
  */
 import { framingFor } from '../framing/index.js';
-import type { RingReader } from '../ring/ring.js';
+import type { RingReader } from '../ring/ring-reader.js';
 import type { DestinationCounters } from '../metrics/counters.js';
 import type { SpillBatch, SpillStore } from '../spill/segment-store.js';
 import { DestinationNotices } from './destination-notices.js';

@@ -19,7 +19,7 @@
  * its successor in memory instead (docs/ARCHITECTURE.md, "Groups").
  */
 import type { RingViews } from '../ring/layout.js';
-import { RingReader } from '../ring/ring.js';
+import { RingReader } from '../ring/ring-reader.js';
 import { DestinationCounters, destinationBase, routeBlockBase } from '../metrics/counters.js';
 import { Retiree } from './retiree.js';
 import type { RateLimitedLog } from '../logging.js';

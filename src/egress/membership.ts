@@ -5,7 +5,7 @@
  * composes it, as ./overflow.ts is.
  */
 import type { DestinationCounters } from '../metrics/counters.js';
-import type { RingReader } from '../ring/ring.js';
+import type { RingReader } from '../ring/ring-reader.js';
 import type { GroupMember, Handed } from '../group/group.js';
 import type { Share } from '../group/share.js';
 import type { DeliveryWindow, PendingWrite } from './delivery-window.js';

@@ -10,7 +10,7 @@
  * service.
  * Measured against the live tail, never past `endAt` (docs/ARCHITECTURE.md, "Reload").
  */
-import type { RingReader } from '../ring/ring.js';
+import type { RingReader } from '../ring/ring-reader.js';
 import type { Clock } from './clock.js';
 import type { DestinationCounters } from '../metrics/counters.js';
 import type { Connection } from './connection.js';

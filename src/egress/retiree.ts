@@ -8,7 +8,7 @@
  * member that stays in its changed group (no spill directory) waits for its successor before it
  * finishes, and hands it what it holds then (docs/ARCHITECTURE.md, "Groups").
  */
-import type { RingReader } from '../ring/ring.js';
+import type { RingReader } from '../ring/ring-reader.js';
 import type { RetiredReport } from '../thread-protocol.js';
 import type { Clock } from './clock.js';
 import type { Destination } from './destination.js';

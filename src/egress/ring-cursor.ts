@@ -10,7 +10,7 @@
  * destination's oldest items out of the ring (the isolation rule of ./lag-policy.ts).
  */
 import { distance } from '../ring/layout.js';
-import type { RingReader } from '../ring/ring.js';
+import type { RingReader } from '../ring/ring-reader.js';
 import type { DestinationCounters } from '../metrics/counters.js';
 import type { DeliveryWindow } from './delivery-window.js';
 

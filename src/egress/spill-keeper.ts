@@ -6,7 +6,7 @@
  */
 import type { Framing } from '../framing/index.js';
 import type { DestinationCounters } from '../metrics/counters.js';
-import type { RingReader } from '../ring/ring.js';
+import type { RingReader } from '../ring/ring-reader.js';
 import type { SpillBatch, SpillStore } from '../spill/segment-store.js';
 import type { PendingWrite } from './delivery-window.js';
 

@@ -6,7 +6,7 @@
  */
 import { encodeBatch, type Framing } from '../framing/index.js';
 import type { DestinationCounters } from '../metrics/counters.js';
-import type { RingReader } from '../ring/ring.js';
+import type { RingReader } from '../ring/ring-reader.js';
 import type { DestinationNotices } from './destination-notices.js';
 
 /**

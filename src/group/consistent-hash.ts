@@ -43,8 +43,12 @@ export interface HashMember {
 
 /** HASH_REPLICAS in consistent-hash.c: ring points per member (carbon_ch, fnv1a_ch). */
 const RING_POINTS = 100;
-/** CONN_DESTS_SIZE in router.h: carbon-c-relay refuses a hash cluster of more members. */
-const MAX_MEMBERS = 64;
+/**
+ * Member indices are 16-bit here. carbon-c-relay refuses a hash cluster of more than 64 members
+ * (CONN_DESTS_SIZE in router.h); larger ones (a group has at most MAX_GROUP_MEMBERS, checked
+ * where groups are read) are placed by the same rules, with no carbon-c-relay to compare with.
+ */
+const MAX_MEMBERS = 65_535;
 /** conffile.y: replication is 1 to 255. */
 const MAX_REPLICATION = 255;
 
@@ -84,17 +88,17 @@ export class ConsistentHash {
   readonly size: number;
   /** Ring (carbon_ch, fnv1a_ch): point positions in ascending order, and the member owning each. */
   private readonly positions: Uint16Array;
-  private readonly owners: Uint8Array;
+  private readonly owners: Uint16Array;
   /** jump_fnv1a_ch: member indices in bucket order, and a copy that place() shrinks. */
-  private readonly buckets: Uint8Array;
-  private readonly scratchBuckets: Uint8Array;
+  private readonly buckets: Uint16Array;
+  private readonly scratchBuckets: Uint16Array;
   private readonly key64: U64 = { hi: 0, lo: 0 };
   private readonly scratch64: U64 = { hi: 0, lo: 0 };
 
   constructor(mode: HashMode, members: readonly HashMember[]) {
     if (mode !== 'carbon_ch' && mode !== 'fnv1a_ch' && mode !== 'jump_fnv1a_ch') fail(`unknown hash cluster type '${String(mode)}'`);
     if (members.length === 0) fail(`a ${mode} cluster needs at least one member`);
-    if (members.length > MAX_MEMBERS) fail(`a ${mode} cluster has ${members.length} members; carbon-c-relay allows at most ${MAX_MEMBERS}`);
+    if (members.length > MAX_MEMBERS) fail(`a ${mode} cluster has ${members.length} members; at most ${MAX_MEMBERS}`);
     const seen = new Map<string, HashMember>();
     for (const m of members) {
       if (typeof m.host !== 'string' || m.host === '') fail(`a ${mode} member has an empty host`);
@@ -113,15 +117,15 @@ export class ConsistentHash {
     this.mode = mode;
     this.size = members.length;
     if (mode === 'jump_fnv1a_ch') {
-      this.buckets = Uint8Array.from(jumpOrder(members));
-      this.scratchBuckets = new Uint8Array(members.length);
+      this.buckets = Uint16Array.from(jumpOrder(members));
+      this.scratchBuckets = new Uint16Array(members.length);
       this.positions = new Uint16Array(0);
-      this.owners = new Uint8Array(0);
+      this.owners = new Uint16Array(0);
     } else {
       const ring = buildRing(mode, members);
       this.positions = ring.positions;
       this.owners = ring.owners;
-      this.buckets = new Uint8Array(0);
+      this.buckets = new Uint16Array(0);
       this.scratchBuckets = this.buckets;
     }
   }
@@ -185,7 +189,7 @@ export class ConsistentHash {
 }
 
 /** The ring of a carbon_ch or fnv1a_ch cluster: RING_POINTS points per member, sorted as consistent-hash.c sorts them. */
-function buildRing(mode: 'carbon_ch' | 'fnv1a_ch', members: readonly HashMember[]): { positions: Uint16Array; owners: Uint8Array } {
+function buildRing(mode: 'carbon_ch' | 'fnv1a_ch', members: readonly HashMember[]): { positions: Uint16Array; owners: Uint16Array } {
   const points: { pos: number; member: number }[] = [];
   members.forEach((m, member) => {
     for (let i = 0; i < RING_POINTS; i++) {
@@ -204,7 +208,7 @@ function buildRing(mode: 'carbon_ch' | 'fnv1a_ch', members: readonly HashMember[
   };
   points.sort((a, b) => a.pos - b.pos || tie(members[a.member]!, members[b.member]!));
   const positions = new Uint16Array(points.length);
-  const owners = new Uint8Array(points.length);
+  const owners = new Uint16Array(points.length);
   points.forEach((p, i) => {
     positions[i] = p.pos;
     // a run of equal positions belongs wholly to its first point's member

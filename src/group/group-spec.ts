@@ -13,8 +13,8 @@ export const GROUP_MODES: readonly GroupMode[] = ['failover', 'any-of', 'least-l
 export type GroupKey = 'first-field' | 'message';
 export const GROUP_KEYS: readonly GroupKey[] = ['first-field', 'message'];
 
-/** The most members a group may have (placement keeps them in one 32-bit mask). */
-export const MAX_GROUP_MEMBERS = 31;
+/** The most members a group may have (as many as destinations: src/config/config.ts MAX_DESTINATIONS). */
+export const MAX_GROUP_MEMBERS = 256;
 
 /** True for the modes that place as carbon-c-relay's consistent-hash clusters do. */
 export function isHashMode(mode: GroupMode): mode is HashMode {

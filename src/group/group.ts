@@ -17,7 +17,9 @@
  * limits are reached) until one comes back.
  */
 import { type GroupSpec, isHashMode, MAX_GROUP_MEMBERS, movesShares } from './group-spec.js';
-import { keyOf, Placement, positionsOf } from './placement.js';
+import { Members } from './members.js';
+import { OwnerCache } from './owner-cache.js';
+import { keyOf, Placement } from './placement.js';
 
 /** What a group needs of its members (src/egress/destination.ts). */
 export interface GroupMember {
@@ -38,15 +40,13 @@ export interface Handed {
   ids: number[];
 }
 
-/** From item `fromId` on: the members that count as up (bitmask over positions), and least-loaded's choice. */
+/** From item `fromId` on: the members that count as up, and least-loaded's choice. */
 interface Stretch {
   fromId: number;
-  up: number;
+  up: Members;
   chosen: number;
 }
 
-/** Item ids whose owners are remembered: each member reads the same items, so each is placed once while the members are within this many items of each other (4096 missed at 100k/s: members drift further apart, and carbon_ch hashed every item four times). */
-const CACHE_SIZE = 65_536;
 /** Least-loaded changes member only when the chosen one has this many more unconfirmed bytes than the least loaded (no flapping on every write). */
 const REBALANCE_SLACK_BYTES = 64 * 1024;
 /** Stretches kept before old ones (below every member's oldest owed item) are let go. */
@@ -60,18 +60,19 @@ export class Group {
   private readonly members: (GroupMember | undefined)[];
   private readonly stretches: Stretch[];
   /** Members whose connection is up or not yet known to be down. */
-  private reallyUp: number;
+  private reallyUp: Members;
   private recomputing = false;
-  private readonly cachedIds = new Float64Array(CACHE_SIZE).fill(-1);
-  private readonly cachedOwners = new Int32Array(CACHE_SIZE);
-  /** Items handed over at least once, while some member may hand them over again: the members holding a copy (bitmask). */
-  private readonly holders = new Map<number, number>();
+  /** The owners of recent items: each is placed once (./owner-cache.ts). */
+  private readonly placedItems: OwnerCache;
+  /** Items handed over at least once, while some member may hand them over again: the members holding a copy. */
+  private readonly holders = new Map<number, Members>();
   /** Ids for messages handed over from a spill directory (they have no ring item id): below every ring id, increasing in the order handed. */
   private nextSpilledId = Number.MIN_SAFE_INTEGER;
 
   constructor(readonly spec: GroupSpec) {
     if (spec.members.length > MAX_GROUP_MEMBERS) throw new RangeError(`group ${spec.name}: more than ${MAX_GROUP_MEMBERS} members`);
     this.placement = new Placement(spec);
+    this.placedItems = new OwnerCache(spec.members.length);
     this.members = spec.members.map(() => undefined);
     this.reallyUp = this.placement.allMembers;
     this.stretches = [{ fromId: 0, up: this.reallyUp, chosen: 0 }];
@@ -92,7 +93,7 @@ export class Group {
    * (a reload): they count as held by the members that adopted them, not by their owners here.
    */
   adopt(position: number, ids: readonly number[]): void {
-    for (const id of ids) this.holders.set(id, (this.holders.get(id) ?? 0) | (1 << position));
+    for (const id of ids) this.holders.set(id, (this.holders.get(id) ?? Members.none(this.spec.members.length)).with(position));
   }
 
   /**
@@ -102,13 +103,13 @@ export class Group {
    */
   handedOff(position: number): boolean {
     if (!movesShares(this.spec) || this.spec.replication > 1) return false;
-    return ((this.stretches[this.stretches.length - 1]!.up >>> position) & 1) === 0;
+    return !this.stretches[this.stretches.length - 1]!.up.has(position);
   }
 
   /** True while every member up can take more spilled messages (fewer than SPILL_HAND_OVER_ROOM_BYTES unconfirmed). */
   get spilledRoom(): boolean {
     const current = this.stretches[this.stretches.length - 1]!;
-    return positionsOf(current.up).every((p) => (this.members[p]?.unconfirmedBytes ?? 0) < SPILL_HAND_OVER_ROOM_BYTES);
+    return current.up.positions.every((p) => (this.members[p]?.unconfirmedBytes ?? 0) < SPILL_HAND_OVER_ROOM_BYTES);
   }
 
   /**
@@ -119,12 +120,12 @@ export class Group {
    */
   takeSpilled(from: number, payloads: readonly Uint8Array[]): boolean {
     const current = this.stretches[this.stretches.length - 1]!;
-    const owners = payloads.map((p) => positionsOf(this.placement.owners(keyOf(p, this.spec.key), current.up, current.chosen) & ~(1 << from))[0]);
-    if (owners.some((p) => p === undefined || !this.members[p])) return false;
+    const owners = payloads.map((p) => this.placement.owners(keyOf(p, this.spec.key), current.up, current.chosen).without(from).lowest);
+    if (owners.some((p) => p < 0 || !this.members[p])) return false;
     const gained = this.members.map(() => ({ payloads: [] as Uint8Array[], ids: [] as number[] }));
     for (const [i, p] of owners.entries()) {
       const id = this.nextSpilledId++;
-      this.holders.set(id, 1 << p!);
+      this.holders.set(id, Members.of(this.spec.members.length, [p]));
       gained[p!]!.payloads.push(payloads[i]!);
       gained[p!]!.ids.push(id);
     }
@@ -132,20 +133,30 @@ export class Group {
     return true;
   }
 
-  /** The members (bitmask over positions) that own item `id` when it was placed already and is still remembered, else -1. */
-  placed(id: number): number {
-    const slot = id % CACHE_SIZE;
-    return this.cachedIds[slot] === id ? this.cachedOwners[slot]! : -1;
+  /**
+   * Whether the member at `position` owns item `id`, when the item was placed already and is
+   * still remembered: 1 or 0; else -1 (owns() places it).
+   */
+  placed(id: number, position: number): number {
+    return this.placedItems.owns(id, position);
   }
 
-  /** The members (bitmask over positions) that own item `id`, whose payload is `payload`. */
-  owners(id: number, payload: Uint8Array): number {
-    const slot = id % CACHE_SIZE;
-    if (this.cachedIds[slot] === id) return this.cachedOwners[slot]!;
+  /** True when the member at `position` owns item `id`, whose payload is `payload`. */
+  owns(id: number, payload: Uint8Array, position: number): boolean {
+    const placed = this.placedItems.owns(id, position);
+    return placed < 0 ? this.place(id, payload).has(position) : placed === 1;
+  }
+
+  /** The members that own item `id`, whose payload is `payload`. */
+  owners(id: number, payload: Uint8Array): Members {
+    return this.placedItems.ownersOf(id) ?? this.place(id, payload);
+  }
+
+  /** Places item `id` (whose payload is `payload`) and remembers its owners. */
+  private place(id: number, payload: Uint8Array): Members {
     const stretch = this.stretchOf(id);
     const owners = this.placement.owners(keyOf(payload, this.spec.key), stretch.up, stretch.chosen);
-    this.cachedIds[slot] = id;
-    this.cachedOwners[slot] = owners;
+    this.placedItems.remember(id, owners);
     return owners;
   }
 
@@ -162,13 +173,13 @@ export class Group {
 
   /** The member at `position` came up. */
   memberUp(position: number): void {
-    this.reallyUp |= 1 << position;
+    this.reallyUp = this.reallyUp.with(position);
     this.schedule();
   }
 
   /** The member at `position` went down (a connection lost, or an attempt failed). */
   memberDown(position: number): void {
-    this.reallyUp &= ~(1 << position);
+    this.reallyUp = this.reallyUp.without(position);
     this.schedule();
   }
 
@@ -198,24 +209,24 @@ export class Group {
 
   /** Starts a stretch for the members really up, when that changes who counts as up (or who is chosen). */
   private recompute(): void {
-    if (!movesShares(this.spec) || this.reallyUp === 0) return;
+    if (!movesShares(this.spec) || this.reallyUp.isEmpty) return;
     const current = this.stretches[this.stretches.length - 1]!;
     const up = this.reallyUp;
-    const chosen = (up >>> current.chosen) & 1 ? current.chosen : this.leastLoaded(up);
-    if (up === current.up && chosen === current.chosen) return;
+    const chosen = up.has(current.chosen) ? current.chosen : this.leastLoaded(up);
+    if (up.equals(current.up) && chosen === current.chosen) return;
     this.begin(up, chosen);
   }
 
   /** A new stretch from past every member's cursor; members no longer counted up hand their share over. */
-  private begin(up: number, chosen: number): void {
+  private begin(up: Members, chosen: number): void {
     const previous = this.stretches[this.stretches.length - 1]!;
     let fromId = 0;
     for (const m of this.members) if (m) fromId = Math.max(fromId, m.cursorItems);
     this.stretches.push({ fromId, up, chosen });
-    this.cachedIds.fill(-1);
+    this.placedItems.clear();
     // Fewer members up than a hash group's replication: placement holds every share where it is (nothing moves).
-    const moving = !isHashMode(this.spec.mode) || positionsOf(up).length >= this.spec.replication;
-    for (const p of positionsOf(moving ? previous.up & ~up : 0)) {
+    const moving = !isHashMode(this.spec.mode) || up.size >= this.spec.replication;
+    for (const p of moving ? previous.up.minus(up).positions : []) {
       const member = this.members[p];
       if (member) this.redistribute(p, member.handOver());
     }
@@ -236,25 +247,24 @@ export class Group {
       const stretch = this.stretchOf(id);
       const key = keyOf(payload, this.spec.key);
       const owners = this.placement.owners(key, stretch.up, stretch.chosen);
-      const held = (this.holders.get(id) ?? owners) & ~(1 << from);
-      let missing = positionsOf(owners).length - positionsOf(held).length;
-      let gain = 0;
-      for (const p of positionsOf(this.placement.owners(key, current.up, current.chosen) & ~held & ~(1 << from))) {
+      let held = (this.holders.get(id) ?? owners).without(from);
+      let missing = owners.size - held.size;
+      for (const p of this.placement.owners(key, current.up, current.chosen).minus(held).without(from).positions) {
         if (missing-- <= 0) break;
-        gain |= 1 << p;
+        held = held.with(p);
         gained[p]!.payloads.push(payload);
         gained[p]!.ids.push(id);
       }
-      this.holders.set(id, held | gain);
+      this.holders.set(id, held);
     }
     for (const [p, g] of gained.entries()) if (g.payloads.length > 0) this.members[p]?.takeOver(g.payloads, g.ids);
   }
 
   private mayOwn(s: Stretch, position: number): boolean {
-    if (this.spec.mode === 'failover') return (s.up & -s.up) === 1 << position;
+    if (this.spec.mode === 'failover') return s.up.lowest === position;
     if (this.spec.mode === 'least-loaded') return s.chosen === position;
     // A hash group with fewer members up than its replication places as if all were up.
-    return ((s.up >>> position) & 1) === 1 || positionsOf(s.up).length < this.spec.replication;
+    return s.up.has(position) || s.up.size < this.spec.replication;
   }
 
   private stretchOf(id: number): Stretch {
@@ -262,10 +272,10 @@ export class Group {
     return this.stretches[0]!;
   }
 
-  private leastLoaded(up: number): number {
+  private leastLoaded(up: Members): number {
     let best = -1;
     let bestLoad = Number.POSITIVE_INFINITY;
-    for (const p of positionsOf(up)) {
+    for (const p of up.positions) {
       const load = this.members[p]?.unconfirmedBytes ?? 0;
       if (load < bestLoad) [best, bestLoad] = [p, load];
     }

@@ -1,7 +1,7 @@
 /**
  * Which members of a group get a message (pure): from its key, the members that count as up, and
  * for least-loaded the member chosen for the stretch of the ring the message is in. The result is
- * a bitmask over the members' positions in the group's list (MAX_GROUP_MEMBERS of them).
+ * a set of the members' positions in the group's list (./members.ts).
  *
  * - failover: the first member, in the order listed, that is up.
  * - any-of: the member a hash of the key picks among all members (FNV-1a); when that one is down,
@@ -12,6 +12,7 @@
  */
 import { ConsistentHash } from './consistent-hash.js';
 import { fnv1a32 } from './hash-functions.js';
+import { Members } from './members.js';
 import { type GroupKey, type GroupSpec, isHashMode } from './group-spec.js';
 
 const SPACE = 0x20;
@@ -38,21 +39,15 @@ export function keyOf(payload: Uint8Array, key: GroupKey): Uint8Array {
   return start === 0 && end === payload.length ? payload : payload.subarray(start, end);
 }
 
-/** Positions set in `mask`, lowest first. */
-export function positionsOf(mask: number): number[] {
-  const out: number[] = [];
-  for (let p = 0; p < 32; p++) if ((mask >>> p) & 1) out.push(p);
-  return out;
-}
-
 /** See the module comment. */
 export class Placement {
   private readonly hash: ConsistentHash | undefined;
-  private readonly all: number;
+  private readonly all: Members;
+  private readonly count: number;
 
   constructor(private readonly spec: GroupSpec) {
-    const n = spec.members.length;
-    this.all = n >= 32 ? -1 : (1 << n) - 1;
+    this.count = spec.members.length;
+    this.all = Members.all(this.count);
     this.hash = isHashMode(spec.mode)
       ? new ConsistentHash(
           spec.mode,
@@ -62,30 +57,28 @@ export class Placement {
   }
 
   /** Every member. */
-  get allMembers(): number {
+  get allMembers(): Members {
     return this.all;
   }
 
-  /** The members (bitmask) that get a message with `key` while the members in `up` (never empty) are up; `chosen` is least-loaded's member. */
-  owners(key: Uint8Array, up: number, chosen: number): number {
+  /** The members that get a message with `key` while the members in `up` (never empty) are up; `chosen` is least-loaded's member. */
+  owners(key: Uint8Array, up: Members, chosen: number): Members {
     switch (this.spec.mode) {
       case 'failover':
-        return up & -up;
+        return Members.of(this.count, [up.lowest]);
       case 'least-loaded':
-        return 1 << chosen;
+        return Members.of(this.count, [chosen]);
       case 'any-of': {
         const hash = fnv1a32(key);
-        const first = hash % this.spec.members.length;
-        if ((up >>> first) & 1) return 1 << first;
-        const ups = positionsOf(up);
-        return 1 << ups[hash % ups.length]!;
+        const first = hash % this.count;
+        if (up.has(first)) return Members.of(this.count, [first]);
+        const ups = up.positions;
+        return Members.of(this.count, [ups[hash % ups.length]!]);
       }
       default: {
         const { replication, dynamic } = this.spec;
-        const moving = dynamic && up !== this.all && positionsOf(up).length >= replication;
-        let mask = 0;
-        for (const p of this.hash!.place(key, replication, moving ? (i) => ((up >>> i) & 1) === 1 : undefined)) mask |= 1 << p;
-        return mask;
+        const moving = dynamic && !up.equals(this.all) && up.size >= replication;
+        return Members.of(this.count, this.hash!.place(key, replication, moving ? (i) => up.has(i) : undefined));
       }
     }
   }

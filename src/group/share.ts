@@ -4,7 +4,7 @@
  */
 import { Group } from './group.js';
 import type { GroupSpec } from './group-spec.js';
-import type { RingReader } from '../ring/ring.js';
+import type { RingReader } from '../ring/ring-reader.js';
 import type { RouteView } from '../route/route-table.js';
 
 /**
@@ -62,7 +62,7 @@ export class Share {
     for (let i = 0; i < batch.length; i++) {
       const payload = batch[i]!;
       const id = routedIds ? routedIds[i]! : firstId + i;
-      if (((this.group.owners(id, payload) >>> this.position) & 1) === 0) continue;
+      if (!this.group.owns(id, payload, this.position)) continue;
       batch[kept++] = payload;
       ids?.push(id);
       if (id !== lastId) got++;
@@ -90,9 +90,8 @@ export class Share {
     let got = 0;
     for (let i = 0; i < items; i++) {
       const id = firstId + i;
-      let owners = this.group.placed(id);
-      if (owners < 0) owners = this.group.owners(id, reader.payloadAt(offsets[i]!, lengths[i]!));
-      if (((owners >>> this.position) & 1) === 0) continue;
+      const placed = this.group.placed(id, this.position);
+      if (placed === 0 || (placed < 0 && !this.group.owns(id, reader.payloadAt(offsets[i]!, lengths[i]!), this.position))) continue;
       out.push(reader.payloadAt(offsets[i]!, lengths[i]!));
       ids.push(id);
       got++;

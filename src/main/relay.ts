@@ -3,7 +3,7 @@
  * background, egress and ingest threads, applies reloads (reload(): listeners first, the step
  * that can fail, then destinations) and runs the stop sequence (stop ingest, drain egress, stop
  * background). It holds no datagram path itself. Listeners and destinations live in slots
- * (MAX_LISTENERS, MAX_DESTINATIONS): the index of their counter block and RELEASED slot.
+ * (MAX_LISTENERS, DESTINATION_SLOTS): the index of their counter block and RELEASED slot.
  */
 import type { Worker } from 'node:worker_threads';
 import { viewRing, type RingBuffers } from '../ring/layout.js';
@@ -11,7 +11,7 @@ import type { BackgroundThread } from '../background/background.js';
 import { ensureWritableDirectory } from '../spill/spill-options.js';
 import { lockSpillRoot, type SpillLock } from '../spill/dir-lock.js';
 import { RelayError } from '../errors.js';
-import { MAX_DESTINATIONS, MAX_LISTENERS, type RelayConfig } from '../config/config.js';
+import { DESTINATION_SLOTS, MAX_LISTENERS, type RelayConfig } from '../config/config.js';
 import { destinationName, destinationOptionsFor, listenerOptionsFor } from './thread-options.js';
 import { frozenForReload, planReload, type ReloadPlan } from './reload-plan.js';
 import { SlotTable } from './slot-table.js';
@@ -49,7 +49,7 @@ export class Relay {
   /** Reloads applied and refused (relay_config_reloads_total). */
   private readonly reloads = { ok: 0, failed: 0 };
   /** Every listener and destination slot (src/main/slot-table.ts): the main thread's one record of them. */
-  private readonly slots = new SlotTable(MAX_DESTINATIONS);
+  private readonly slots = new SlotTable(DESTINATION_SLOTS);
   /** The --spill-dir lock (src/spill/dir-lock.ts): held until no thread can write there any more. */
   private spillLock: SpillLock | undefined;
 

@@ -105,7 +105,7 @@ export function planReload(current: RelayConfig, slots: SlotTable, next: RelayCo
   if (addedDestinations.length > freeDestinationSlots.length) {
     throw new RelayError(
       'ERR_BAD_OPTION',
-      `too many destinations: a relay runs at most ${slots.destinationCapacity}, counting removed ones still draining (${running.retiringDestinations.size})`,
+      `too many destinations at once: ${addedDestinations.length} to add, ${freeDestinationSlots.length} of the relay's ${slots.destinationCapacity} slots free while ${running.retiringDestinations.size} removed ones still drain; reload again once they finished`,
     );
   }
 

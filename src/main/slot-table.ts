@@ -36,7 +36,7 @@ export class SlotTable {
   refusedReports = 0;
 
   constructor(
-    /** Slots available for destinations (MAX_DESTINATIONS; fewer in tests). */
+    /** Slots available for destinations (DESTINATION_SLOTS; fewer in tests). */
     readonly destinationCapacity: number,
   ) {}
 

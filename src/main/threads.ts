@@ -8,7 +8,7 @@ import { allocateRing, viewRing, type RingBuffers } from '../ring/layout.js';
 import { startBackground, type BackgroundThread } from '../background/background.js';
 import { allocateCounters } from '../metrics/counters.js';
 import { RelayError } from '../errors.js';
-import { MAX_DESTINATIONS, MAX_LISTENERS, type RelayConfig } from '../config/config.js';
+import { DESTINATION_SLOTS, MAX_LISTENERS, type RelayConfig } from '../config/config.js';
 import type { LogSink } from '../logging.js';
 import { destinationName, destinationOptions, ingestOptions, listenerOptions, spillOptions } from './thread-options.js';
 import type {
@@ -42,9 +42,9 @@ export interface RelayThreads {
  * Rejects with the ingest thread's RelayError (nothing is left running then).
  */
 export async function startThreads(config: RelayConfig, log: LogSink, onFatal: (error: Error) => void): Promise<RelayThreads> {
-  const ring = allocateRing(config.ringBytes, MAX_DESTINATIONS, config.destinations.length);
-  const counters = allocateCounters(MAX_LISTENERS, MAX_DESTINATIONS);
-  const shared = { ring, counters, listenerSlots: MAX_LISTENERS, destinationSlots: MAX_DESTINATIONS, logIntervalMs: config.logIntervalMs };
+  const ring = allocateRing(config.ringBytes, DESTINATION_SLOTS, config.destinations.length);
+  const counters = allocateCounters(MAX_LISTENERS, DESTINATION_SLOTS);
+  const shared = { ring, counters, listenerSlots: MAX_LISTENERS, destinationSlots: DESTINATION_SLOTS, logIntervalMs: config.logIntervalMs };
   const threadIds = new Map<string, number>([['main', process.pid]]);
   /** Every thread reports its id and sends log lines; anything else is for whoever waits on it. */
   const spawn = (name: string, file: string, workerData: IngestWorkerData | EgressWorkerData | BackgroundWorkerData): Worker => {

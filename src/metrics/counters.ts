@@ -8,7 +8,7 @@
  * | destination d    | listenerSlots * LISTENER_FIELD_COUNT + d * DESTINATION_FIELD_COUNT | DestinationField | egress | main |
  * | routes           | after the last destination block (routeBase)  | RouteField, then one per rule (MAX_ROUTE_RULES) | egress | main |
  *
- * l and d are slots (MAX_LISTENERS and MAX_DESTINATIONS of them, src/config/config.ts), not
+ * l and d are slots (MAX_LISTENERS and DESTINATION_SLOTS of them, src/config/config.ts), not
  * positions in the configuration: a reload gives an added listener or destination a free slot,
  * and its thread zeroes the block (`reset()`) before it counts anything there.
  *

@@ -20,14 +20,14 @@
  * | RELEASED + d        | released of d    | egress (Atomics.store)      | background         | destination d no longer needs bytes below it: every write that carried them has called back |
  * | SLOT_FREE + d       | 1 = slot unused  | egress (Atomics.store)      | background, ingest, metrics | slot d holds no destination: its RELEASED is ignored |
  *
- * There are `destinationSlots` RELEASED and SLOT_FREE slots (MAX_DESTINATIONS in a relay), more
+ * There are `destinationSlots` RELEASED and SLOT_FREE slots (DESTINATION_SLOTS in a relay), more
  * than the destinations a relay starts with, so a reload can add destinations to a running ring.
  * A destination takes a slot by storing RELEASED (the tail it starts at), then SLOT_FREE = 0,
  * then bumping SLOT_GENERATION; it gives it back by SLOT_FREE = 1 and a bump, once none of its
  * writes can still read the ring. Readers load SLOT_GENERATION, then the flags and RELEASED, then
  * TAIL, then SLOT_GENERATION again, and start over if it moved: a reading that missed a new slot
  * could otherwise pair it with other destinations' positions released after that slot's start,
- * and compute a HEAD past it (ring.ts, loadTailThenUsed).
+ * and compute a HEAD past it (positions.ts, loadTailThenUsed).
  *
  * DATA — a Uint8Array of `capacity` bytes (a power of two). Items are laid out back to back, each
  * exactly a `len32le` frame:

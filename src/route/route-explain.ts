@@ -4,7 +4,8 @@
  * up, so what it prints is what would arrive.
  */
 import type { RelayConfig } from '../config/config.js';
-import { keyOf, Placement, positionsOf } from '../group/placement.js';
+import type { GroupSpec } from '../group/group-spec.js';
+import { keyOf, Placement } from '../group/placement.js';
 import { groupSpec } from '../main/thread-options.js';
 import type { Router } from './router.js';
 
@@ -28,9 +29,8 @@ export function explainLine(config: RelayConfig, router: Router | undefined, lin
       out.push(`  ${text}  ->  ${to.join(' ')}`);
       continue;
     }
-    const spec = groupSpec(group);
-    const placement = new Placement(spec);
-    const members = positionsOf(placement.owners(keyOf(payload, spec.key), placement.allMembers, 0)).map((p) => {
+    const { spec, placement } = placementOf(group);
+    const members = placement.owners(keyOf(payload, spec.key), placement.allMembers, 0).positions.map((p) => {
       const m = spec.members[p]!;
       return m.instance === undefined ? m.text : `${m.text}#${m.instance}`;
     });
@@ -38,6 +38,19 @@ export function explainLine(config: RelayConfig, router: Router | undefined, lin
     out.push(`  ${text}  ->  group ${name}: ${members.join(' ')}${how}`);
   }
   return out;
+}
+
+/** Each group's placement, made once (a carbon_ch ring of 128 members is 12,800 MD5s). */
+const placements = new WeakMap<RelayConfig['groups'][number], { spec: GroupSpec; placement: Placement }>();
+
+function placementOf(group: RelayConfig['groups'][number]): { spec: GroupSpec; placement: Placement } {
+  let made = placements.get(group);
+  if (!made) {
+    const spec = groupSpec(group);
+    made = { spec, placement: new Placement(spec) };
+    placements.set(group, made);
+  }
+  return made;
 }
 
 /** Every destination and group name, in configuration order (what gets a line without rules). */

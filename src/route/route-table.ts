@@ -11,7 +11,7 @@
  * id past every one counted so far is decided.
  */
 import type { RateLimitedLog } from '../logging.js';
-import type { RingReader } from '../ring/ring.js';
+import type { RingReader } from '../ring/ring-reader.js';
 import type { RouteCounters } from '../metrics/route-counters.js';
 import { type RouteDecision, Router } from './router.js';
 import type { RouteSpec } from './route-spec.js';

@@ -21,7 +21,7 @@
  *   stays with its identity across a reload (README "Groups").
  */
 import { movesShares } from '../../src/group/group-spec.js';
-import { keyOf, Placement, positionsOf } from '../../src/group/placement.js';
+import { keyOf, Placement } from '../../src/group/placement.js';
 import { numbered } from '../helpers/numbered.js';
 import type { ReceiverKind } from './schedule.js';
 import { GROUP, type Presence, type Timeline } from './timeline.js';
@@ -193,7 +193,7 @@ export function checkPlacement(f: Facts, fail: (text: string) => void): void {
       if (!f.spill) holders = new Set([...holders].filter((id) => group.members.includes(id)));
       if (n >= presence.start.lo && n < presence.end.hi + ingestLost) {
         const key = keyOf(numbered(n, f.messageBytes), 'first-field');
-        const owners = moves ? group.members : positionsOf(placement.owners(key, placement.allMembers, 0)).map((p) => group.members[p]!);
+        const owners = moves ? group.members : placement.owners(key, placement.allMembers, 0).positions.map((p) => group.members[p]!);
         for (const id of owners) holders.add(id);
       }
       // A holder that goes down in a group that moves shares hands it to the members up.

@@ -163,3 +163,10 @@ test('oracle: jump_fnv1a_ch, 5 members with instances out of order and one witho
 
 test('oracle: carbon_ch dynamic, 3 members, one down: names of up members stay, those of the down member reach up members', (t) =>
   runCase(t, { mode: 'carbon_ch', replication: 1, instances: ['a', 'b', 'c'], down: 1 }, 8));
+
+// carbon-c-relay's largest hash cluster (64 members, CONN_DESTS_SIZE): members past the first 32 are a second word of the relay's member sets.
+test('oracle: carbon_ch, 64 members with instances, replication 2', (t) =>
+  runCase(t, { mode: 'carbon_ch', replication: 2, instances: Array.from({ length: 64 }, (_, i) => `cache-${i}`) }, 9));
+
+test('oracle: jump_fnv1a_ch, 64 members with instances', (t) =>
+  runCase(t, { mode: 'jump_fnv1a_ch', replication: 1, instances: Array.from({ length: 64 }, (_, i) => `${i + 1}`) }, 10));

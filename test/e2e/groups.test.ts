@@ -7,89 +7,17 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { bigLine, killMidStream } from '../helpers/group-kill.js';
 import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
 import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
 import { stopRelayAndSinks, TestSink } from '../helpers/sinks.js';
 import { sendLines, metricValue } from '../helpers/tcp-lines.js';
 
-/** A line of about 1 KB: many of them fill the kernel's buffers of a member that stops reading, so the relay holds unconfirmed writes. */
-const bigLine = (key: string, i: number): string => `${key} ${i} ${'x'.repeat(1000)}`;
-
-/**
- * Sends N big lines to a group of `sinks`, stops the first member reading once it has some, kills
- * it once the relay has received everything (so it holds unconfirmed writes for it), and waits
- * until every message either arrived or is one the dead member's kernel had taken (counted sent to
- * it: plain TCP cannot tell those were lost). Returns the snapshot then.
- */
-async function killFirstMidStream(
-  mode: string,
-  sinks: TestSink[],
-  N: number,
-  keyOf: (i: number) => string,
-): Promise<{ sent: number[]; handed: number; taken: number }> {
-  let relay: RelayProcess | undefined;
-  try {
-    const members = sinks.map((s) => `${s.address()}?framing=lf`).join(',');
-    const started = await startRelay([
-      'tcp@127.0.0.1:0?framing=lf',
-      '--group',
-      `name=tier mode=${mode} members=${members}`,
-      '--metrics',
-      '127.0.0.1:0',
-      '--stats-interval',
-      '0',
-    ]);
-    relay = started.relay;
-    const base = await metricsBase(relay);
-    const health = async (): Promise<string> => ((await (await fetch(`${base}/health`)).json()) as { status: string }).status;
-    await eventually(async () => (await health()) === 'ok' || `health ${await health()}`);
-    const sending = sendLines(
-      started.listeners[0]!,
-      Array.from({ length: N }, (_, i) => bigLine(keyOf(i), i)),
-    );
-    await sinks[0]!.waitFor(1000);
-    sinks[0]!.pauseReading();
-    await sending;
-    await eventually(async () => (await stats(base)).listeners[0]!.receivedMessages === N || 'the relay has not received everything yet', 20_000);
-    sinks[0]!.resetConnections();
-    await sinks[0]!.close();
-    const seen = (): Set<number> => new Set(sinks.flatMap((s) => s.messages).map(metricValue));
-    await eventually(async () => {
-      const s = await stats(base);
-      const lostInKernel = s.destinations[0]!.sentMessages - sinks[0]!.messages.length;
-      // The relay counts a write sent at its callback, which may come a moment after the peer read it.
-      const counted = s.destinations.reduce((n, d) => n + d.sentMessages, 0);
-      return (
-        (seen().size + lostInKernel === N && counted === N) ||
-        `${seen().size} distinct messages arrived, ${lostInKernel} counted sent to the dead member and lost in its kernel, ${counted} counted sent, of ${N}`
-      );
-    }, 20_000);
-    assert.equal(await health(), 'degraded');
-    const snapshot = await stats(base);
-    assert.ok(snapshot.destinations.every((d) => d.group === 'tier'));
-    const metrics = await (await fetch(`${base}/metrics`)).text();
-    assert.match(metrics, /^relay_sent_messages_total\{destination="tcp@127\.0\.0\.1:\d+\?framing=lf",group="tier"\} \d+$/m);
-    const sent = snapshot.destinations.map((d) => d.sentMessages);
-    assert.equal(
-      sent.reduce((a, b) => a + b, 0),
-      N,
-      'each message counted sent once',
-    );
-    const handed = snapshot.destinations[0]!.handedOverMessages;
-    const taken = snapshot.destinations.slice(1).reduce((n, d) => n + d.takenOverMessages, 0);
-    assert.equal(taken, handed, 'what the dead member handed over, the others took');
-    assert.ok(handed > 0, 'the dead member held unconfirmed messages when it died');
-    return { sent, handed, taken };
-  } finally {
-    await relay?.stop('SIGKILL');
-  }
-}
-
 test('groups: failover: the first member dies mid-stream; the second starts with what it had not confirmed, in order, and nothing is counted twice', async (t) => {
   const N = 20_000;
   const sinks = [await TestSink.start('lf'), await TestSink.start('lf')];
   try {
-    const { sent, handed } = await killFirstMidStream('failover', sinks, N, () => 'metric.a');
+    const { sent, handed } = await killMidStream('failover', sinks, N, () => 'metric.a');
     const second = sinks[1]!.messages.map(metricValue);
     // The first confirmed 0 .. sent[0]-1: the second has exactly the rest, in order.
     assert.equal(second[0], sent[0], 'the second starts right after the last message the first had confirmed');
@@ -108,7 +36,7 @@ test('groups: any-of: a member dies mid-stream; its keys move to the others, the
   const sinks = [await TestSink.start('lf'), await TestSink.start('lf'), await TestSink.start('lf')];
   try {
     const keyOf = (m: Buffer): string => m.toString('latin1').split(' ', 1)[0]!;
-    const { sent, handed } = await killFirstMidStream('any-of', sinks, N, (i) => `metric.k${i % KEYS}`);
+    const { sent, handed } = await killMidStream('any-of', sinks, N, (i) => `metric.k${i % KEYS}`);
     const deadKeys = new Set(sinks[0]!.messages.map(keyOf));
     assert.ok(deadKeys.size > 0 && deadKeys.size < KEYS, `the dead member had some of the keys (${deadKeys.size})`);
     // A key of a member that stayed up never moved: each such key is on one member only.

@@ -5,7 +5,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { EGRESS_SLEEPING, ITEM_HEADER_BYTES, TAIL, viewRing, type RingBuffers } from '../../src/ring/layout.js';
-import { RingReader, RingWriter } from '../../src/ring/ring.js';
+import { RingReader } from '../../src/ring/ring-reader.js';
+import { RingWriter } from '../../src/ring/ring.js';
 import { runReclaimer } from '../../src/background/reclaimer.js';
 import { payloadFor } from './prng.js';
 

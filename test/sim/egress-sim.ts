@@ -35,7 +35,8 @@ import { Peer, network, droppedOf, idOf, payloadOf, readDestinationsToTheEnd } f
 import { RateLimitedLog } from '../../src/logging.js';
 import { DestinationCounters, allocateCounters, destinationBase } from '../../src/metrics/counters.js';
 import { allocateRing, viewRing, MIN_CAPACITY } from '../../src/ring/layout.js';
-import { RingReader, RingWriter } from '../../src/ring/ring.js';
+import { RingReader } from '../../src/ring/ring-reader.js';
+import { RingWriter } from '../../src/ring/ring.js';
 import { SpillStore } from '../../src/spill/segment-store.js';
 import { mulberry32, randomInt } from '../helpers/prng.js';
 import { RingHoldCheck } from './ring-hold.js';

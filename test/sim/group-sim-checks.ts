@@ -229,7 +229,7 @@ export class RecordingGroup {
       const { id, payload } = this.messageOf(this.fixedUpTo);
       if (!this.routedHere(payload)) continue;
       const owners = this.group.owners(this.fixedUpTo, payload);
-      for (let p = 0; p < this.allowed.length; p++) if ((owners >>> p) & 1) this.allowed[p]!.add(id);
+      for (const p of owners.positions) this.allowed[p]!.add(id);
     }
   }
 }

@@ -8,7 +8,7 @@ import type { FrameDecoder, FramingName } from '../../src/framing/index.js';
 import type { DestinationCounters } from '../../src/metrics/counters.js';
 import type { UpEvent } from '../../src/egress/attempt.js';
 import type { Destination } from '../../src/egress/destination.js';
-import type { RingReader } from '../../src/ring/ring.js';
+import type { RingReader } from '../../src/ring/ring-reader.js';
 import type { ConnectionRecord, FakeClock, FakeSocket } from './fake-net.js';
 import { SpillStore } from '../../src/spill/segment-store.js';
 import { randomInt } from '../helpers/prng.js';

@@ -48,7 +48,7 @@ export function ownerTest(options: DestinationOptions): (payload: Uint8Array) =>
   const member = options.member;
   if (!member) return () => true;
   const placement = new Placement(member.group);
-  return (payload) => ((placement.owners(keyOf(payload, member.group.key), placement.allMembers, 0) >>> member.position) & 1) === 1;
+  return (payload) => placement.owners(keyOf(payload, member.group.key), placement.allMembers, 0).has(member.position);
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { keyOf, Placement, positionsOf } from '../../src/group/placement.js';
+import { keyOf, Placement } from '../../src/group/placement.js';
 import { checkPlacement, type Facts, type IdentityFacts } from '../chaos/ledger.js';
 import type { ConfigState, GroupState } from '../chaos/schedule.js';
 import { GROUP, Timeline } from '../chaos/timeline.js';
@@ -27,7 +27,7 @@ function ownedBy(id: string): number {
     members: IDS.map((id) => ({ host: '127.0.0.1', port: port(id), instance: instance(id), text: id })),
   });
   for (let n = 0; n < 100; n++) {
-    if (positionsOf(placement.owners(keyOf(numbered(n, MESSAGE_BYTES), 'first-field'), placement.allMembers, 0))[0] === IDS.indexOf(id)) return n;
+    if (placement.owners(keyOf(numbered(n, MESSAGE_BYTES), 'first-field'), placement.allMembers, 0).lowest === IDS.indexOf(id)) return n;
   }
   throw new Error(`no message of 0..99 on ${id}`);
 }

@@ -179,7 +179,7 @@ test('clusters carbon-c-relay would build ambiguously or refuses are ERR_CLUSTER
   const refuses = (build: () => unknown, pattern: RegExp): void =>
     assert.throws(build, (e: unknown) => e instanceof RelayError && e.code === 'ERR_CLUSTER' && pattern.test(e.message) && !e.message.includes('\n'));
   refuses(() => new ConsistentHash('carbon_ch', []), /at least one member/);
-  refuses(() => new ConsistentHash('fnv1a_ch', members(65)), /at most 64/);
+  refuses(() => new ConsistentHash('fnv1a_ch', members(65_536)), /at most 65535/);
   refuses(() => new ConsistentHash('carbon_ch', members(3, false)), /hash the same/);
   refuses(
     () =>

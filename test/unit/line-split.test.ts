@@ -10,7 +10,8 @@ import { MAX_UDP_PAYLOAD_BYTES, datagramBytes, splitLines } from '../../src/inge
 import { Ingest } from '../../src/ingest/ingest.js';
 import { loadNativeUdp, nativeUdpUnavailableReason } from '../../src/native/addon.js';
 import { MIN_CAPACITY, TAIL, allocateRing, viewRing } from '../../src/ring/layout.js';
-import { RingReader, RingWriter } from '../../src/ring/ring.js';
+import { RingReader } from '../../src/ring/ring-reader.js';
+import { RingWriter } from '../../src/ring/ring.js';
 import { ListenerCounters, allocateCounters, listenerBase } from '../../src/metrics/counters.js';
 import { RateLimitedLog } from '../../src/logging.js';
 import type { UdpIngestPath } from '../../src/thread-protocol.js';

@@ -7,7 +7,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Relay } from '../../src/main/relay.js';
-import { MAX_DESTINATIONS, type RelayConfig } from '../../src/config/config.js';
+import { DESTINATION_SLOTS, type RelayConfig } from '../../src/config/config.js';
 import { freePort } from '../helpers/numbered.js';
 import { withTempDir } from '../helpers/temp-dir.js';
 import { relayConfig } from '../helpers/relay-config.js';
@@ -17,7 +17,7 @@ function config(dir: string, destinations: string[]): RelayConfig {
   return relayConfig(['udp@127.0.0.1:0'], destinations, dir);
 }
 
-test(`relay: ${MAX_DESTINATIONS * 2} reloads that each swap a down destination for another never run out of slots; each removed one logs its tally`, async () => {
+test(`relay: ${DESTINATION_SLOTS * 2} reloads that each swap a down destination for another never run out of slots; each removed one logs its tally`, async () => {
   await withTempDir('relay-reload-', async (dir) => {
     // Nobody listens on these: a removed one is down and finishes at once, while the added one's
     // spill directory is still opening, so its report usually comes before egress's reply.
@@ -29,7 +29,7 @@ test(`relay: ${MAX_DESTINATIONS * 2} reloads that each swap a down destination f
       (error) => assert.fail(`a relay thread failed: ${error.message}`),
     );
     try {
-      const swaps = MAX_DESTINATIONS * 2;
+      const swaps = DESTINATION_SLOTS * 2;
       for (let n = 1; n <= swaps; n++) {
         const report = await relay.reload(config(dir, [`tcp@127.0.0.1:${ports[0]}`, `tcp@127.0.0.1:${ports[1 + (n % 2)]}`]));
         assert.deepEqual(report.addedDestinations, [`tcp@127.0.0.1:${ports[1 + (n % 2)]}`]);

@@ -7,12 +7,13 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { MIN_CAPACITY, TAIL, allocateRing, distance, viewRing } from '../../src/ring/layout.js';
-import { RingReader, RingWriter } from '../../src/ring/ring.js';
+import { RingReader } from '../../src/ring/ring-reader.js';
+import { RingWriter } from '../../src/ring/ring.js';
 import { computeHead, computeHeadAndHolder, freeSlot, publishHead, takeSlot, usedBytes } from '../../src/ring/positions.js';
 import { frozenForReload, planReload, restartOnlyValue } from '../../src/main/reload-plan.js';
 import { restartOnlyKeys } from '../../src/config/setting-values.js';
 import { SlotTable } from '../../src/main/slot-table.js';
-import { DEFAULTS, MAX_DESTINATIONS, type RelayConfig } from '../../src/config/config.js';
+import { DEFAULTS, DESTINATION_SLOTS, type RelayConfig } from '../../src/config/config.js';
 import { DESTINATION_ADDRESS, LISTENER_ADDRESS, parseEndpoint } from '../../src/config/address.js';
 import { mulberry32, randomInt } from '../helpers/prng.js';
 import { controlIndices, loadReclaimerAddon } from '../../src/background/background.js';
@@ -90,7 +91,7 @@ const config = (listeners: string[], destinations: string[], more: Partial<Relay
 
 /** The slots of a relay running `c`, with `retiring` slots held by removed destinations still draining. */
 function slotsOf(c: RelayConfig, retiring: number[] = []): SlotTable {
-  const slots = new SlotTable(MAX_DESTINATIONS);
+  const slots = new SlotTable(DESTINATION_SLOTS);
   for (const [i, l] of c.listeners.entries()) slots.setListener(i, { endpoint: l, bound: { text: l.text } });
   for (const [i, d] of c.destinations.entries()) slots.addDestination(i, d);
   for (const slot of retiring) {
@@ -148,10 +149,15 @@ test('plan: settings fixed at start are reported as ignored; too many destinatio
   const before = config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10']);
   const plan = planReload(before, slotsOf(before), config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10'], { ringBytes: 1 << 21, maxMessageBytes: 1500 }));
   assert.deepEqual(plan.ignored, ['buffer 1 MiB -> 2 MiB', 'max-message 65535 -> 1500']);
-  const many = Array.from({ length: 64 }, (_, i) => `tcp@127.0.0.1:${100 + i}`);
-  assert.throws(() => planReload(before, slotsOf(before, [5]), config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10', ...many])), {
-    message: /too many destinations: a relay runs at most 64, counting removed ones still draining \(1\)/,
+  // Every slot but 10 held: one running, the others by removed destinations still draining.
+  const draining = Array.from({ length: DESTINATION_SLOTS - 11 }, (_, i) => i + 1);
+  const many = Array.from({ length: 11 }, (_, i) => `tcp@127.0.0.1:${100 + i}`);
+  assert.throws(() => planReload(before, slotsOf(before, draining), config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10', ...many])), {
+    message: new RegExp(
+      `too many destinations at once: 11 to add, 10 of the relay's ${DESTINATION_SLOTS} slots free while ${DESTINATION_SLOTS - 11} removed ones still drain`,
+    ),
   });
+  assert.doesNotThrow(() => planReload(before, slotsOf(before, draining), config(['udp@127.0.0.1:1'], ['tcp@127.0.0.1:10', ...many.slice(1)])));
 });
 
 test('freeze: a reload keeps every restart-only setting of the settings table as it runs, and takes everything else from the new configuration', () => {
