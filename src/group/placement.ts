@@ -44,10 +44,13 @@ export class Placement {
   private readonly hash: ConsistentHash | undefined;
   private readonly all: Members;
   private readonly count: number;
+  /** Each member alone (sets never change once made: one per member, shared by every item it owns alone). */
+  private readonly single: Members[];
 
   constructor(private readonly spec: GroupSpec) {
     this.count = spec.members.length;
     this.all = Members.all(this.count);
+    this.single = spec.members.map((_, p) => Members.of(this.count, [p]));
     this.hash = isHashMode(spec.mode)
       ? new ConsistentHash(
           spec.mode,
@@ -65,20 +68,21 @@ export class Placement {
   owners(key: Uint8Array, up: Members, chosen: number): Members {
     switch (this.spec.mode) {
       case 'failover':
-        return Members.of(this.count, [up.lowest]);
+        return this.single[up.lowest]!;
       case 'least-loaded':
-        return Members.of(this.count, [chosen]);
+        return this.single[chosen]!;
       case 'any-of': {
         const hash = fnv1a32(key);
         const first = hash % this.count;
-        if (up.has(first)) return Members.of(this.count, [first]);
+        if (up.has(first)) return this.single[first]!;
         const ups = up.positions;
-        return Members.of(this.count, [ups[hash % ups.length]!]);
+        return this.single[ups[hash % ups.length]!]!;
       }
       default: {
         const { replication, dynamic } = this.spec;
         const moving = dynamic && !up.equals(this.all) && up.size >= replication;
-        return Members.of(this.count, this.hash!.place(key, replication, moving ? (i) => up.has(i) : undefined));
+        const placed = this.hash!.place(key, replication, moving ? (i) => up.has(i) : undefined);
+        return placed.length === 1 ? this.single[placed[0]!]! : Members.of(this.count, placed);
       }
     }
   }

@@ -46,3 +46,33 @@ export function jsRepeat(js: string, start: number, end: number): string {
     end === -1 ? (start === 0 ? '*' : start === 1 ? '+' : `{${start},}`) : end === 1 && start === 0 ? '?' : start === end ? `{${start}}` : `{${start},${end}}`;
   return `(?:${js})${quantifier}`;
 }
+
+/**
+ * The text every subject with a match starts with, from the translation `js`: the literal bytes
+ * after a leading `^` (empty when there is none, or when an alternation at the top level means
+ * the `^` does not hold for every branch). A byte followed by a quantifier never counts: the
+ * translation wraps every repeated piece in a group (jsRepeat), and the prefix stops at a group.
+ */
+export function literalPrefix(js: string): string {
+  if (!js.startsWith('^')) return '';
+  let depth = 0;
+  for (let i = 0; i < js.length; i++) {
+    const c = js[i];
+    if (c === '\\') i++;
+    else if (c === '[') {
+      // A set: up to its first unescaped `]` (jsSet escapes every byte that is not a word byte).
+      for (i++; i < js.length && js[i] !== ']'; i++) if (js[i] === '\\') i++;
+    } else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) return '';
+  }
+  let prefix = '';
+  for (let i = 1; i < js.length; ) {
+    if (/\w/.test(js[i]!)) prefix += js[i++];
+    else if (js[i] === '\\' && js[i + 1] === 'x') {
+      prefix += String.fromCharCode(Number.parseInt(js.slice(i + 2, i + 4), 16));
+      i += 4;
+    } else break;
+  }
+  return prefix;
+}

@@ -18,6 +18,7 @@
  */
 import v8 from 'node:v8';
 import { Regexec } from './ere-match.js';
+import { literalPrefix } from './ere-js.js';
 import { buildNfa, type Nfa } from './ere-nfa.js';
 import { parseEre } from './ere-parse.js';
 
@@ -39,6 +40,9 @@ export class PosixRegex {
   private readonly regexec: Regexec;
   /** glibc's DFA matches where its submatch walk then gives up: only exec() tells. */
   private readonly quirky: boolean;
+  /** What every subject with a match starts with (ere-js.ts literalPrefix), and its first char code (-1: none). */
+  private readonly prefix: string;
+  private readonly first: number;
 
   private constructor(
     readonly source: string,
@@ -46,6 +50,8 @@ export class PosixRegex {
     nfa: Nfa,
   ) {
     this.quirky = nfa.constraintLost;
+    this.prefix = literalPrefix(js);
+    this.first = this.prefix.length > 0 ? this.prefix.charCodeAt(0) : -1;
     this.js = nfa.constraintLost || /\(\?[=!<]/.test(js) ? undefined : new RegExp(js);
     this.groupCount = nfa.nsub;
     this.regexec = new Regexec(nfa);
@@ -64,6 +70,8 @@ export class PosixRegex {
 
   /** Whether `subject` has a match anywhere (exactly when exec() finds one). */
   test(subject: string): boolean {
+    // Most routing rules are anchored names (`^sys\.cpu\.`): most subjects fail at the first char, without entering the RegExp.
+    if (this.first >= 0 && (subject.charCodeAt(0) !== this.first || !subject.startsWith(this.prefix))) return false;
     if (this.js !== undefined) return this.js.test(subject);
     return this.quirky ? this.regexec.exec(subject) !== undefined : this.regexec.search(subject);
   }

@@ -138,7 +138,7 @@ export class Router {
   private intern(targets: readonly string[]): readonly string[] {
     if (targets.length === 0) return NO_TARGETS;
     const last = this.lastTargets;
-    if (last.length === targets.length && last.every((t, i) => t === targets[i])) return last;
+    if (sameNames(last, targets)) return last;
     const key = targets.join('\n');
     let kept = this.interned.get(key);
     if (!kept) {
@@ -150,6 +150,12 @@ export class Router {
     this.lastTargets = kept;
     return kept;
   }
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function matchesAny(expressions: readonly Expression[], subject: string): boolean {

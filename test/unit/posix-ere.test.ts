@@ -9,10 +9,11 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { RelayError } from '../../src/errors.js';
 import { REG_ERROR_NUMBERS, type RegErrorName, regErrorNameOf } from '../../src/route/ere-errors.js';
+import { literalPrefix } from '../../src/route/ere-js.js';
 import { PosixRegex } from '../../src/route/posix-ere.js';
 import { randomEre, randomSubject } from '../helpers/ere-cases.js';
 import { type OracleAnswer, withEreOracle } from '../helpers/ere-oracle.js';
-import { mulberry32 } from '../helpers/prng.js';
+import { mulberry32, randomInt } from '../helpers/prng.js';
 
 type Pmatch = [number, number][];
 
@@ -229,4 +230,34 @@ test('random expressions and subjects: compile errors, every group offset and te
     assert.ok(seen.jsDiffers > 500, `JavaScript differs from glibc in only ${seen.jsDiffers} cases`);
     assert.ok(seen.glibcLoops === Math.min(1, loops.length), 'glibc never returns where we say it loops');
   });
+});
+
+test('literalPrefix: the literal text after a leading ^ of the translation, none under a top-level alternation or before a group', () => {
+  const cases: [string, string][] = [
+    ['^sys\\.cpu\\.', 'sys.cpu.'],
+    ['^app\\.(web|db)\\.', 'app.'],
+    ['^a|b', ''],
+    ['^x(y|z)|w', ''],
+    ['^(foo|bar)\\.', ''],
+    ['\\.count$', ''],
+    ['^ab*c', 'a'],
+    ['^ab?', 'a'],
+    ['^a+b', ''],
+    ['^a{2}b', ''],
+    ['^[a]b', ''],
+    ['^a[|]b', 'a'],
+    ['^a\\|b', 'a|b'],
+    ['^\\^x', '^x'],
+  ];
+  const random = mulberry32(25);
+  for (const [pattern, prefix] of cases) {
+    const regex = PosixRegex.compile(pattern);
+    const js = new RegExp(regex.jsSource!);
+    assert.equal(literalPrefix(regex.jsSource!), prefix, pattern);
+    // test() checks the prefix before the RegExp: it answers as the RegExp alone does.
+    for (let i = 0; i < 300; i++) {
+      const subject = (i % 2 === 0 ? prefix.slice(0, randomInt(random, 0, prefix.length)) : '') + randomSubject(random, 6, true);
+      assert.equal(regex.test(subject), js.test(subject), `${pattern} on ${JSON.stringify(subject)}`);
+    }
+  }
 });
