@@ -8,15 +8,12 @@
  * of 0x80 or above enters FNV-1a sign-extended (0xffffffxx). We do the same: the results equal
  * carbon-c-relay on amd64 (on arm64, where char is unsigned, carbon-c-relay itself differs).
  */
-import crypto from 'node:crypto';
-
-const md5: (data: Uint8Array) => Uint8Array =
-  typeof crypto.hash === 'function' ? (data) => crypto.hash('md5', data, 'buffer') : (data) => crypto.createHash('md5').update(data).digest();
+import { md5FirstWord } from './md5.js';
 
 /** carbon_ch's ring position of `key`: the first two bytes of its MD5, big-endian (0..65535). */
 export function carbonPosition(key: Uint8Array): number {
-  const digest = md5(key);
-  return (digest[0]! << 8) | digest[1]!;
+  const word = md5FirstWord(key);
+  return ((word & 0xff) << 8) | ((word >>> 8) & 0xff);
 }
 
 /** 32-bit FNV-1a of `key` (bytes of 0x80 and above sign-extended, as carbon-c-relay on amd64). */
