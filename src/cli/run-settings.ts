@@ -10,7 +10,8 @@ import { readConfigFile } from '../config/config-file.js';
 import { carbonDefaultListeners, carbonRelayParts } from '../config/carbon-relay.js';
 import { readCarbonConfig } from '../route/carbon-config.js';
 import { checkHashMembers, readGroupTable, type GroupTable } from '../config/group-config.js';
-import type { RuleSpec } from '../route/route-spec.js';
+import { MAX_ROUTE_RULES, type RouteSpec, type RuleSpec } from '../route/route-spec.js';
+import { readRouteOptions } from '../config/route-config.js';
 import { SETTINGS } from '../config/settings.js';
 import { camelCase, type SettingValues } from '../config/setting-values.js';
 import type { Setting } from '../config/setting-kinds.js';
@@ -102,6 +103,8 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
   if (file && destinations.length === 0) {
     throw new RelayError('ERR_BAD_OPTION', `${file.path}: no destination: add a [[destination]] table with address = "tcp@HOST:PORT" (or a [[group]])`);
   }
+  if (carbon && options.route.length > 0)
+    throw new RelayError('ERR_BAD_OPTION', `--route with --carbon-config: write the rule in ${cli.carbonConfig} (match … send to …;)`);
   const ingest = chooseUdpIngest(options.ingest);
   const config = validateConfig({
     listeners,
@@ -122,7 +125,7 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
     relpWindow: options.relpWindow,
     reclaimIntervalMs: DEFAULTS.reclaimIntervalMs,
     logIntervalMs: DEFAULTS.logIntervalMs,
-    routes: carbon ? carbon.routes : file && file.routes.length > 0 ? { subject: 'message', cleanse: false, rules: file.routes } : undefined,
+    routes: carbon ? carbon.routes : messageRoutes([...(file?.routes ?? []), ...readRouteOptions(options.route)]),
     statistics: carbon?.statistics,
   });
   return {
@@ -138,6 +141,13 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
 }
 
 /** A group's configuration; its members join `destinations`, each in its own slot. */
+/** The rules of the file and then of --route (whole messages); undefined without any: every destination and group gets every message. */
+function messageRoutes(rules: RuleSpec[]): RouteSpec | undefined {
+  if (rules.length > MAX_ROUTE_RULES)
+    throw new RelayError('ERR_CONFIG', `${rules.length} routes (the file's and --route); a relay has at most ${MAX_ROUTE_RULES}`);
+  return rules.length > 0 ? { subject: 'message', cleanse: false, rules } : undefined;
+}
+
 function groupOf(table: GroupTable<DestinationConfig>, destinations: DestinationConfig[]): GroupConfig {
   const group: GroupConfig = { ...table, members: table.members.map((m) => ({ member: m.member.endpoint, instance: m.instance })) };
   checkHashMembers(group, (i) => group.members[i]!.member, group.where);

@@ -6,6 +6,7 @@
  * `address`, `instance` and any key a `[[destination]]` table takes.
  */
 import { RelayError } from '../errors.js';
+import { optionWords } from './option-words.js';
 import { ConsistentHash } from '../group/consistent-hash.js';
 import { GROUP_KEYS, GROUP_MODES, type GroupKey, type GroupMode, isHashMode, MAX_GROUP_MEMBERS } from '../group/group-spec.js';
 
@@ -108,21 +109,15 @@ function canonicalInstance(instance: string): string {
 
 /**
  * `--group "name=carbon mode=carbon_ch replication=2 members=tcp@a:2003#a,tcp@b:2003#b"`: the
- * keys of a [[group]] table, space-separated; members comma-separated. Returns that table.
+ * keys of a [[group]] table as option words (./option-words.ts); members comma-separated.
+ * Returns that table.
  */
 export function parseGroupOption(text: string): Record<string, unknown> {
   const table: Record<string, unknown> = {};
-  for (const part of text.trim().split(/\s+/)) {
-    const eq = part.indexOf('=');
-    if (eq <= 0)
-      throw new RelayError(
-        'ERR_BAD_OPTION',
-        `--group "${text}": expected KEY=VALUE words, e.g. --group "name=carbon mode=carbon_ch members=tcp@10.0.0.1:2003,tcp@10.0.0.2:2003"`,
-      );
-    const key = part.slice(0, eq);
-    const value = part.slice(eq + 1);
+  for (const [key, value] of optionWords('--group', text, 'name=carbon mode=carbon_ch members=tcp@10.0.0.1:2003,tcp@10.0.0.2:2003')) {
     if (key in table) throw new RelayError('ERR_BAD_OPTION', `--group "${text}": ${key} is given twice`);
-    if (key === 'members') table.members = value.split(',').filter((m) => m !== '');
+    if (value === true) table[key] = key === 'dynamic' ? true : value;
+    else if (key === 'members') table.members = value.split(',').filter((m) => m !== '');
     else if (key === 'replication') table.replication = /^[0-9]+$/.test(value) ? Number(value) : value;
     else if (key === 'dynamic') table.dynamic = value === 'true' ? true : value === 'false' ? false : value;
     else table[key] = value;

@@ -7,8 +7,13 @@
  *     match = ["^audit", "AUDIT"]     rewrite = "^app\.([a-z]+)\."
  *     to = ["archive", "siem"]        into = "apps.\1."
  *     stop = true
+ *
+ * On the command line, `--route` takes the keys of one table as option words (./option-words.ts):
+ * `--route 'match=^audit to=archive,siem stop'`, `to` comma-separated, `match` given more than
+ * once for several expressions; its rules follow the file's.
  */
 import { RelayError } from '../errors.js';
+import { optionWords } from './option-words.js';
 import { BLACKHOLE, MAX_ROUTE_RULES, type RuleSpec } from '../route/route-spec.js';
 
 const MATCH_KEYS = ['match', 'validate', 'invalid', 'to', 'drop', 'stop'];
@@ -21,6 +26,24 @@ export function readRouteTables(path: string, value: unknown): RuleSpec[] {
     throw new RelayError('ERR_CONFIG', `${path}: route: expected [[route]] tables, each with match and to (or drop), or rewrite and into`);
   if (tables.length > MAX_ROUTE_RULES) throw new RelayError('ERR_CONFIG', `${path}: ${tables.length} routes; a relay has at most ${MAX_ROUTE_RULES}`);
   return (tables as Record<string, unknown>[]).map((t, i) => readRouteTable(t, `${path}: route ${i + 1}`));
+}
+
+/** `--route "match=^audit to=archive,siem stop"`: the [[route]] table the words stand for. */
+export function parseRouteOption(text: string): Record<string, unknown> {
+  const table: Record<string, unknown> = {};
+  for (const [key, value] of optionWords('--route', text, 'match=^audit to=archive stop')) {
+    if (key === 'match' && typeof value === 'string') table.match = [...((table.match as string[] | undefined) ?? []), value];
+    else if (key in table) throw new RelayError('ERR_BAD_OPTION', `--route ${JSON.stringify(text)}: ${key} is given twice`);
+    else if (key === 'to' && typeof value === 'string') table.to = value.split(',').filter((t) => t !== '');
+    else if ((key === 'stop' || key === 'drop') && typeof value === 'string') table[key] = value === 'true' ? true : value === 'false' ? false : value;
+    else table[key] = value;
+  }
+  return table;
+}
+
+/** Reads the tables of the --route options (`tables`, in order): `--route N` in messages. */
+export function readRouteOptions(tables: readonly Record<string, unknown>[]): RuleSpec[] {
+  return tables.map((t, i) => readRouteTable(t, `--route ${i + 1}`));
 }
 
 function readRouteTable(table: Record<string, unknown>, where: string): RuleSpec {

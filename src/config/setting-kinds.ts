@@ -50,14 +50,15 @@ export interface Setting<K extends string = string, T = unknown> {
 
 /**
  * Where --check-config shows a setting: a fragment of a summary line (`line`; the fragments of
- * one line are joined by ", ", in table order; `undefined` leaves the fragment out), `listeners`
- * or `destinations` (shown on each listener's or destination's own line), or `not shown` (how
- * the configuration is read). `values` are all settings' values, by camel-cased key.
+ * one line are joined by ", ", in table order; `undefined` leaves the fragment out), `listeners`,
+ * `destinations` or `routes` (shown on each listener's, destination's or rule's own line), or
+ * `not shown` (how the configuration is read). `values` are all settings' values, by camel-cased key.
  */
 export type Shown<T> =
   | { line: string; text(value: T, values: Readonly<Record<string, unknown>>): string | undefined }
   | 'listeners'
   | 'destinations'
+  | 'routes'
   | 'not shown';
 
 /** A row, with its key, scope and `applied` as literal types (SettingValues and RestartOnlyKey are derived from them). */

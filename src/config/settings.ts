@@ -15,6 +15,7 @@ import { parseCidr, type Cidr } from './cidr.js';
 import { duration, parseFilePath, parseFramingOption, row, size } from './setting-kinds.js';
 import { ringBytesFor } from './ring-size.js';
 import { parseGroupOption } from './group-config.js';
+import { parseRouteOption } from './route-config.js';
 import { formatBytes, formatDurationMs, parseCount } from './size.js';
 import type { FramingName } from '../framing/index.js';
 import { UDP_INGEST_CHOICES, type UdpIngestChoice } from '../ingest/udp-path.js';
@@ -101,6 +102,20 @@ export const SETTINGS = [
     help: 'a destination group: "name=NAME mode=MODE members=ADDRESS,ADDRESS" (repeatable; see the README)',
     readme:
       'a destination group whose members share its messages (repeatable): `"name=carbon mode=carbon_ch members=tcp@10.0.0.1:2003#a,tcp@10.0.0.2:2003#b"`, the keys of a `[[group]]` table (below) separated by spaces',
+  }),
+  row({
+    key: 'route',
+    arg: '<spec>',
+    parse: (text: string, previous: Record<string, unknown>[] | undefined) => [...(previous ?? []), parseRouteOption(text)],
+    default: [] as Record<string, unknown>[],
+    unset: 'none',
+    scope: 'relay',
+    applied: 'live',
+    commandLineOnly: true,
+    show: 'routes',
+    help: 'a routing rule: "match=EXPR to=NAME,NAME stop" (repeatable, in order, after the file\'s; see the README)',
+    readme:
+      'a routing rule, after those of the configuration file (repeatable, in order): `"match=^audit to=archive,siem stop"`, the keys of a `[[route]]` table (below) separated by spaces, a value with spaces in double quotes',
   }),
   row({
     ...size('buffer', 64 * MIB, { min: 64 * 1024, max: 1024 * MIB }),

@@ -96,3 +96,63 @@ test('routing: a rule naming no destination or group is refused at start with on
     assert.equal(exit.stderr.trim().split('\n').length, 1, exit.stderr);
   });
 });
+
+test('routing: --route rules on the command line: quoted expressions with spaces, several match, drop, a catch-all; /stats names them --route N', async () => {
+  const [audit, rest] = [await TestSink.start('lf'), await TestSink.start('lf')];
+  let relay: RelayProcess | undefined;
+  try {
+    const auditName = `${audit.address()}?framing=lf`;
+    const restName = `${rest.address()}?framing=lf`;
+    const started = await startRelay([
+      'tcp@127.0.0.1:0?framing=lf',
+      auditName,
+      restName,
+      '--route',
+      `match="^audit " match=type=AUDIT to=${auditName} stop`,
+      '--route',
+      'match="^DEBUG .* noisy$" drop',
+      '--route',
+      `to=${restName}`,
+      '--metrics',
+      '127.0.0.1:0',
+      '--stats-interval',
+      '0',
+    ]);
+    relay = started.relay;
+    const base = await metricsBase(relay);
+    await sendLines(started.listeners[0]!, ['audit login ok', 'DEBUG very noisy', 'auditor here', 'x type=AUDIT y', 'DEBUG kept']);
+    await eventually(async () => text(rest).length === 2 || `rest has ${text(rest).length} of 2`);
+    assert.deepEqual(text(audit), ['audit login ok', 'x type=AUDIT y']);
+    assert.deepEqual(text(rest), ['auditor here', 'DEBUG kept']);
+    let snapshot = await stats(base);
+    await eventually(async () => {
+      snapshot = await stats(base);
+      return snapshot.routes?.droppedMessages.blackholed === 1 || `blackholed ${snapshot.routes?.droppedMessages.blackholed}`;
+    });
+    assert.deepEqual(
+      snapshot.routes!.rules.map((r) => [r.rule, r.matchedMessages]),
+      [
+        ['--route 1', 2],
+        ['--route 2', 1],
+        ['--route 3', 2],
+      ],
+    );
+  } finally {
+    await stopRelayAndSinks(relay, [audit, rest]);
+  }
+});
+
+test('routing: a bad --route is one line and exit 2', async () => {
+  await assert.rejects(
+    startRelay(['tcp@127.0.0.1:0?framing=lf', 'tcp@127.0.0.1:9', '--route', 'match="^a to=x']),
+    /^relay: --route "match=\\"\^a to=x": the quote after match= is not closed$/m,
+  );
+  await assert.rejects(
+    startRelay(['tcp@127.0.0.1:0?framing=lf', 'tcp@127.0.0.1:9', '--route', 'match=( to=tcp@127.0.0.1:9']),
+    /^relay: --route 1: invalid regular expression '\(': .*$/m,
+  );
+  await assert.rejects(
+    startRelay(['tcp@127.0.0.1:0?framing=lf', 'tcp@127.0.0.1:9', '--route', 'match=^a to=nowhere']),
+    /^relay: --route 1: sends to "nowhere", which is no destination or group/m,
+  );
+});
