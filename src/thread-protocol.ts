@@ -43,7 +43,7 @@ export type UdpIngestPath = 'native' | 'dgram';
 /** One listener, as the ingest thread opens it. */
 export interface ListenerOptions {
   index: number;
-  scheme: 'udp' | 'tcp';
+  scheme: 'udp' | 'tcp' | 'tls';
   host: string;
   port: number;
   /** Canonical address text, for logs. */
@@ -63,6 +63,15 @@ export interface IngestOptions {
   recvBufferBytes: number;
   /** How UDP listeners receive (decided by the main thread, which checked the addon loads). */
   udpIngest: UdpIngestPath;
+  /** What tls@ listeners serve with (--listen-tls-*); undefined when no listener is tls@. */
+  tls: ListenerTls | undefined;
+}
+
+/** A tls@ listener's certificate and key, and with `ca` the CAs client certificates must lead to (mutual TLS): PEM text. */
+export interface ListenerTls {
+  cert: string;
+  key: string;
+  ca: string | undefined;
 }
 
 /** A destination's name in its ring slot: ingest names the destination that holds a full ring. */
@@ -175,6 +184,8 @@ export interface ListenerChange {
   remove: number[];
   /** Sources allowed from now on. */
   allow: Cidr[];
+  /** What tls@ listeners serve with from now on (kept ones too: a rotated certificate applies to new connections). */
+  tls: ListenerTls | undefined;
 }
 
 interface Shared {

@@ -17,11 +17,11 @@ import { camelCase, type SettingValues } from '../config/setting-values.js';
 import type { Setting } from '../config/setting-kinds.js';
 import { ringBytesFor } from '../config/ring-size.js';
 import { DEFAULTS, validateConfig, type DestinationConfig, type GroupConfig, type RelayConfig } from '../config/config.js';
-import { loadTlsClient, type TlsSettings } from '../config/tls-files.js';
+import { loadTlsClient, loadTlsServer, type TlsSettings } from '../config/tls-files.js';
 import { RelayError } from '../errors.js';
 import { chooseUdpIngest } from '../ingest/udp-path.js';
 import type { LogFormat } from '../logging.js';
-import type { LogLevel } from '../thread-protocol.js';
+import type { ListenerTls, LogLevel } from '../thread-protocol.js';
 
 /** The run command's option values, by commander attribute name (one per setting: src/config/settings.ts). */
 export type RunOptions = SettingValues;
@@ -103,6 +103,7 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
   if (file && destinations.length === 0) {
     throw new RelayError('ERR_BAD_OPTION', `${file.path}: no destination: add a [[destination]] table with address = "tcp@HOST:PORT" (or a [[group]])`);
   }
+  const listenerTls = tlsListening(listeners, options);
   if (carbon && options.route.length > 0)
     throw new RelayError('ERR_BAD_OPTION', `--route with --carbon-config: write the rule in ${cli.carbonConfig} (match … send to …;)`);
   const ingest = chooseUdpIngest(options.ingest);
@@ -119,6 +120,7 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
     connectTimeoutMs: options.connectTimeout,
     stallTimeoutMs: options.stallTimeout,
     allow: options.allow,
+    listenerTls,
     spill: options.spillDir === undefined ? undefined : { dir: options.spillDir, maxBytes: options.spillMax },
     reconnectMinMs: options.reconnectMin,
     reconnectMaxMs: options.reconnectMax,
@@ -141,6 +143,20 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
 }
 
 /** A group's configuration; its members join `destinations`, each in its own slot. */
+/** What tls@ listeners serve with: the --listen-tls-* files, read now; undefined without a tls@ listener (or files). */
+function tlsListening(listeners: Endpoint[], options: RunOptions): ListenerTls | undefined {
+  const { listenTlsCert: certFile, listenTlsKey: keyFile, listenTlsCa: caFile } = options;
+  const tlsListener = listeners.find((l) => l.scheme === 'tls');
+  if (certFile === undefined || keyFile === undefined) {
+    if (tlsListener)
+      throw new RelayError('ERR_BAD_OPTION', `listener ${tlsListener.text}: give --listen-tls-cert and --listen-tls-key (the certificate it presents)`);
+    if (certFile !== undefined || keyFile !== undefined || caFile !== undefined)
+      throw new RelayError('ERR_BAD_OPTION', '--listen-tls-cert and --listen-tls-key go together (and --listen-tls-ca with them)');
+    return undefined;
+  }
+  return loadTlsServer({ certFile, keyFile, caFile });
+}
+
 /** The rules of the file and then of --route (whole messages); undefined without any: every destination and group gets every message. */
 function messageRoutes(rules: RuleSpec[]): RouteSpec | undefined {
   if (rules.length > MAX_ROUTE_RULES)
@@ -179,7 +195,11 @@ export function describeSettings(s: RunSettings): string {
   const lines = [`${s.file ?? 'command line'}: ok`];
   for (const l of c.listeners) {
     const split = l.split === undefined ? '' : ', split into lines';
-    const how = l.scheme === 'udp' ? `UDP via ${c.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram'}${split}` : `framed TCP, ${l.framing ?? c.framing}`;
+    const tlsHow = c.listenerTls?.ca === undefined ? 'TLS' : 'TLS, client certificates signed by --listen-tls-ca required';
+    const how =
+      l.scheme === 'udp'
+        ? `UDP via ${c.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram'}${split}`
+        : `framed ${l.scheme === 'tls' ? `${tlsHow}` : 'TCP'}, ${l.framing ?? c.framing}`;
     lines.push(`listen      ${l.text} (${how})`);
   }
   const describe = ({ endpoint: d, tls, member }: DestinationConfig): string => {

@@ -77,13 +77,14 @@ export interface ParseOptions {
 const SCHEMES: readonly Scheme[] = ['udp', 'tcp', 'tls', 'relp'];
 
 /**
- * A listener: udp@ (optionally ?split=lf), or tcp@ for framed input (optionally ?framing=); port 0
- * (an ephemeral port) allowed. A udp@ listener has always accepted ?framing= (it means nothing there).
+ * A listener: udp@ (optionally ?split=lf), or tcp@ / tls@ for framed input (optionally ?framing=);
+ * port 0 (an ephemeral port) allowed. A udp@ listener has always accepted ?framing= (it means
+ * nothing there).
  */
 export const LISTENER_ADDRESS: ParseOptions = {
-  schemes: ['udp', 'tcp'],
+  schemes: ['udp', 'tcp', 'tls'],
   allowPortZero: true,
-  query: { udp: ['framing', 'split'], tcp: ['framing'] },
+  query: { udp: ['framing', 'split'], tcp: ['framing'], tls: ['framing'] },
   what: 'listener',
 };
 /** A destination: tcp@, or tls@ (TLS over TCP), with an optional ?framing=; or relp@ (RELP frames each message itself). */

@@ -7,7 +7,7 @@ import type { FramingName } from '../framing/index.js';
 import { RelayError } from '../errors.js';
 import type { Endpoint } from './address.js';
 import type { Cidr } from './cidr.js';
-import type { TlsClientOptions, UdpIngestPath } from '../thread-protocol.js';
+import type { ListenerTls, TlsClientOptions, UdpIngestPath } from '../thread-protocol.js';
 import { defaultOf } from './setting-values.js';
 import type { GroupTable } from './group-config.js';
 import type { RouteSpec } from '../route/route-spec.js';
@@ -42,6 +42,8 @@ export interface RelayConfig {
   udpIngest: UdpIngestPath;
   /** Sources allowed to send; empty: everyone. */
   allow: Cidr[];
+  /** What tls@ listeners serve with (--listen-tls-*, read by the main thread); undefined without a tls@ listener. */
+  listenerTls?: ListenerTls;
   drainTimeoutMs: number;
   connectTimeoutMs: number;
   stallTimeoutMs: number;

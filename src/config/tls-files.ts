@@ -1,13 +1,14 @@
 /**
- * TLS settings of a tls@ destination: which files and which name, read and checked by the main
- * thread (at start, by --check-config and on every reload, so a rotated certificate is picked up)
- * and handed to the egress thread as PEM text. One loader for the command line and the file.
+ * TLS settings of a tls@ destination (which files and which name), and of tls@ listeners: read
+ * and checked by the main thread (at start, by --check-config and on every reload, so a rotated
+ * certificate is picked up) and handed to the egress or ingest thread as PEM text. One loader each
+ * for the command line and the file.
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { RelayError } from '../errors.js';
-import type { TlsClientOptions } from '../thread-protocol.js';
+import type { ListenerTls, TlsClientOptions } from '../thread-protocol.js';
 
 /** What the user gave: file paths and a name, any of them absent. */
 export interface TlsSettings {
@@ -65,6 +66,37 @@ export function loadTlsClient(settings: TlsSettings, where: string): TlsClientOp
     .update(JSON.stringify([settings.servername ?? '', ca ?? '', cert ?? '', key ?? '']))
     .digest('hex');
   return { ca, cert, key, servername: settings.servername, fingerprint };
+}
+
+/** The files of --listen-tls-cert, --listen-tls-key and --listen-tls-ca, read and checked; throws RelayError('ERR_TLS_FILE'). */
+export function loadTlsServer(files: { certFile: string; keyFile: string; caFile: string | undefined }): ListenerTls {
+  const read = (file: string, option: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new RelayError('ERR_TLS_FILE', `--${option} ${file}: cannot read: ${(error as Error).message}`, { cause: error });
+    }
+  };
+  const cert = read(files.certFile, 'listen-tls-cert');
+  const key = read(files.keyFile, 'listen-tls-key');
+  const ca = files.caFile === undefined ? undefined : read(files.caFile, 'listen-tls-ca');
+  checkCertificate(cert, `--listen-tls-cert ${files.certFile}`);
+  try {
+    tls.createSecureContext({ cert, key });
+  } catch (error) {
+    throw new RelayError('ERR_TLS_FILE', `--listen-tls-key ${files.keyFile}: does not fit --listen-tls-cert ${files.certFile}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (ca !== undefined) {
+    checkCertificate(ca, `--listen-tls-ca ${files.caFile}`);
+    try {
+      tls.createSecureContext({ ca });
+    } catch (error) {
+      throw new RelayError('ERR_TLS_FILE', `--listen-tls-ca ${files.caFile}: not usable as CA certificates: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  return { cert, key, ca };
 }
 
 const PEM_CERTIFICATE = '-----BEGIN CERTIFICATE-----';

@@ -17,7 +17,7 @@ import { openNativeUdpListener } from './udp-native-listener.js';
 import { openTcpListener } from './tcp-listener.js';
 import { readUntilQuiet } from './stop-reading.js';
 import { datagramBytes, splitLines, type AppendLine, type DropLine } from './line-split.js';
-import type { BoundListener, DestinationName, IngestOptions, ListenerChange, ListenerOptions } from '../thread-protocol.js';
+import type { BoundListener, DestinationName, IngestOptions, ListenerChange, ListenerOptions, ListenerTls } from '../thread-protocol.js';
 
 /** A listener in its slot: what it was opened with, and what it bound. */
 interface SlotListener extends Listener {
@@ -39,6 +39,7 @@ export class Ingest {
   /** Open listeners by slot. */
   private readonly open = new Map<number, SlotListener>();
   private allowList: AllowList;
+  private tls: ListenerTls | undefined;
   /** Per listener index, its counters (created on first use). */
   private readonly listenerCounters: ListenerCounters[] = [];
   /**
@@ -54,6 +55,7 @@ export class Ingest {
     private readonly log: RateLimitedLog,
   ) {
     this.allowList = new AllowList(options.allow);
+    this.tls = options.tls;
   }
 
   private countersOf(l: number): ListenerCounters {
@@ -207,6 +209,8 @@ export class Ingest {
       throw await this.reopen(inTheWay, error as Error);
     }
     this.allowList = new AllowList(change.allow);
+    this.tls = change.tls;
+    if (change.tls) for (const l of this.open.values()) l.setTls?.(change.tls);
     await this.closeListeners(change.remove); // those in the way are closed already
     this.writer.publish();
     return change.add.map((l) => bound.get(l.index)!);
@@ -252,7 +256,7 @@ export class Ingest {
 
   /** The module that opens `listener`'s kind. */
   private openerFor(listener: ListenerOptions): OpenListener {
-    if (listener.scheme === 'tcp') return openTcpListener;
+    if (listener.scheme !== 'udp') return openTcpListener;
     return this.options.udpIngest === 'native' ? openNativeUdpListener : openDgramUdpListener;
   }
 
@@ -265,6 +269,7 @@ export class Ingest {
       counters: this.countersOf(l),
       log: this.log,
       allowList: () => this.allowList,
+      tls: () => this.tls,
       refuse: (address) => this.refuse(l, listener.text, address),
       accept: (source, start, length) => {
         this.accept(l, source, start, length);

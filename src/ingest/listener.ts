@@ -1,13 +1,13 @@
 /**
  * What every listener kind is to Ingest: one module per kind (udp-dgram-listener.ts,
  * udp-native-listener.ts, tcp-listener.ts) opens it with the Intake of its slot and returns a
- * Listener. Ingest owns the ring, the counters, the allow-list and the slots; a listener only
+ * Listener. Ingest owns the ring, the counters, the allow-list, the TLS material and the slots; a listener only
  * serves its socket and hands each message over.
  */
 import type { AllowList } from '../config/cidr.js';
 import type { ListenerCounters } from '../metrics/counters.js';
 import type { RateLimitedLog } from '../logging.js';
-import type { BoundListener, ListenerOptions } from '../thread-protocol.js';
+import type { BoundListener, ListenerOptions, ListenerTls } from '../thread-protocol.js';
 
 /** A bound listener: what it reports, the port it took (from the socket) and how to close it with its input. */
 export interface Listener {
@@ -15,6 +15,8 @@ export interface Listener {
   bound: BoundListener;
   port: number;
   close(): Promise<void>;
+  /** tls@: serves new connections with these (a reload read the files again). */
+  setTls?(tls: ListenerTls): void;
 }
 
 /** What Ingest gives the listener in one slot. */
@@ -26,6 +28,8 @@ export interface Intake {
   log: RateLimitedLog;
   /** The sources allowed now: a reload replaces it, so ask per datagram, batch or connection. */
   allowList(): AllowList;
+  /** What a tls@ listener serves with now (--listen-tls-*). */
+  tls(): ListenerTls | undefined;
   /** Counts and logs a source the allow-list refused (its address as text: the cold path). */
   refuse(address: string | undefined): void;
   /** Appends `length` bytes of `source` from `start` as one message (visible after a publish); oversize and ring-full are counted. */

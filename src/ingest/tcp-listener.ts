@@ -1,21 +1,39 @@
 /**
- * Framed TCP input: a listener whose connections' whole frames each become one ring item
- * (./listener.ts: Ingest owns the ring and the counters; this serves the sockets).
+ * Framed TCP input, plain (tcp@) or over TLS (tls@): a listener whose connections' whole frames
+ * each become one ring item (./listener.ts: Ingest owns the ring and the counters; this serves
+ * the sockets). A tls@ listener presents --listen-tls-cert and, with --listen-tls-ca, requires a
+ * client certificate signed by one of those CAs (mutual TLS); a failed handshake is counted
+ * (`tls_handshake`) and logged once per interval per reason.
  */
 import type net from 'node:net';
-import { createFramedServer, type FramedConnection } from '../framing/framed-server.js';
+import type tls from 'node:tls';
+import { createFramedServer, type FramedConnection, type FramedServerTls } from '../framing/framed-server.js';
 import { formatHostPort } from '../config/address.js';
-import type { ListenerOptions } from '../thread-protocol.js';
+import type { ListenerOptions, ListenerTls } from '../thread-protocol.js';
 import { admits, type Intake, type OpenListener } from './listener.js';
 
-/** Binds a framed TCP listener on `address`; rejects with the server's error (e.g. EADDRINUSE) when it cannot. */
+/** Binds a framed TCP (or TLS) listener on `address`; rejects with the server's error (e.g. EADDRINUSE) when it cannot. */
 export const openTcpListener: OpenListener = async (listener, address, intake) => {
   const connections = new Set<net.Socket>();
+  const material = listener.scheme === 'tls' ? intake.tls() : undefined;
+  if (listener.scheme === 'tls' && !material) throw new Error('no certificate: give --listen-tls-cert and --listen-tls-key');
   const server = createFramedServer({
     framing: listener.framing,
     maxMessageBytes: intake.maxMessageBytes,
     accept: (socket) => acceptInput(listener, socket, connections, intake),
+    tls: material && serverTls(material),
   });
+  if (material) {
+    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+      intake.counters.refused('tls_handshake');
+      const reason = error.code ?? error.message;
+      intake.log.log(
+        'warn',
+        `tls-handshake:${listener.index}:${reason}`,
+        `${listener.text}: refused a TLS connection from ${socket.remoteAddress}: ${error.message}`,
+      );
+    });
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port: listener.port, host: address.host }, () => {
@@ -26,14 +44,24 @@ export const openTcpListener: OpenListener = async (listener, address, intake) =
   server.on('error', (error) => intake.log.log('warn', `tcp-error:${listener.index}`, `${listener.text}: ${error.message}`));
   const bound = server.address() as net.AddressInfo;
   return {
-    bound: { text: `tcp@${formatHostPort(bound.address, bound.port)}` },
+    bound: { text: `${listener.scheme}@${formatHostPort(bound.address, bound.port)}` },
     port: bound.port,
     close: async () => {
       for (const socket of connections) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+    setTls: material ? (next) => (server as tls.Server).setSecureContext(secureContextOf(next)) : undefined,
   };
 };
+
+function serverTls(material: ListenerTls): FramedServerTls {
+  return { cert: material.cert, key: material.key, ca: material.ca, requestCert: material.ca !== undefined };
+}
+
+/** What setSecureContext takes: the certificate and key, and the CAs client certificates must lead to. */
+function secureContextOf(material: ListenerTls): tls.SecureContextOptions {
+  return { cert: material.cert, key: material.key, ca: material.ca };
+}
 
 /** One framed TCP input: every whole frame becomes one item; garbage closes the connection. */
 function acceptInput(listener: ListenerOptions, socket: net.Socket, connections: Set<net.Socket>, intake: Intake): FramedConnection | undefined {

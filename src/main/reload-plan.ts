@@ -23,9 +23,9 @@ export interface ReloadPlan {
   ignored: string[];
 }
 
-/** A listener's identity: scheme and address, for tcp@ the framing it decodes, for udp@ how it splits datagrams. */
+/** A listener's identity: scheme and address, for tcp@ and tls@ the framing it decodes, for udp@ how it splits datagrams. */
 export function listenerIdentity(l: Endpoint, defaultFraming: FramingName): string {
-  return l.scheme === 'tcp' ? `tcp@${l.host}:${l.port} ${l.framing ?? defaultFraming}` : `${l.scheme}@${l.host}:${l.port} split=${l.split ?? 'none'}`;
+  return l.scheme === 'udp' ? `udp@${l.host}:${l.port} split=${l.split ?? 'none'}` : `${l.scheme}@${l.host}:${l.port} ${l.framing ?? defaultFraming}`;
 }
 
 /** What the reload does with one setting fixed at start (settings.ts, `applied: 'restart'`). */

@@ -36,7 +36,7 @@ export function listenerOptions(config: RelayConfig): ListenerOptions[] {
 export function listenerOptionsFor(config: RelayConfig, l: Endpoint, slot: number): ListenerOptions {
   return {
     index: slot,
-    scheme: l.scheme === 'tcp' ? 'tcp' : 'udp',
+    scheme: l.scheme === 'tcp' || l.scheme === 'tls' ? l.scheme : 'udp',
     host: l.host,
     port: l.port,
     text: l.text,
@@ -47,7 +47,13 @@ export function listenerOptionsFor(config: RelayConfig, l: Endpoint, slot: numbe
 
 /** What the ingest thread's listeners share. */
 export function ingestOptions(config: RelayConfig): IngestOptions {
-  return { maxMessageBytes: config.maxMessageBytes, recvBufferBytes: config.recvBufferBytes, allow: config.allow, udpIngest: config.udpIngest };
+  return {
+    maxMessageBytes: config.maxMessageBytes,
+    recvBufferBytes: config.recvBufferBytes,
+    allow: config.allow,
+    udpIngest: config.udpIngest,
+    tls: config.listenerTls,
+  };
 }
 
 /** The name of the destination `d` in `slot`, as ingest's ring-full line gives it. */

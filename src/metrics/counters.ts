@@ -20,7 +20,7 @@
  * would overflow too soon for byte totals).
  */
 import { MAX_ROUTE_RULES } from '../route/route-spec.js';
-import type { DestinationDropReason, IngestDropReason } from './snapshot-types.js';
+import type { ConnectionRefusal, DestinationDropReason, IngestDropReason } from './snapshot-types.js';
 
 /** Slot offsets within a listener block. */
 export const ListenerField = {
@@ -32,6 +32,8 @@ export const ListenerField = {
   connectionsAccepted: 5,
   /** Datagrams or connections from a source outside --allow. */
   droppedNotAllowed: 6,
+  /** tls@ input connections whose handshake failed (no or a wrong client certificate, not TLS, …). */
+  refusedTlsHandshake: 7,
 } as const;
 export const LISTENER_FIELD_COUNT = Object.keys(ListenerField).length;
 
@@ -299,10 +301,20 @@ export class ListenerCounters extends CounterBlock {
     this.add(ListenerField.connectionsAccepted, 1);
   }
 
+  /** An input connection was refused or closed by the relay, for `reason`. */
+  refused(reason: ConnectionRefusal): void {
+    this.add(CONNECTION_REFUSAL_FIELD[reason], 1);
+  }
+
   read(field: keyof typeof ListenerField): number {
     return this.slots[this.base + ListenerField[field]]!;
   }
 }
+
+/** Why ingest refused or closed an input connection, and the field that counts it. */
+export const CONNECTION_REFUSAL_FIELD = {
+  tls_handshake: ListenerField.refusedTlsHandshake,
+} as const satisfies Record<ConnectionRefusal, number>;
 
 /** Why ingest dropped a message, and the field that counts it. */
 export const INGEST_DROP_FIELD = {

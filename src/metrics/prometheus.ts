@@ -59,6 +59,12 @@ function families(s: Snapshot): Family[] {
       samples: perListener(s, (l) => l.connectionsAccepted),
     },
     {
+      name: 'relay_input_connections_refused_total',
+      help: 'Input connections the relay refused or closed, per listener and reason (tls_handshake: the TLS handshake failed).',
+      type: 'counter',
+      samples: s.listeners.flatMap((l) => Object.entries(l.refusedConnections).map(([reason, n]): [Labels, number] => [{ listener: l.name, reason }, n])),
+    },
+    {
       name: 'relay_ingest_dropped_messages_total',
       help: 'Messages dropped by the relay on input, per listener and reason.',
       type: 'counter',

@@ -6,6 +6,8 @@
 
 /** Why ingest dropped a message before it reached the ring. */
 export type IngestDropReason = 'oversize' | 'ring_full' | 'framing' | 'not_allowed';
+/** Why ingest refused (or closed) an input connection: its TLS handshake failed. */
+export type ConnectionRefusal = 'tls_handshake';
 /** Why a destination did not get a message the relay had received. */
 export type DestinationDropReason = 'overflow' | 'spill_full' | 'unframeable' | 'shutdown' | 'rejected';
 
@@ -19,6 +21,8 @@ export interface ListenerSnapshot {
   droppedMessages: Record<IngestDropReason, number>;
   /** TCP input connections accepted (0 for UDP). */
   connectionsAccepted: number;
+  /** Input connections refused or closed by the relay, by reason. */
+  refusedConnections: Record<ConnectionRefusal, number>;
 }
 
 export interface DestinationSnapshot {

@@ -4,7 +4,16 @@
  */
 import { TAIL, TAIL_ID, distance, type RingViews } from '../ring/layout.js';
 import { usedBytes } from '../ring/positions.js';
-import { DESTINATION_DROP_FIELD, DestinationField, INGEST_DROP_FIELD, ListenerField, destinationBase, listenerBase, routeBlockBase } from './counters.js';
+import {
+  CONNECTION_REFUSAL_FIELD,
+  DESTINATION_DROP_FIELD,
+  DestinationField,
+  INGEST_DROP_FIELD,
+  ListenerField,
+  destinationBase,
+  listenerBase,
+  routeBlockBase,
+} from './counters.js';
 import { readRouteCounters } from './route-counters.js';
 import { ownUdpSocketDrops } from './kernel-drops.js';
 import { threadCpuSeconds } from './thread-cpu.js';
@@ -76,6 +85,7 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
         kernelDroppedMessages: udpDrops.filter((s) => s.port === port).reduce((sum, s) => sum + s.drops, 0),
         droppedMessages: byReason(INGEST_DROP_FIELD, b),
         connectionsAccepted: at(b + ListenerField.connectionsAccepted),
+        refusedConnections: byReason(CONNECTION_REFUSAL_FIELD, b),
       };
     }),
     destinations: destinations.map(({ index, name, group }, d) => {

@@ -40,7 +40,7 @@ for (const udpIngest of ['native', 'dgram'] satisfies UdpIngestPath[]) {
     const ingest = new Ingest(
       new RingWriter(viewRing(allocateRing(MIN_CAPACITY, 1, 0))),
       new Float64Array(allocateCounters(2, 1)),
-      { maxMessageBytes: 1024, allow: [], recvBufferBytes: 4096, udpIngest },
+      { maxMessageBytes: 1024, allow: [], recvBufferBytes: 4096, udpIngest, tls: undefined },
       new RateLimitedLog(() => {}, 1000),
     );
     let taken: dgram.Socket | undefined;
@@ -53,7 +53,7 @@ for (const udpIngest of ['native', 'dgram'] satisfies UdpIngestPath[]) {
         return { address: '127.0.0.1', family: 4 };
       });
 
-      const error = await ingest.reconfigure({ add: [udpListener(1, 'moved.test', port)], remove: [0], allow: [] }).then(
+      const error = await ingest.reconfigure({ add: [udpListener(1, 'moved.test', port)], remove: [0], allow: [], tls: undefined }).then(
         () => assert.fail('the reload succeeded'),
         (e: unknown) => e,
       );

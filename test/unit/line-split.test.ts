@@ -107,7 +107,7 @@ for (const udpIngest of ['native', 'dgram'] satisfies UdpIngestPath[]) {
     const ingest = new Ingest(
       writer,
       counterSlots,
-      { maxMessageBytes: MAX_MESSAGE, allow: [], recvBufferBytes: 1 << 20, udpIngest },
+      { maxMessageBytes: MAX_MESSAGE, allow: [], recvBufferBytes: 1 << 20, udpIngest, tls: undefined },
       new RateLimitedLog(() => {}, 1000),
     );
     const sender = dgram.createSocket('udp4');
