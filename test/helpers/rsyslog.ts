@@ -34,11 +34,11 @@ function findRsyslogd(): string | undefined {
   return undefined;
 }
 
-/** The imrelp module of Debian's rsyslog-relp, next to rsyslogd's other modules. */
-function hasImrelp(): boolean {
+/** Whether rsyslogd's module `name` (imrelp.so: Debian's rsyslog-relp; lmnsd_gtls.so: rsyslog-gnutls) is installed. */
+function hasModule(name: string): boolean {
   for (const dir of ['/usr/lib/x86_64-linux-gnu/rsyslog', '/usr/lib/aarch64-linux-gnu/rsyslog', '/usr/lib/rsyslog', '/usr/lib64/rsyslog']) {
     try {
-      accessSync(path.join(dir, 'imrelp.so'), constants.R_OK);
+      accessSync(path.join(dir, name), constants.R_OK);
       return true;
     } catch {}
   }
@@ -50,9 +50,24 @@ export const RSYSLOGD = findRsyslogd();
 export const RSYSLOG_MISSING =
   RSYSLOGD === undefined
     ? 'rsyslogd is not installed (apt-get install rsyslog rsyslog-relp)'
-    : hasImrelp()
+    : hasModule('imrelp.so')
       ? undefined
       : 'rsyslog imrelp is not installed (apt-get install rsyslog-relp)';
+/** Why rsyslog cannot send over TLS here (its GnuTLS stream driver), or undefined. */
+export const RSYSLOG_GTLS_MISSING =
+  RSYSLOGD === undefined
+    ? 'rsyslogd is not installed (apt-get install rsyslog rsyslog-gnutls)'
+    : hasModule('lmnsd_gtls.so')
+      ? undefined
+      : 'rsyslog-gnutls is not installed';
+
+/** True when rsyslog's TLS driver is missing: skips the test, or fails it when CI=true. */
+export function missingRsyslogTls(t: TestContext): boolean {
+  if (RSYSLOG_GTLS_MISSING === undefined) return false;
+  if (process.env.CI === 'true') assert.fail(`${RSYSLOG_GTLS_MISSING}, and CI=true requires it`);
+  t.skip(RSYSLOG_GTLS_MISSING);
+  return true;
+}
 
 /** True when the test cannot run (no rsyslogd or no imrelp): skips it, or fails it when CI=true. */
 export function missingRsyslog(t: TestContext): boolean {
@@ -115,6 +130,28 @@ export async function startRsyslog(dir: string, options: RsyslogOptions = {}): P
     try {
       await waitAccepting(rsyslog, port, 10_000, 'rsyslogd');
       return { port, process: rsyslog, file, internalFile, stop: (signal = 'SIGTERM') => rsyslog.stop(signal) };
+    } catch (error) {
+      await rsyslog.stop('SIGKILL');
+      if (attempt >= 3) throw error;
+    }
+  }
+}
+
+/**
+ * Starts rsyslogd with `config(port)` (a config whose TCP input listens on 127.0.0.1:port, a free
+ * port; a few tries, in case another process took it first); resolves once it accepts there.
+ */
+export async function startRsyslogWith(dir: string, name: string, config: (port: number) => string): Promise<{ port: number; process: RelayProcess }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const conf = path.join(dir, `${name}-${attempt}.conf`);
+    await writeFile(conf, config(port));
+    const rsyslog = new RelayProcess(
+      spawn(RSYSLOGD!, ['-n', '-f', conf, '-i', path.join(dir, `${name}-${attempt}.pid`)], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
+    try {
+      await waitAccepting(rsyslog, port, 10_000, 'rsyslogd');
+      return { port, process: rsyslog };
     } catch (error) {
       await rsyslog.stop('SIGKILL');
       if (attempt >= 3) throw error;
