@@ -65,6 +65,15 @@ export interface IngestOptions {
   udpIngest: UdpIngestPath;
   /** What tls@ listeners serve with (--listen-tls-*); undefined when no listener is tls@. */
   tls: ListenerTls | undefined;
+  limits: InputLimits;
+}
+
+/** What one input connection may take (--max-connections, --idle-timeout). */
+export interface InputLimits {
+  /** Most open connections per TCP/TLS listener. */
+  maxConnections: number;
+  /** A connection that completes no message for this long is closed; 0: never. */
+  idleTimeoutMs: number;
 }
 
 /** A tls@ listener's certificate and key, and with `ca` the CAs client certificates must lead to (mutual TLS): PEM text. */
@@ -186,6 +195,8 @@ export interface ListenerChange {
   allow: Cidr[];
   /** What tls@ listeners serve with from now on (kept ones too: a rotated certificate applies to new connections). */
   tls: ListenerTls | undefined;
+  /** Limits from now on (open listeners and connections too). */
+  limits: InputLimits;
 }
 
 interface Shared {

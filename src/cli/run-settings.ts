@@ -121,6 +121,7 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
     stallTimeoutMs: options.stallTimeout,
     allow: options.allow,
     listenerTls,
+    inputLimits: { maxConnections: options.maxConnections, idleTimeoutMs: options.idleTimeout },
     spill: options.spillDir === undefined ? undefined : { dir: options.spillDir, maxBytes: options.spillMax },
     reconnectMinMs: options.reconnectMin,
     reconnectMaxMs: options.reconnectMax,

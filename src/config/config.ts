@@ -7,7 +7,7 @@ import type { FramingName } from '../framing/index.js';
 import { RelayError } from '../errors.js';
 import type { Endpoint } from './address.js';
 import type { Cidr } from './cidr.js';
-import type { ListenerTls, TlsClientOptions, UdpIngestPath } from '../thread-protocol.js';
+import type { InputLimits, ListenerTls, TlsClientOptions, UdpIngestPath } from '../thread-protocol.js';
 import { defaultOf } from './setting-values.js';
 import type { GroupTable } from './group-config.js';
 import type { RouteSpec } from '../route/route-spec.js';
@@ -44,6 +44,8 @@ export interface RelayConfig {
   allow: Cidr[];
   /** What tls@ listeners serve with (--listen-tls-*, read by the main thread); undefined without a tls@ listener. */
   listenerTls?: ListenerTls;
+  /** --max-connections, --idle-timeout. */
+  inputLimits: InputLimits;
   drainTimeoutMs: number;
   connectTimeoutMs: number;
   stallTimeoutMs: number;
@@ -86,6 +88,7 @@ export const DEFAULTS = {
   reconnectMinMs: defaultOf('reconnect-min'),
   reconnectMaxMs: defaultOf('reconnect-max'),
   relpWindow: defaultOf('relp-window'),
+  inputLimits: { maxConnections: defaultOf('max-connections'), idleTimeoutMs: defaultOf('idle-timeout') },
   reclaimIntervalMs: 1000,
   logIntervalMs: 10_000,
 };

@@ -204,6 +204,28 @@ export const SETTINGS = [
     readme: 'most bytes spilled per destination; past it, data that would be spilled is dropped and counted',
   }),
   row({
+    key: 'max-connections',
+    arg: '<n>',
+    parse: (text: string) => parseCount(text, '--max-connections', { min: 1, max: 1_000_000 }),
+    default: 512,
+    scope: 'relay',
+    applied: 'live',
+    show: { line: 'inputs', text: (n) => `at most ${n} connections per TCP/TLS listener` },
+    help: 'most open connections per TCP/TLS listener; more are closed at once and counted',
+    readme:
+      'most open connections per `tcp@`/`tls@` listener; a new one past it is closed at once and counted (`max_connections`), the others and UDP flow on. With `--idle-timeout` and `--max-message` it bounds what inputs hold: 512 × 64 KiB of partial frames at most by default, and 512 file descriptors, half the usual limit',
+  }),
+  row({
+    ...duration('idle-timeout', 10 * 60_000, { min: 0, max: 24 * HOUR_MS }),
+    arg: '<duration>',
+    scope: 'relay',
+    applied: 'live',
+    show: { line: 'inputs', text: (ms) => (ms === 0 ? 'no idle timeout' : `each closed after ${formatDurationMs(ms)} without a whole message`) },
+    help: 'close a TCP/TLS input that completes no message for this long (0: never)',
+    readme:
+      'close a `tcp@`/`tls@` input connection that completes no message for this long, counted (`idle_timeout`): bytes trickled into a frame that never ends do not keep it (`0`: never). The default lets quiet senders keep their connection',
+  }),
+  row({
     key: 'allow',
     arg: '<cidr>',
     parse: (text: string, previous: Cidr[] | undefined) => [...(previous ?? []), parseCidr(text)],

@@ -17,7 +17,7 @@ import { openNativeUdpListener } from './udp-native-listener.js';
 import { openTcpListener } from './tcp-listener.js';
 import { readUntilQuiet } from './stop-reading.js';
 import { datagramBytes, splitLines, type AppendLine, type DropLine } from './line-split.js';
-import type { BoundListener, DestinationName, IngestOptions, ListenerChange, ListenerOptions, ListenerTls } from '../thread-protocol.js';
+import type { BoundListener, DestinationName, IngestOptions, ListenerChange, InputLimits, ListenerOptions, ListenerTls } from '../thread-protocol.js';
 
 /** A listener in its slot: what it was opened with, and what it bound. */
 interface SlotListener extends Listener {
@@ -40,6 +40,7 @@ export class Ingest {
   private readonly open = new Map<number, SlotListener>();
   private allowList: AllowList;
   private tls: ListenerTls | undefined;
+  private limits: InputLimits;
   /** Per listener index, its counters (created on first use). */
   private readonly listenerCounters: ListenerCounters[] = [];
   /**
@@ -56,6 +57,7 @@ export class Ingest {
   ) {
     this.allowList = new AllowList(options.allow);
     this.tls = options.tls;
+    this.limits = options.limits;
   }
 
   private countersOf(l: number): ListenerCounters {
@@ -210,7 +212,11 @@ export class Ingest {
     }
     this.allowList = new AllowList(change.allow);
     this.tls = change.tls;
-    if (change.tls) for (const l of this.open.values()) l.setTls?.(change.tls);
+    this.limits = change.limits;
+    for (const l of this.open.values()) {
+      if (change.tls) l.setTls?.(change.tls);
+      l.setLimits?.(change.limits);
+    }
     await this.closeListeners(change.remove); // those in the way are closed already
     this.writer.publish();
     return change.add.map((l) => bound.get(l.index)!);
@@ -270,6 +276,7 @@ export class Ingest {
       log: this.log,
       allowList: () => this.allowList,
       tls: () => this.tls,
+      limits: () => this.limits,
       refuse: (address) => this.refuse(l, listener.text, address),
       accept: (source, start, length) => {
         this.accept(l, source, start, length);

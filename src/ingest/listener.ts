@@ -7,7 +7,7 @@
 import type { AllowList } from '../config/cidr.js';
 import type { ListenerCounters } from '../metrics/counters.js';
 import type { RateLimitedLog } from '../logging.js';
-import type { BoundListener, ListenerOptions, ListenerTls } from '../thread-protocol.js';
+import type { BoundListener, InputLimits, ListenerOptions, ListenerTls } from '../thread-protocol.js';
 
 /** A bound listener: what it reports, the port it took (from the socket) and how to close it with its input. */
 export interface Listener {
@@ -17,6 +17,8 @@ export interface Listener {
   close(): Promise<void>;
   /** tls@: serves new connections with these (a reload read the files again). */
   setTls?(tls: ListenerTls): void;
+  /** TCP/TLS: applies new limits (a reload). */
+  setLimits?(limits: InputLimits): void;
 }
 
 /** What Ingest gives the listener in one slot. */
@@ -30,6 +32,8 @@ export interface Intake {
   allowList(): AllowList;
   /** What a tls@ listener serves with now (--listen-tls-*). */
   tls(): ListenerTls | undefined;
+  /** What one input connection may take now (--max-connections, --idle-timeout). */
+  limits(): InputLimits;
   /** Counts and logs a source the allow-list refused (its address as text: the cold path). */
   refuse(address: string | undefined): void;
   /** Appends `length` bytes of `source` from `start` as one message (visible after a publish); oversize and ring-full are counted. */

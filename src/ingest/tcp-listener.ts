@@ -10,16 +10,17 @@ import type tls from 'node:tls';
 import { createFramedServer, type FramedConnection, type FramedServerTls } from '../framing/framed-server.js';
 import { formatHostPort } from '../config/address.js';
 import type { ListenerOptions, ListenerTls } from '../thread-protocol.js';
+import { InputConnections } from './input-connections.js';
 import { admits, type Intake, type OpenListener } from './listener.js';
 
 /** Binds a framed TCP (or TLS) listener on `address`; rejects with the server's error (e.g. EADDRINUSE) when it cannot. */
 export const openTcpListener: OpenListener = async (listener, address, intake) => {
-  const connections = new Set<net.Socket>();
   const material = listener.scheme === 'tls' ? intake.tls() : undefined;
   if (listener.scheme === 'tls' && !material) throw new Error('no certificate: give --listen-tls-cert and --listen-tls-key');
   const server = createFramedServer({
     framing: listener.framing,
     maxMessageBytes: intake.maxMessageBytes,
+    // Called for connections only, once listening: `connections` is set by then.
     accept: (socket) => acceptInput(listener, socket, connections, intake),
     tls: material && serverTls(material),
   });
@@ -42,15 +43,18 @@ export const openTcpListener: OpenListener = async (listener, address, intake) =
     });
   });
   server.on('error', (error) => intake.log.log('warn', `tcp-error:${listener.index}`, `${listener.text}: ${error.message}`));
+  // Before the first connection event (a later turn of the loop): limits apply from the first connection on.
+  const connections = new InputConnections(server, listener.text, listener.index, intake);
   const bound = server.address() as net.AddressInfo;
   return {
     bound: { text: `${listener.scheme}@${formatHostPort(bound.address, bound.port)}` },
     port: bound.port,
     close: async () => {
-      for (const socket of connections) socket.destroy();
+      connections.closeAll();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
     setTls: material ? (next) => (server as tls.Server).setSecureContext(secureContextOf(next)) : undefined,
+    setLimits: (limits) => connections.apply(limits),
   };
 };
 
@@ -64,13 +68,14 @@ function secureContextOf(material: ListenerTls): tls.SecureContextOptions {
 }
 
 /** One framed TCP input: every whole frame becomes one item; garbage closes the connection. */
-function acceptInput(listener: ListenerOptions, socket: net.Socket, connections: Set<net.Socket>, intake: Intake): FramedConnection | undefined {
+function acceptInput(listener: ListenerOptions, socket: net.Socket, connections: InputConnections, intake: Intake): FramedConnection | undefined {
   const { counters } = intake;
   if (!admits(intake, socket.remoteAddress)) return undefined;
   counters.accepted();
-  connections.add(socket);
+  connections.opened(socket);
   return {
     messages: (payloads) => {
+      connections.completed(socket);
       for (const payload of payloads) intake.accept(payload);
       intake.publish();
     },
@@ -79,7 +84,7 @@ function acceptInput(listener: ListenerOptions, socket: net.Socket, connections:
       intake.log.log('warn', `framing:${listener.index}`, `${listener.text}: closed input from ${socket.remoteAddress}: ${error.message}`);
     },
     closed: (tornBytes) => {
-      connections.delete(socket);
+      connections.closed(socket);
       if (tornBytes > 0) counters.dropped('framing');
     },
   };

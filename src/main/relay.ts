@@ -166,6 +166,7 @@ export class Relay {
       remove: plan.listeners.remove,
       allow: config.allow,
       tls: config.listenerTls,
+      limits: config.inputLimits,
     };
     const reply = await request<FromIngest>(
       this.ingest,

@@ -53,6 +53,7 @@ export function ingestOptions(config: RelayConfig): IngestOptions {
     allow: config.allow,
     udpIngest: config.udpIngest,
     tls: config.listenerTls,
+    limits: config.inputLimits,
   };
 }
 

@@ -20,7 +20,7 @@
  * would overflow too soon for byte totals).
  */
 import { MAX_ROUTE_RULES } from '../route/route-spec.js';
-import type { ConnectionRefusal, DestinationDropReason, IngestDropReason } from './snapshot-types.js';
+import type { ConnectionClose, DestinationDropReason, IngestDropReason } from './snapshot-types.js';
 
 /** Slot offsets within a listener block. */
 export const ListenerField = {
@@ -33,7 +33,11 @@ export const ListenerField = {
   /** Datagrams or connections from a source outside --allow. */
   droppedNotAllowed: 6,
   /** tls@ input connections whose handshake failed (no or a wrong client certificate, not TLS, …). */
-  refusedTlsHandshake: 7,
+  closedTlsHandshake: 7,
+  /** Input connections closed at once: the listener had --max-connections open. */
+  closedMaxConnections: 8,
+  /** Input connections closed after --idle-timeout without a whole message. */
+  closedIdleTimeout: 9,
 } as const;
 export const LISTENER_FIELD_COUNT = Object.keys(ListenerField).length;
 
@@ -302,8 +306,8 @@ export class ListenerCounters extends CounterBlock {
   }
 
   /** An input connection was refused or closed by the relay, for `reason`. */
-  refused(reason: ConnectionRefusal): void {
-    this.add(CONNECTION_REFUSAL_FIELD[reason], 1);
+  refused(reason: ConnectionClose): void {
+    this.add(CONNECTION_CLOSE_FIELD[reason], 1);
   }
 
   read(field: keyof typeof ListenerField): number {
@@ -312,9 +316,11 @@ export class ListenerCounters extends CounterBlock {
 }
 
 /** Why ingest refused or closed an input connection, and the field that counts it. */
-export const CONNECTION_REFUSAL_FIELD = {
-  tls_handshake: ListenerField.refusedTlsHandshake,
-} as const satisfies Record<ConnectionRefusal, number>;
+export const CONNECTION_CLOSE_FIELD = {
+  tls_handshake: ListenerField.closedTlsHandshake,
+  max_connections: ListenerField.closedMaxConnections,
+  idle_timeout: ListenerField.closedIdleTimeout,
+} as const satisfies Record<ConnectionClose, number>;
 
 /** Why ingest dropped a message, and the field that counts it. */
 export const INGEST_DROP_FIELD = {

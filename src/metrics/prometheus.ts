@@ -59,10 +59,10 @@ function families(s: Snapshot): Family[] {
       samples: perListener(s, (l) => l.connectionsAccepted),
     },
     {
-      name: 'relay_input_connections_refused_total',
-      help: 'Input connections the relay refused or closed, per listener and reason (tls_handshake: the TLS handshake failed).',
+      name: 'relay_input_connections_closed_total',
+      help: 'Input connections the relay closed, per listener and reason: tls_handshake (the TLS handshake failed), max_connections (past --max-connections), idle_timeout (no whole message for --idle-timeout).',
       type: 'counter',
-      samples: s.listeners.flatMap((l) => Object.entries(l.refusedConnections).map(([reason, n]): [Labels, number] => [{ listener: l.name, reason }, n])),
+      samples: s.listeners.flatMap((l) => Object.entries(l.closedConnections).map(([reason, n]): [Labels, number] => [{ listener: l.name, reason }, n])),
     },
     {
       name: 'relay_ingest_dropped_messages_total',

@@ -7,7 +7,7 @@
 /** Why ingest dropped a message before it reached the ring. */
 export type IngestDropReason = 'oversize' | 'ring_full' | 'framing' | 'not_allowed';
 /** Why ingest refused (or closed) an input connection: its TLS handshake failed. */
-export type ConnectionRefusal = 'tls_handshake';
+export type ConnectionClose = 'tls_handshake' | 'max_connections' | 'idle_timeout';
 /** Why a destination did not get a message the relay had received. */
 export type DestinationDropReason = 'overflow' | 'spill_full' | 'unframeable' | 'shutdown' | 'rejected';
 
@@ -22,7 +22,7 @@ export interface ListenerSnapshot {
   /** TCP input connections accepted (0 for UDP). */
   connectionsAccepted: number;
   /** Input connections refused or closed by the relay, by reason. */
-  refusedConnections: Record<ConnectionRefusal, number>;
+  closedConnections: Record<ConnectionClose, number>;
 }
 
 export interface DestinationSnapshot {

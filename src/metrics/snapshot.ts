@@ -5,7 +5,7 @@
 import { TAIL, TAIL_ID, distance, type RingViews } from '../ring/layout.js';
 import { usedBytes } from '../ring/positions.js';
 import {
-  CONNECTION_REFUSAL_FIELD,
+  CONNECTION_CLOSE_FIELD,
   DESTINATION_DROP_FIELD,
   DestinationField,
   INGEST_DROP_FIELD,
@@ -85,7 +85,7 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
         kernelDroppedMessages: udpDrops.filter((s) => s.port === port).reduce((sum, s) => sum + s.drops, 0),
         droppedMessages: byReason(INGEST_DROP_FIELD, b),
         connectionsAccepted: at(b + ListenerField.connectionsAccepted),
-        refusedConnections: byReason(CONNECTION_REFUSAL_FIELD, b),
+        closedConnections: byReason(CONNECTION_CLOSE_FIELD, b),
       };
     }),
     destinations: destinations.map(({ index, name, group }, d) => {

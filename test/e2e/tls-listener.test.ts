@@ -93,13 +93,13 @@ test('tls@ listener: mutual TLS delivers octet-counted messages byte-exact; no c
 
     await eventually(async () => {
       const l = (await stats(base)).listeners[0]!;
-      return l.refusedConnections.tls_handshake === 3 || `tls_handshake refusals ${l.refusedConnections.tls_handshake} of 3`;
+      return l.closedConnections.tls_handshake === 3 || `tls_handshake refusals ${l.closedConnections.tls_handshake} of 3`;
     });
     const l = (await stats(base)).listeners[0]!;
     assert.equal(l.connectionsAccepted, 1);
     assert.equal(l.receivedMessages, messages.length);
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    assert.match(metrics, /^relay_input_connections_refused_total\{listener="tls@127\.0\.0\.1:\d+",reason="tls_handshake"\} 3$/m);
+    assert.match(metrics, /^relay_input_connections_closed_total\{listener="tls@127\.0\.0\.1:\d+",reason="tls_handshake"\} 3$/m);
     assert.match(relay.stderr, /refused a TLS connection from 127\.0\.0\.1/);
   } finally {
     await stopRelayAndSinks(relay, [sink]);

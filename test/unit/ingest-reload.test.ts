@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import dns from 'node:dns/promises';
 import { once } from 'node:events';
+import { DEFAULTS } from '../../src/config/config.js';
 import { Ingest, ListenersClosedError } from '../../src/ingest/ingest.js';
 import { loadNativeUdp, nativeUdpUnavailableReason } from '../../src/native/addon.js';
 import { MIN_CAPACITY, allocateRing, viewRing } from '../../src/ring/layout.js';
@@ -40,7 +41,7 @@ for (const udpIngest of ['native', 'dgram'] satisfies UdpIngestPath[]) {
     const ingest = new Ingest(
       new RingWriter(viewRing(allocateRing(MIN_CAPACITY, 1, 0))),
       new Float64Array(allocateCounters(2, 1)),
-      { maxMessageBytes: 1024, allow: [], recvBufferBytes: 4096, udpIngest, tls: undefined },
+      { maxMessageBytes: 1024, allow: [], recvBufferBytes: 4096, udpIngest, tls: undefined, limits: DEFAULTS.inputLimits },
       new RateLimitedLog(() => {}, 1000),
     );
     let taken: dgram.Socket | undefined;
@@ -53,10 +54,12 @@ for (const udpIngest of ['native', 'dgram'] satisfies UdpIngestPath[]) {
         return { address: '127.0.0.1', family: 4 };
       });
 
-      const error = await ingest.reconfigure({ add: [udpListener(1, 'moved.test', port)], remove: [0], allow: [], tls: undefined }).then(
-        () => assert.fail('the reload succeeded'),
-        (e: unknown) => e,
-      );
+      const error = await ingest
+        .reconfigure({ add: [udpListener(1, 'moved.test', port)], remove: [0], allow: [], tls: undefined, limits: DEFAULTS.inputLimits })
+        .then(
+          () => assert.fail('the reload succeeded'),
+          (e: unknown) => e,
+        );
       assert.ok(error instanceof ListenersClosedError, `not a ListenersClosedError: ${error}`);
       assert.equal(
         error.message,

@@ -7,6 +7,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { MAX_UDP_PAYLOAD_BYTES, datagramBytes, splitLines } from '../../src/ingest/line-split.js';
+import { DEFAULTS } from '../../src/config/config.js';
 import { Ingest } from '../../src/ingest/ingest.js';
 import { loadNativeUdp, nativeUdpUnavailableReason } from '../../src/native/addon.js';
 import { MIN_CAPACITY, TAIL, allocateRing, viewRing } from '../../src/ring/layout.js';
@@ -107,7 +108,7 @@ for (const udpIngest of ['native', 'dgram'] satisfies UdpIngestPath[]) {
     const ingest = new Ingest(
       writer,
       counterSlots,
-      { maxMessageBytes: MAX_MESSAGE, allow: [], recvBufferBytes: 1 << 20, udpIngest, tls: undefined },
+      { maxMessageBytes: MAX_MESSAGE, allow: [], recvBufferBytes: 1 << 20, udpIngest, tls: undefined, limits: DEFAULTS.inputLimits },
       new RateLimitedLog(() => {}, 1000),
     );
     const sender = dgram.createSocket('udp4');

@@ -113,7 +113,7 @@ test('prometheus: exactly the interface families, one series per listener, desti
   const expected = new Map<string, number>();
   const expectedTypes = new Map<string, string>([
     ['relay_ingest_dropped_messages_total', 'counter'],
-    ['relay_input_connections_refused_total', 'counter'],
+    ['relay_input_connections_closed_total', 'counter'],
     ['relay_dropped_messages_total', 'counter'],
     ['relay_config_reloads_total', 'counter'],
     ['relay_ring_capacity_bytes', 'gauge'],
@@ -137,7 +137,9 @@ test('prometheus: exactly the interface families, one series per listener, desti
     for (const reason of ['oversize', 'ring_full', 'framing', 'not_allowed'] as const) {
       expected.set(seriesKey('relay_ingest_dropped_messages_total', { listener: l.name, reason }), l.droppedMessages[reason]);
     }
-    expected.set(seriesKey('relay_input_connections_refused_total', { listener: l.name, reason: 'tls_handshake' }), l.refusedConnections.tls_handshake);
+    for (const reason of ['tls_handshake', 'max_connections', 'idle_timeout'] as const) {
+      expected.set(seriesKey('relay_input_connections_closed_total', { listener: l.name, reason }), l.closedConnections[reason]);
+    }
   }
   for (const d of s.destinations) {
     for (const reason of ['overflow', 'spill_full', 'unframeable', 'shutdown', 'rejected'] as const) {
@@ -156,7 +158,7 @@ test('prometheus: exactly the interface families, one series per listener, desti
   expected.set(seriesKey('process_resident_memory_bytes', {}), 150 * 1024 * 1024);
 
   assert.deepEqual(new Map([...types].sort()), new Map([...expectedTypes].sort()), 'families and their types');
-  assert.equal(samples.length, 2 * (4 + 4 + 1) + 3 * (19 + 5) + 4 + 7 + 2, 'series count');
+  assert.equal(samples.length, 2 * (4 + 4 + 3) + 3 * (19 + 5) + 4 + 7 + 2, 'series count');
   assert.deepEqual(new Map(samples.map((x) => [seriesKey(x.name, x.labels), x.value] as const).sort()), new Map([...expected].sort()));
 });
 

@@ -1,0 +1,134 @@
+/**
+ * Limits on input connections through bin/relay (README "Limits on input"): --max-connections
+ * closes what comes past it at once and counts it while the open connections and UDP flow on;
+ * --idle-timeout closes connections that complete no message, partial frames and trickled bytes
+ * included, and a connection that keeps sending whole messages stays.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
+import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
+import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
+import { stopRelayAndSinks, TestSink } from '../helpers/sinks.js';
+import { sendBurst } from '../helpers/udp-sender.js';
+
+const portOf = (listener: string): number => Number(listener.slice(listener.lastIndexOf(':') + 1));
+
+/** Opens `count` connections to `port`, `at once` of them at a time; resolves with them once each is connected (or was closed). */
+async function openMany(port: number, count: number): Promise<net.Socket[]> {
+  const sockets: net.Socket[] = [];
+  for (let i = 0; i < count; i += 100) {
+    const batch = Array.from({ length: Math.min(100, count - i) }, () => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('error', () => {});
+      sockets.push(socket);
+      return Promise.race([once(socket, 'connect'), once(socket, 'close')]);
+    });
+    await Promise.all(batch);
+  }
+  return sockets;
+}
+
+test('--max-connections 50: of 1,000 connections 950 are closed at once and counted; the 50 and UDP flow on', async () => {
+  const sink = await TestSink.start('lf');
+  let relay: RelayProcess | undefined;
+  let sockets: net.Socket[] = [];
+  try {
+    const started = await startRelay(
+      [
+        'tcp@127.0.0.1:0?framing=lf',
+        `${sink.address()}?framing=lf`,
+        '--listen',
+        'udp@127.0.0.1:0',
+        '--max-connections',
+        '50',
+        '--metrics',
+        '127.0.0.1:0',
+        '--stats-interval',
+        '0',
+      ],
+      2,
+    );
+    relay = started.relay;
+    const base = await metricsBase(relay);
+    sockets = await openMany(portOf(started.listeners[0]!), 1000);
+    await eventually(async () => {
+      const closed = (await stats(base)).listeners[0]!.closedConnections.max_connections;
+      return closed === 950 || `${closed} of 950 closed past --max-connections`;
+    }, 20_000);
+    await eventually(
+      async () => sockets.filter((s) => s.closed).length === 950 || `${sockets.filter((s) => s.closed).length} of 950 closed on the client side`,
+    );
+    assert.equal(sockets.filter((s) => !s.closed).length, 50);
+    for (const [i, s] of sockets.filter((x) => !x.closed).entries()) s.write(`tcp ${i}\n`);
+    await sendBurst(
+      { host: '127.0.0.1', port: portOf(started.listeners[1]!) },
+      Array.from({ length: 100 }, (_, i) => Buffer.from(`udp ${i}`)),
+    );
+    await sink.waitFor(150);
+    const got = sink.messages.map((m) => m.toString());
+    assert.equal(got.filter((m) => m.startsWith('tcp ')).length, 50);
+    assert.equal(got.filter((m) => m.startsWith('udp ')).length, 100);
+    assert.equal((await stats(base)).listeners[0]!.connectionsAccepted, 50);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /^relay_input_connections_closed_total\{listener="tcp@127\.0\.0\.1:\d+",reason="max_connections"\} 950$/m);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await stopRelayAndSinks(relay, [sink]);
+  }
+});
+
+test('--idle-timeout 1s: 300 partial frames and a trickle are closed and counted; a connection sending whole messages stays', async () => {
+  const sink = await TestSink.start('lf');
+  let relay: RelayProcess | undefined;
+  let sockets: net.Socket[] = [];
+  let ticker: NodeJS.Timeout | undefined;
+  try {
+    const started = await startRelay([
+      'tcp@127.0.0.1:0?framing=len32le',
+      `${sink.address()}?framing=lf`,
+      '--idle-timeout',
+      '1s',
+      '--metrics',
+      '127.0.0.1:0',
+      '--stats-interval',
+      '0',
+    ]);
+    relay = started.relay;
+    const base = await metricsBase(relay);
+    const port = portOf(started.listeners[0]!);
+    const frame = (text: string): Buffer => {
+      const header = Buffer.alloc(4);
+      header.writeUInt32LE(Buffer.byteLength(text));
+      return Buffer.concat([header, Buffer.from(text)]);
+    };
+    sockets = await openMany(port, 302);
+    const [live, trickle, ...partial] = sockets as [net.Socket, net.Socket, ...net.Socket[]];
+    // Each announces 60,000 bytes and sends half.
+    const half = Buffer.concat([Buffer.from([0x60, 0xea, 0, 0]), Buffer.alloc(30_000, 0x61)]);
+    for (const s of partial) s.write(half);
+    trickle.write(Buffer.from([0x10, 0, 0, 0]));
+    let n = 0;
+    ticker = setInterval(() => {
+      live.write(frame(`live ${n++}`));
+      trickle.write('x');
+    }, 200);
+    await eventually(async () => {
+      const closed = (await stats(base)).listeners[0]!.closedConnections.idle_timeout;
+      return closed === 301 || `${closed} of 301 closed idle`;
+    }, 20_000);
+    await eventually(async () => (partial.every((s) => s.closed) && trickle.closed) || 'a partial or the trickle is still open on the client side');
+    assert.equal(live.closed, false, 'the connection sending whole messages was closed');
+    const before = sink.messages.length;
+    await sink.waitFor(before + 2);
+    const l = (await stats(base)).listeners[0]!;
+    assert.equal(l.droppedMessages.framing, 301, 'each torn frame counted');
+    assert.equal(l.closedConnections.idle_timeout, 301);
+    assert.match(relay.stderr, /no whole message for 1000 ms \(--idle-timeout\)/);
+  } finally {
+    clearInterval(ticker);
+    for (const s of sockets) s.destroy();
+    await stopRelayAndSinks(relay, [sink]);
+  }
+});
