@@ -59,6 +59,8 @@ export interface IngestOptions {
   maxMessageBytes: number;
   /** Sources allowed to send (`--allow`); empty: everyone. */
   allow: Cidr[];
+  /** Sources refused even inside `allow` (`--deny`). */
+  deny: Cidr[];
   /** SO_RCVBUF asked for on UDP listeners. */
   recvBufferBytes: number;
   /** How UDP listeners receive (decided by the main thread, which checked the addon loads). */
@@ -193,6 +195,8 @@ export interface ListenerChange {
   remove: number[];
   /** Sources allowed from now on. */
   allow: Cidr[];
+  /** Sources denied from now on. */
+  deny: Cidr[];
   /** What tls@ listeners serve with from now on (kept ones too: a rotated certificate applies to new connections). */
   tls: ListenerTls | undefined;
   /** Limits from now on (open listeners and connections too). */

@@ -120,6 +120,7 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
     connectTimeoutMs: options.connectTimeout,
     stallTimeoutMs: options.stallTimeout,
     allow: options.allow,
+    deny: options.deny,
     listenerTls,
     inputLimits: { maxConnections: options.maxConnections, idleTimeoutMs: options.idleTimeout },
     spill: options.spillDir === undefined ? undefined : { dir: options.spillDir, maxBytes: options.spillMax },

@@ -1,6 +1,6 @@
 /**
- * Source allow-lists: the one parser of `--allow` values (CIDR blocks or single addresses) and
- * the check ingest runs per datagram or connection.
+ * Source allow- and deny-lists: the one parser of `--allow` and `--deny` values (CIDR blocks or
+ * single addresses) and the check ingest runs per datagram or connection.
  */
 import net from 'node:net';
 import { RelayError } from '../errors.js';
@@ -10,10 +10,13 @@ import type { Cidr } from '../thread-protocol.js';
 /** One allowed block (`10.0.0.0/8`, `2001:db8::/32`; a bare address is a /32 or /128): the type the ingest thread is handed. */
 export type { Cidr };
 
-/** Parses an `--allow` value; throws RelayError('ERR_BAD_OPTION') naming it and the expected form. */
-export function parseCidr(input: string): Cidr {
+/** Parses an `--allow` (or `option`) value; throws RelayError('ERR_BAD_OPTION') naming it and the expected form. */
+export function parseCidr(input: string, option = '--allow'): Cidr {
   const bad = (why: string): RelayError =>
-    new RelayError('ERR_BAD_OPTION', `--allow ${JSON.stringify(input)}: ${why}; expected an address or CIDR block like 10.0.0.0/8, 192.0.2.7 or 2001:db8::/32`);
+    new RelayError(
+      'ERR_BAD_OPTION',
+      `${option} ${JSON.stringify(input)}: ${why}; expected an address or CIDR block like 10.0.0.0/8, 192.0.2.7 or 2001:db8::/32`,
+    );
   const slash = input.indexOf('/');
   const address = slash === -1 ? input : input.slice(0, slash);
   const version = net.isIP(address);
@@ -83,44 +86,32 @@ function inBlock(block: ByteBlock, address: Uint8Array, at: number): boolean {
   return rest === 0 || ((address[at + whole]! ^ block.bytes[whole]!) & (0xff00 >>> rest) & 0xff) === 0;
 }
 
-/** Answers "may this source send to us?" for a list of blocks; an empty list allows everyone. */
-export class AllowList {
-  private readonly blocks: net.BlockList | undefined;
-  /** The same blocks for allowsBytes. */
+/** Why a source may not send: outside --allow, or inside --deny. */
+export type Refusal = 'not_allowed' | 'denied';
+
+/** Blocks of addresses, asked by text (as a socket reports it) or by raw bytes (as the native receiver reports it). */
+class CidrSet {
+  private readonly blocks = new net.BlockList();
+  /** The same blocks for containsBytes. */
   private readonly byteBlocks: ByteBlock[] = [];
   /** An IPv4 sender as ::ffff:a.b.c.d, rewritten per call (no allocation per datagram). */
   private readonly mapped = Uint8Array.from({ length: 16 }, (_, i) => MAPPED_PREFIX[i] ?? 0);
 
   constructor(cidrs: readonly Cidr[]) {
-    if (cidrs.length === 0) return;
-    this.blocks = new net.BlockList();
     for (const c of cidrs) {
       this.blocks.addSubnet(c.address, c.prefix, c.family);
       this.byteBlocks.push({ bytes: addressBytes(c.address, c.family), prefixBits: c.family === 'ipv4' ? 96 + c.prefix : c.prefix });
     }
   }
 
-  /** True when every source is allowed (no --allow): callers may skip working out the address. */
-  get allowsEveryone(): boolean {
-    return this.blocks === undefined;
-  }
-
-  /** True when `address` (as a socket reports it, IPv4-mapped IPv6 included) is allowed. */
-  allows(address: string | undefined): boolean {
-    if (!this.blocks) return true;
-    if (address === undefined) return false;
+  contains(address: string): boolean {
     // A dual-stack socket reports IPv4 senders as ::ffff:a.b.c.d; match them against IPv4 blocks.
     const mapped = address.startsWith('::ffff:') ? address.slice(7) : undefined;
     if (mapped !== undefined && net.isIPv4(mapped) && this.blocks.check(mapped, 'ipv4')) return true;
     return this.blocks.check(address, net.isIPv6(address) ? 'ipv6' : 'ipv4');
   }
 
-  /**
-   * True when the raw address at `offset` of `bytes` (4 bytes for family 4, 16 for 6, network
-   * order, as the native receiver reports senders) is allowed: allows() of its text, without text.
-   */
-  allowsBytes(family: 4 | 6, bytes: Uint8Array, offset: number): boolean {
-    if (!this.blocks) return true;
+  containsBytes(family: 4 | 6, bytes: Uint8Array, offset: number): boolean {
     let address = bytes;
     let at = offset;
     if (family === 4) {
@@ -130,5 +121,53 @@ export class AllowList {
     }
     for (const block of this.byteBlocks) if (inBlock(block, address, at)) return true;
     return false;
+  }
+}
+
+/**
+ * Answers "may this source send to us?": it must be in an --allow block (an empty list allows
+ * everyone) and in no --deny block (deny wins: a denied address inside an allowed block is refused).
+ */
+export class AllowList {
+  private readonly allowed: CidrSet | undefined;
+  private readonly denied: CidrSet | undefined;
+
+  constructor(allow: readonly Cidr[], deny: readonly Cidr[] = []) {
+    this.allowed = allow.length > 0 ? new CidrSet(allow) : undefined;
+    this.denied = deny.length > 0 ? new CidrSet(deny) : undefined;
+  }
+
+  /** True when every source is allowed (no --allow, no --deny): callers may skip working out the address. */
+  get allowsEveryone(): boolean {
+    return this.allowed === undefined && this.denied === undefined;
+  }
+
+  /** Why `address` (as a socket reports it, IPv4-mapped IPv6 included) may not send, or undefined when it may. */
+  refusal(address: string | undefined): Refusal | undefined {
+    if (this.allowsEveryone) return undefined;
+    if (address === undefined) return this.allowed ? 'not_allowed' : undefined;
+    if (this.denied?.contains(address)) return 'denied';
+    if (this.allowed && !this.allowed.contains(address)) return 'not_allowed';
+    return undefined;
+  }
+
+  /**
+   * refusal() of the raw address at `offset` of `bytes` (4 bytes for family 4, 16 for 6, network
+   * order, as the native receiver reports senders), without text.
+   */
+  refusalBytes(family: 4 | 6, bytes: Uint8Array, offset: number): Refusal | undefined {
+    if (this.denied?.containsBytes(family, bytes, offset)) return 'denied';
+    if (this.allowed && !this.allowed.containsBytes(family, bytes, offset)) return 'not_allowed';
+    return undefined;
+  }
+
+  /** True when `address` may send. */
+  allows(address: string | undefined): boolean {
+    return this.refusal(address) === undefined;
+  }
+
+  /** True when the raw address may send (refusalBytes). */
+  allowsBytes(family: 4 | 6, bytes: Uint8Array, offset: number): boolean {
+    return this.refusalBytes(family, bytes, offset) === undefined;
   }
 }

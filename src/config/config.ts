@@ -42,6 +42,8 @@ export interface RelayConfig {
   udpIngest: UdpIngestPath;
   /** Sources allowed to send; empty: everyone. */
   allow: Cidr[];
+  /** Sources refused even inside `allow`. */
+  deny: Cidr[];
   /** What tls@ listeners serve with (--listen-tls-*, read by the main thread); undefined without a tls@ listener. */
   listenerTls?: ListenerTls;
   /** --max-connections, --idle-timeout. */

@@ -238,6 +238,18 @@ export const SETTINGS = [
     readme: 'accept datagrams and TCP inputs only from these sources (repeatable), e.g. `10.0.0.0/8`, `::1`',
   }),
   row({
+    key: 'deny',
+    arg: '<cidr>',
+    parse: (text: string, previous: Cidr[] | undefined) => [...(previous ?? []), parseCidr(text, '--deny')],
+    default: [] as Cidr[],
+    defaultText: 'nobody',
+    scope: 'relay',
+    applied: 'live',
+    show: { line: 'allow', text: (blocks) => (blocks.length === 0 ? undefined : `denied ${blocks.map((b) => b.text).join(', ')}`) },
+    help: 'refuse sources in this block, even inside --allow (repeatable)',
+    readme: 'refuse datagrams and TCP/TLS inputs from these sources (repeatable), also inside an `--allow` block; counted as `denied`',
+  }),
+  row({
     ...duration('reconnect-min', 100, { min: 1, max: HOUR_MS }),
     arg: '<duration>',
     scope: 'destination',

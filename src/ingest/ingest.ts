@@ -6,7 +6,7 @@
  * counters and the allow-list, and applies reloads.
  */
 import { resolveHost } from '../config/resolve.js';
-import { AllowList } from '../config/cidr.js';
+import { AllowList, type Refusal } from '../config/cidr.js';
 import { RelayError } from '../errors.js';
 import { ListenerCounters, listenerBase } from '../metrics/counters.js';
 import type { RingWriter } from '../ring/ring.js';
@@ -55,7 +55,7 @@ export class Ingest {
     private readonly options: IngestOptions,
     private readonly log: RateLimitedLog,
   ) {
-    this.allowList = new AllowList(options.allow);
+    this.allowList = new AllowList(options.allow, options.deny);
     this.tls = options.tls;
     this.limits = options.limits;
   }
@@ -84,10 +84,11 @@ export class Ingest {
 
   private publishScheduled = false;
 
-  /** Counts and logs a source outside --allow that tried listener `l`. */
-  private refuse(l: number, text: string, address: string | undefined): void {
-    this.countersOf(l).dropped('not_allowed');
-    this.log.log('warn', `not-allowed:${l}`, `${text}: ignored ${address ?? 'an unknown source'}: not in --allow`);
+  /** Counts and logs a source outside --allow, or inside --deny, that tried listener `l`. */
+  private refuse(l: number, text: string, address: string | undefined, why: Refusal): void {
+    this.countersOf(l).dropped(why);
+    const rule = why === 'denied' ? 'in --deny' : 'not in --allow';
+    this.log.log('warn', `${why}:${l}`, `${text}: ignored ${address ?? 'an unknown source'}: ${rule}`);
   }
 
   /**
@@ -210,7 +211,7 @@ export class Ingest {
       await this.closeListeners([...bound.keys()]);
       throw await this.reopen(inTheWay, error as Error);
     }
-    this.allowList = new AllowList(change.allow);
+    this.allowList = new AllowList(change.allow, change.deny);
     this.tls = change.tls;
     this.limits = change.limits;
     for (const l of this.open.values()) {
@@ -277,7 +278,7 @@ export class Ingest {
       allowList: () => this.allowList,
       tls: () => this.tls,
       limits: () => this.limits,
-      refuse: (address) => this.refuse(l, listener.text, address),
+      refuse: (address, why) => this.refuse(l, listener.text, address, why),
       accept: (source, start, length) => {
         this.accept(l, source, start, length);
       },

@@ -4,7 +4,7 @@
  * Listener. Ingest owns the ring, the counters, the allow-list, the TLS material and the slots; a listener only
  * serves its socket and hands each message over.
  */
-import type { AllowList } from '../config/cidr.js';
+import type { AllowList, Refusal } from '../config/cidr.js';
 import type { ListenerCounters } from '../metrics/counters.js';
 import type { RateLimitedLog } from '../logging.js';
 import type { BoundListener, InputLimits, ListenerOptions, ListenerTls } from '../thread-protocol.js';
@@ -34,8 +34,8 @@ export interface Intake {
   tls(): ListenerTls | undefined;
   /** What one input connection may take now (--max-connections, --idle-timeout). */
   limits(): InputLimits;
-  /** Counts and logs a source the allow-list refused (its address as text: the cold path). */
-  refuse(address: string | undefined): void;
+  /** Counts and logs a source the allow-list refused, and why (its address as text: the cold path). */
+  refuse(address: string | undefined, why: Refusal): void;
   /** Appends `length` bytes of `source` from `start` as one message (visible after a publish); oversize and ring-full are counted. */
   accept(source: Buffer, start?: number, length?: number): void;
   /**
@@ -56,8 +56,9 @@ export type OpenListener = (options: ListenerOptions, address: { host: string; f
 
 /** Whether a source at `address` (as a socket reports it) may send; a refused one is counted and logged. */
 export function admits(intake: Intake, address: string | undefined): boolean {
-  if (intake.allowList().allows(address)) return true;
-  intake.refuse(address);
+  const why = intake.allowList().refusal(address);
+  if (why === undefined) return true;
+  intake.refuse(address, why);
   return false;
 }
 

@@ -24,6 +24,7 @@ export async function readUntilQuiet(listening: () => Iterable<ListenerCounters>
 /** Messages taken in so far by `listeners`, kept or dropped: it changes while any arrive. */
 function messagesSeen(listeners: Iterable<ListenerCounters>): number {
   let seen = 0;
-  for (const c of listeners) seen += c.read('receivedMessages') + c.read('droppedOversize') + c.read('droppedRingFull') + c.read('droppedNotAllowed');
+  for (const c of listeners)
+    seen += c.read('receivedMessages') + c.read('droppedOversize') + c.read('droppedRingFull') + c.read('droppedNotAllowed') + c.read('droppedDenied');
   return seen;
 }

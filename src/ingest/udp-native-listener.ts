@@ -33,8 +33,9 @@ export const openNativeUdpListener: OpenListener = async (options, address, inta
       const allowList = intake.allowList();
       const checkSource = !allowList.allowsEveryone;
       for (let i = 0; i < count; i++) {
-        if (checkSource && !allowList.allowsBytes(r.senderFamily(i), r.metaBytes, r.senderAddressOffset(i))) {
-          intake.refuse(r.senderAddress(i));
+        const why = checkSource ? allowList.refusalBytes(r.senderFamily(i), r.metaBytes, r.senderAddressOffset(i)) : undefined;
+        if (why !== undefined) {
+          intake.refuse(r.senderAddress(i), why);
           continue;
         }
         // A slot holds datagramBytes, so a truncated datagram reports a longer real length: accept()

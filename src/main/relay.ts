@@ -165,6 +165,7 @@ export class Relay {
       add: plan.listeners.add.map(({ slot, endpoint }) => listenerOptionsFor(config, endpoint, slot)),
       remove: plan.listeners.remove,
       allow: config.allow,
+      deny: config.deny,
       tls: config.listenerTls,
       limits: config.inputLimits,
     };

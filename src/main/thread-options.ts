@@ -51,6 +51,7 @@ export function ingestOptions(config: RelayConfig): IngestOptions {
     maxMessageBytes: config.maxMessageBytes,
     recvBufferBytes: config.recvBufferBytes,
     allow: config.allow,
+    deny: config.deny,
     udpIngest: config.udpIngest,
     tls: config.listenerTls,
     limits: config.inputLimits,

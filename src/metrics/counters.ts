@@ -38,6 +38,8 @@ export const ListenerField = {
   closedMaxConnections: 8,
   /** Input connections closed after --idle-timeout without a whole message. */
   closedIdleTimeout: 9,
+  /** Datagrams or connections from a source inside --deny. */
+  droppedDenied: 10,
 } as const;
 export const LISTENER_FIELD_COUNT = Object.keys(ListenerField).length;
 
@@ -328,4 +330,5 @@ export const INGEST_DROP_FIELD = {
   ring_full: ListenerField.droppedRingFull,
   framing: ListenerField.droppedFraming,
   not_allowed: ListenerField.droppedNotAllowed,
+  denied: ListenerField.droppedDenied,
 } as const satisfies Record<IngestDropReason, number>;

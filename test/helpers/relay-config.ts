@@ -14,6 +14,7 @@ export function relayConfig(listeners: string[], destinations: string[], spillDi
     recvBufferBytes: 1 << 20,
     udpIngest: 'dgram',
     allow: [],
+    deny: [],
     inputLimits: DEFAULTS.inputLimits,
     drainTimeoutMs: 1000,
     connectTimeoutMs: DEFAULTS.connectTimeoutMs,

@@ -159,6 +159,7 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
   };
   const configWith = (identities: number[], endpoints: Endpoint[], group: GroupConfig | undefined): RelayConfig => ({
     listeners: [],
+    deny: [],
     inputLimits: DEFAULTS.inputLimits,
     groups: group ? [group] : [],
     destinations: identities.map((k, i) => ({

@@ -38,7 +38,7 @@ for (const [input, fragment] of [
 }
 
 test('cidr: an allow-list matches IPv4, IPv6 and IPv4-mapped senders; an empty one allows all', () => {
-  const list = new AllowList(['10.0.0.0/8', '2001:db8::/32'].map(parseCidr));
+  const list = new AllowList(['10.0.0.0/8', '2001:db8::/32'].map((c) => parseCidr(c)));
   assert.equal(list.allows('10.1.2.3'), true);
   assert.equal(list.allows('::ffff:10.1.2.3'), true);
   assert.equal(list.allows('11.0.0.1'), false);
@@ -54,7 +54,7 @@ const v4 = (...octets: number[]): [4, Uint8Array] => [4, Uint8Array.from(octets)
 const v6 = (...words: number[]): [6, Uint8Array] => [6, Uint8Array.from(words.flatMap((w) => [w >> 8, w & 0xff]))];
 
 test('cidr: allowsBytes gives the verdicts of allows() on raw IPv4, IPv6, IPv4-mapped and IPv4-compatible senders', () => {
-  const list = new AllowList(['10.0.0.0/8', '2001:db8::/32', '::ffff:192.0.2.0/120', 'fe80::1%eth0/64'].map(parseCidr));
+  const list = new AllowList(['10.0.0.0/8', '2001:db8::/32', '::ffff:192.0.2.0/120', 'fe80::1%eth0/64'].map((c) => parseCidr(c)));
   for (const [[family, bytes], allowed] of [
     [v4(10, 1, 2, 3), true],
     [v6(0, 0, 0, 0, 0, 0xffff, 0x0a01, 0x0203), true],
@@ -143,4 +143,40 @@ test('cidr: allowsBytes and allows() agree on 400 seeded random allow-lists and 
   }
   // Both verdicts come up often, or the agreement would say little.
   assert.ok(verdicts.allowed > 100 && verdicts.refused > 100, JSON.stringify(verdicts));
+});
+
+test('cidr: --deny wins over --allow; refusalBytes and refusal() agree on 400 seeded random allow- and deny-lists', () => {
+  const list = new AllowList([parseCidr('10.0.0.0/8')], [parseCidr('10.9.0.0/16', '--deny')]);
+  assert.equal(list.refusal('10.1.2.3'), undefined);
+  assert.equal(list.refusal('10.9.2.3'), 'denied');
+  assert.equal(list.refusal('::ffff:10.9.2.3'), 'denied');
+  assert.equal(list.refusal('11.0.0.1'), 'not_allowed');
+  assert.equal(new AllowList([], [parseCidr('::1', '--deny')]).refusal('127.0.0.1'), undefined);
+  assert.equal(new AllowList([], [parseCidr('::1', '--deny')]).refusal('::1'), 'denied');
+  assert.throws(() => parseCidr('10.0.0.0/33', '--deny'), /^RelayError: --deny "10\.0\.0\.0\/33": prefix length must be 0-32/);
+  const seed = 0xdef1;
+  const random = mulberry32(seed);
+  const seen = new Set<string>();
+  for (let n = 0; n < 400; n++) {
+    const allow = Array.from({ length: randomInt(random, 0, 2) }, () => randomBlock(random));
+    const deny = Array.from({ length: randomInt(random, 1, 2) }, () => randomBlock(random));
+    const list = new AllowList(
+      allow.map((b) => b.cidr),
+      deny.map((b) => b.cidr),
+    );
+    const blocks = [...allow, ...deny];
+    const [family, address] = randomSender(random, random() < 0.8 ? blocks[randomInt(random, 0, blocks.length - 1)] : undefined);
+    const text = formatAddress(family, address, 0);
+    const expected =
+      deny.length > 0 && new AllowList(deny.map((b) => b.cidr)).allows(text)
+        ? 'denied'
+        : allow.length > 0 && !new AllowList(allow.map((b) => b.cidr)).allows(text)
+          ? 'not_allowed'
+          : undefined;
+    const context = `seed ${seed} case ${n}: ${text}, allow ${allow.map((b) => b.cidr.text).join(', ')}, deny ${deny.map((b) => b.cidr.text).join(', ')}`;
+    assert.equal(list.refusal(text), expected, context);
+    assert.equal(list.refusalBytes(family, address, 0), expected, context);
+    seen.add(String(expected));
+  }
+  assert.deepEqual([...seen].sort(), ['denied', 'not_allowed', 'undefined'], 'every verdict came up');
 });

@@ -41,7 +41,7 @@ for (const udpIngest of ['native', 'dgram'] satisfies UdpIngestPath[]) {
     const ingest = new Ingest(
       new RingWriter(viewRing(allocateRing(MIN_CAPACITY, 1, 0))),
       new Float64Array(allocateCounters(2, 1)),
-      { maxMessageBytes: 1024, allow: [], recvBufferBytes: 4096, udpIngest, tls: undefined, limits: DEFAULTS.inputLimits },
+      { maxMessageBytes: 1024, allow: [], deny: [], recvBufferBytes: 4096, udpIngest, tls: undefined, limits: DEFAULTS.inputLimits },
       new RateLimitedLog(() => {}, 1000),
     );
     let taken: dgram.Socket | undefined;
@@ -55,7 +55,7 @@ for (const udpIngest of ['native', 'dgram'] satisfies UdpIngestPath[]) {
       });
 
       const error = await ingest
-        .reconfigure({ add: [udpListener(1, 'moved.test', port)], remove: [0], allow: [], tls: undefined, limits: DEFAULTS.inputLimits })
+        .reconfigure({ add: [udpListener(1, 'moved.test', port)], remove: [0], allow: [], deny: [], tls: undefined, limits: DEFAULTS.inputLimits })
         .then(
           () => assert.fail('the reload succeeded'),
           (e: unknown) => e,

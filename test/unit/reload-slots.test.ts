@@ -77,6 +77,7 @@ const config = (listeners: string[], destinations: string[], more: Partial<Relay
   recvBufferBytes: DEFAULTS.recvBufferBytes,
   udpIngest: 'dgram',
   allow: [],
+  deny: [],
   inputLimits: DEFAULTS.inputLimits,
   drainTimeoutMs: 1000,
   connectTimeoutMs: 1000,

@@ -1,0 +1,75 @@
+/**
+ * --deny through bin/relay: datagrams and TCP connections from a denied source are dropped and
+ * counted (`denied`), also inside an --allow block, while other sources flow on (on the native
+ * and the node:dgram receive path: npm test runs the end-to-end tests on both).
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import net from 'node:net';
+import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
+import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
+import { stopRelayAndSinks, TestSink } from '../helpers/sinks.js';
+
+const portOf = (listener: string): number => Number(listener.slice(listener.lastIndexOf(':') + 1));
+
+/** Sends `payloads` from a socket bound to `from` (a loopback address) to 127.0.0.1:port. */
+async function sendFrom(from: string, port: number, payloads: string[]): Promise<void> {
+  const socket = dgram.createSocket('udp4');
+  socket.bind(0, from);
+  await once(socket, 'listening');
+  try {
+    for (const p of payloads) await new Promise<void>((resolve, reject) => socket.send(p, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+  } finally {
+    socket.close();
+  }
+}
+
+test('--deny 127.0.0.2 inside --allow 127.0.0.0/8: its datagrams and connections are dropped and counted, 127.0.0.1 flows on', async () => {
+  const sink = await TestSink.start('lf');
+  let relay: RelayProcess | undefined;
+  try {
+    const started = await startRelay(
+      [
+        'udp@127.0.0.1:0',
+        `${sink.address()}?framing=lf`,
+        '--listen',
+        'tcp@127.0.0.1:0?framing=lf',
+        '--allow',
+        '127.0.0.0/8',
+        '--deny',
+        '127.0.0.2',
+        '--metrics',
+        '127.0.0.1:0',
+        '--stats-interval',
+        '0',
+      ],
+      2,
+    );
+    relay = started.relay;
+    const base = await metricsBase(relay);
+    const [udpPort, tcpPort] = started.listeners.map(portOf) as [number, number];
+    await sendFrom('127.0.0.2', udpPort, ['denied 1', 'denied 2', 'denied 3']);
+    await sendFrom('127.0.0.1', udpPort, ['ok 1', 'ok 2']);
+    const denied = net.connect({ port: tcpPort, host: '127.0.0.1', localAddress: '127.0.0.2' });
+    denied.on('error', () => {});
+    denied.write('denied tcp\n');
+    await new Promise<void>((resolve) => denied.once('close', () => resolve()));
+    const allowed = net.connect({ port: tcpPort, host: '127.0.0.1', localAddress: '127.0.0.1' });
+    allowed.end('ok tcp\n');
+    await sink.waitFor(3);
+    await eventually(async () => {
+      const l = (await stats(base)).listeners;
+      const udp = l[0]!.droppedMessages.denied;
+      const tcp = l[1]!.droppedMessages.denied;
+      return (udp === 3 && tcp === 1) || `denied: udp ${udp} of 3, tcp ${tcp} of 1`;
+    });
+    assert.deepEqual(sink.messages.map((m) => m.toString()).sort(), ['ok 1', 'ok 2', 'ok tcp']);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /^relay_ingest_dropped_messages_total\{listener="udp@127\.0\.0\.1:\d+",reason="denied"\} 3$/m);
+    assert.match(relay.stderr, /ignored 127\.0\.0\.2: in --deny/);
+  } finally {
+    await stopRelayAndSinks(relay, [sink]);
+  }
+});
