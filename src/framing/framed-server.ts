@@ -39,6 +39,8 @@ export interface FramedServerTls {
   ca?: string;
   /** Require a client certificate signed by `ca`: a client without one, or with another, is refused. */
   requestCert?: boolean;
+  /** A handshake not done by then fails (Node's default: 120 s). */
+  handshakeTimeoutMs?: number;
 }
 
 /**
@@ -69,6 +71,13 @@ export function createFramedServer(options: FramedServerOptions): net.Server {
     socket.on('close', () => handlers.closed?.(decoder.pendingBytes, socket));
   };
   if (!options.tls) return net.createServer(serve);
-  const { cert, key, ca, requestCert = false } = options.tls;
-  return tls.createServer({ cert, key, ca, requestCert, rejectUnauthorized: requestCert, minVersion: 'TLSv1.2' }, serve);
+  const { cert, key, ca, requestCert = false, handshakeTimeoutMs } = options.tls;
+  const server = tls.createServer(
+    { cert, key, ca, requestCert, rejectUnauthorized: requestCert, minVersion: 'TLSv1.2', handshakeTimeout: handshakeTimeoutMs },
+    serve,
+  );
+  // Node emits tlsClientError and leaves the connection open after a handshake timeout (a client
+  // that sent part of a handshake and waits kept it open after the timeout): close it.
+  server.on('tlsClientError', (_error, socket) => socket.destroy());
+  return server;
 }

@@ -31,7 +31,7 @@ export const openTcpListener: OpenListener = async (listener, address, intake) =
       intake.log.log(
         'warn',
         `tls-handshake:${listener.index}:${reason}`,
-        `${listener.text}: refused a TLS connection from ${socket.remoteAddress}: ${error.message}`,
+        `${listener.text}: refused a TLS connection from ${socket.remoteAddress ?? 'an unknown source'}: ${error.message}`,
       );
     });
   }
@@ -58,8 +58,15 @@ export const openTcpListener: OpenListener = async (listener, address, intake) =
   };
 };
 
+/**
+ * How long a TLS handshake may take before the connection is closed (and counted, tls_handshake).
+ * A handshake is a few round trips; Node's default, 120 s, would let a client that sends half a
+ * ClientHello hold a connection (and a --max-connections place) for two minutes.
+ */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 function serverTls(material: ListenerTls): FramedServerTls {
-  return { cert: material.cert, key: material.key, ca: material.ca, requestCert: material.ca !== undefined };
+  return { cert: material.cert, key: material.key, ca: material.ca, requestCert: material.ca !== undefined, handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS };
 }
 
 /** What setSecureContext takes: the certificate and key, and the CAs client certificates must lead to. */

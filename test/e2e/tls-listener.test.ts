@@ -12,6 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { issueCert } from '../../src/bench/throwaway-certs.js';
+import { mulberry32, randomInt } from '../helpers/prng.js';
 import { testPkiPerFile } from '../helpers/certs.js';
 import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
 import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
@@ -154,4 +155,79 @@ test('tls@ listener: without --listen-tls-cert it is one line and exit 2', async
     startRelay(['tls@127.0.0.1:0', 'tcp@127.0.0.1:9']),
     /^relay: listener tls@127\.0\.0\.1:0: give --listen-tls-cert and --listen-tls-key \(the certificate it presents\)$/m,
   );
+});
+
+test('tls@ listener: 60 seeded connections of random bytes and a stalled handshake are each closed and counted; a good sender streams on, in order, through 3 certificate reloads', async () => {
+  const sink = await TestSink.start('lf');
+  let relay: RelayProcess | undefined;
+  try {
+    const started = await startRelay([
+      'tls@127.0.0.1:0?framing=octet',
+      `${sink.address()}?framing=lf`,
+      '--listen-tls-cert',
+      pki().server.certFile,
+      '--listen-tls-key',
+      pki().server.keyFile,
+      '--metrics',
+      '127.0.0.1:0',
+      '--stats-interval',
+      '0',
+    ]);
+    relay = started.relay;
+    const port = portOf(started.listeners[0]!);
+    const base = await metricsBase(relay);
+    const good = await connectTls(port, {});
+    assert.ok(!(good instanceof Error), String(good));
+    const N = 20_000;
+    const frame = (i: number): Buffer => {
+      const m = `message ${i}`;
+      return Buffer.from(`${m.length} ${m}`);
+    };
+    let sent = 0;
+    const pump = async (upTo: number): Promise<void> => {
+      const chunk: Buffer[] = [];
+      for (; sent < upTo; sent++) chunk.push(frame(sent));
+      if (!good.write(Buffer.concat(chunk))) await once(good, 'drain');
+    };
+    // A handshake begun and never finished (a record announcing 4 KiB, 3 bytes of it sent): closed
+    // after the handshake timeout (10 s), not held.
+    const stalled = net.connect(port, '127.0.0.1');
+    stalled.on('error', () => {});
+    stalled.resume();
+    stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x10, 0x00, 1, 2, 3]));
+    const stalledClosed = new Promise<void>((resolve) => stalled.once('close', () => resolve()));
+    const random = mulberry32(26);
+    for (let round = 0; round < 3; round++) {
+      await pump(((round + 1) * N) / 4);
+      // Garbage: 20 connections of random bytes (sometimes a TLS record header first), each closed by the server.
+      await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          const bytes = Uint8Array.from({ length: randomInt(random, 1, 600) }, () => randomInt(random, 0, 255));
+          if (random() < 0.5) bytes.set([0x16, 0x03, 0x01].slice(0, bytes.length));
+          const s = net.connect(port, '127.0.0.1');
+          s.on('error', () => {});
+          s.resume(); // else its 'end' (and 'close') never comes
+          s.end(bytes);
+          await new Promise<void>((resolve) => s.once('close', () => resolve()));
+        }),
+      );
+      relay.child.kill('SIGHUP');
+      await eventually(async () => (await stats(base)).reloads.ok === round + 1 || `reload ${round + 1} not done`);
+    }
+    await pump(N);
+    good.end();
+    await sink.waitFor(N, 30_000);
+    assert.deepEqual(
+      sink.messages.map((m) => m.toString()),
+      Array.from({ length: N }, (_, i) => `message ${i}`),
+    );
+    const stalledVerdict = await Promise.race([stalledClosed.then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('open'), 20_000))]);
+    assert.equal(stalledVerdict, 'closed', 'the stalled handshake was still open 20 s later');
+    await eventually(async () => {
+      const closed = (await stats(base)).listeners[0]!.closedConnections.tls_handshake;
+      return closed === 61 || `${closed} of 61 garbage and stalled connections counted`;
+    });
+  } finally {
+    await stopRelayAndSinks(relay, [sink]);
+  }
 });
