@@ -39,9 +39,15 @@ function table(rows: string[][]): string[] {
 }
 
 /** Table lines with, under a row that has drops, an indented `label: reason=n …` line. */
-function withDropLines(tableLines: string[], drops: Record<string, number>[], label: string): string[] {
+function withDropLines(
+  tableLines: string[],
+  drops: Record<string, number>[],
+  label: string,
+  more?: { label: string; counts: Record<string, number>[] },
+): string[] {
   const [header = '', ...rows] = tableLines;
-  return [header, ...rows.flatMap((row, i) => (total(drops[i] ?? {}) > 0 ? [row, `    ${label}: ${reasons(drops[i]!)}`] : [row]))];
+  const detail = (counts: Record<string, number> | undefined, what: string): string[] => (total(counts ?? {}) > 0 ? [`    ${what}: ${reasons(counts!)}`] : []);
+  return [header, ...rows.flatMap((row, i) => [row, ...detail(drops[i], label), ...(more ? detail(more.counts[i], more.label) : [])])];
 }
 
 /** The lines of one screen, none wider than `widthColumns`. */
@@ -67,6 +73,7 @@ export function renderTop(previous: Snapshot | undefined, current: Snapshot, wid
       ]),
       current.listeners.map((l) => l.droppedMessages),
       'ingest drops',
+      { label: 'connections closed', counts: current.listeners.map((l) => l.closedConnections) },
     ),
     '',
   ];

@@ -357,7 +357,7 @@ for (const { widthColumns, lagBarCells } of [
     const lines = renderTop(before, later(before, 2, 5000), widthColumns);
     for (const line of lines) assert.ok(line.length <= widthColumns, `${line.length} > ${widthColumns}: ${line}`);
     // The screen has the same rows at every width; only their right edge is cut.
-    assert.equal(lines.length, 17);
+    assert.equal(lines.length, 18);
     const wide = renderTop(before, later(before, 2, 5000), 1000);
     // Compare the left 20 columns (the lag bars further right change width with the terminal).
     for (const [i, line] of lines.entries()) assert.ok(wide[i]!.startsWith(line.replace(/…$/, '').slice(0, 20)), `line ${i} starts like the full line`);
@@ -367,7 +367,10 @@ for (const { widthColumns, lagBarCells } of [
     assert.match(screen, /^relay top — up 10m2s, ingest running \(native\), cpu 50%, rss 150 MiB\n/);
     assert.match(screen, /\nring \[#{8}\.{22}\] 25\.0% of 64 MiB\n/);
     assert.match(screen, /\nudp@0\.0\.0\.0:2008 +5\.0k +1\.0M +52 +9\n {4}ingest drops: oversize=1 not_allowed=8\n/);
-    assert.match(screen, /\ntcp@\[::\]:2010 +5\.0k +15\.0k +0 +3\n {4}ingest drops: framing=3\n/);
+    assert.match(
+      screen,
+      /\ntcp@\[::\]:2010 +5\.0k +15\.0k +0 +3\n {4}ingest drops: framing=3\n {4}connections closed: tls_handshake=2 max_connections=5 idle_timeout=1\n/,
+    );
     assert.match(screen, new RegExp(`\\ntcp@10\\.0\\.0\\.5:2009 +up 10m2s +5\\.0k +0 +\\[\\.{${lagBarCells}}\\] +0 B +20/15 +0\\n`));
     assert.match(
       screen,
