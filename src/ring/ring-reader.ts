@@ -18,6 +18,9 @@ export class RingReader {
   segmentItems = 0;
   /** Last dropUntil(): items skipped. */
   droppedItems = 0;
+  /** Reused by payloads(): where the payloads of a run lie (spans()). */
+  private readonly scratchOffsets: number[] = [];
+  private readonly scratchLengths: number[] = [];
 
   constructor(views: RingViews) {
     this.v = views;
@@ -158,18 +161,11 @@ export class RingReader {
    * too) and returns how many. Views alias the ring: use them before releasing the range.
    */
   payloads(from: number, to: number, out: Uint8Array[]): number {
-    const v = this.v;
-    let position = from;
-    let items = 0;
-    while (position !== to) {
-      position = this.itemStart(position);
-      if (position === to) break;
-      const length = this.payloadLength(position);
-      const offset = (position & v.mask) + ITEM_HEADER_BYTES;
-      out.push(v.data.subarray(offset, offset + length));
-      position = advance(position, ITEM_HEADER_BYTES + length);
-      items++;
-    }
+    const { scratchOffsets: offsets, scratchLengths: lengths } = this;
+    offsets.length = 0;
+    lengths.length = 0;
+    const items = this.spans(from, to, offsets, lengths);
+    for (let i = 0; i < items; i++) out.push(this.payloadAt(offsets[i]!, lengths[i]!));
     return items;
   }
 
