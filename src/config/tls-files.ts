@@ -29,14 +29,7 @@ export interface TlsSettings {
  */
 export function loadTlsClient(settings: TlsSettings, where: string): TlsClientOptions {
   const prefix = where === '' ? '' : `${where}: `;
-  const read = (file: string | undefined, key: string): string | undefined => {
-    if (file === undefined) return undefined;
-    try {
-      return readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new RelayError('ERR_TLS_FILE', `${prefix}${key} ${file}: cannot read: ${(error as Error).message}`, { cause: error });
-    }
-  };
+  const read = (file: string | undefined, key: string): string | undefined => (file === undefined ? undefined : readPem(file, `${prefix}${key}`));
   const ca = read(settings.caFile, 'tls-ca');
   const cert = read(settings.certFile, 'tls-cert');
   const key = read(settings.keyFile, 'tls-key');
@@ -54,13 +47,7 @@ export function loadTlsClient(settings: TlsSettings, where: string): TlsClientOp
   }
   if (cert !== undefined) {
     checkCertificate(cert, `${prefix}tls-cert ${settings.certFile}`);
-    try {
-      tls.createSecureContext({ cert, key });
-    } catch (error) {
-      throw new RelayError('ERR_TLS_FILE', `${prefix}tls-key ${settings.keyFile}: does not fit tls-cert ${settings.certFile}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
+    checkKeyFits(cert, key!, `${prefix}tls-key ${settings.keyFile}`, `tls-cert ${settings.certFile}`);
   }
   const fingerprint = createHash('sha256')
     .update(JSON.stringify([settings.servername ?? '', ca ?? '', cert ?? '', key ?? '']))
@@ -70,24 +57,11 @@ export function loadTlsClient(settings: TlsSettings, where: string): TlsClientOp
 
 /** The files of --listen-tls-cert, --listen-tls-key and --listen-tls-ca, read and checked; throws RelayError('ERR_TLS_FILE'). */
 export function loadTlsServer(files: { certFile: string; keyFile: string; caFile: string | undefined }): ListenerTls {
-  const read = (file: string, option: string): string => {
-    try {
-      return readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new RelayError('ERR_TLS_FILE', `--${option} ${file}: cannot read: ${(error as Error).message}`, { cause: error });
-    }
-  };
-  const cert = read(files.certFile, 'listen-tls-cert');
-  const key = read(files.keyFile, 'listen-tls-key');
-  const ca = files.caFile === undefined ? undefined : read(files.caFile, 'listen-tls-ca');
+  const cert = readPem(files.certFile, '--listen-tls-cert');
+  const key = readPem(files.keyFile, '--listen-tls-key');
+  const ca = files.caFile === undefined ? undefined : readPem(files.caFile, '--listen-tls-ca');
   checkCertificate(cert, `--listen-tls-cert ${files.certFile}`);
-  try {
-    tls.createSecureContext({ cert, key });
-  } catch (error) {
-    throw new RelayError('ERR_TLS_FILE', `--listen-tls-key ${files.keyFile}: does not fit --listen-tls-cert ${files.certFile}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
+  checkKeyFits(cert, key, `--listen-tls-key ${files.keyFile}`, `--listen-tls-cert ${files.certFile}`);
   if (ca !== undefined) {
     checkCertificate(ca, `--listen-tls-ca ${files.caFile}`);
     try {
@@ -97,6 +71,24 @@ export function loadTlsServer(files: { certFile: string; keyFile: string; caFile
     }
   }
   return { cert, key, ca };
+}
+
+/** The text of PEM file `file`, given as `what` (`--listen-tls-cert`, `relay.toml: destination 2: tls-ca`); throws RelayError('ERR_TLS_FILE'). */
+function readPem(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new RelayError('ERR_TLS_FILE', `${what} ${file}: cannot read: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Throws RelayError('ERR_TLS_FILE') naming the key (`keyWhat`) unless `key` is the private key of `cert` (`certWhat`). */
+function checkKeyFits(cert: string, key: string, keyWhat: string, certWhat: string): void {
+  try {
+    tls.createSecureContext({ cert, key });
+  } catch (error) {
+    throw new RelayError('ERR_TLS_FILE', `${keyWhat}: does not fit ${certWhat}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 const PEM_CERTIFICATE = '-----BEGIN CERTIFICATE-----';
