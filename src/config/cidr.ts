@@ -36,7 +36,7 @@ export function parseCidr(input: string, option = '--allow'): Cidr {
  * One allowed block in IPv6 space, where BlockList matches every address: an IPv4 block a.b.c.d/p
  * is ::ffff:a.b.c.d/(96+p), as an IPv4 sender is ::ffff:a.b.c.d. So an IPv4 sender and the same
  * sender IPv4-mapped get one verdict, and a /0 IPv6 block allows IPv4 senders too (Node 20's
- * BlockList answers so; test/unit/cidr.test.ts holds allowsBytes to allows() on random addresses).
+ * BlockList answers so; test/unit/cidr.test.ts holds refusalBytes to refusal() on random addresses).
  */
 interface ByteBlock {
   /** The block's address, 16 bytes, network order. */
@@ -159,15 +159,5 @@ export class AllowList {
     if (this.denied?.containsBytes(family, bytes, offset)) return 'denied';
     if (this.allowed && !this.allowed.containsBytes(family, bytes, offset)) return 'not_allowed';
     return undefined;
-  }
-
-  /** True when `address` may send. */
-  allows(address: string | undefined): boolean {
-    return this.refusal(address) === undefined;
-  }
-
-  /** True when the raw address may send (refusalBytes). */
-  allowsBytes(family: 4 | 6, bytes: Uint8Array, offset: number): boolean {
-    return this.refusalBytes(family, bytes, offset) === undefined;
   }
 }

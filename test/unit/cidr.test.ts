@@ -39,21 +39,21 @@ for (const [input, fragment] of [
 
 test('cidr: an allow-list matches IPv4, IPv6 and IPv4-mapped senders; an empty one allows all', () => {
   const list = new AllowList(['10.0.0.0/8', '2001:db8::/32'].map((c) => parseCidr(c)));
-  assert.equal(list.allows('10.1.2.3'), true);
-  assert.equal(list.allows('::ffff:10.1.2.3'), true);
-  assert.equal(list.allows('11.0.0.1'), false);
-  assert.equal(list.allows('::ffff:11.0.0.1'), false);
-  assert.equal(list.allows('2001:db8::5'), true);
-  assert.equal(list.allows('::1'), false);
-  assert.equal(list.allows(undefined), false);
-  assert.equal(new AllowList([]).allows('203.0.113.9'), true);
+  assert.equal(list.refusal('10.1.2.3'), undefined);
+  assert.equal(list.refusal('::ffff:10.1.2.3'), undefined);
+  assert.equal(list.refusal('11.0.0.1'), 'not_allowed');
+  assert.equal(list.refusal('::ffff:11.0.0.1'), 'not_allowed');
+  assert.equal(list.refusal('2001:db8::5'), undefined);
+  assert.equal(list.refusal('::1'), 'not_allowed');
+  assert.equal(list.refusal(undefined), 'not_allowed');
+  assert.equal(new AllowList([]).refusal('203.0.113.9'), undefined);
 });
 
 /** An address as the native receiver reports it: family and raw bytes (IPv6 from its 8 groups). */
 const v4 = (...octets: number[]): [4, Uint8Array] => [4, Uint8Array.from(octets)];
 const v6 = (...words: number[]): [6, Uint8Array] => [6, Uint8Array.from(words.flatMap((w) => [w >> 8, w & 0xff]))];
 
-test('cidr: allowsBytes gives the verdicts of allows() on raw IPv4, IPv6, IPv4-mapped and IPv4-compatible senders', () => {
+test('cidr: refusalBytes gives the verdicts of refusal() on raw IPv4, IPv6, IPv4-mapped and IPv4-compatible senders', () => {
   const list = new AllowList(['10.0.0.0/8', '2001:db8::/32', '::ffff:192.0.2.0/120', 'fe80::1%eth0/64'].map((c) => parseCidr(c)));
   for (const [[family, bytes], allowed] of [
     [v4(10, 1, 2, 3), true],
@@ -68,14 +68,14 @@ test('cidr: allowsBytes gives the verdicts of allows() on raw IPv4, IPv6, IPv4-m
     [v6(0, 0, 0, 0, 0, 0, 0, 1), false],
   ] as const) {
     const text = formatAddress(family, bytes, 0);
-    assert.equal(list.allows(text), allowed, `allows(${text})`);
-    assert.equal(list.allowsBytes(family, bytes, 0), allowed, `allowsBytes(${text})`);
+    assert.equal(list.refusal(text), allowed ? undefined : 'not_allowed', `refusal(${text})`);
+    assert.equal(list.refusalBytes(family, bytes, 0), allowed ? undefined : 'not_allowed', `refusalBytes(${text})`);
   }
-  assert.equal(new AllowList([]).allowsBytes(4, Uint8Array.of(203, 0, 113, 9), 0), true);
+  assert.equal(new AllowList([]).refusalBytes(4, Uint8Array.of(203, 0, 113, 9), 0), undefined);
   // An IPv6 /0 allows IPv4 senders too, an IPv4 /0 no IPv6 sender but the IPv4-mapped ones.
-  assert.equal(new AllowList([parseCidr('::/0')]).allowsBytes(...v4(203, 0, 113, 9), 0), true);
-  assert.equal(new AllowList([parseCidr('0.0.0.0/0')]).allowsBytes(...v6(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1), 0), false);
-  assert.equal(new AllowList([parseCidr('0.0.0.0/0')]).allowsBytes(...v6(0, 0, 0, 0, 0, 0xffff, 1, 1), 0), true);
+  assert.equal(new AllowList([parseCidr('::/0')]).refusalBytes(...v4(203, 0, 113, 9), 0), undefined);
+  assert.equal(new AllowList([parseCidr('0.0.0.0/0')]).refusalBytes(...v6(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1), 0), 'not_allowed');
+  assert.equal(new AllowList([parseCidr('0.0.0.0/0')]).refusalBytes(...v6(0, 0, 0, 0, 0, 0xffff, 1, 1), 0), undefined);
 });
 
 /** A random block with its raw address bytes: IPv4, IPv6, IPv4-mapped IPv6, or ::/0. */
@@ -123,7 +123,7 @@ function randomSender(random: () => number, near: { cidr: Cidr; bytes: Uint8Arra
   return random() < 0.4 ? [6, Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...bytes)] : [4, bytes];
 }
 
-test('cidr: allowsBytes and allows() agree on 400 seeded random allow-lists and senders', () => {
+test('cidr: refusalBytes and refusal() agree on 400 seeded random allow-lists and senders', () => {
   const seed = 0x5eed16;
   const random = mulberry32(seed);
   const verdicts = { allowed: 0, refused: 0 };
@@ -136,9 +136,9 @@ test('cidr: allowsBytes and allows() agree on 400 seeded random allow-lists and 
     const buffer = new Uint8Array(offset + 16).fill(0xa5);
     buffer.set(address, offset);
     const text = formatAddress(family, buffer, offset);
-    const allowed = list.allows(text);
+    const allowed = list.refusal(text) === undefined;
     const context = `seed ${seed} case ${n}: ${text} against ${blocks.map((b) => b.cidr.text).join(', ')}`;
-    assert.equal(list.allowsBytes(family, buffer, offset), allowed, context);
+    assert.equal(list.refusalBytes(family, buffer, offset), list.refusal(text), context);
     verdicts[allowed ? 'allowed' : 'refused']++;
   }
   // Both verdicts come up often, or the agreement would say little.
@@ -168,9 +168,9 @@ test('cidr: --deny wins over --allow; refusalBytes and refusal() agree on 400 se
     const [family, address] = randomSender(random, random() < 0.8 ? blocks[randomInt(random, 0, blocks.length - 1)] : undefined);
     const text = formatAddress(family, address, 0);
     const expected =
-      deny.length > 0 && new AllowList(deny.map((b) => b.cidr)).allows(text)
+      deny.length > 0 && new AllowList(deny.map((b) => b.cidr)).refusal(text) === undefined
         ? 'denied'
-        : allow.length > 0 && !new AllowList(allow.map((b) => b.cidr)).allows(text)
+        : allow.length > 0 && new AllowList(allow.map((b) => b.cidr)).refusal(text) !== undefined
           ? 'not_allowed'
           : undefined;
     const context = `seed ${seed} case ${n}: ${text}, allow ${allow.map((b) => b.cidr.text).join(', ')}, deny ${deny.map((b) => b.cidr.text).join(', ')}`;
