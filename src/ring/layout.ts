@@ -12,7 +12,7 @@
  * | TAIL_ID             | items published  | ingest (Atomics.store)      | egress, metrics    | count of items ever published (u32, wraps); the id of the next item |
  * | REFUSED_APPENDS     | appends refused  | ingest (Atomics.store)      | egress             | count of appends refused for want of space (u32, wraps): ingest is short of space, the isolation rule applies at once (egress/lag-policy.ts) |
  * | HEAD                | head position    | background (Atomics.store)  | ingest             | every byte below it is free: ingest may write up to HEAD + capacity |
- * | EGRESS_SLEEPING     | 1 = egress waits | egress sets, ingest clears  | ingest             | egress is parked in Atomics.waitAsync on TAIL: ingest must notify |
+ * | EGRESS_SLEEPING     | 1 = egress waits | egress sets, ingest clears  | ingest             | egress is parked in Atomics.waitAsync on this flag: ingest clears it and notifies |
  * | BG_SLEEPING         | 1 = bg waits     | background sets, ingest clears | ingest          | background is parked in Atomics.wait on BG_WAKE (the native thread: on its own condition variable) |
  * | BG_WAKE             | wake counter     | ingest, main (Atomics.add)  | background         | futex word the background thread waits on |
  * | STOP                | 1 = stop         | main                        | background         | background thread leaves its loop |

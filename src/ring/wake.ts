@@ -1,12 +1,20 @@
 /**
  * The wake protocol between the ring's producer (ingest) and its consumer (egress), both halves in
- * one place. A consumer announces it is going to sleep (EGRESS_SLEEPING = 1), then waits for TAIL
- * to differ from the tail it last served; the producer stores TAIL first and then checks the
- * flag. With sequentially consistent atomics one of the two always sees the other's store: either
- * the producer sees the flag and notifies, or the wait sees the new TAIL and returns at once. So no
- * publish is missed, and the producer pays for a notify (~25 µs wake) only when the consumer
- * parked: at most one wake per batch. A pending Atomics.waitAsync does not keep a worker's event
- * loop alive.
+ * one place. A consumer announces it is going to sleep (EGRESS_SLEEPING = 1), then looks at TAIL
+ * once more and, if it is still the tail it last served, waits for the flag to be cleared. The
+ * producer stores TAIL first and then clears the flag, notifying when it was set. With
+ * sequentially consistent atomics one of the two always sees the other's store: either the
+ * consumer sees the new TAIL and serves it, or the producer sees the flag, clears it and
+ * notifies; and a wait that starts after the flag was cleared returns at once, since it waits
+ * only while the flag is 1. So no publish is missed, and the producer pays for a notify (~25 µs
+ * wake) only when the consumer parked: at most one wake per batch.
+ *
+ * The wait is on the flag, not on TAIL: a publish may leave TAIL as it was (a batch refused
+ * whole, denied or rate-limited, or an append refused for want of space, which egress must hear
+ * about). Waiting on TAIL, such a publish could clear the flag between the consumer's announcing
+ * and its wait; the wait then started (TAIL unchanged), the next publish saw nobody asleep, and
+ * the consumer slept on with items in the ring (test/unit/ring-wake.test.ts catches it).
+ * A pending Atomics.waitAsync does not keep a worker's event loop alive.
  */
 import { EGRESS_SLEEPING, TAIL, type RingViews } from './layout.js';
 
@@ -18,20 +26,25 @@ export function publishTail(v: RingViews, tail: number): void {
   // Only a consumer that announced it is parked gets a notify; the exchange makes sure only one
   // publisher pays for it.
   if (Atomics.load(c, EGRESS_SLEEPING) === 1 && Atomics.exchange(c, EGRESS_SLEEPING, 0) === 1) {
-    Atomics.notify(c, TAIL);
+    Atomics.notify(c, EGRESS_SLEEPING);
   }
 }
 
 /**
- * Consumer half: announces the consumer is going to sleep, then waits for TAIL to differ from
- * `lastTail`. Returns undefined when it already differs (serve it now), else a promise that
- * resolves once it has.
+ * Consumer half: announces the consumer is going to sleep, then returns undefined when TAIL
+ * already differs from `lastTail` (serve it now), else a promise that resolves once a producer
+ * published (cleared the flag).
  */
 export function waitForTail(v: RingViews, lastTail: number): Promise<void> | undefined {
   const c = v.control;
-  // Announce: from here on, a publishing producer must notify us.
+  // Announce: from here on, a publishing producer must clear the flag and notify us.
   Atomics.store(c, EGRESS_SLEEPING, 1);
-  const wait = Atomics.waitAsync(c, TAIL, lastTail | 0);
+  if (Atomics.load(c, TAIL) !== (lastTail | 0)) {
+    Atomics.store(c, EGRESS_SLEEPING, 0);
+    return undefined;
+  }
+  // Returns at once ('not-equal') if a producer cleared the flag since we set it.
+  const wait = Atomics.waitAsync(c, EGRESS_SLEEPING, 1);
   if (!wait.async) {
     Atomics.store(c, EGRESS_SLEEPING, 0);
     return undefined;
