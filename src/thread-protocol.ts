@@ -14,6 +14,7 @@ import type { FramingName } from './framing/index.js';
 import type { RingBuffers } from './ring/layout.js';
 import type { DestinationDropReason } from './metrics/snapshot-types.js';
 import type { SplitName } from './ingest/line-split.js';
+import type { RateLimit } from './ingest/rate-limit.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -70,12 +71,14 @@ export interface IngestOptions {
   limits: InputLimits;
 }
 
-/** What one input connection may take (--max-connections, --idle-timeout). */
+/** What inputs may take (--max-connections, --idle-timeout, --rate-limit, --rate-burst). */
 export interface InputLimits {
   /** Most open connections per TCP/TLS listener. */
   maxConnections: number;
   /** A connection that completes no message for this long is closed; 0: never. */
   idleTimeoutMs: number;
+  /** Messages per second per source address, per listener (src/ingest/rate-limit.ts); undefined: no limit. */
+  rateLimit: RateLimit | undefined;
 }
 
 /** A tls@ listener's certificate and key, and with `ca` the CAs client certificates must lead to (mutual TLS): PEM text. */

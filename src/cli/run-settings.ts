@@ -12,7 +12,7 @@ import { readCarbonConfig } from '../route/carbon-config.js';
 import { checkHashMembers, readGroupTable, type GroupTable } from '../config/group-config.js';
 import { MAX_ROUTE_RULES, type RouteSpec, type RuleSpec } from '../route/route-spec.js';
 import { readRouteOptions } from '../config/route-config.js';
-import { SETTINGS } from '../config/settings.js';
+import { SETTINGS, burstOf } from '../config/settings.js';
 import { camelCase, type SettingValues } from '../config/setting-values.js';
 import type { Setting } from '../config/setting-kinds.js';
 import { ringBytesFor } from '../config/ring-size.js';
@@ -122,7 +122,11 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
     allow: options.allow,
     deny: options.deny,
     listenerTls,
-    inputLimits: { maxConnections: options.maxConnections, idleTimeoutMs: options.idleTimeout },
+    inputLimits: {
+      maxConnections: options.maxConnections,
+      idleTimeoutMs: options.idleTimeout,
+      rateLimit: options.rateLimit === 0 ? undefined : { perSecond: options.rateLimit, burst: burstOf(options.rateLimit, options.rateBurst) },
+    },
     spill: options.spillDir === undefined ? undefined : { dir: options.spillDir, maxBytes: options.spillMax },
     reconnectMinMs: options.reconnectMin,
     reconnectMaxMs: options.reconnectMax,

@@ -46,7 +46,7 @@ export interface RelayConfig {
   deny: Cidr[];
   /** What tls@ listeners serve with (--listen-tls-*, read by the main thread); undefined without a tls@ listener. */
   listenerTls?: ListenerTls;
-  /** --max-connections, --idle-timeout. */
+  /** --max-connections, --idle-timeout, --rate-limit, --rate-burst. */
   inputLimits: InputLimits;
   drainTimeoutMs: number;
   connectTimeoutMs: number;
@@ -90,7 +90,7 @@ export const DEFAULTS = {
   reconnectMinMs: defaultOf('reconnect-min'),
   reconnectMaxMs: defaultOf('reconnect-max'),
   relpWindow: defaultOf('relp-window'),
-  inputLimits: { maxConnections: defaultOf('max-connections'), idleTimeoutMs: defaultOf('idle-timeout') },
+  inputLimits: { maxConnections: defaultOf('max-connections'), idleTimeoutMs: defaultOf('idle-timeout'), rateLimit: undefined },
   reclaimIntervalMs: 1000,
   logIntervalMs: 10_000,
 };

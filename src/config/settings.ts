@@ -226,6 +226,34 @@ export const SETTINGS = [
       'close a `tcp@`/`tls@` input connection that completes no message for this long, counted (`idle_timeout`): bytes trickled into a frame that never ends do not keep it (`0`: never). The default lets quiet senders keep their connection',
   }),
   row({
+    key: 'rate-limit',
+    arg: '<n>',
+    parse: (text: string) => parseCount(text, '--rate-limit', { min: 0, max: 100_000_000 }),
+    default: 0,
+    defaultText: 'none',
+    scope: 'relay',
+    applied: 'live',
+    show: {
+      line: 'inputs',
+      text: (n, v) => (n === 0 ? 'no rate limit' : `at most ${n} messages/s per source, bursts of ${burstOf(n, v.rateBurst as number)}`),
+    },
+    help: 'most messages per second per source address, per listener; excess is dropped and counted (0: no limit)',
+    readme:
+      'most messages per second from one source address, per listener (a token bucket per source; `0`: no limit). Excess is dropped and counted (`rate_limited`), other sources flow on; once per log interval a line names the top offenders. At most 65,536 sources are remembered per listener: when that is full, sources quiet long enough to have a full burst again are forgotten first, then the oldest (a forgotten one starts with a full burst)',
+  }),
+  row({
+    key: 'rate-burst',
+    arg: '<n>',
+    parse: (text: string) => parseCount(text, '--rate-burst', { min: 0, max: 100_000_000 }),
+    default: 0,
+    defaultText: 'the rate limit',
+    scope: 'relay',
+    applied: 'live',
+    show: { line: 'inputs', text: () => undefined },
+    help: 'with --rate-limit: messages a quiet source may send at once (0: one second of --rate-limit)',
+    readme: 'with `--rate-limit`: messages a quiet source may send at once, beyond the rate (`0`: one second of `--rate-limit`)',
+  }),
+  row({
     key: 'allow',
     arg: '<cidr>',
     parse: (text: string, previous: Cidr[] | undefined) => [...(previous ?? []), parseCidr(text)],
@@ -389,3 +417,8 @@ export const SETTINGS = [
   row({ key: 'quiet', short: '-q', default: false, scope: 'main', applied: 'live', show: 'not shown', help: 'log warnings and errors only' }),
   row({ key: 'verbose', short: '-v', default: false, scope: 'main', applied: 'live', show: 'not shown', help: 'log debug detail too' }),
 ] as const;
+
+/** The burst of --rate-limit `perSecond` with --rate-burst `burst` (0: one second's worth). */
+export function burstOf(perSecond: number, burst: number): number {
+  return burst === 0 ? perSecond : burst;
+}

@@ -16,6 +16,7 @@ import { openDgramUdpListener } from './udp-dgram-listener.js';
 import { openNativeUdpListener } from './udp-native-listener.js';
 import { openTcpListener } from './tcp-listener.js';
 import { readUntilQuiet } from './stop-reading.js';
+import { SourceRateLimiter, type SourceBucket } from './rate-limit.js';
 import { datagramBytes, splitLines, type AppendLine, type DropLine } from './line-split.js';
 import type { BoundListener, DestinationName, IngestOptions, ListenerChange, InputLimits, ListenerOptions, ListenerTls } from '../thread-protocol.js';
 
@@ -41,6 +42,8 @@ export class Ingest {
   private allowList: AllowList;
   private tls: ListenerTls | undefined;
   private limits: InputLimits;
+  /** Per listener slot, its sources' rate limits (with --rate-limit; made on first use). */
+  private readonly limiters: (SourceRateLimiter | undefined)[] = [];
   /** Per listener index, its counters (created on first use). */
   private readonly listenerCounters: ListenerCounters[] = [];
   /**
@@ -91,12 +94,28 @@ export class Ingest {
     this.log.log('warn', `${why}:${l}`, `${text}: ignored ${address ?? 'an unknown source'}: ${rule}`);
   }
 
+  /** Listener `l`'s rate limiter, or undefined without --rate-limit. */
+  private limiterOf(l: number): SourceRateLimiter | undefined {
+    const limit = this.limits.rateLimit;
+    if (limit === undefined) return undefined;
+    let limiter = this.limiters[l];
+    if (!limiter) {
+      limiter = new SourceRateLimiter(limit);
+      this.limiters[l] = limiter;
+    }
+    return limiter;
+  }
+
   /**
    * Appends one message from listener `l`: `length` bytes of `source` from `start` (publish() makes
-   * it visible). Returns false only when the ring had no room (an oversize message is dropped and
-   * counted, and the ring still has room).
+   * it visible); with `from`, only if its source has a token left. Returns false only when the ring
+   * had no room (a message dropped as oversize or over the rate limit leaves the ring room).
    */
-  private accept(l: number, source: Buffer, start = 0, length = source.length): boolean {
+  private accept(l: number, source: Buffer, start = 0, length = source.length, from?: SourceBucket): boolean {
+    if (from !== undefined && this.limiters[l]?.take(from) === false) {
+      this.dropRateLimited(l);
+      return true;
+    }
     if (length > this.options.maxMessageBytes) {
       this.dropOversize(l, length);
       return true;
@@ -112,6 +131,17 @@ export class Ingest {
   private dropOversize(l: number, length: number): void {
     this.countersOf(l).dropped('oversize');
     this.log.log('warn', `oversize:${l}`, `dropped a ${length}-byte message: larger than --max-message ${this.options.maxMessageBytes}`);
+  }
+
+  /** Counts a message over --rate-limit; the log line names the sources that had the most dropped since the last one. */
+  private dropRateLimited(l: number): void {
+    this.countersOf(l).dropped('rate_limited');
+    this.log.log('warn', `rate-limited:${l}`, () => {
+      const limit = this.limits.rateLimit;
+      const top = this.limiters[l]?.takeTopOffenders(3) ?? [];
+      const text = this.open.get(l)?.bound.text ?? `listener ${l}`;
+      return `${text}: dropping messages over --rate-limit ${limit?.perSecond}/s per source (burst ${limit?.burst}); most dropped since the last report: ${top.map((t) => `${t.source} (${t.dropped})`).join(', ')}`;
+    });
   }
 
   private dropRingFull(l: number): void {
@@ -152,14 +182,18 @@ export class Ingest {
   private datagramTaker(listener: ListenerOptions): Intake['acceptDatagram'] {
     const l = listener.index;
     if (listener.split === undefined) {
-      return (source, start, length) => {
-        this.accept(l, source, start, length);
+      return (source, start, length, from) => {
+        this.accept(l, source, start, length, from);
       };
     }
-    const append: AppendLine = (bytes, lineStart, lineLength) => this.accept(l, bytes, lineStart, lineLength);
+    // Each line is a message: each takes a token of the datagram's source.
+    let lineSource: SourceBucket | undefined;
+    const append: AppendLine = (bytes, lineStart, lineLength) => this.accept(l, bytes, lineStart, lineLength, lineSource);
     const drop: DropLine = (lineLength) => (lineLength > this.options.maxMessageBytes ? this.dropOversize(l, lineLength) : this.dropRingFull(l));
-    return (source, start, length) => {
+    return (source, start, length, from) => {
+      lineSource = from;
       splitLines(source, start, length, append, drop);
+      lineSource = undefined;
     };
   }
 
@@ -170,7 +204,10 @@ export class Ingest {
    */
   async listen(listener: ListenerOptions, { keepCounters = false } = {}): Promise<BoundListener> {
     const address = await resolveHost(listener.host, `cannot listen on ${listener.text}`);
-    if (!keepCounters) this.countersOf(listener.index).reset();
+    if (!keepCounters) {
+      this.countersOf(listener.index).reset();
+      this.limiters[listener.index] = undefined;
+    }
     let opened: Listener;
     try {
       opened = await this.openerFor(listener)(listener, address, this.intakeOf(listener));
@@ -214,6 +251,9 @@ export class Ingest {
     this.allowList = new AllowList(change.allow, change.deny);
     this.tls = change.tls;
     this.limits = change.limits;
+    const rateLimit = change.limits.rateLimit;
+    if (rateLimit === undefined) this.limiters.length = 0;
+    else for (const limiter of this.limiters) limiter?.set(rateLimit);
     for (const l of this.open.values()) {
       if (change.tls) l.setTls?.(change.tls);
       l.setLimits?.(change.limits);
@@ -279,8 +319,9 @@ export class Ingest {
       tls: () => this.tls,
       limits: () => this.limits,
       refuse: (address, why) => this.refuse(l, listener.text, address, why),
-      accept: (source, start, length) => {
-        this.accept(l, source, start, length);
+      rateLimiter: () => this.limiterOf(l),
+      accept: (source, start, length, from) => {
+        this.accept(l, source, start, length, from);
       },
       acceptDatagram: this.datagramTaker(listener),
       datagramBytes: datagramBytes(listener.split, this.options.maxMessageBytes),

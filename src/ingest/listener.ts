@@ -7,6 +7,7 @@
 import type { AllowList, Refusal } from '../config/cidr.js';
 import type { ListenerCounters } from '../metrics/counters.js';
 import type { RateLimitedLog } from '../logging.js';
+import { addressKey, type SourceBucket, type SourceRateLimiter } from './rate-limit.js';
 import type { BoundListener, InputLimits, ListenerOptions, ListenerTls } from '../thread-protocol.js';
 
 /** A bound listener: what it reports, the port it took (from the socket) and how to close it with its input. */
@@ -36,13 +37,22 @@ export interface Intake {
   limits(): InputLimits;
   /** Counts and logs a source the allow-list refused, and why (its address as text: the cold path). */
   refuse(address: string | undefined, why: Refusal): void;
-  /** Appends `length` bytes of `source` from `start` as one message (visible after a publish); oversize and ring-full are counted. */
-  accept(source: Buffer, start?: number, length?: number): void;
+  /**
+   * With --rate-limit, this listener's limits per source (a reload may add, change or remove
+   * them, so ask per batch or read); undefined without.
+   */
+  rateLimiter(): SourceRateLimiter | undefined;
+  /**
+   * Appends `length` bytes of `source` from `start` as one message (visible after a publish);
+   * oversize and ring-full are counted, and with `from` (its source's bucket of rateLimiter()) a
+   * message over the rate limit.
+   */
+  accept(source: Buffer, start?: number, length?: number, from?: SourceBucket): void;
   /**
    * Takes one datagram: as one message, or on a `?split=lf` listener each of its lines as one
    * (src/ingest/line-split.ts), counted as accept() counts them.
    */
-  acceptDatagram(source: Buffer, start: number, length: number): void;
+  acceptDatagram(source: Buffer, start: number, length: number, from?: SourceBucket): void;
   /** Bytes to receive a datagram into: --max-message, or for a split listener a whole UDP datagram. */
   datagramBytes: number;
   /** Makes what was appended visible to egress now. */
@@ -60,6 +70,12 @@ export function admits(intake: Intake, address: string | undefined): boolean {
   if (why === undefined) return true;
   intake.refuse(address, why);
   return false;
+}
+
+/** The rate-limit bucket of a source as a socket reports it (node:dgram, TCP), or undefined without --rate-limit. */
+export function bucketOfAddress(limiter: SourceRateLimiter | undefined, address: string | undefined): SourceBucket | undefined {
+  if (limiter === undefined || address === undefined) return undefined;
+  return limiter.bucketOf(addressKey(address), () => address);
 }
 
 /** Warns when the kernel granted a UDP socket less SO_RCVBUF than asked (Linux reports twice what it grants). */

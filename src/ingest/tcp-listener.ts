@@ -11,7 +11,7 @@ import { createFramedServer, type FramedConnection, type FramedServerTls } from 
 import { formatHostPort } from '../config/address.js';
 import type { ListenerOptions, ListenerTls } from '../thread-protocol.js';
 import { InputConnections } from './input-connections.js';
-import { admits, type Intake, type OpenListener } from './listener.js';
+import { admits, bucketOfAddress, type Intake, type OpenListener } from './listener.js';
 
 /** Binds a framed TCP (or TLS) listener on `address`; rejects with the server's error (e.g. EADDRINUSE) when it cannot. */
 export const openTcpListener: OpenListener = async (listener, address, intake) => {
@@ -83,7 +83,9 @@ function acceptInput(listener: ListenerOptions, socket: net.Socket, connections:
   return {
     messages: (payloads) => {
       connections.completed(socket);
-      for (const payload of payloads) intake.accept(payload);
+      // Looked up per read, not kept: a reload may add or change the limit.
+      const from = bucketOfAddress(intake.rateLimiter(), socket.remoteAddress);
+      for (const payload of payloads) intake.accept(payload, 0, payload.length, from);
       intake.publish();
     },
     garbage: (error) => {

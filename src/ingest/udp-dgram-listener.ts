@@ -4,7 +4,7 @@
  */
 import dgram from 'node:dgram';
 import { formatHostPort } from '../config/address.js';
-import { admits, checkRecvBuffer, type OpenListener } from './listener.js';
+import { admits, bucketOfAddress, checkRecvBuffer, type OpenListener } from './listener.js';
 
 /** Binds a node:dgram socket on `address`; rejects with its bind error. Each admitted datagram is one message, or one per line with ?split=lf. */
 export const openDgramUdpListener: OpenListener = async (options, address, intake) => {
@@ -29,7 +29,7 @@ export const openDgramUdpListener: OpenListener = async (options, address, intak
   socket.on('error', (error) => intake.log.log('warn', `udp-error:${options.index}`, `${options.text}: ${error.message}`));
   socket.on('message', (payload, sender) => {
     if (!admits(intake, sender.address)) return;
-    intake.acceptDatagram(payload, 0, payload.length);
+    intake.acceptDatagram(payload, 0, payload.length, bucketOfAddress(intake.rateLimiter(), sender.address));
     intake.publishSoon();
   });
   const bound = socket.address();

@@ -2,12 +2,13 @@
  * A UDP listener on the native addon: recvmmsg batches straight from this thread's event loop,
  * one JS call per batch; each datagram is copied once, from the batch buffer into the ring, and
  * the batch is published at once (one TAIL store, at most one wake of egress). The allow-list
- * matches each sender's raw address bytes: no text per datagram.
+ * and --rate-limit match each IPv4 sender's raw address bytes: no text per datagram.
  */
 import { formatHostPort } from '../config/address.js';
 import { loadNativeUdp, type NativeUdp } from '../native/addon.js';
 import { NativeUdpReceiver, type NativeUdpReceiverOptions } from './native-receiver.js';
-import { checkRecvBuffer, type OpenListener } from './listener.js';
+import { bucketOfAddress, checkRecvBuffer, type OpenListener } from './listener.js';
+import { ipv4Key, type SourceBucket } from './rate-limit.js';
 
 /** NativeUdpReceiver.open, its errors worded as node:dgram words them (`bind EADDRINUSE 127.0.0.1:2008`). */
 function openReceiver(native: NativeUdp, options: NativeUdpReceiverOptions): NativeUdpReceiver {
@@ -32,6 +33,7 @@ export const openNativeUdpListener: OpenListener = async (options, address, inta
       batch ??= Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
       const allowList = intake.allowList();
       const checkSource = !allowList.allowsEveryone;
+      const limiter = intake.rateLimiter();
       for (let i = 0; i < count; i++) {
         const why = checkSource ? allowList.refusalBytes(r.senderFamily(i), r.metaBytes, r.senderAddressOffset(i)) : undefined;
         if (why !== undefined) {
@@ -41,8 +43,13 @@ export const openNativeUdpListener: OpenListener = async (options, address, inta
         // A slot holds datagramBytes, so a truncated datagram reports a longer real length: accept()
         // drops it (whole) as oversize before copying anything.
         const length = r.length(i);
-        if (length > intake.datagramBytes) intake.accept(batch, r.offsetOf(i), length);
-        else intake.acceptDatagram(batch, r.offsetOf(i), length);
+        let from: SourceBucket | undefined;
+        if (limiter !== undefined) {
+          const text = () => r.senderAddress(i);
+          from = r.senderFamily(i) === 4 ? limiter.bucketOf(ipv4Key(r.metaBytes, r.senderAddressOffset(i)), text) : bucketOfAddress(limiter, text());
+        }
+        if (length > intake.datagramBytes) intake.accept(batch, r.offsetOf(i), length, from);
+        else intake.acceptDatagram(batch, r.offsetOf(i), length, from);
       }
       intake.publish();
     },

@@ -40,6 +40,8 @@ export const ListenerField = {
   closedIdleTimeout: 9,
   /** Datagrams or connections from a source inside --deny. */
   droppedDenied: 10,
+  /** Messages over --rate-limit from their source. */
+  droppedRateLimited: 11,
 } as const;
 export const LISTENER_FIELD_COUNT = Object.keys(ListenerField).length;
 
@@ -331,4 +333,5 @@ export const INGEST_DROP_FIELD = {
   framing: ListenerField.droppedFraming,
   not_allowed: ListenerField.droppedNotAllowed,
   denied: ListenerField.droppedDenied,
+  rate_limited: ListenerField.droppedRateLimited,
 } as const satisfies Record<IngestDropReason, number>;

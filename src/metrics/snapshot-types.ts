@@ -5,7 +5,7 @@
  */
 
 /** Why ingest dropped a message before it reached the ring. */
-export type IngestDropReason = 'oversize' | 'ring_full' | 'framing' | 'not_allowed' | 'denied';
+export type IngestDropReason = 'oversize' | 'ring_full' | 'framing' | 'not_allowed' | 'denied' | 'rate_limited';
 /** Why ingest refused (or closed) an input connection: its TLS handshake failed. */
 export type ConnectionClose = 'tls_handshake' | 'max_connections' | 'idle_timeout';
 /** Why a destination did not get a message the relay had received. */

@@ -5,26 +5,13 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
-import { once } from 'node:events';
 import net from 'node:net';
 import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
 import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
 import { stopRelayAndSinks, TestSink } from '../helpers/sinks.js';
+import { sendFrom } from '../helpers/udp-sender.js';
 
 const portOf = (listener: string): number => Number(listener.slice(listener.lastIndexOf(':') + 1));
-
-/** Sends `payloads` from a socket bound to `from` (a loopback address) to 127.0.0.1:port. */
-async function sendFrom(from: string, port: number, payloads: string[]): Promise<void> {
-  const socket = dgram.createSocket('udp4');
-  socket.bind(0, from);
-  await once(socket, 'listening');
-  try {
-    for (const p of payloads) await new Promise<void>((resolve, reject) => socket.send(p, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
-  } finally {
-    socket.close();
-  }
-}
 
 test('--deny 127.0.0.2 inside --allow 127.0.0.0/8: its datagrams and connections are dropped and counted, 127.0.0.1 flows on', async () => {
   const sink = await TestSink.start('lf');

@@ -1,5 +1,6 @@
 /** UDP senders for end-to-end tests: one that never outruns the receiver (at most `window` messages in flight), and one burst. */
 import dgram from 'node:dgram';
+import { once } from 'node:events';
 import net from 'node:net';
 
 /**
@@ -72,4 +73,21 @@ export async function sendBurst(target: { host: string; port: number }, payloads
   } finally {
     socket.close();
   }
+}
+
+/**
+ * Sends `payloads` one after the other from a socket bound to `from` (a loopback address such as
+ * 127.0.0.2) to 127.0.0.1:port; resolves with the milliseconds the sending took.
+ */
+export async function sendFrom(from: string, port: number, payloads: string[]): Promise<number> {
+  const socket = dgram.createSocket('udp4');
+  socket.bind(0, from);
+  await once(socket, 'listening');
+  const started = performance.now();
+  try {
+    for (const p of payloads) await new Promise<void>((resolve, reject) => socket.send(p, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+  } finally {
+    socket.close();
+  }
+  return performance.now() - started;
 }
