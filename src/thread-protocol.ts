@@ -15,6 +15,7 @@ import type { RingBuffers } from './ring/layout.js';
 import type { DestinationDropReason } from './metrics/snapshot-types.js';
 import type { SplitName } from './ingest/line-split.js';
 import type { RateLimit } from './ingest/rate-limit.js';
+import type { ProxyVersion } from './framing/proxy-header.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -53,6 +54,8 @@ export interface ListenerOptions {
   framing: FramingName;
   /** UDP: 'lf' makes each line of a datagram one message; undefined: each datagram is one. */
   split: SplitName | undefined;
+  /** TCP/TLS: each connection begins with a PROXY protocol header of this version; undefined: none. */
+  proxy: ProxyVersion | undefined;
 }
 
 /** What every listener of the ingest thread shares. */

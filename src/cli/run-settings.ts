@@ -205,7 +205,7 @@ export function describeSettings(s: RunSettings): string {
     const how =
       l.scheme === 'udp'
         ? `UDP via ${c.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram'}${split}`
-        : `framed ${l.scheme === 'tls' ? `${tlsHow}` : 'TCP'}, ${l.framing ?? c.framing}`;
+        : `framed ${l.scheme === 'tls' ? `${tlsHow}` : 'TCP'}, ${l.framing ?? c.framing}${l.proxy ? `, after a PROXY ${l.proxy} header` : ''}`;
     lines.push(`listen      ${l.text} (${how})`);
   }
   const describe = ({ endpoint: d, tls, member }: DestinationConfig): string => {

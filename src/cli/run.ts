@@ -80,10 +80,13 @@ async function run(settings: RunSettings, load: () => RunSettings): Promise<void
   if (settings.ingestWarning) log('warn', settings.ingestWarning);
   for (const [i, bound] of relay.listening.entries()) {
     const split = config.listeners[i]?.split === undefined ? '' : ', split into lines';
-    log(
-      'info',
-      `listening on ${bound.text}${bound.text.startsWith('udp@') ? ` (${config.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram'}${split})` : ''}`,
-    );
+    const proxy = config.listeners[i]?.proxy;
+    const how = bound.text.startsWith('udp@')
+      ? ` (${config.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram'}${split})`
+      : proxy
+        ? ` (PROXY ${proxy} header first)`
+        : '';
+    log('info', `listening on ${bound.text}${how}`);
   }
   const targets = [
     ...config.destinations.filter((d) => !d.member).map((d) => d.endpoint.text),

@@ -18,6 +18,7 @@ import { SocketAddress, isIPv6 } from 'node:net';
 import { RelayError } from '../errors.js';
 import { FRAMING_NAMES, type FramingName } from '../framing/index.js';
 import { SPLIT_NAMES, type SplitName } from '../ingest/line-split.js';
+import { PROXY_VERSIONS, type ProxyVersion } from '../framing/proxy-header.js';
 
 /** `relp` (RELP over TCP, as rsyslog's imrelp speaks it) is for `relay sink` and destinations. */
 export type Scheme = 'udp' | 'tcp' | 'tls' | 'relp';
@@ -29,6 +30,8 @@ export interface QueryParams {
   framing?: FramingName;
   /** `?split=lf`: a udp@ listener makes each line of a datagram one message. */
   split?: SplitName;
+  /** `?proxy=v1|v2`: a tcp@ or tls@ listener's connections each begin with a PROXY protocol header. */
+  proxy?: ProxyVersion;
 }
 export type QueryKey = keyof QueryParams;
 
@@ -36,6 +39,7 @@ export type QueryKey = keyof QueryParams;
 const QUERY_PARAMS: { readonly [K in QueryKey]-?: { values: readonly NonNullable<QueryParams[K]>[]; appliesTo: string } } = {
   framing: { values: FRAMING_NAMES, appliesTo: 'destinations and tcp listeners' },
   split: { values: SPLIT_NAMES, appliesTo: 'udp listeners' },
+  proxy: { values: PROXY_VERSIONS, appliesTo: 'tcp and tls listeners' },
 };
 /** Canonical order of the keys in `text`. */
 const QUERY_KEYS = Object.keys(QUERY_PARAMS) as QueryKey[];
@@ -51,6 +55,8 @@ export interface Endpoint {
   framing: FramingName | undefined;
   /** Only from '?split=lf' (udp listeners); absent means one datagram is one message. */
   split?: SplitName;
+  /** Only from '?proxy=v1|v2' (tcp and tls listeners): the PROXY protocol header each connection begins with. */
+  proxy?: ProxyVersion;
   /** Canonical text: 'tcp@[::1]:2009', 'udp@127.0.0.1:2008?split=lf', 'tcp@host:1?framing=lf'. */
   text: string;
 }
@@ -77,14 +83,15 @@ export interface ParseOptions {
 const SCHEMES: readonly Scheme[] = ['udp', 'tcp', 'tls', 'relp'];
 
 /**
- * A listener: udp@ (optionally ?split=lf), or tcp@ / tls@ for framed input (optionally ?framing=);
+ * A listener: udp@ (optionally ?split=lf), or tcp@ / tls@ for framed input (optionally ?framing=,
+ * and ?proxy=v1|v2 behind a load balancer that sends the PROXY protocol);
  * port 0 (an ephemeral port) allowed. A udp@ listener has always accepted ?framing= (it means
  * nothing there).
  */
 export const LISTENER_ADDRESS: ParseOptions = {
   schemes: ['udp', 'tcp', 'tls'],
   allowPortZero: true,
-  query: { udp: ['framing', 'split'], tcp: ['framing'], tls: ['framing'] },
+  query: { udp: ['framing', 'split'], tcp: ['framing', 'proxy'], tls: ['framing', 'proxy'] },
   what: 'listener',
 };
 /** A destination: tcp@, or tls@ (TLS over TCP), with an optional ?framing=; or relp@ (RELP frames each message itself). */
@@ -135,6 +142,7 @@ export function parseEndpoint(input: string, opts: ParseOptions): Endpoint {
   }
   const endpoint: Endpoint = { scheme, host, port, kind, framing: params.framing, text: formatEndpoint(scheme, host, port, params) };
   if (params.split !== undefined) endpoint.split = params.split;
+  if (params.proxy !== undefined) endpoint.proxy = params.proxy;
   return endpoint;
 }
 

@@ -4,12 +4,15 @@
  * `relay sink`, the bench's verifying sinks and the tests' sinks; what each does with a message,
  * a garbage frame or a torn one at close is its own business. With `tls` it is a TLS server
  * (connections are handed over once their handshake is done), optionally requiring client
- * certificates signed by a given CA (mutual TLS).
+ * certificates signed by a given CA (mutual TLS). With `proxy`, each connection first gives a PROXY
+ * protocol header (./proxy-header.ts), read before the TLS handshake and the framing; `accept`
+ * gets the client it names.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import { FrameDecoder } from './decoder.js';
 import type { FramingName } from './framing.js';
+import { readProxyHeader, type ProxyVersion } from './proxy-header.js';
 
 /** What to do with one connection's traffic. */
 export interface FramedConnection {
@@ -25,10 +28,24 @@ export interface FramedServerOptions {
   framing: FramingName;
   /** Largest message a peer may announce; more is garbage (bounds what a peer can make us buffer). */
   maxMessageBytes: number;
-  /** Called for each new connection: its handlers, or undefined to refuse it (destroyed at once). */
-  accept(socket: net.Socket): FramedConnection | undefined;
+  /**
+   * Called for each new connection: its handlers, or undefined to refuse it (destroyed at once).
+   * `source` is the client a PROXY header named (undefined: none, or the header named none).
+   */
+  accept(socket: net.Socket, source: string | undefined): FramedConnection | undefined;
   /** Serve TLS instead of plain TCP. */
   tls?: FramedServerTls;
+  /** Each connection begins with a PROXY protocol header. */
+  proxy?: FramedServerProxy;
+}
+
+/** The PROXY protocol header every connection must begin with. */
+export interface FramedServerProxy {
+  version: ProxyVersion;
+  /** A connection whose header is not complete by then is refused. */
+  timeoutMs: number;
+  /** A connection without a valid header: it is destroyed after this returns. */
+  refused(error: Error, socket: net.Socket): void;
 }
 
 /** A TLS server's certificate, and for mutual TLS the CA its clients' certificates must lead to (PEM text). */
@@ -49,8 +66,11 @@ export interface FramedServerTls {
  * `accept`).
  */
 export function createFramedServer(options: FramedServerOptions): net.Server {
+  /** The client each raw connection's PROXY header named (a TLS connection is found by its raw socket). */
+  const sources = new WeakMap<net.Socket, string | undefined>();
   const serve = (socket: net.Socket): void => {
-    const handlers = options.accept(socket);
+    const raw = (socket as net.Socket & { _parent?: net.Socket })._parent ?? socket;
+    const handlers = options.accept(socket, sources.get(raw));
     if (!handlers) {
       socket.destroy();
       return;
@@ -70,8 +90,13 @@ export function createFramedServer(options: FramedServerOptions): net.Server {
     socket.on('error', () => {});
     socket.on('close', () => handlers.closed?.(decoder.pendingBytes, socket));
   };
-  if (!options.tls) return net.createServer(serve);
-  const { cert, key, ca, requestCert = false, handshakeTimeoutMs } = options.tls;
+  const server = options.tls ? createTlsServer(options.tls, serve) : net.createServer(serve);
+  if (options.proxy) readProxyFirst(server, options.proxy, sources);
+  return server;
+}
+
+function createTlsServer(options: FramedServerTls, serve: (socket: net.Socket) => void): tls.Server {
+  const { cert, key, ca, requestCert = false, handshakeTimeoutMs } = options;
   const server = tls.createServer(
     { cert, key, ca, requestCert, rejectUnauthorized: requestCert, minVersion: 'TLSv1.2', handshakeTimeout: handshakeTimeoutMs },
     serve,
@@ -80,4 +105,31 @@ export function createFramedServer(options: FramedServerOptions): net.Server {
   // that sent part of a handshake and waits kept it open after the timeout): close it.
   server.on('tlsClientError', (_error, socket) => socket.destroy());
   return server;
+}
+
+/**
+ * Puts reading the PROXY header in front of the server's own handling of a new connection (a TLS
+ * server's handshake, or `serve`): that handling is the server's 'connection' listener, called
+ * once the header is read, with the bytes after it put back (a TLS socket made then takes what
+ * the raw socket holds). Node's maxConnections still applies first: it closes a connection
+ * before 'connection' is emitted.
+ */
+function readProxyFirst(server: net.Server, proxy: FramedServerProxy, sources: WeakMap<net.Socket, string | undefined>): void {
+  const handlers = server.listeners('connection') as ((socket: net.Socket) => void)[];
+  server.removeAllListeners('connection');
+  server.on('connection', (socket: net.Socket) => {
+    socket.on('error', () => {});
+    readProxyHeader(socket, proxy.version, proxy.timeoutMs).then(
+      (source) => {
+        sources.set(socket, source);
+        for (const handle of handlers) handle.call(server, socket);
+        // Reading the header paused the socket: a plain connection flows again (TLS reads by itself).
+        if (!(server instanceof tls.Server)) socket.resume();
+      },
+      (error: Error) => {
+        proxy.refused(error, socket);
+        socket.destroy();
+      },
+    );
+  });
 }

@@ -3,7 +3,9 @@
  * each become one ring item (./listener.ts: Ingest owns the ring and the counters; this serves
  * the sockets). A tls@ listener presents --listen-tls-cert and, with --listen-tls-ca, requires a
  * client certificate signed by one of those CAs (mutual TLS); a failed handshake is counted
- * (`tls_handshake`) and logged once per interval per reason.
+ * (`tls_handshake`) and logged once per interval per reason. A `?proxy=v1|v2` listener reads each
+ * connection's PROXY header first: the client it names is the source allow, deny and rate limits
+ * see; a connection without a valid header is refused and counted (`proxy_header`).
  */
 import type net from 'node:net';
 import type tls from 'node:tls';
@@ -21,8 +23,20 @@ export const openTcpListener: OpenListener = async (listener, address, intake) =
     framing: listener.framing,
     maxMessageBytes: intake.maxMessageBytes,
     // Called for connections only, once listening: `connections` is set by then.
-    accept: (socket) => acceptInput(listener, socket, connections, intake),
+    accept: (socket, source) => acceptInput(listener, socket, source ?? socket.remoteAddress, connections, intake),
     tls: material && serverTls(material),
+    proxy: listener.proxy && {
+      version: listener.proxy,
+      timeoutMs: HANDSHAKE_TIMEOUT_MS,
+      refused: (error, socket) => {
+        intake.counters.refused('proxy_header');
+        intake.log.log(
+          'warn',
+          `proxy-header:${listener.index}`,
+          `${listener.text}: refused a connection from ${socket.remoteAddress ?? 'an unknown source'}: ${error.message}`,
+        );
+      },
+    },
   });
   if (material) {
     server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
@@ -59,9 +73,10 @@ export const openTcpListener: OpenListener = async (listener, address, intake) =
 };
 
 /**
- * How long a TLS handshake may take before the connection is closed (and counted, tls_handshake).
- * A handshake is a few round trips; Node's default, 120 s, would let a client that sends half a
- * ClientHello hold a connection (and a --max-connections place) for two minutes.
+ * How long a TLS handshake, or a PROXY header, may take before the connection is closed (and
+ * counted, tls_handshake or proxy_header). A handshake is a few round trips; Node's default, 120 s,
+ * would let a client that sends half a ClientHello hold a connection (and a --max-connections
+ * place) for two minutes.
  */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -74,23 +89,32 @@ function secureContextOf(material: ListenerTls): tls.SecureContextOptions {
   return { cert: material.cert, key: material.key, ca: material.ca };
 }
 
-/** One framed TCP input: every whole frame becomes one item; garbage closes the connection. */
-function acceptInput(listener: ListenerOptions, socket: net.Socket, connections: InputConnections, intake: Intake): FramedConnection | undefined {
+/**
+ * One framed TCP input from `source` (the client a PROXY header named, else the peer): every whole
+ * frame becomes one item; garbage closes the connection.
+ */
+function acceptInput(
+  listener: ListenerOptions,
+  socket: net.Socket,
+  source: string | undefined,
+  connections: InputConnections,
+  intake: Intake,
+): FramedConnection | undefined {
   const { counters } = intake;
-  if (!admits(intake, socket.remoteAddress)) return undefined;
+  if (!admits(intake, source)) return undefined;
   counters.accepted();
   connections.opened(socket);
   return {
     messages: (payloads) => {
       connections.completed(socket);
       // Looked up per read, not kept: a reload may add or change the limit.
-      const from = bucketOfAddress(intake.rateLimiter(), socket.remoteAddress);
+      const from = bucketOfAddress(intake.rateLimiter(), source);
       for (const payload of payloads) intake.accept(payload, 0, payload.length, from);
       intake.publish();
     },
     garbage: (error) => {
       counters.dropped('framing');
-      intake.log.log('warn', `framing:${listener.index}`, `${listener.text}: closed input from ${socket.remoteAddress}: ${error.message}`);
+      intake.log.log('warn', `framing:${listener.index}`, `${listener.text}: closed input from ${source}: ${error.message}`);
     },
     closed: (tornBytes) => {
       connections.closed(socket);

@@ -42,6 +42,7 @@ export function listenerOptionsFor(config: RelayConfig, l: Endpoint, slot: numbe
     text: l.text,
     framing: l.framing ?? config.framing,
     split: l.split,
+    proxy: l.proxy,
   };
 }
 

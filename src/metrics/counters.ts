@@ -42,6 +42,8 @@ export const ListenerField = {
   droppedDenied: 10,
   /** Messages over --rate-limit from their source. */
   droppedRateLimited: 11,
+  /** ?proxy= input connections without a valid PROXY header (none, a bad one, or not in time). */
+  closedProxyHeader: 12,
 } as const;
 export const LISTENER_FIELD_COUNT = Object.keys(ListenerField).length;
 
@@ -324,6 +326,7 @@ export const CONNECTION_CLOSE_FIELD = {
   tls_handshake: ListenerField.closedTlsHandshake,
   max_connections: ListenerField.closedMaxConnections,
   idle_timeout: ListenerField.closedIdleTimeout,
+  proxy_header: ListenerField.closedProxyHeader,
 } as const satisfies Record<ConnectionClose, number>;
 
 /** Why ingest dropped a message, and the field that counts it. */

@@ -60,7 +60,7 @@ function families(s: Snapshot): Family[] {
     },
     {
       name: 'relay_input_connections_closed_total',
-      help: 'Input connections the relay closed, per listener and reason: tls_handshake (the TLS handshake failed), max_connections (past --max-connections), idle_timeout (no whole message for --idle-timeout).',
+      help: 'Input connections the relay closed, per listener and reason: tls_handshake (the TLS handshake failed), max_connections (past --max-connections), idle_timeout (no whole message for --idle-timeout), proxy_header (a ?proxy= listener got no valid PROXY header).',
       type: 'counter',
       samples: s.listeners.flatMap((l) => Object.entries(l.closedConnections).map(([reason, n]): [Labels, number] => [{ listener: l.name, reason }, n])),
     },

@@ -7,7 +7,7 @@
 /** Why ingest dropped a message before it reached the ring. */
 export type IngestDropReason = 'oversize' | 'ring_full' | 'framing' | 'not_allowed' | 'denied' | 'rate_limited';
 /** Why ingest refused (or closed) an input connection: its TLS handshake failed. */
-export type ConnectionClose = 'tls_handshake' | 'max_connections' | 'idle_timeout';
+export type ConnectionClose = 'tls_handshake' | 'max_connections' | 'idle_timeout' | 'proxy_header';
 /** Why a destination did not get a message the relay had received. */
 export type DestinationDropReason = 'overflow' | 'spill_full' | 'unframeable' | 'shutdown' | 'rejected';
 

@@ -6,41 +6,20 @@
  */
 import test, { type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, constants } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunResult } from '../../src/bench/run-one.js';
 import { RELAY_BIN, spawnRelay } from '../helpers/relay-process.js';
 import { withTempDir } from '../helpers/temp-dir.js';
+import { missingServer } from '../helpers/haproxy.js';
 
 const ROOT = path.dirname(path.dirname(RELAY_BIN));
 
 /** The server binary as the script finds it: $ENV when set, else on PATH or in /usr/sbin, /sbin. */
-function findServer(binary: string, envName: string): string | undefined {
-  const override = process.env[envName];
-  const dirs = override ? [] : [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/sbin'];
-  for (const candidate of override ? [override] : dirs.filter((d) => d !== '').map((d) => path.join(d, binary))) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {}
-  }
-  return undefined;
-}
-
 const PEERS = [
   { name: 'haproxy', script: 'haproxy-log-forward.sh', binary: 'haproxy', envName: 'HAPROXY', apt: 'haproxy' },
   { name: 'rsyslog', script: 'rsyslog-omfwd.sh', binary: 'rsyslogd', envName: 'RSYSLOGD', apt: 'rsyslog' },
 ];
-
-/** True when the test cannot run: skips it, or fails it when CI=true. */
-function missingServer(t: TestContext, peer: (typeof PEERS)[number]): boolean {
-  if (findServer(peer.binary, peer.envName) !== undefined) return false;
-  const why = `${peer.binary} is not installed (bench/peers/install-peers.sh, or apt-get install ${peer.apt})`;
-  if (process.env.CI === 'true') assert.fail(`${why}, and CI=true requires it`);
-  t.skip(why);
-  return true;
-}
 
 /**
  * Messages per run, all of which fit in HAProxy's UDP socket even if it read none until the senders
@@ -65,7 +44,7 @@ async function emptied(dir: string, timeoutMs = 5000): Promise<string[]> {
 
 for (const peer of PEERS) {
   test(`bench peers: ${peer.script} relays every message to both lf sinks, in order, and leaves no temp dir`, async (t: TestContext) => {
-    if (missingServer(t, peer)) return;
+    if (missingServer(t, peer.binary, peer.envName, `bench/peers/install-peers.sh, or apt-get install ${peer.apt}`)) return;
     await withTempDir('relay-bench-peers-', async (tmp) => {
       const script = path.join(ROOT, 'bench', 'peers', peer.script);
       const args = ['bench', '--relay-cmd', `${peer.name}=exec '${script}' {udp} {tcp}`, '--framing', 'lf', '--size', '100', '--dests', '2'];

@@ -23,7 +23,7 @@ export function snapshotFixture(): Snapshot {
         kernelDroppedMessages: 12,
         droppedMessages: { oversize: 1, ring_full: 0, framing: 0, not_allowed: 3, denied: 0, rate_limited: 0 },
         connectionsAccepted: 0,
-        closedConnections: { tls_handshake: 0, max_connections: 0, idle_timeout: 0 },
+        closedConnections: { tls_handshake: 0, max_connections: 0, idle_timeout: 0, proxy_header: 0 },
       },
       {
         name: 'tcp@[::]:2010',
@@ -32,7 +32,7 @@ export function snapshotFixture(): Snapshot {
         kernelDroppedMessages: 0,
         droppedMessages: { oversize: 0, ring_full: 0, framing: 2, not_allowed: 0, denied: 0, rate_limited: 0 },
         connectionsAccepted: 17,
-        closedConnections: { tls_handshake: 2, max_connections: 5, idle_timeout: 1 },
+        closedConnections: { tls_handshake: 2, max_connections: 5, idle_timeout: 1, proxy_header: 0 },
       },
     ],
     destinations: [

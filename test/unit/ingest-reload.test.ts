@@ -21,7 +21,7 @@ import { RateLimitedLog } from '../../src/logging.js';
 import type { ListenerOptions, UdpIngestPath } from '../../src/thread-protocol.js';
 
 function udpListener(index: number, host: string, port: number): ListenerOptions {
-  return { index, scheme: 'udp', host, port, text: `udp@${host}:${port}`, framing: 'len32le', split: undefined };
+  return { index, scheme: 'udp', host, port, text: `udp@${host}:${port}`, framing: 'len32le', split: undefined, proxy: undefined };
 }
 
 /** A UDP socket of the test's own on 127.0.0.1:port. */

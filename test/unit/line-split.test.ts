@@ -121,6 +121,7 @@ for (const udpIngest of ['native', 'dgram'] satisfies UdpIngestPath[]) {
         text: 'udp@127.0.0.1:0?split=lf',
         framing: 'len32le',
         split: 'lf',
+        proxy: undefined,
       });
       const port = Number(/:(\d+)$/.exec(bound.text)![1]);
       const exact = 'm'.repeat(MAX_MESSAGE);

@@ -137,7 +137,7 @@ test('prometheus: exactly the interface families, one series per listener, desti
     for (const reason of ['oversize', 'ring_full', 'framing', 'not_allowed', 'denied', 'rate_limited'] as const) {
       expected.set(seriesKey('relay_ingest_dropped_messages_total', { listener: l.name, reason }), l.droppedMessages[reason]);
     }
-    for (const reason of ['tls_handshake', 'max_connections', 'idle_timeout'] as const) {
+    for (const reason of ['tls_handshake', 'max_connections', 'idle_timeout', 'proxy_header'] as const) {
       expected.set(seriesKey('relay_input_connections_closed_total', { listener: l.name, reason }), l.closedConnections[reason]);
     }
   }
@@ -158,7 +158,7 @@ test('prometheus: exactly the interface families, one series per listener, desti
   expected.set(seriesKey('process_resident_memory_bytes', {}), 150 * 1024 * 1024);
 
   assert.deepEqual(new Map([...types].sort()), new Map([...expectedTypes].sort()), 'families and their types');
-  assert.equal(samples.length, 2 * (4 + 6 + 3) + 3 * (19 + 5) + 4 + 7 + 2, 'series count');
+  assert.equal(samples.length, 2 * (4 + 6 + 4) + 3 * (19 + 5) + 4 + 7 + 2, 'series count');
   assert.deepEqual(new Map(samples.map((x) => [seriesKey(x.name, x.labels), x.value] as const).sort()), new Map([...expected].sort()));
 });
 

@@ -1,0 +1,164 @@
+/**
+ * `?proxy=v1|v2` listeners through bin/relay: the client a PROXY header names is the source that
+ * --allow, --deny and --rate-limit see; a connection without a valid header is refused and counted
+ * (`proxy_header`); and behind the real HAProxy (Debian's, `send-proxy` and `send-proxy-v2`, in
+ * front of tcp@ and of tls@, where the header comes before the TLS handshake) every line a client
+ * sends arrives, and a client outside --allow is refused although HAProxy itself is inside it.
+ */
+import test, { type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
+import tls from 'node:tls';
+import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
+import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
+import { stopRelayAndSinks, TestSink } from '../helpers/sinks.js';
+import { missingHaproxy, startHaproxy } from '../helpers/haproxy.js';
+import { testPkiPerFile } from '../helpers/certs.js';
+import { withTempDir } from '../helpers/temp-dir.js';
+
+const pki = testPkiPerFile();
+const portOf = (listener: string): number => Number(listener.slice(listener.lastIndexOf(':') + 1));
+
+/** Connects from `from` to 127.0.0.1:port, writes `bytes`, ends, and resolves once the connection closed. */
+async function sendTcp(port: number, bytes: string | Buffer, from = '127.0.0.1'): Promise<void> {
+  const socket = net.connect({ port, host: '127.0.0.1', localAddress: from });
+  socket.on('error', () => {});
+  socket.resume();
+  socket.end(bytes);
+  await once(socket, 'close');
+}
+
+const lines = (prefix: string, n: number): string => Array.from({ length: n }, (_, i) => `${prefix} ${i}\n`).join('');
+const received = (sink: TestSink): string[] => sink.messages.map((m) => m.toString()).sort();
+
+test('?proxy=v1: the header names the source --deny and --rate-limit see; without a header, refused and counted', async () => {
+  const sink = await TestSink.start('lf');
+  let relay: RelayProcess | undefined;
+  try {
+    const started = await startRelay([
+      'tcp@127.0.0.1:0?framing=lf&proxy=v1',
+      `${sink.address()}?framing=lf`,
+      '--deny',
+      '10.9.9.9',
+      '--rate-limit',
+      '1',
+      '--rate-burst',
+      '3',
+      '--metrics',
+      '127.0.0.1:0',
+      '--stats-interval',
+      '0',
+    ]);
+    relay = started.relay;
+    const base = await metricsBase(relay);
+    const port = portOf(started.listeners[0]!);
+    await sendTcp(port, `PROXY TCP4 10.1.1.1 127.0.0.1 5000 514\r\n${lines('ok', 2)}`);
+    await sendTcp(port, `PROXY TCP4 10.9.9.9 127.0.0.1 5001 514\r\n${lines('denied', 1)}`);
+    await sendTcp(port, `PROXY TCP6 2001:db8::5 ::1 5002 514\r\n${lines('limited', 10)}`);
+    await sendTcp(port, lines('no-header', 1));
+    await sendTcp(port, `PROXY UNKNOWN\r\n${lines('unknown', 1)}`);
+    await eventually(async () => {
+      const l = (await stats(base)).listeners[0]!;
+      const got = [l.droppedMessages.denied, l.droppedMessages.rate_limited, l.closedConnections.proxy_header];
+      return got.join() === '1,7,1' || `denied, rate_limited, proxy_header: ${got.join(', ')} (expected 1, 7, 1)`;
+    });
+    await sink.waitFor(6);
+    assert.deepEqual(received(sink), ['limited 0', 'limited 1', 'limited 2', 'ok 0', 'ok 1', 'unknown 0']);
+    assert.match(relay.stderr, /refused a connection from 127\.0\.0\.1: no PROXY v1 \("PROXY "\) header/);
+    assert.match(relay.stderr, /ignored 10\.9\.9\.9: in --deny/);
+    assert.match(relay.stderr, /most dropped since the last report: 2001:db8::5 \(1\)/);
+  } finally {
+    await stopRelayAndSinks(relay, [sink]);
+  }
+});
+
+test('behind the real HAProxy: send-proxy to ?proxy=v1, send-proxy-v2 to ?proxy=v2 and to a tls@ ?proxy=v2; --allow sees the client, not HAProxy', async (t: TestContext) => {
+  if (missingHaproxy(t)) return;
+  await withTempDir('relay-proxy-', async (dir) => {
+    const sink = await TestSink.start('lf');
+    let relay: RelayProcess | undefined;
+    let haproxy: Awaited<ReturnType<typeof startHaproxy>> | undefined;
+    try {
+      const started = await startRelay(
+        [
+          'tcp@127.0.0.1:0?framing=lf&proxy=v1',
+          `${sink.address()}?framing=lf`,
+          '--listen',
+          'tcp@127.0.0.1:0?framing=lf&proxy=v2',
+          '--listen',
+          'tls@127.0.0.1:0?framing=lf&proxy=v2',
+          '--listen-tls-cert',
+          pki().server.certFile,
+          '--listen-tls-key',
+          pki().server.keyFile,
+          // HAProxy connects from 127.0.0.1: only the header's source can be let in.
+          '--allow',
+          '127.0.0.3/32',
+          '--metrics',
+          '127.0.0.1:0',
+          '--stats-interval',
+          '0',
+        ],
+        3,
+      );
+      relay = started.relay;
+      const base = await metricsBase(relay);
+      const [v1Port, v2Port, tlsPort] = started.listeners.map(portOf) as [number, number, number];
+      haproxy = await startHaproxy(dir, 3, ([a, b, c]) =>
+        [
+          'defaults',
+          '  mode tcp',
+          '  timeout connect 5s',
+          '  timeout client 30s',
+          '  timeout server 30s',
+          ...[
+            ['v1', a, `server relay 127.0.0.1:${v1Port} send-proxy`],
+            ['v2', b, `server relay 127.0.0.1:${v2Port} send-proxy-v2`],
+            ['tls', c, `server relay 127.0.0.1:${tlsPort} send-proxy-v2`],
+          ].flatMap(([name, port, server]) => [`listen ${name}`, `  bind 127.0.0.1:${port}`, `  ${server}`]),
+          '',
+        ].join('\n'),
+      );
+      const [hV1, hV2, hTls] = haproxy.ports as [number, number, number];
+      await sendTcp(hV1, lines('v1', 50), '127.0.0.3');
+      await sendTcp(hV2, lines('v2', 50), '127.0.0.3');
+      const raw = net.connect({ host: '127.0.0.1', port: hTls, localAddress: '127.0.0.3' });
+      const secure = tls.connect({ socket: raw, ca: pki().ca.cert, servername: 'localhost' });
+      secure.on('error', () => {});
+      await once(secure, 'secureConnect');
+      secure.resume();
+      secure.end(lines('tls', 50));
+      await once(secure, 'close');
+      await sendTcp(hV2, lines('outsider', 5), '127.0.0.4');
+      await sink.waitFor(150);
+      await eventually(async () => {
+        const l = (await stats(base)).listeners;
+        return l[1]!.droppedMessages.not_allowed === 1 || `not_allowed on the v2 listener: ${l[1]!.droppedMessages.not_allowed}`;
+      });
+      const got = sink.messages.map((m) => m.toString());
+      for (const prefix of ['v1', 'v2', 'tls']) {
+        assert.deepEqual(
+          got.filter((m) => m.startsWith(`${prefix} `)),
+          lines(prefix, 50).trimEnd().split('\n'),
+          `${prefix}: every line, in order`,
+        );
+      }
+      assert.equal(got.length, 150, 'nothing from 127.0.0.4');
+      const l = (await stats(base)).listeners;
+      assert.deepEqual(
+        l.map((x) => [x.closedConnections.proxy_header, x.closedConnections.tls_handshake, x.droppedMessages.not_allowed]),
+        [
+          [0, 0, 0],
+          [0, 0, 1],
+          [0, 0, 0],
+        ],
+        'HAProxy sent a valid header every time, and only 127.0.0.4 was refused',
+      );
+      assert.match(relay.stderr, /ignored 127\.0\.0\.4: not in --allow/);
+    } finally {
+      await haproxy?.process.stop();
+      await stopRelayAndSinks(relay, [sink]);
+    }
+  });
+});
