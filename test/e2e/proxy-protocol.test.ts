@@ -16,6 +16,7 @@ import { stopRelayAndSinks, TestSink } from '../helpers/sinks.js';
 import { missingHaproxy, startHaproxy } from '../helpers/haproxy.js';
 import { testPkiPerFile } from '../helpers/certs.js';
 import { withTempDir } from '../helpers/temp-dir.js';
+import { mulberry32, randomInt } from '../../src/prng.js';
 
 const pki = testPkiPerFile();
 const portOf = (listener: string): number => Number(listener.slice(listener.lastIndexOf(':') + 1));
@@ -161,4 +162,89 @@ test('behind the real HAProxy: send-proxy to ?proxy=v1, send-proxy-v2 to ?proxy=
       await stopRelayAndSinks(relay, [sink]);
     }
   });
+});
+
+/** A valid header of `version` naming 10.0.0.N, as a balancer sends it. */
+function header(version: 'v1' | 'v2', n: number): Buffer {
+  if (version === 'v1') return Buffer.from(`PROXY TCP4 10.0.0.${n} 127.0.0.1 40000 514\r\n`);
+  const signature = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a];
+  return Buffer.from([...signature, 0x21, 0x11, 0, 12, 10, 0, 0, n, 127, 0, 0, 1, 0x9c, 0x40, 0x02, 0x02]);
+}
+
+test('?proxy= fuzz: 240 seeded connections of mangled headers and random bytes, each either admitted or refused and counted; a good sender streams on, in order', async () => {
+  const sink = await TestSink.start('lf');
+  let relay: RelayProcess | undefined;
+  try {
+    const started = await startRelay(
+      [
+        'tcp@127.0.0.1:0?framing=lf&proxy=v1',
+        `${sink.address()}?framing=lf`,
+        '--listen',
+        'tcp@127.0.0.1:0?framing=len32le&proxy=v2',
+        '--metrics',
+        '127.0.0.1:0',
+        '--stats-interval',
+        '0',
+      ],
+      2,
+    );
+    relay = started.relay;
+    const base = await metricsBase(relay);
+    const ports = started.listeners.map(portOf) as [number, number];
+    const good = net.connect(ports[0], '127.0.0.1');
+    good.on('error', () => {});
+    good.write(header('v1', 1));
+    const N = 6000;
+    let sent = 0;
+    const pump = async (upTo: number): Promise<void> => {
+      let chunk = '';
+      for (; sent < upTo; sent++) chunk += `good ${sent}\n`;
+      if (!good.write(chunk)) await once(good, 'drain');
+    };
+    const random = mulberry32(2026);
+    const made = [0, 0];
+    for (let round = 0; round < 4; round++) {
+      await pump(((round + 1) * N) / 5);
+      await Promise.all(
+        Array.from({ length: 60 }, async () => {
+          const l = randomInt(random, 0, 1);
+          const valid = header(l === 0 ? 'v1' : 'v2', randomInt(random, 1, 254));
+          // A valid header with bytes flipped, cut, or followed by random bytes; or random bytes alone.
+          const kind = randomInt(random, 0, 3);
+          const junk = Buffer.from(Array.from({ length: randomInt(random, 1, 400) }, () => randomInt(random, 0, 255)));
+          let bytes: Buffer;
+          if (kind === 0) bytes = junk;
+          else if (kind === 1) bytes = valid.subarray(0, randomInt(random, 1, valid.length - 1));
+          else if (kind === 2) bytes = Buffer.concat([valid, junk]);
+          else {
+            bytes = Buffer.from(valid);
+            for (let f = randomInt(random, 1, 3); f > 0; f--) bytes[randomInt(random, 0, bytes.length - 1)] = randomInt(random, 0, 255);
+          }
+          made[l]!++;
+          const s = net.connect(ports[l]!, '127.0.0.1');
+          s.on('error', () => {});
+          s.resume();
+          s.end(bytes);
+          await once(s, 'close');
+        }),
+      );
+    }
+    await pump(N);
+    good.end();
+    await sink.waitFor(N, 30_000);
+    assert.deepEqual(
+      sink.messages.map((m) => m.toString()).filter((m) => m.startsWith('good ')),
+      Array.from({ length: N }, (_, i) => `good ${i}`),
+    );
+    // Every fuzz connection was admitted (a header that still parses) or refused and counted.
+    await eventually(async () => {
+      const l = (await stats(base)).listeners;
+      const seen = l.map((x, i) => x.connectionsAccepted - (i === 0 ? 1 : 0) + x.closedConnections.proxy_header);
+      return seen.join() === made.join() || `admitted + refused: ${seen.join(', ')} of ${made.join(', ')}`;
+    });
+    const l = (await stats(base)).listeners;
+    assert.ok(l[0]!.closedConnections.proxy_header > 0 && l[1]!.closedConnections.proxy_header > 0, 'some refused on each');
+  } finally {
+    await stopRelayAndSinks(relay, [sink]);
+  }
 });
