@@ -14,7 +14,7 @@ import type { GroupMode } from '../group/group-spec.js';
 import { renderHtmlReport } from './html-report.js';
 import { renderResultsTable } from './results-table.js';
 import { runOnce, type RunResult } from './run-one.js';
-import type { BenchTls } from './run-spec.js';
+import type { BenchInput, BenchTls } from './run-spec.js';
 import { selfSigned } from './throwaway-certs.js';
 
 export interface BenchOptions {
@@ -36,6 +36,7 @@ export interface BenchOptions {
   sinkTls: boolean;
   sinkRelp: boolean;
   group: GroupMode | undefined;
+  input: BenchInput;
 }
 
 /** `NAME=COMMAND` names a relay in reports; a bare command is its own name. */
@@ -49,15 +50,21 @@ async function withSinkCertificate(wanted: boolean, body: (tls: BenchTls | undef
   if (!wanted) return body(undefined);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'relay-bench-tls-'));
   try {
-    const { cert, key, certFile } = await selfSigned(dir, 'relay-bench', ['IP:127.0.0.1']);
-    await body({ cert, key, caFile: certFile });
+    const { cert, key, certFile, keyFile } = await selfSigned(dir, 'relay-bench', ['IP:127.0.0.1']);
+    await body({ cert, key, caFile: certFile, keyFile });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** --sink-relp excludes --sink-tls, and a framing (RELP frames each message itself). */
+/** --sink-relp excludes --sink-tls, and a framing (RELP frames each message itself); --input tcp/tls is for this relay. */
 function checkSinkOptions(options: BenchOptions): void {
+  if (options.input !== 'udp' && options.relayCmd.length > 0) {
+    throw new RelayError(
+      'ERR_BAD_OPTION',
+      `--input ${options.input} and --relay-cmd: only this relay is measured with TCP or TLS input (a --relay-cmd gets a UDP address)`,
+    );
+  }
   if (!options.sinkRelp) return;
   if (options.sinkTls) throw new RelayError('ERR_BAD_OPTION', '--sink-relp and --sink-tls: choose one (the RELP sinks do not serve TLS)');
   if (options.framing !== DEFAULTS.framing) {
@@ -67,12 +74,15 @@ function checkSinkOptions(options: BenchOptions): void {
 
 export async function bench(options: BenchOptions): Promise<void> {
   checkSinkOptions(options);
-  await withSinkCertificate(options.sinkTls, (tls) => benchWith(options, tls));
+  // One throwaway certificate serves TLS sinks and a TLS listener alike (both are 127.0.0.1).
+  await withSinkCertificate(options.sinkTls || options.input === 'tls', (certificate) =>
+    benchWith(options, options.sinkTls ? certificate : undefined, options.input === 'tls' ? certificate : undefined),
+  );
 }
 
-async function benchWith(options: BenchOptions, tls: BenchTls | undefined): Promise<void> {
-  // This relay's TLS and RELP runs get their own labels, so summaries never mix them with TCP runs.
-  const ownLabel = options.sinkRelp ? 'relay-relp' : tls ? 'relay-tls' : 'relay';
+async function benchWith(options: BenchOptions, tls: BenchTls | undefined, inputTls: BenchTls | undefined): Promise<void> {
+  // This relay's TLS, RELP and stream-input runs get their own labels, so summaries never mix them with plain runs.
+  const ownLabel = `${options.sinkRelp ? 'relay-relp' : tls ? 'relay-tls' : 'relay'}${options.input === 'udp' ? '' : `-in-${options.input}`}`;
   const relays: { label: string; command: string | undefined }[] =
     options.relayCmd.length > 0 ? options.relayCmd.map(labelled) : [{ label: ownLabel, command: undefined }];
   const rates = options.sweep ?? [options.rate];
@@ -100,6 +110,8 @@ async function benchWith(options: BenchOptions, tls: BenchTls | undefined): Prom
             tls,
             relp: options.sinkRelp,
             group: options.group,
+            input: options.input,
+            inputTls,
           },
           pool,
           tty

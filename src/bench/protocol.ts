@@ -40,11 +40,14 @@ export interface SenderTask {
   sizes: number[];
   /** sendmmsg through the native addon (when it loads: 'auto') or node:dgram. */
   sendWith: 'auto' | 'dgram';
+  /** Datagrams, or len32le frames on one TCP or TLS connection (trusting `ca`, PEM). */
+  input: 'udp' | 'tcp' | 'tls';
+  ca?: string;
 }
 
 export interface SenderResult {
   sent: number;
   elapsedS: number;
   /** What actually sent. */
-  sendWith: 'sendmmsg' | 'dgram';
+  sendWith: 'sendmmsg' | 'dgram' | 'tcp' | 'tls';
 }

@@ -14,13 +14,23 @@ function sinkAddresses(spec: RunSpec, sinkPorts: number[]): string[] {
   return sinkPorts.map((p) => `${scheme}@127.0.0.1:${p}`);
 }
 
-/** Starts the relay under test: this relay (bin/relay), or `spec.relayCommand` with its placeholders filled in. */
-export function startRelay(spec: RunSpec, udpPort: number, sinkPorts: number[]): ChildProcess {
+/** This relay's listener on `port`: udp@, or tcp@/tls@ taking len32le frames (with the listener certificate). */
+function listenerArgs(spec: RunSpec, port: number): string[] {
+  if (spec.input === 'udp') return [`udp@127.0.0.1:${port}`];
+  const certificate = spec.inputTls ? ['--listen-tls-cert', spec.inputTls.caFile, '--listen-tls-key', spec.inputTls.keyFile] : [];
+  return [`${spec.input}@127.0.0.1:${port}?framing=len32le`, ...certificate];
+}
+
+/**
+ * Starts the relay under test: this relay (bin/relay) listening on `inputPort` as `spec.input`
+ * says, or `spec.relayCommand` with its placeholders filled in ({udp} is 127.0.0.1:inputPort).
+ */
+export function startRelay(spec: RunSpec, inputPort: number, sinkPorts: number[]): ChildProcess {
   const destinations = sinkAddresses(spec, sinkPorts);
   const tlsArgs = spec.tls ? ['--tls-ca', spec.tls.caFile] : [];
   const child =
     spec.relayCommand === undefined
-      ? spawn(process.execPath, [RELAY_BIN, `udp@127.0.0.1:${udpPort}`, ...targets(spec, destinations), ...tlsArgs, '--quiet', '--stats-interval', '0'], {
+      ? spawn(process.execPath, [RELAY_BIN, ...listenerArgs(spec, inputPort), ...targets(spec, destinations), ...tlsArgs, '--quiet', '--stats-interval', '0'], {
           stdio: ['ignore', 'ignore', 'pipe'],
         })
       : spawn(
@@ -28,7 +38,7 @@ export function startRelay(spec: RunSpec, udpPort: number, sinkPorts: number[]):
           [
             '-c',
             spec.relayCommand
-              .replaceAll('{udp}', `127.0.0.1:${udpPort}`)
+              .replaceAll('{udp}', `127.0.0.1:${inputPort}`)
               .replaceAll('{tcp}', destinations.join(' '))
               .replaceAll('{ca}', spec.tls?.caFile ?? ''),
           ],

@@ -4,6 +4,7 @@
  */
 import { once } from 'node:events';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import * as hdr from 'hdr-histogram-js';
 import type { Piscina } from 'piscina';
 import { cpuSeconds, kernelDropsOnPort, peakRssBytes, processTree, udpPortBound } from './proc-usage.js';
@@ -44,7 +45,8 @@ export interface RunResult {
 /** Runs `spec` once against a fresh relay process. `progress` is told the running totals. */
 export async function runOnce(spec: RunSpec, pool: Piscina, progress?: (sent: number, delivered: number) => void): Promise<RunResult> {
   const sinks = await Promise.all(Array.from({ length: spec.destinations }, () => startSink(spec)));
-  const udpPort = await freeUdpPort();
+  // The relay's input port (UDP, or TCP for --input tcp/tls; kernel drops are a UDP socket's only).
+  const udpPort = spec.input === 'udp' ? await freeUdpPort() : await freeTcpPort();
   const relay = startRelay(
     spec,
     udpPort,
@@ -57,9 +59,9 @@ export async function runOnce(spec: RunSpec, pool: Piscina, progress?: (sent: nu
       () => `${spec.label} did not connect to every sink`,
     );
     await waitUntil(
-      () => udpPortBound(udpPort),
+      () => (spec.input === 'udp' ? udpPortBound(udpPort) : tcpAccepts(udpPort)),
       15_000,
-      () => `${spec.label} did not bind udp 127.0.0.1:${udpPort}`,
+      () => `${spec.label} did not bind ${spec.input} 127.0.0.1:${udpPort}`,
     );
     const tree = await processTree(relay.pid!);
     const cpuBefore = await cpuSeconds(tree);
@@ -75,6 +77,8 @@ export async function runOnce(spec: RunSpec, pool: Piscina, progress?: (sent: nu
       count: Math.min(perSender, spec.count - sender * perSender),
       sizes: spec.sizes,
       sendWith: spec.sendWith,
+      input: spec.input,
+      ...(spec.inputTls && { ca: spec.inputTls.cert }),
     }));
     let sentSoFar = 0;
     const ticker = progress && setInterval(() => void sinks[0]!.report().then((r) => progress(sentSoFar, r.delivered)), 1000);
@@ -178,6 +182,27 @@ async function freeUdpPort(): Promise<number> {
   const { port } = socket.address();
   await new Promise<void>((resolve) => socket.close(() => resolve()));
   return port;
+}
+
+/** A TCP port free right now on 127.0.0.1. */
+async function freeTcpPort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port (the probe closes at once). */
+function tcpAccepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number, why: () => string): Promise<void> {

@@ -25,11 +25,19 @@ export interface RunSpec {
   relp?: boolean;
   /** The sinks are the members of one group of this mode (this relay only): together they get each message once. */
   group?: GroupMode;
+  /** How the load reaches the relay (this relay only for tcp and tls). */
+  input: BenchInput;
+  /** With input 'tls': the listener's certificate and key; the senders trust the certificate. */
+  inputTls?: BenchTls;
 }
 
-/** A sink certificate and its key (PEM), and the certificate's file for the relay's --tls-ca. */
+/** Datagrams, or len32le frames on one TCP or TLS connection per sender. */
+export type BenchInput = 'udp' | 'tcp' | 'tls';
+
+/** A self-signed certificate and its key (PEM), and their files (the relay's --tls-ca, or --listen-tls-cert and --listen-tls-key). */
 export interface BenchTls {
   cert: string;
   key: string;
   caFile: string;
+  keyFile: string;
 }

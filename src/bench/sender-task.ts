@@ -12,6 +12,8 @@ import { once } from 'node:events';
 import { loadNativeUdp, type NativeUdp } from '../native/addon.js';
 import { NativeUdpSender } from './native-sender.js';
 import { PayloadWriter } from './payload.js';
+import { sendStream } from './stream-sender.js';
+import { pace, since } from './pacing.js';
 import type { SenderResult, SenderTask } from './protocol.js';
 
 /** At most this many dgram sends waiting for their callback (bounds the sender's memory). */
@@ -22,19 +24,9 @@ const BATCH = 64;
 const BATCHES_PER_TURN = 16;
 
 export default async function send(task: SenderTask): Promise<SenderResult> {
+  if (task.input !== 'udp') return sendStream(task);
   const native = task.sendWith === 'dgram' ? undefined : loadNativeUdp();
   return native ? sendNative(task, native) : sendDgram(task);
-}
-
-/** Seconds since `startNs`. */
-function since(startNs: bigint): number {
-  return Number(process.hrtime.bigint() - startNs) / 1e9;
-}
-
-/** Waits until `sent` is due at `rate` (a timer), or just lets the event loop run when behind. */
-async function pace(sent: number, due: number, rate: number, elapsedS: number): Promise<void> {
-  if (sent < due) await new Promise((resolve) => setImmediate(resolve));
-  else await new Promise((resolve) => setTimeout(resolve, Math.max(0, (sent / rate - elapsedS) * 1000 - 1)));
 }
 
 async function sendNative(task: SenderTask, native: NativeUdp): Promise<SenderResult> {

@@ -98,6 +98,14 @@ export function benchCommand(): Command {
           .choices(['auto', 'dgram'])
           .default('auto'),
       )
+      .addOption(
+        new Option(
+          '--input <how>',
+          'how the load reaches this relay: udp datagrams, or len32le frames on one tcp (or tls, a throwaway certificate) connection per sender; its runs are labelled relay-in-tcp, relay-in-tls',
+        )
+          .choices(['udp', 'tcp', 'tls'])
+          .default('udp'),
+      )
       .option(
         '--relay-cmd <cmd>',
         'relay to measure instead of this one: [NAME=]COMMAND with {udp} (HOST:PORT) and {tcp} (the destinations) placeholders; repeat to compare',

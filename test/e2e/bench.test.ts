@@ -133,3 +133,27 @@ test('bench: --sink-relp refuses --sink-tls and a framing, in one line, exit 2',
     assert.equal(exit.stdout, '');
   }
 });
+
+for (const input of ['tcp', 'tls'] as const) {
+  test(`bench: --input ${input} sends len32le frames on one ${input} connection per sender: everything delivered, labelled relay-in-${input}`, async () => {
+    await withTempDir('relay-bench-tmp-', async (tmp) => {
+      const exit = await spawnRelay(['bench', '--input', input, '--senders', '2', '--rate', '2000', '--count', '2000', '--json'], {
+        env: { TMPDIR: tmp },
+      }).exit(60_000);
+      assert.equal(exit.code, 0, exit.stderr);
+      const run = JSON.parse(exit.stdout.trim()) as RunResult;
+      assert.equal(run.relay, `relay-in-${input}`);
+      assert.equal(run.send_with, input);
+      assert.deepEqual(run.destinations, [{ delivered: 2000, gaps: 0, duplicates: 0, reordered: 0, torn: 0 }]);
+      assert.ok(run.cpu_us_per_msg > 0);
+      assert.deepEqual(await readdir(tmp), [], 'the certificate directory was removed');
+    });
+  });
+}
+
+test('bench: --input tcp with --relay-cmd is refused in one line, exit 2', async () => {
+  const exit = await spawnRelay(['bench', '--input', 'tcp', '--relay-cmd', 'x=true', '--count', '10']).exit(30_000);
+  assert.equal(exit.code, 2, exit.stderr);
+  assert.match(exit.stderr, /^relay: --input tcp and --relay-cmd: only this relay is measured with TCP or TLS input/);
+  assert.equal(exit.stderr.trim().split('\n').length, 1, exit.stderr);
+});
