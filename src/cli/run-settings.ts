@@ -104,6 +104,9 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
     throw new RelayError('ERR_BAD_OPTION', `${file.path}: no destination: add a [[destination]] table with address = "tcp@HOST:PORT" (or a [[group]])`);
   }
   const listenerTls = tlsListening(listeners, options);
+  if (options.rateBurst !== 0 && options.rateLimit === 0) {
+    throw new RelayError('ERR_BAD_OPTION', `--rate-burst ${options.rateBurst} without --rate-limit: give --rate-limit N (messages per second per source) too`);
+  }
   if (carbon && options.route.length > 0)
     throw new RelayError('ERR_BAD_OPTION', `--route with --carbon-config: write the rule in ${cli.carbonConfig} (match … send to …;)`);
   const ingest = chooseUdpIngest(options.ingest);

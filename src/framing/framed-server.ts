@@ -6,13 +6,16 @@
  * (connections are handed over once their handshake is done), optionally requiring client
  * certificates signed by a given CA (mutual TLS). With `proxy`, each connection first gives a PROXY
  * protocol header (./proxy-header.ts), read before the TLS handshake and the framing; `accept`
- * gets the client it names.
+ * gets the client it names. With `admit`, a connection is let in or refused before any of that
+ * costs (./front-door.ts).
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import { FrameDecoder } from './decoder.js';
 import type { FramingName } from './framing.js';
-import { readProxyHeader, type ProxyVersion } from './proxy-header.js';
+import { guardFrontDoor, type FramedServerProxy } from './front-door.js';
+
+export type { FramedServerProxy } from './front-door.js';
 
 /** What to do with one connection's traffic. */
 export interface FramedConnection {
@@ -37,15 +40,11 @@ export interface FramedServerOptions {
   tls?: FramedServerTls;
   /** Each connection begins with a PROXY protocol header. */
   proxy?: FramedServerProxy;
-}
-
-/** The PROXY protocol header every connection must begin with. */
-export interface FramedServerProxy {
-  version: ProxyVersion;
-  /** A connection whose header is not complete by then is refused. */
-  timeoutMs: number;
-  /** A connection without a valid header: it is destroyed after this returns. */
-  refused(error: Error, socket: net.Socket): void;
+  /**
+   * Whether a new connection from `source` (its PROXY header's client, else the peer) may go on:
+   * asked before a TLS handshake and before `accept`; a refused one is destroyed at once.
+   */
+  admit?(socket: net.Socket, source: string | undefined): boolean;
 }
 
 /** A TLS server's certificate, and for mutual TLS the CA its clients' certificates must lead to (PEM text). */
@@ -91,7 +90,7 @@ export function createFramedServer(options: FramedServerOptions): net.Server {
     socket.on('close', () => handlers.closed?.(decoder.pendingBytes, socket));
   };
   const server = options.tls ? createTlsServer(options.tls, serve) : net.createServer(serve);
-  if (options.proxy) readProxyFirst(server, options.proxy, sources);
+  if (options.proxy || options.admit) guardFrontDoor(server, { proxy: options.proxy, admit: options.admit }, sources);
   return server;
 }
 
@@ -105,31 +104,4 @@ function createTlsServer(options: FramedServerTls, serve: (socket: net.Socket) =
   // that sent part of a handshake and waits kept it open after the timeout): close it.
   server.on('tlsClientError', (_error, socket) => socket.destroy());
   return server;
-}
-
-/**
- * Puts reading the PROXY header in front of the server's own handling of a new connection (a TLS
- * server's handshake, or `serve`): that handling is the server's 'connection' listener, called
- * once the header is read, with the bytes after it put back (a TLS socket made then takes what
- * the raw socket holds). Node's maxConnections still applies first: it closes a connection
- * before 'connection' is emitted.
- */
-function readProxyFirst(server: net.Server, proxy: FramedServerProxy, sources: WeakMap<net.Socket, string | undefined>): void {
-  const handlers = server.listeners('connection') as ((socket: net.Socket) => void)[];
-  server.removeAllListeners('connection');
-  server.on('connection', (socket: net.Socket) => {
-    socket.on('error', () => {});
-    readProxyHeader(socket, proxy.version, proxy.timeoutMs).then(
-      (source) => {
-        sources.set(socket, source);
-        for (const handle of handlers) handle.call(server, socket);
-        // Reading the header paused the socket: a plain connection flows again (TLS reads by itself).
-        if (!(server instanceof tls.Server)) socket.resume();
-      },
-      (error: Error) => {
-        proxy.refused(error, socket);
-        socket.destroy();
-      },
-    );
-  });
 }

@@ -79,6 +79,8 @@ function v2Source(header: Buffer): string | undefined {
   if (command === 0) return undefined; // LOCAL: the balancer's own connection (a health check)
   if (command !== 1) throw new ProxyHeaderError(`PROXY v2 header with unknown command ${command}`);
   const family = header[13]! >> 4;
+  const transport = header[13]! & 0x0f;
+  if (family > 3 || transport > 2) throw new ProxyHeaderError(`PROXY v2 header with unknown family or transport 0x${header[13]!.toString(16)}`);
   if (family !== 1 && family !== 2) return undefined; // UNSPEC or UNIX: no client address to use
   const addressBytes = family === 1 ? 12 : 36;
   if (header.length - V2_HEAD_BYTES < addressBytes) throw new ProxyHeaderError(`PROXY v2 header too short for its ${family === 1 ? 'IPv4' : 'IPv6'} addresses`);

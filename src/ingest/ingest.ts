@@ -17,8 +17,11 @@ import { openNativeUdpListener } from './udp-native-listener.js';
 import { openTcpListener } from './tcp-listener.js';
 import { readUntilQuiet } from './stop-reading.js';
 import { SourceRateLimiter, type SourceBucket } from './rate-limit.js';
-import { datagramBytes, splitLines, type AppendLine, type DropLine } from './line-split.js';
+import { countLines, datagramBytes, splitLines, type AppendLine, type DropLine } from './line-split.js';
 import type { BoundListener, DestinationName, IngestOptions, ListenerChange, InputLimits, ListenerOptions, ListenerTls } from '../thread-protocol.js';
+
+/** How long after a rate-limit drop its log line comes: the drops of that second are in it. */
+const RATE_REPORT_DELAY_MS = 1000;
 
 /** A listener in its slot: what it was opened with, and what it bound. */
 interface SlotListener extends Listener {
@@ -41,6 +44,8 @@ export class Ingest {
   private readonly open = new Map<number, SlotListener>();
   private allowList: AllowList;
   private tls: ListenerTls | undefined;
+  /** During a reload, what the listeners it adds open with (the reload's TLS material). */
+  private openingTls: ListenerTls | undefined;
   private limits: InputLimits;
   /** Per listener slot, its sources' rate limits (with --rate-limit; made on first use). */
   private readonly limiters: (SourceRateLimiter | undefined)[] = [];
@@ -87,9 +92,9 @@ export class Ingest {
 
   private publishScheduled = false;
 
-  /** Counts and logs a source outside --allow, or inside --deny, that tried listener `l`. */
-  private refuse(l: number, text: string, address: string | undefined, why: Refusal): void {
-    this.countersOf(l).dropped(why);
+  /** Counts (`messages` of them) and logs a source outside --allow, or inside --deny, that tried listener `l`. */
+  private refuse(l: number, text: string, address: string | undefined, why: Refusal, messages = 1): void {
+    this.countersOf(l).dropped(why, messages);
     const rule = why === 'denied' ? 'in --deny' : 'not in --allow';
     this.log.log('warn', `${why}:${l}`, `${text}: ignored ${address ?? 'an unknown source'}: ${rule}`);
   }
@@ -133,16 +138,28 @@ export class Ingest {
     this.log.log('warn', `oversize:${l}`, `dropped a ${length}-byte message: larger than --max-message ${this.options.maxMessageBytes}`);
   }
 
-  /** Counts a message over --rate-limit; the log line names the sources that had the most dropped since the last one. */
+  /**
+   * Counts a message over --rate-limit. The log line comes a second after a drop (once per log
+   * interval at most), so that it names the sources that had the most dropped since the last line.
+   */
   private dropRateLimited(l: number): void {
     this.countersOf(l).dropped('rate_limited');
-    this.log.log('warn', `rate-limited:${l}`, () => {
-      const limit = this.limits.rateLimit;
-      const top = this.limiters[l]?.takeTopOffenders(3) ?? [];
-      const text = this.open.get(l)?.bound.text ?? `listener ${l}`;
-      return `${text}: dropping messages over --rate-limit ${limit?.perSecond}/s per source (burst ${limit?.burst}); most dropped since the last report: ${top.map((t) => `${t.source} (${t.dropped})`).join(', ')}`;
-    });
+    if (this.rateReports.has(l)) return;
+    const timer = setTimeout(() => {
+      this.rateReports.delete(l);
+      this.log.log('warn', `rate-limited:${l}`, () => {
+        const limit = this.limits.rateLimit;
+        const top = this.limiters[l]?.takeTopOffenders(3) ?? [];
+        const text = this.open.get(l)?.bound.text ?? `listener ${l}`;
+        return `${text}: dropping messages over --rate-limit ${limit?.perSecond}/s per source (burst ${limit?.burst}); most dropped since the last report: ${top.map((t) => `${t.source} (${t.dropped})`).join(', ')}`;
+      });
+    }, RATE_REPORT_DELAY_MS);
+    timer.unref();
+    this.rateReports.set(l, timer);
   }
+
+  /** Per listener slot, the rate-limit report waiting to be logged. */
+  private readonly rateReports = new Map<number, NodeJS.Timeout>();
 
   private dropRingFull(l: number): void {
     this.countersOf(l).dropped('ring_full');
@@ -235,9 +252,12 @@ export class Ingest {
     const later = change.add.filter((l) => blockedPorts.has(l.port));
     const first = change.add.filter((l) => !later.includes(l));
     const bound = new Map<number, BoundListener>();
+    // Added tls@ listeners open with the reload's certificate (and CA: client certificates asked for or not).
+    this.openingTls = change.tls;
     try {
       for (const l of first) bound.set(l.index, await this.listen(l));
     } catch (error) {
+      this.openingTls = undefined;
       await this.closeListeners([...bound.keys()]);
       throw error;
     }
@@ -245,9 +265,11 @@ export class Ingest {
     try {
       for (const l of later) bound.set(l.index, await this.listen(l));
     } catch (error) {
+      this.openingTls = undefined;
       await this.closeListeners([...bound.keys()]);
       throw await this.reopen(inTheWay, error as Error);
     }
+    this.openingTls = undefined;
     this.allowList = new AllowList(change.allow, change.deny);
     this.tls = change.tls;
     this.limits = change.limits;
@@ -257,6 +279,7 @@ export class Ingest {
     for (const l of this.open.values()) {
       if (change.tls) l.setTls?.(change.tls);
       l.setLimits?.(change.limits);
+      l.recheckSources?.();
     }
     await this.closeListeners(change.remove); // those in the way are closed already
     this.writer.publish();
@@ -316,9 +339,11 @@ export class Ingest {
       counters: this.countersOf(l),
       log: this.log,
       allowList: () => this.allowList,
-      tls: () => this.tls,
+      tls: () => this.openingTls ?? this.tls,
       limits: () => this.limits,
       refuse: (address, why) => this.refuse(l, listener.text, address, why),
+      refuseDatagram: (address, why, source, start, length) =>
+        this.refuse(l, listener.text, address, why, listener.split === undefined ? 1 : countLines(source, start, length)),
       rateLimiter: () => this.limiterOf(l),
       accept: (source, start, length, from) => {
         this.accept(l, source, start, length, from);

@@ -4,6 +4,9 @@
  * trickles bytes into a frame that never ends is idle: only whole messages count), and
  * --max-connections through the server's own maxConnections (a connection past it is closed by
  * Node before anything reads it, TLS handshakes included; the server's 'drop' event counts it).
+ * It also knows every connection the server took, a PROXY header or TLS handshake still under
+ * way included, so that closing the listener closes them all at once; and each accepted one's
+ * source, so that a reload's --allow and --deny reach connections already open.
  */
 import type net from 'node:net';
 import type { InputLimits } from '../thread-protocol.js';
@@ -17,6 +20,10 @@ const SWEEP_MAX_MS = 1000;
 export class InputConnections {
   /** Each open connection and when it last completed a message (or opened). */
   private readonly lastMessageMs = new Map<net.Socket, number>();
+  /** Each accepted connection's source (its PROXY header's client, else the peer). */
+  private readonly sources = new Map<net.Socket, string | undefined>();
+  /** Every connection from the server's 'connection' event until it closes (raw sockets: a TLS one's too). */
+  private readonly taken = new Set<net.Socket>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -26,6 +33,10 @@ export class InputConnections {
     private readonly intake: Intake,
   ) {
     this.apply(intake.limits());
+    server.on('connection', (socket: net.Socket) => {
+      this.taken.add(socket);
+      socket.once('close', () => this.taken.delete(socket));
+    });
     server.on('drop', (data?: { remoteAddress?: string }) => {
       intake.counters.refused('max_connections');
       intake.log.log(
@@ -42,8 +53,9 @@ export class InputConnections {
     this.server.maxConnections = limits.maxConnections;
   }
 
-  opened(socket: net.Socket): void {
+  opened(socket: net.Socket, source: string | undefined): void {
     this.lastMessageMs.set(socket, performance.now());
+    this.sources.set(socket, source);
   }
 
   /** `socket` completed a message. */
@@ -53,6 +65,21 @@ export class InputConnections {
 
   closed(socket: net.Socket): void {
     this.lastMessageMs.delete(socket);
+    this.sources.delete(socket);
+  }
+
+  /** Closes the open connections whose source the allow-list in force refuses, each counted as its refusal. */
+  closeRefused(): void {
+    const allowList = this.intake.allowList();
+    if (allowList.allowsEveryone) return;
+    for (const [socket, source] of this.sources) {
+      const why = allowList.refusal(source);
+      if (why === undefined) continue;
+      this.sources.delete(socket);
+      this.lastMessageMs.delete(socket);
+      this.intake.refuse(source, why);
+      socket.destroy();
+    }
   }
 
   /** Destroys every connection and stops looking for idle ones. */
@@ -60,6 +87,7 @@ export class InputConnections {
     clearTimeout(this.timer);
     this.timer = undefined;
     for (const socket of this.lastMessageMs.keys()) socket.destroy();
+    for (const socket of this.taken) socket.destroy();
   }
 
   private schedule(): void {

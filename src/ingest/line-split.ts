@@ -46,6 +46,17 @@ export function splitLines(source: Buffer, start: number, length: number, append
   return lines;
 }
 
+/** How many messages (non-empty lines) splitLines makes of `length` bytes of `source` from `start`. */
+export function countLines(source: Buffer, start: number, length: number): number {
+  return splitLines(
+    source,
+    start,
+    length,
+    () => true,
+    () => {},
+  );
+}
+
 /** Slot size for receiving on a listener: a split listener takes whole datagrams, whose lines --max-message then bounds. */
 export function datagramBytes(split: SplitName | undefined, maxMessageBytes: number): number {
   return split === undefined ? maxMessageBytes : Math.max(maxMessageBytes, MAX_UDP_PAYLOAD_BYTES);

@@ -20,6 +20,8 @@ export interface Listener {
   setTls?(tls: ListenerTls): void;
   /** TCP/TLS: applies new limits (a reload). */
   setLimits?(limits: InputLimits): void;
+  /** TCP/TLS: closes (and counts) the open connections whose source the allow-list now refuses (a reload). */
+  recheckSources?(): void;
 }
 
 /** What Ingest gives the listener in one slot. */
@@ -37,6 +39,8 @@ export interface Intake {
   limits(): InputLimits;
   /** Counts and logs a source the allow-list refused, and why (its address as text: the cold path). */
   refuse(address: string | undefined, why: Refusal): void;
+  /** refuse() for a datagram of `length` bytes of `source` from `start`: counted once per message it holds (each line with ?split=lf). */
+  refuseDatagram(address: string | undefined, why: Refusal, source: Buffer, start: number, length: number): void;
   /**
    * With --rate-limit, this listener's limits per source (a reload may add, change or remove
    * them, so ask per batch or read); undefined without.

@@ -23,6 +23,8 @@ export const openTcpListener: OpenListener = async (listener, address, intake) =
     framing: listener.framing,
     maxMessageBytes: intake.maxMessageBytes,
     // Called for connections only, once listening: `connections` is set by then.
+    // Before a TLS handshake: a refused source costs none, and is counted as refused, not as a failed handshake.
+    admit: (socket, source) => admits(intake, source ?? socket.remoteAddress),
     accept: (socket, source) => acceptInput(listener, socket, source ?? socket.remoteAddress, connections, intake),
     tls: material && serverTls(material),
     proxy: listener.proxy && {
@@ -69,6 +71,7 @@ export const openTcpListener: OpenListener = async (listener, address, intake) =
     },
     setTls: material ? (next) => (server as tls.Server).setSecureContext(secureContextOf(next)) : undefined,
     setLimits: (limits) => connections.apply(limits),
+    recheckSources: () => connections.closeRefused(),
   };
 };
 
@@ -90,8 +93,8 @@ function secureContextOf(material: ListenerTls): tls.SecureContextOptions {
 }
 
 /**
- * One framed TCP input from `source` (the client a PROXY header named, else the peer): every whole
- * frame becomes one item; garbage closes the connection.
+ * One framed TCP input from `source` (the client a PROXY header named, else the peer; admitted
+ * already): every whole frame becomes one item; garbage closes the connection.
  */
 function acceptInput(
   listener: ListenerOptions,
@@ -101,9 +104,8 @@ function acceptInput(
   intake: Intake,
 ): FramedConnection | undefined {
   const { counters } = intake;
-  if (!admits(intake, source)) return undefined;
   counters.accepted();
-  connections.opened(socket);
+  connections.opened(socket, source);
   return {
     messages: (payloads) => {
       connections.completed(socket);

@@ -4,7 +4,7 @@
  */
 import dgram from 'node:dgram';
 import { formatHostPort } from '../config/address.js';
-import { admits, bucketOfAddress, checkRecvBuffer, type OpenListener } from './listener.js';
+import { bucketOfAddress, checkRecvBuffer, type OpenListener } from './listener.js';
 
 /** Binds a node:dgram socket on `address`; rejects with its bind error. Each admitted datagram is one message, or one per line with ?split=lf. */
 export const openDgramUdpListener: OpenListener = async (options, address, intake) => {
@@ -28,7 +28,11 @@ export const openDgramUdpListener: OpenListener = async (options, address, intak
   checkRecvBuffer(options, intake, granted);
   socket.on('error', (error) => intake.log.log('warn', `udp-error:${options.index}`, `${options.text}: ${error.message}`));
   socket.on('message', (payload, sender) => {
-    if (!admits(intake, sender.address)) return;
+    const why = intake.allowList().refusal(sender.address);
+    if (why !== undefined) {
+      intake.refuseDatagram(sender.address, why, payload, 0, payload.length);
+      return;
+    }
     intake.acceptDatagram(payload, 0, payload.length, bucketOfAddress(intake.rateLimiter(), sender.address));
     intake.publishSoon();
   });

@@ -37,7 +37,7 @@ export const openNativeUdpListener: OpenListener = async (options, address, inta
       for (let i = 0; i < count; i++) {
         const why = checkSource ? allowList.refusalBytes(r.senderFamily(i), r.metaBytes, r.senderAddressOffset(i)) : undefined;
         if (why !== undefined) {
-          intake.refuse(r.senderAddress(i), why);
+          intake.refuseDatagram(r.senderAddress(i), why, batch, r.offsetOf(i), Math.min(r.length(i), intake.datagramBytes));
           continue;
         }
         // A slot holds datagramBytes, so a truncated datagram reports a longer real length: accept()

@@ -23,9 +23,17 @@ export interface ReloadPlan {
   ignored: string[];
 }
 
-/** A listener's identity: scheme and address, for tcp@ and tls@ the framing it decodes, for udp@ how it splits datagrams. */
-export function listenerIdentity(l: Endpoint, defaultFraming: FramingName): string {
-  return l.scheme === 'udp' ? `udp@${l.host}:${l.port} split=${l.split ?? 'none'}` : `${l.scheme}@${l.host}:${l.port} ${l.framing ?? defaultFraming}`;
+/**
+ * A listener's identity: scheme and address, for udp@ how it splits datagrams, for tcp@ and tls@
+ * the framing it decodes and the PROXY header it reads first, and for tls@ whether it asks for
+ * client certificates (`clientCa`: --listen-tls-ca given). A reload that changes any of these
+ * closes the listener and opens another, as for a moved one: a TLS server asks for client
+ * certificates or not from its start.
+ */
+export function listenerIdentity(l: Endpoint, defaultFraming: FramingName, clientCa: boolean): string {
+  if (l.scheme === 'udp') return `udp@${l.host}:${l.port} split=${l.split ?? 'none'}`;
+  const tls = l.scheme === 'tls' ? ` client-certificates=${clientCa}` : '';
+  return `${l.scheme}@${l.host}:${l.port} ${l.framing ?? defaultFraming} proxy=${l.proxy ?? 'none'}${tls}`;
 }
 
 /** What the reload does with one setting fixed at start (settings.ts, `applied: 'restart'`). */
@@ -79,11 +87,12 @@ export function planReload(current: RelayConfig, slots: SlotTable, next: RelayCo
   });
 
   const oldFraming = running.config.framing;
-  const listenersNow = new Map([...running.listeners].map(([slot, l]) => [listenerIdentity(l, oldFraming), slot]));
+  const oldClientCa = running.config.listenerTls?.ca !== undefined;
+  const listenersNow = new Map([...running.listeners].map(([slot, l]) => [listenerIdentity(l, oldFraming, oldClientCa), slot]));
   const keptListeners = new Set<number>();
   const addedListeners: Endpoint[] = [];
   for (const l of next.listeners) {
-    const slot = listenersNow.get(listenerIdentity(l, next.framing));
+    const slot = listenersNow.get(listenerIdentity(l, next.framing, next.listenerTls?.ca !== undefined));
     if (slot === undefined) addedListeners.push(l);
     else keptListeners.add(slot);
   }

@@ -302,8 +302,9 @@ export class ListenerCounters extends CounterBlock {
     this.add(ListenerField.receivedBytes, bytes);
   }
 
-  dropped(reason: IngestDropReason): void {
-    this.add(INGEST_DROP_FIELD[reason], 1);
+  /** `messages` (default 1) were dropped for `reason`. */
+  dropped(reason: IngestDropReason, messages = 1): void {
+    this.add(INGEST_DROP_FIELD[reason], messages);
   }
 
   /** A TCP input connection was accepted. */

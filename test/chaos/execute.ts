@@ -53,7 +53,7 @@ export async function runSchedule(schedule: Schedule): Promise<Outcome> {
     const spillDir = schedule.spill ? path.join(dir, 'spill') : undefined;
     const toml = (state: ConfigState, listen: string): string =>
       chaosToml(
-        { listen, bufferBytes: schedule.bufferBytes, spillDir },
+        { listen, bufferBytes: schedule.bufferBytes, spillDir, inputs: state.inputs },
         [witnessName, ...state.plain.map((id) => receivers.get(id)!.address)],
         state.group && { ...state.group, members: state.group.members.map((id) => receivers.get(id)!.address) },
       );

@@ -11,6 +11,7 @@ import { type GroupMode, isHashMode } from '../../src/group/group-spec.js';
 import type { DestinationSnapshot, Snapshot } from '../../src/metrics/snapshot-types.js';
 import { type RelayProcess, spawnRelay } from '../helpers/relay-process.js';
 import { metricsBase, stats } from '../helpers/relay-stats.js';
+import type { InputState } from './schedule.js';
 
 /** A removed destination's last line (src/main/relay.ts retiredLine): its whole run. */
 export interface Retired {
@@ -153,7 +154,7 @@ export async function freeUdpPort(): Promise<number> {
 
 /** The relay.toml of a chaos run: the listener, small timeouts, JSON logs, metrics, and `destinations` / `group` tables. */
 export function chaosToml(
-  settings: { listen: string; bufferBytes: number; spillDir: string | undefined },
+  settings: { listen: string; bufferBytes: number; spillDir: string | undefined; inputs: InputState },
   destinations: string[],
   group: { mode: GroupMode; dynamic: boolean; members: string[] } | undefined,
 ): string {
@@ -171,6 +172,11 @@ export function chaosToml(
     'log-format = "json"',
     'metrics = "127.0.0.1:0"',
     ...(settings.spillDir ? [`spill-dir = ${JSON.stringify(settings.spillDir)}`] : []),
+    // A burst of 3,000 from the one source stays inside any burst drawn here (at least 100,000).
+    `rate-limit = ${settings.inputs.rateLimit}`,
+    `max-connections = ${settings.inputs.maxConnections}`,
+    `idle-timeout = "${settings.inputs.idleTimeoutMs}ms"`,
+    `deny = ${JSON.stringify(settings.inputs.deny)}`,
     '',
     ...destinations.flatMap((d) => ['[[destination]]', `address = "${d}"`, '']),
   ];

@@ -25,10 +25,26 @@ export interface GroupState {
   members: string[];
 }
 
-/** What the relay is configured with: the witness (always), these plain receivers, and the group. */
+/**
+ * Limits on input, changed by reloads beside the destinations. The traffic stays under them (one
+ * source, far below the rate limit and its burst; no TCP input; the denied block is another
+ * address), so they change no message's fate: they put those settings' reload paths under the faults.
+ */
+/** No limits: what the timeline starts from before a schedule's first state. */
+export const NO_INPUT_LIMITS: InputState = { rateLimit: 0, maxConnections: 512, idleTimeoutMs: 0, deny: [] };
+
+export interface InputState {
+  rateLimit: number;
+  maxConnections: number;
+  idleTimeoutMs: number;
+  deny: string[];
+}
+
+/** What the relay is configured with: the witness (always), these plain receivers, the group, the input limits. */
 export interface ConfigState {
   plain: string[];
   group: GroupState | undefined;
+  inputs: InputState;
 }
 
 export type Fault =
@@ -95,7 +111,13 @@ export function generateSchedule(seed: number, without: ReadonlySet<Optional> = 
       const mode = pick(MODES);
       group = { mode, dynamic: isHashMode(mode) && chance(0.3), members };
     }
-    return { plain, group };
+    const inputs: InputState = {
+      rateLimit: chance(0.5) ? 0 : randomInt(random, 100_000, 1_000_000),
+      maxConnections: randomInt(random, 1, 1024),
+      idleTimeoutMs: chance(0.5) ? 0 : randomInt(random, 1000, 600_000),
+      deny: chance(0.5) ? [] : ['127.0.0.9', '10.0.0.0/8'].slice(0, randomInt(random, 1, 2)),
+    };
+    return { plain, group, inputs };
   };
 
   const smallRing = chance(0.5);

@@ -7,7 +7,7 @@
  * in a retired line (removed) or in the final `stopped` line.
  */
 import type { DestinationSnapshot } from '../../src/metrics/snapshot-types.js';
-import type { ConfigState, GroupState } from './schedule.js';
+import { type ConfigState, type GroupState, NO_INPUT_LIMITS } from './schedule.js';
 
 export interface Window {
   lo: number;
@@ -39,7 +39,7 @@ export class Timeline {
   readonly groupVersions: { group: GroupState; presence: Presence }[] = [];
   /** Per receiver id, its incarnations in order. */
   readonly incarnations = new Map<string, Incarnation[]>();
-  private state: ConfigState = { plain: [], group: undefined };
+  private state: ConfigState = { plain: [], group: undefined, inputs: NO_INPUT_LIMITS };
   private readonly open = new Map<string, Window>();
 
   constructor(initial: ConfigState) {

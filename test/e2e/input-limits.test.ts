@@ -180,8 +180,8 @@ test('--idle-timeout bounds memory: five waves of 1,000 connections each holding
     // frames would add a wave's bytes each time.
     const waveMb = (1000 * partial.length) / 2 ** 20;
     assert.ok(
-      afterWave[4]! - afterWave[0]! < 2 * waveMb,
-      `RSS ${startMb.toFixed(0)} MB at start, after each wave ${afterWave.map((m) => m.toFixed(0)).join(', ')} MB: the fifth is two waves (${(2 * waveMb).toFixed(0)} MB) or more above the first`,
+      afterWave[4]! - afterWave[0]! < 3 * waveMb,
+      `RSS ${startMb.toFixed(0)} MB at start, after each wave ${afterWave.map((m) => m.toFixed(0)).join(', ')} MB: the fifth is three waves (${(3 * waveMb).toFixed(0)} MB) or more above the first`,
     );
     assert.equal((await stats(base)).listeners[0]!.droppedMessages.framing, 5000, 'each torn frame counted');
   } finally {

@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
+import path from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
 import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
 import { stopRelayAndSinks, TestSink } from '../helpers/sinks.js';
@@ -17,6 +19,8 @@ import { missingHaproxy, startHaproxy } from '../helpers/haproxy.js';
 import { testPkiPerFile } from '../helpers/certs.js';
 import { withTempDir } from '../helpers/temp-dir.js';
 import { mulberry32, randomInt } from '../../src/prng.js';
+import { relayToml } from '../helpers/reload-config.js';
+import { freePort } from '../helpers/numbered.js';
 
 const pki = testPkiPerFile();
 const portOf = (listener: string): number => Number(listener.slice(listener.lastIndexOf(':') + 1));
@@ -68,7 +72,7 @@ test('?proxy=v1: the header names the source --deny and --rate-limit see; withou
     assert.deepEqual(received(sink), ['limited 0', 'limited 1', 'limited 2', 'ok 0', 'ok 1', 'unknown 0']);
     assert.match(relay.stderr, /refused a connection from 127\.0\.0\.1: no PROXY v1 \("PROXY "\) header/);
     assert.match(relay.stderr, /ignored 10\.9\.9\.9: in --deny/);
-    assert.match(relay.stderr, /most dropped since the last report: 2001:db8::5 \(1\)/);
+    await relay.waitForStderr(/most dropped since the last report: 2001:db8::5 \(7\)/);
   } finally {
     await stopRelayAndSinks(relay, [sink]);
   }
@@ -247,4 +251,44 @@ test('?proxy= fuzz: 240 seeded connections of mangled headers and random bytes, 
   } finally {
     await stopRelayAndSinks(relay, [sink]);
   }
+});
+
+test('?proxy= by SIGHUP: adding it re-opens the listener to read headers; a SIGTERM does not wait for a client stalled in its header', async () => {
+  await withTempDir('relay-proxy-reload-', async (dir) => {
+    const sink = await TestSink.start('lf');
+    const file = path.join(dir, 'relay.toml');
+    const port = await freePort();
+    const toml = (query: string): string => relayToml([`tcp@127.0.0.1:${port}?framing=lf${query}`], [`${sink.address()}?framing=lf`], 'deny = ["10.9.9.9"]\n');
+    await writeFile(file, toml(''));
+    const { relay } = await startRelay(['--config', file]);
+    let stalled: net.Socket | undefined;
+    try {
+      const base = await metricsBase(relay);
+      await sendTcp(port, lines('plain', 1));
+      await sink.waitFor(1);
+      await writeFile(file, toml('&proxy=v1'));
+      relay.child.kill('SIGHUP');
+      await relay.waitForStderr(/reloaded .*relay\.toml/);
+      await sendTcp(port, `PROXY TCP4 10.9.9.9 127.0.0.1 5000 514\r\n${lines('denied', 1)}`);
+      await sendTcp(port, `PROXY TCP4 10.1.1.1 127.0.0.1 5000 514\r\n${lines('proxied', 1)}`);
+      await sink.waitFor(2);
+      assert.deepEqual(received(sink), ['plain 0', 'proxied 0']);
+      assert.equal((await stats(base)).listeners[0]!.droppedMessages.denied, 1, 'the header source was denied');
+      // A client that began its header and stalls: the relay's stop closes it at once, not after the 10 s header timeout.
+      stalled = net.connect(port, '127.0.0.1');
+      stalled.on('error', () => {});
+      stalled.resume();
+      stalled.write('PROXY TCP4 ');
+      await once(stalled, 'connect');
+      const closed = once(stalled, 'close');
+      const started = Date.now();
+      const exit = await relay.stop('SIGTERM', 15_000);
+      assert.equal(exit.code, 0, exit.stderr);
+      await closed;
+      assert.ok(Date.now() - started < 8000, `the stop took ${Date.now() - started} ms: it waited for the stalled header`);
+    } finally {
+      stalled?.destroy();
+      await stopRelayAndSinks(relay, [sink]);
+    }
+  });
 });

@@ -7,7 +7,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { copyFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -17,6 +17,9 @@ import { testPkiPerFile } from '../helpers/certs.js';
 import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
 import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
 import { stopRelayAndSinks, TestSink } from '../helpers/sinks.js';
+import { withTempDir } from '../helpers/temp-dir.js';
+import { relayToml } from '../helpers/reload-config.js';
+import { freePort } from '../helpers/numbered.js';
 
 const pki = testPkiPerFile();
 
@@ -230,4 +233,42 @@ test('tls@ listener: 60 seeded connections of random bytes and a stalled handsha
   } finally {
     await stopRelayAndSinks(relay, [sink]);
   }
+});
+
+test('tls@ listener: --listen-tls-ca removed by SIGHUP re-opens the listener without client certificates; added back, it asks again', async () => {
+  await withTempDir('relay-tls-ca-reload-', async (dir) => {
+    const sink = await TestSink.start('lf');
+    const file = path.join(dir, 'relay.toml');
+    const port = await freePort();
+    const toml = (withCa: boolean): string =>
+      relayToml(
+        [`tls@127.0.0.1:${port}?framing=lf`],
+        [`${sink.address()}?framing=lf`],
+        [
+          `listen-tls-cert = ${JSON.stringify(pki().server.certFile)}`,
+          `listen-tls-key = ${JSON.stringify(pki().server.keyFile)}`,
+          ...(withCa ? [`listen-tls-ca = ${JSON.stringify(pki().ca.certFile)}`] : []),
+          '',
+        ].join('\n'),
+      );
+    await writeFile(file, toml(true));
+    const { relay } = await startRelay(['--config', file]);
+    try {
+      const withClientCert = { cert: pki().client.cert, key: pki().client.key };
+      assert.equal(await refused(port, {}), true, 'no client certificate, mutual TLS on');
+      assert.equal(await refused(port, withClientCert), false, 'a good client certificate, mutual TLS on');
+      const base = await metricsBase(relay);
+      for (const [reload, withCa] of [false, true].entries()) {
+        await writeFile(file, toml(withCa));
+        relay.child.kill('SIGHUP');
+        // Done when counted: the re-opened listener is bound by then (before, the port may be closed a moment).
+        await eventually(async () => (await stats(base)).reloads.ok === reload + 1 || `reload ${reload + 1} not done`);
+        assert.match(relay.stderr, new RegExp(`listening on tls@127\\.0\\.0\\.1:${port}; closed tls@127\\.0\\.0\\.1:${port}`));
+        assert.equal(await refused(port, {}), withCa, `no client certificate, mutual TLS ${withCa ? 'on' : 'off'}`);
+        assert.equal(await refused(port, withClientCert), false, `a good client certificate, mutual TLS ${withCa ? 'on' : 'off'}`);
+      }
+    } finally {
+      await stopRelayAndSinks(relay, [sink]);
+    }
+  });
 });

@@ -7,7 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { keyOf, Placement } from '../../src/group/placement.js';
 import { checkPlacement, type Facts, type IdentityFacts } from '../chaos/ledger.js';
-import type { ConfigState, GroupState } from '../chaos/schedule.js';
+import { type ConfigState, type GroupState, NO_INPUT_LIMITS } from '../chaos/schedule.js';
 import { GROUP, Timeline } from '../chaos/timeline.js';
 import { numbered } from '../helpers/numbered.js';
 
@@ -34,7 +34,7 @@ function ownedBy(id: string): number {
 
 /** Checks ma having received `received`, with the group carbon_ch of all three for items 0..100, then `later` each for 100 more. */
 function placementFailures(received: number[], later: GroupState[], spill: boolean): string[] {
-  const state = (group: GroupState): ConfigState => ({ plain: [], group });
+  const state = (group: GroupState): ConfigState => ({ plain: [], group, inputs: NO_INPUT_LIMITS });
   const timeline = new Timeline(state({ mode: 'carbon_ch', dynamic: false, members: IDS }));
   for (const [i, group] of later.entries()) timeline.apply(state(group), { lo: 100 * (i + 1), hi: 100 * (i + 1) });
   const ingested = 100 * (later.length + 1);

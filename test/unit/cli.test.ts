@@ -97,6 +97,11 @@ const cases: { args: string[]; message: RegExp; line: string }[] = [
     message: /--allow "10\.0\.0\.0\/33": prefix length must be 0-32/,
     line: '--allow "10.0.0.0/33": prefix length must be 0-32; expected an address or CIDR block like 10.0.0.0/8, 192.0.2.7 or 2001:db8::/32',
   },
+  {
+    args: ['--rate-burst', '50', ...RUN],
+    message: /--rate-burst 50 without --rate-limit/,
+    line: '--rate-burst 50 without --rate-limit: give --rate-limit N (messages per second per source) too',
+  },
   { args: ['--no-such-option', ...RUN], message: /unknown option '--no-such-option'/, line: `unknown option '--no-such-option'` },
   {
     args: ['sink', 'udp@127.0.0.1:2009'],

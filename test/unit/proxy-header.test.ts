@@ -54,6 +54,13 @@ const CASES: { name: string; version: ProxyVersion; header: Buffer; source?: str
   { name: 'v2 LOCAL (a health check)', version: 'v2', header: v2(0, 0x00, []), source: undefined },
   { name: 'v2 PROXY UNSPEC', version: 'v2', header: v2(1, 0x00, []), source: undefined },
   { name: 'v2 unknown command', version: 'v2', header: v2(2, 0x11, addressBlock([1, 2, 3, 4], [5, 6, 7, 8], 1, 2)), error: /unknown command 2/ },
+  { name: 'v2 unknown family', version: 'v2', header: v2(1, 0xf1, addressBlock([1, 2, 3, 4], [5, 6, 7, 8], 1, 2)), error: /unknown family or transport 0xf1/ },
+  {
+    name: 'v2 unknown transport',
+    version: 'v2',
+    header: v2(1, 0x1f, addressBlock([1, 2, 3, 4], [5, 6, 7, 8], 1, 2)),
+    error: /unknown family or transport 0x1f/,
+  },
   { name: 'v2 IPv4 block too short', version: 'v2', header: v2(1, 0x11, [1, 2, 3, 4]), error: /too short/ },
 ];
 
