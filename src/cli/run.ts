@@ -80,10 +80,9 @@ async function run(settings: RunSettings, load: () => RunSettings): Promise<void
   if (settings.ingestWarning) log('warn', settings.ingestWarning);
   for (const [i, bound] of relay.listening.entries()) {
     const split = config.listeners[i]?.split === undefined ? '' : ', split into lines';
-    log(
-      'info',
-      `listening on ${bound.text}${bound.text.startsWith('udp@') ? ` (${config.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram'}${split})` : ''}`,
-    );
+    // unix@ has one receive path, the addon's.
+    const path = bound.text.startsWith('unix@') || config.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram';
+    log('info', `listening on ${bound.text}${bound.text.startsWith('udp@') || bound.text.startsWith('unix@') ? ` (${path}${split})` : ''}`);
   }
   const targets = [
     ...config.destinations.filter((d) => !d.member).map((d) => d.endpoint.text),

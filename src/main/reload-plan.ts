@@ -14,6 +14,7 @@ import { MAX_LISTENERS, destinationKey, type DestinationConfig, type RelayConfig
 import type { SlotTable } from './slot-table.js';
 import type { FramingName } from '../framing/index.js';
 import { formatBytes } from '../config/size.js';
+import { formatUnixMode } from '../config/unix-socket.js';
 import { restartOnlyKeys, type RestartOnlyKey } from '../config/setting-values.js';
 
 export interface ReloadPlan {
@@ -23,9 +24,10 @@ export interface ReloadPlan {
   ignored: string[];
 }
 
-/** A listener's identity: scheme and address, for tcp@ and tls@ the framing it decodes, for udp@ how it splits datagrams. */
+/** A listener's identity: scheme and address, for tcp@ and tls@ the framing it decodes, for udp@ and unix@ how it splits datagrams. */
 export function listenerIdentity(l: Endpoint, defaultFraming: FramingName): string {
-  return l.scheme === 'udp' ? `udp@${l.host}:${l.port} split=${l.split ?? 'none'}` : `${l.scheme}@${l.host}:${l.port} ${l.framing ?? defaultFraming}`;
+  if (l.scheme === 'udp' || l.scheme === 'unix') return `${l.scheme}@${l.host}:${l.port} split=${l.split ?? 'none'}`;
+  return `${l.scheme}@${l.host}:${l.port} ${l.framing ?? defaultFraming}`;
 }
 
 /** What the reload does with one setting fixed at start (settings.ts, `applied: 'restart'`). */
@@ -49,6 +51,9 @@ const RESTART_ONLY: Record<RestartOnlyKey, RestartOnly> = {
   'spill-dir': { show: (c) => c.spill?.dir ?? '(none)', keep: (r, n) => ({ ...n, spill: r.spill }) },
   'spill-max': { show: (c) => (c.spill ? formatBytes(c.spill.maxBytes) : '(none)'), keep: (r, n) => ({ ...n, spill: r.spill }) },
   'relp-window': { show: (c) => String(c.relpWindow), keep: (r, n) => ({ ...n, relpWindow: r.relpWindow }) },
+  // The socket file settings are one object, fixed whole: the ingest thread was started with it.
+  'unix-mode': { show: (c) => formatUnixMode(c.unixSocket.mode), keep: (r, n) => ({ ...n, unixSocket: r.unixSocket }) },
+  'unix-owner': { show: (c) => c.unixSocket.owner?.text ?? '(none)', keep: (r, n) => ({ ...n, unixSocket: r.unixSocket }) },
 };
 
 /** How the restart-only setting `key` shows in `c` (as the reload's "ignored" phrases say it). */
