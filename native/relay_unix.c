@@ -59,21 +59,22 @@ static bool unix_bind(napi_env env, int fd, const struct sockaddr_un *addr, sock
   return false;
 }
 
-/* The absolute path in v as a sockaddr_un; false with a TypeError thrown. */
+/* The absolute path in v as a sockaddr_un (at most 107 bytes: sun_path holds the NUL too); false with a TypeError thrown. */
 static bool get_unix_path(napi_env env, napi_value v, struct sockaddr_un *addr, socklen_t *len) {
+  char path[sizeof addr->sun_path + 1]; /* one byte more than fits: a longer path reads as too long, not cut */
   size_t n = 0;
   napi_valuetype t;
-  memset(addr, 0, sizeof *addr);
-  addr->sun_family = AF_UNIX;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_string ||
-      napi_get_value_string_utf8(env, v, addr->sun_path, sizeof addr->sun_path, &n) != napi_ok) {
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_string || napi_get_value_string_utf8(env, v, path, sizeof path, &n) != napi_ok) {
     throw_type(env, "path must be a string");
     return false;
   }
-  if (n == 0 || addr->sun_path[0] != '/' || n >= sizeof addr->sun_path - 1 || strlen(addr->sun_path) != n) {
+  if (n == 0 || path[0] != '/' || n > sizeof addr->sun_path - 1 || strlen(path) != n) {
     throw_type(env, "path must be an absolute path of at most 107 bytes, without NUL");
     return false;
   }
+  memset(addr, 0, sizeof *addr);
+  addr->sun_family = AF_UNIX;
+  memcpy(addr->sun_path, path, n + 1);
   *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
   return true;
 }

@@ -103,6 +103,25 @@ test('unixOpen: a path that is not a socket (file, directory, symlink to a socke
   });
 });
 
+test('unixOpen: a path of 107 bytes binds (sun_path holds it and its NUL); 108 is refused', async (t) => {
+  const n = addon(t);
+  if (!n) return;
+  await withTempDir('relay-native-unix-', async (dir) => {
+    const longest = path.join(dir, 'a'.repeat(107 - dir.length - 1));
+    assert.equal(Buffer.byteLength(longest), 107);
+    const receiver = open(n, longest);
+    try {
+      assert.ok(lstatSync(longest).isSocket());
+    } finally {
+      receiver.close();
+    }
+    assert.equal(
+      codeOf(() => open(n, `${longest}b`)),
+      'ERR_INVALID_ARG_TYPE',
+    );
+  });
+});
+
 test('unixOpen: a path in a missing directory is ENOENT; a relative or overlong path is refused before any socket', async (t) => {
   const n = addon(t);
   if (!n) return;
