@@ -1,7 +1,8 @@
 /*
  * relay_udp: batched UDP receive (recvmmsg) for the relay's ingest thread, and the module's
- * exports. Same addon: the bench's batched sender (sendmmsg) in relay_udp_send.c, the error and
- * argument helpers both use in relay_udp_args.c; relay_udp_common.h declares what crosses files.
+ * exports. Same addon: the bench's batched sender (sendmmsg) in relay_udp_send.c, Unix datagram
+ * sockets in relay_unix.c (bound there, received by this file's receiver), the error and argument
+ * helpers all use in relay_udp_args.c; relay_udp_common.h declares what crosses files.
  *
  * A receiver is a non-blocking UDP socket watched by a uv_poll_t on the loop of the thread that
  * opened it (the main thread or a worker_thread): no extra thread and no busy polling. When the
@@ -43,8 +44,6 @@
 #define META_ADDR 4
 #define FLAG_TRUNCATED 1
 
-/* Datagrams per recvmmsg call, at most. */
-#define MAX_BATCH 256
 /* recvmmsg calls (each followed by one onBatch) per readable event, so one busy socket cannot starve the loop. */
 #define MAX_BATCHES_PER_EVENT 16
 
@@ -270,28 +269,10 @@ static receiver *get_receiver(napi_env env, napi_value v) {
   return data;
 }
 
-/* ---------------------------------------------------------------- udpOpen, one step per function */
-
-/* udpOpen's arguments, checked. */
-typedef struct open_args {
-  int family;
-  sockaddr_any addr; /* where to bind */
-  socklen_t addr_len;
-  int rcvbuf;         /* SO_RCVBUF to ask for; 0: keep the default */
-  size_t slot;        /* maxDatagramBytes: bytes of the batch buffer per datagram */
-  unsigned capacity;  /* datagrams per batch: as many as both buffers hold, at most MAX_BATCH */
-  uint8_t *batch;
-  int32_t *meta;
-  size_t meta_offset; /* byte offset of meta in its ArrayBuffer */
-  napi_value batch_ab; /* the ArrayBuffer (or SharedArrayBuffer) under batch */
-  napi_value meta_ab;  /* the one under meta */
-  void *batch_ab_data; /* where each starts */
-  void *meta_ab_data;
-  napi_value on_batch;
-} open_args;
+/* ---------------------------------------------------------------- opening a receiver, one step per function */
 
 /* Datagrams per batch: as many as both buffers hold, at most MAX_BATCH; false with a RangeError when not even one. */
-static bool open_args_capacity(napi_env env, open_args *a, size_t batch_len, size_t meta_len) {
+static bool receive_args_capacity(napi_env env, receive_args *a, size_t batch_len, size_t meta_len) {
   size_t capacity = batch_len / a->slot;
   if (meta_len / (4 * META_FIELDS) < capacity) capacity = meta_len / (4 * META_FIELDS);
   if (capacity > MAX_BATCH) capacity = MAX_BATCH;
@@ -304,7 +285,7 @@ static bool open_args_capacity(napi_env env, open_args *a, size_t batch_len, siz
 }
 
 /* Where the buffers under batch and meta start, as receiver_buffers_ok will compare them (a SharedArrayBuffer: from the view). */
-static bool open_args_buffer_bases(napi_env env, open_args *a, size_t batch_offset) {
+static bool receive_args_buffer_bases(napi_env env, receive_args *a, size_t batch_offset) {
   size_t ignored;
   bool batch_is_ab = false, meta_is_ab = false;
   napi_is_arraybuffer(env, a->batch_ab, &batch_is_ab);
@@ -316,37 +297,27 @@ static bool open_args_buffer_bases(napi_env env, open_args *a, size_t batch_offs
   return true;
 }
 
-/* Reads and checks udpOpen's eight arguments, in order; false with a TypeError or RangeError thrown. */
-static bool open_args_get(napi_env env, napi_callback_info info, open_args *a) {
-  size_t argc = 8;
-  napi_value argv[8];
-  NAPI_OR_RETURN(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL), false);
-  if (argc < 8) {
-    throw_type(env, "udpOpen(family, host, port, recvBufferBytes, batchBuffer, meta, maxDatagramBytes, onBatch)");
-    return false;
-  }
-  int64_t port, rcvbuf, max_dgram;
-  if (!get_family(env, argv[0], &a->family)) return false;
-  if (!get_int(env, argv[2], "port", 0, 65535, &port)) return false;
-  if (!get_int(env, argv[3], "recvBufferBytes", 0, INT32_MAX, &rcvbuf)) return false;
-  if (!get_int(env, argv[6], "maxDatagramBytes", 1, 16 * 1024 * 1024, &max_dgram)) return false;
-  if (!get_sockaddr(env, a->family, argv[1], (int)port, &a->addr, &a->addr_len)) return false;
+/* Reads argv[0..4] (recvBufferBytes, batchBuffer, meta, maxDatagramBytes, onBatch); false with a TypeError or RangeError thrown. */
+bool receive_args_get(napi_env env, const napi_value *argv, receive_args *a) {
+  int64_t rcvbuf, max_dgram;
+  if (!get_int(env, argv[0], "recvBufferBytes", 0, INT32_MAX, &rcvbuf)) return false;
+  if (!get_int(env, argv[3], "maxDatagramBytes", 1, 16 * 1024 * 1024, &max_dgram)) return false;
   a->rcvbuf = (int)rcvbuf;
   a->slot = (size_t)max_dgram;
 
   uint8_t *meta_bytes;
   size_t batch_len, meta_len, batch_offset;
-  if (!get_bytes(env, argv[4], "batchBuffer", false, &a->batch, &batch_len, &a->batch_ab, &batch_offset)) return false;
-  if (!get_bytes(env, argv[5], "meta", true, &meta_bytes, &meta_len, &a->meta_ab, &a->meta_offset)) return false;
+  if (!get_bytes(env, argv[1], "batchBuffer", false, &a->batch, &batch_len, &a->batch_ab, &batch_offset)) return false;
+  if (!get_bytes(env, argv[2], "meta", true, &meta_bytes, &meta_len, &a->meta_ab, &a->meta_offset)) return false;
   a->meta = (int32_t *)meta_bytes;
   napi_valuetype t;
-  NAPI_OR_RETURN(env, napi_typeof(env, argv[7], &t), false);
+  NAPI_OR_RETURN(env, napi_typeof(env, argv[4], &t), false);
   if (t != napi_function) {
     throw_type(env, "onBatch must be a function");
     return false;
   }
-  a->on_batch = argv[7];
-  return open_args_capacity(env, a, batch_len, meta_len) && open_args_buffer_bases(env, a, batch_offset);
+  a->on_batch = argv[4];
+  return receive_args_capacity(env, a, batch_len, meta_len) && receive_args_buffer_bases(env, a, batch_offset);
 }
 
 /* A non-blocking UDP socket of the family (4 or 6); -1 with the error thrown. */
@@ -357,7 +328,7 @@ static int socket_create(napi_env env, int family) {
 }
 
 /* Asks for SO_RCVBUF = size; a refusal keeps what the kernel gives (the caller reads it back with udpRecvBufferSize). */
-static void socket_set_recv_buffer(int fd, int size) {
+void socket_set_recv_buffer(int fd, int size) {
   (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size); /* refused: keep the default */
   /* SO_RCVBUF is capped at net.core.rmem_max. With CAP_NET_ADMIN, SO_RCVBUFFORCE may pass that
    * cap (as rsyslog's imudp does); without it the call fails with EPERM and the capped size
@@ -377,7 +348,7 @@ static bool socket_bind(napi_env env, int fd, const sockaddr_any *addr, socklen_
 }
 
 /* A receiver reading fd into a's buffers: one slot, iovec and address per datagram of a batch. NULL with ENOMEM thrown (fd stays open). */
-static receiver *receiver_new(napi_env env, int fd, const open_args *a) {
+static receiver *receiver_new(napi_env env, int fd, const receive_args *a) {
   receiver *r = calloc(1, sizeof *r);
   if (r == NULL) {
     throw_errno(env, "udpOpen", ENOMEM);
@@ -411,7 +382,7 @@ static receiver *receiver_new(napi_env env, int fd, const open_args *a) {
  * as long as it does), an async context for its callbacks, and its uv_poll on the loop. On failure
  * undoes it all, closes the fd, frees r and throws.
  */
-static bool receiver_attach(napi_env env, receiver *r, const open_args *a, uv_loop_t *loop) {
+static bool receiver_attach(napi_env env, receiver *r, const receive_args *a, uv_loop_t *loop) {
   napi_value name;
   bool ok = napi_create_reference(env, a->on_batch, 1, &r->on_batch) == napi_ok &&
             napi_create_reference(env, a->batch_ab, 1, &r->batch_ab) == napi_ok &&
@@ -465,24 +436,49 @@ static bool receiver_start(napi_env env, receiver *r) {
   return false;
 }
 
-/* udpOpen(family, host, port, recvBufferBytes, batchBuffer, meta, maxDatagramBytes, onBatch) -> handle */
-static napi_value udp_open(napi_env env, napi_callback_info info) {
-  open_args a;
-  if (!open_args_get(env, info, &a)) return NULL;
+/* Starts receiving on the bound, non-blocking datagram socket fd into a's buffers: the receiver handle, or NULL with the error thrown (fd closed). */
+napi_value receiver_open(napi_env env, int fd, const receive_args *a) {
   uv_loop_t *loop;
-  NAPI_OR_NULL(env, napi_get_uv_event_loop(env, &loop));
-  int fd = socket_create(env, a.family);
-  if (fd < 0) return NULL;
-  if (a.rcvbuf > 0) socket_set_recv_buffer(fd, a.rcvbuf);
-  receiver *r = NULL;
-  if (!socket_bind(env, fd, &a.addr, a.addr_len) || (r = receiver_new(env, fd, &a)) == NULL) {
+  receiver *r;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || (r = receiver_new(env, fd, a)) == NULL) {
     close(fd);
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (!pending) napi_throw_error(env, "ERR_RELAY_UDP", "cannot get the event loop");
     return NULL;
   }
-  if (!receiver_attach(env, r, &a, loop)) return NULL; /* r and fd are gone */
+  if (!receiver_attach(env, r, a, loop)) return NULL; /* r and fd are gone */
   napi_value handle = receiver_handle(env, r);
   if (handle == NULL || !receiver_start(env, r)) return NULL;
   return handle;
+}
+
+/* udpOpen(family, host, port, recvBufferBytes, batchBuffer, meta, maxDatagramBytes, onBatch) -> handle */
+static napi_value udp_open(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  NAPI_OR_NULL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 8) {
+    throw_type(env, "udpOpen(family, host, port, recvBufferBytes, batchBuffer, meta, maxDatagramBytes, onBatch)");
+    return NULL;
+  }
+  int family;
+  int64_t port;
+  sockaddr_any addr;
+  socklen_t addr_len;
+  receive_args a;
+  if (!get_family(env, argv[0], &family) || !get_int(env, argv[2], "port", 0, 65535, &port) ||
+      !get_sockaddr(env, family, argv[1], (int)port, &addr, &addr_len) || !receive_args_get(env, argv + 3, &a)) {
+    return NULL;
+  }
+  int fd = socket_create(env, family);
+  if (fd < 0) return NULL;
+  if (a.rcvbuf > 0) socket_set_recv_buffer(fd, a.rcvbuf);
+  if (!socket_bind(env, fd, &addr, addr_len)) {
+    close(fd);
+    return NULL;
+  }
+  return receiver_open(env, fd, &a);
 }
 
 /* ---------------------------------------------------------------- udpClose, udpAddress, udpRecvBufferSize */
@@ -534,6 +530,9 @@ static napi_value udp_address(napi_env env, napi_callback_info info) {
     family = 4;
     port = ntohs(a.in4.sin_port);
     uv_inet_ntop(AF_INET, &a.in4.sin_addr, text, sizeof text);
+  } else if (a.sa.sa_family != AF_INET6) {
+    throw_errno(env, "getsockname", EAFNOSUPPORT); /* a Unix socket: its path is the caller's */
+    return NULL;
   } else {
     family = 6;
     port = ntohs(a.in6.sin6_port);
@@ -612,6 +611,9 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"udpClose", NULL, udp_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udpAddress", NULL, udp_address, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udpRecvBufferSize", NULL, udp_recv_buffer_size, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixOpen", NULL, unix_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixUserId", NULL, unix_user_id, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixGroupId", NULL, unix_group_id, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udpSenderOpen", NULL, udp_sender_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udpSendBatch", NULL, udp_send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udpSenderClose", NULL, udp_sender_close, NULL, NULL, NULL, napi_enumerable, NULL},

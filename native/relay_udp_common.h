@@ -1,7 +1,8 @@
 /*
  * What crosses the source files of the relay_udp addon: relay_udp.c (the receiver and the module's
- * exports) uses relay_udp_send.c (the bench's batched sender) and relay_reclaimer.c (the background
- * thread); all use relay_udp_args.c (errors and argument checks), which uses none of them.
+ * exports) uses relay_udp_send.c (the bench's batched sender), relay_unix.c (Unix datagram sockets,
+ * which receive with relay_udp.c's receiver) and relay_reclaimer.c (the background thread); all use
+ * relay_udp_args.c (errors and argument checks), which uses none of them.
  * Nothing here is exported from the shared library (binding.gyp builds with -fvisibility=hidden).
  */
 #ifndef RELAY_UDP_COMMON_H
@@ -19,6 +20,24 @@ typedef union {
   struct sockaddr_in in4;
   struct sockaddr_in6 in6;
 } sockaddr_any;
+
+/* Datagrams per recvmmsg call, at most. */
+#define MAX_BATCH 256
+
+/* What a receiver reads into and calls, whatever its socket (udpOpen's and unixOpen's last five arguments, checked). */
+typedef struct receive_args {
+  int rcvbuf;          /* SO_RCVBUF to ask for; 0: keep the default */
+  size_t slot;         /* maxDatagramBytes: bytes of the batch buffer per datagram */
+  unsigned capacity;   /* datagrams per batch: as many as both buffers hold, at most MAX_BATCH */
+  uint8_t *batch;
+  int32_t *meta;
+  size_t meta_offset;  /* byte offset of meta in its ArrayBuffer */
+  napi_value batch_ab; /* the ArrayBuffer (or SharedArrayBuffer) under batch */
+  napi_value meta_ab;  /* the one under meta */
+  void *batch_ab_data; /* where each starts */
+  void *meta_ab_data;
+  napi_value on_batch;
+} receive_args;
 
 /* Evaluates a napi call; on failure throws (if nothing is pending yet) and returns `failed`. */
 #define NAPI_OR_RETURN(env, call, failed)                                                   \
@@ -50,6 +69,24 @@ bool get_sockaddr(napi_env env, int family, napi_value host_value, int port, soc
 /* Data, byte length and underlying ArrayBuffer (+ offset) of an ArrayBuffer or a typed array. */
 bool get_bytes(napi_env env, napi_value v, const char *what, bool int32_only, uint8_t **data, size_t *length, napi_value *ab,
                size_t *offset);
+
+/* ---------------------------------------------------------------- the receiver (relay_udp.c) */
+
+/* Reads argv[0..4] (recvBufferBytes, batchBuffer, meta, maxDatagramBytes, onBatch); false with a TypeError or RangeError thrown. */
+bool receive_args_get(napi_env env, const napi_value *argv, receive_args *a);
+/* Asks for SO_RCVBUF = size; a refusal keeps what the kernel gives (read back with udpRecvBufferSize). */
+void socket_set_recv_buffer(int fd, int size);
+/* Starts receiving on the bound, non-blocking datagram socket fd into a's buffers: the receiver handle, or NULL with the error thrown (fd closed). */
+napi_value receiver_open(napi_env env, int fd, const receive_args *a);
+
+/* ---------------------------------------------------------------- Unix datagram sockets (relay_unix.c) */
+
+/* unixOpen(path, recvBufferBytes, batchBuffer, meta, maxDatagramBytes, onBatch) -> receiver handle */
+napi_value unix_open(napi_env env, napi_callback_info info);
+/* unixUserId(name) -> uid, or null when no such user */
+napi_value unix_user_id(napi_env env, napi_callback_info info);
+/* unixGroupId(name) -> gid, or null when no such group */
+napi_value unix_group_id(napi_env env, napi_callback_info info);
 
 /* ---------------------------------------------------------------- the sender (relay_udp_send.c) */
 

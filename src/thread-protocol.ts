@@ -45,14 +45,15 @@ export type UdpIngestPath = 'native' | 'dgram';
 /** One listener, as the ingest thread opens it. */
 export interface ListenerOptions {
   index: number;
-  scheme: 'udp' | 'tcp' | 'tls';
+  scheme: 'udp' | 'tcp' | 'tls' | 'unix';
+  /** unix@: the socket path. */
   host: string;
   port: number;
   /** Canonical address text, for logs. */
   text: string;
   /** Framing of a TCP input stream. */
   framing: FramingName;
-  /** UDP: 'lf' makes each line of a datagram one message; undefined: each datagram is one. */
+  /** UDP and unix@: 'lf' makes each line of a datagram one message; undefined: each datagram is one. */
   split: SplitName | undefined;
   /** TCP/TLS: each connection begins with a PROXY protocol header of this version; undefined: none. */
   proxy: ProxyVersion | undefined;
@@ -72,6 +73,15 @@ export interface IngestOptions {
   /** What tls@ listeners serve with (--listen-tls-*); undefined when no listener is tls@. */
   tls: ListenerTls | undefined;
   limits: InputLimits;
+  /** The socket file of unix@ listeners (fixed at start, as the ring is). */
+  unixSocket: UnixSocketFile;
+}
+
+/** The socket file a unix@ listener makes: its mode (--unix-mode) and owner (--unix-owner, looked up by the main thread). */
+export interface UnixSocketFile {
+  mode: number;
+  /** undefined: the relay's own; an id of -1 leaves that one as it is. */
+  owner: { text: string; uid: number; gid: number } | undefined;
 }
 
 /** What inputs may take (--max-connections, --idle-timeout, --rate-limit, --rate-burst). */

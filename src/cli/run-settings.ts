@@ -19,7 +19,8 @@ import { ringBytesFor } from '../config/ring-size.js';
 import { DEFAULTS, validateConfig, type DestinationConfig, type GroupConfig, type RelayConfig } from '../config/config.js';
 import { loadTlsClient, loadTlsServer, type TlsSettings } from '../config/tls-files.js';
 import { RelayError } from '../errors.js';
-import { chooseUdpIngest } from '../ingest/udp-path.js';
+import { checkUnixListeners, chooseUdpIngest } from '../ingest/udp-path.js';
+import { formatUnixMode, unixSocketFile } from '../config/unix-socket.js';
 import type { LogFormat } from '../logging.js';
 import type { ListenerTls, LogLevel } from '../thread-protocol.js';
 
@@ -110,6 +111,7 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
   if (carbon && options.route.length > 0)
     throw new RelayError('ERR_BAD_OPTION', `--route with --carbon-config: write the rule in ${cli.carbonConfig} (match … send to …;)`);
   const ingest = chooseUdpIngest(options.ingest);
+  checkUnixListeners(listeners);
   const config = validateConfig({
     listeners,
     destinations,
@@ -130,6 +132,7 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
       idleTimeoutMs: options.idleTimeout,
       rateLimit: options.rateLimit === 0 ? undefined : { perSecond: options.rateLimit, burst: burstOf(options.rateLimit, options.rateBurst) },
     },
+    unixSocket: unixSocketFile(options.unixMode, options.unixOwner),
     spill: options.spillDir === undefined ? undefined : { dir: options.spillDir, maxBytes: options.spillMax },
     reconnectMinMs: options.reconnectMin,
     reconnectMaxMs: options.reconnectMax,
@@ -208,7 +211,9 @@ export function describeSettings(s: RunSettings): string {
     const how =
       l.scheme === 'udp'
         ? `UDP via ${c.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram'}${split}`
-        : `framed ${l.scheme === 'tls' ? `${tlsHow}` : 'TCP'}, ${l.framing ?? c.framing}${l.proxy ? `, after a PROXY ${l.proxy} header` : ''}`;
+        : l.scheme === 'unix'
+          ? unixHow(c, split)
+          : `framed ${l.scheme === 'tls' ? `${tlsHow}` : 'TCP'}, ${l.framing ?? c.framing}${l.proxy ? `, after a PROXY ${l.proxy} header` : ''}`;
     lines.push(`listen      ${l.text} (${how})`);
   }
   const describe = ({ endpoint: d, tls, member }: DestinationConfig): string => {
@@ -242,6 +247,15 @@ export function describeSettings(s: RunSettings): string {
   for (const [line, fragments] of summary) lines.push(`${line.padEnd(11)} ${fragments.join(', ')}`);
   if (s.ingestWarning) lines.push(`note        ${s.ingestWarning}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** How a unix@ listener receives, its socket file, and (when any is set) that the per-source rules pass it by. */
+function unixHow(c: RelayConfig, split: string): string {
+  const { mode, owner } = c.unixSocket;
+  const file = `socket file mode ${formatUnixMode(mode)}${owner ? `, owner ${owner.text}` : ''}`;
+  const sourceRules = c.allow.length > 0 || c.deny.length > 0 || c.inputLimits.rateLimit !== undefined;
+  const unapplied = sourceRules ? '; --allow, --deny and --rate-limit do not apply (its senders have no address)' : '';
+  return `Unix datagrams via native recvmmsg${split}, ${file}${unapplied}`;
 }
 
 /** One routing rule on one line, as carbon-c-relay would write it. */

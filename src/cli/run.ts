@@ -81,11 +81,10 @@ async function run(settings: RunSettings, load: () => RunSettings): Promise<void
   for (const [i, bound] of relay.listening.entries()) {
     const split = config.listeners[i]?.split === undefined ? '' : ', split into lines';
     const proxy = config.listeners[i]?.proxy;
-    const how = bound.text.startsWith('udp@')
-      ? ` (${config.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram'}${split})`
-      : proxy
-        ? ` (PROXY ${proxy} header first)`
-        : '';
+    // unix@ has one receive path, the addon's.
+    const path = bound.text.startsWith('unix@') || config.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram';
+    const datagrams = bound.text.startsWith('udp@') || bound.text.startsWith('unix@');
+    const how = datagrams ? ` (${path}${split})` : proxy ? ` (PROXY ${proxy} header first)` : '';
     log('info', `listening on ${bound.text}${how}`);
   }
   const targets = [

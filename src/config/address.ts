@@ -1,6 +1,7 @@
 /**
  * The one parser of endpoint addresses: `SCHEME@HOST:PORT[?KEY=VALUE[&KEY=VALUE]]` for listeners
- * and destinations, and bare `HOST:PORT` (e.g. the metrics endpoint). Everything else in the relay
+ * and destinations, `unix@/ABSOLUTE/PATH[?KEY=VALUE]` for a Unix datagram socket listener, and bare
+ * `HOST:PORT` (e.g. the metrics endpoint). Everything else in the relay
  * receives an `Endpoint` and never looks at the text again.
  *
  * The `?` parameters are a table (QUERY_PARAMS: each key and its values); an address kind
@@ -20,15 +21,19 @@ import { FRAMING_NAMES, type FramingName } from '../framing/index.js';
 import { SPLIT_NAMES, type SplitName } from '../ingest/line-split.js';
 import { PROXY_VERSIONS, type ProxyVersion } from '../framing/proxy-header.js';
 
-/** `relp` (RELP over TCP, as rsyslog's imrelp speaks it) is for `relay sink` and destinations. */
-export type Scheme = 'udp' | 'tcp' | 'tls' | 'relp';
-export type HostKind = 'ipv4' | 'ipv6' | 'name';
+/**
+ * `relp` (RELP over TCP, as rsyslog's imrelp speaks it) is for `relay sink` and destinations;
+ * `unix` (a Unix datagram socket at a path, the local syslog socket) for listeners.
+ */
+export type Scheme = 'udp' | 'tcp' | 'tls' | 'relp' | 'unix';
+/** `path`: a unix@ endpoint, whose host is its socket path. */
+export type HostKind = 'ipv4' | 'ipv6' | 'name' | 'path';
 
 /** What the `?` query of an address may set; a key not given is absent. */
 export interface QueryParams {
   /** `?framing=NAME`: the framing of a destination or a tcp@ listener's input stream. */
   framing?: FramingName;
-  /** `?split=lf`: a udp@ listener makes each line of a datagram one message. */
+  /** `?split=lf`: a udp@ or unix@ listener makes each line of a datagram one message. */
   split?: SplitName;
   /** `?proxy=v1|v2`: a tcp@ or tls@ listener's connections each begin with a PROXY protocol header. */
   proxy?: ProxyVersion;
@@ -38,7 +43,7 @@ export type QueryKey = keyof QueryParams;
 /** Each `?` key: the values it takes (in the order messages list them) and where it applies (for messages). */
 const QUERY_PARAMS: { readonly [K in QueryKey]-?: { values: readonly NonNullable<QueryParams[K]>[]; appliesTo: string } } = {
   framing: { values: FRAMING_NAMES, appliesTo: 'destinations and tcp listeners' },
-  split: { values: SPLIT_NAMES, appliesTo: 'udp listeners' },
+  split: { values: SPLIT_NAMES, appliesTo: 'udp and unix listeners' },
   proxy: { values: PROXY_VERSIONS, appliesTo: 'tcp and tls listeners' },
 };
 /** Canonical order of the keys in `text`. */
@@ -46,14 +51,14 @@ const QUERY_KEYS = Object.keys(QUERY_PARAMS) as QueryKey[];
 
 export interface Endpoint {
   scheme: Scheme;
-  /** Without brackets: '127.0.0.1', '::1', 'fe80::1%eth0', 'logs-a.example'. */
+  /** Without brackets: '127.0.0.1', '::1', 'fe80::1%eth0', 'logs-a.example'; unix@: the socket path, '/dev/log'. */
   host: string;
-  /** 0..65535; 0 only where the caller allowed it (a listener binding an ephemeral port). */
+  /** 0..65535; 0 only where the caller allowed it (a listener binding an ephemeral port), and for unix@. */
   port: number;
   kind: HostKind;
   /** Only from '?framing=NAME'; undefined means "the configured default". */
   framing: FramingName | undefined;
-  /** Only from '?split=lf' (udp listeners); absent means one datagram is one message. */
+  /** Only from '?split=lf' (udp and unix listeners); absent means one datagram is one message. */
   split?: SplitName;
   /** Only from '?proxy=v1|v2' (tcp and tls listeners): the PROXY protocol header each connection begins with. */
   proxy?: ProxyVersion;
@@ -80,18 +85,18 @@ export interface ParseOptions {
   what: string;
 }
 
-const SCHEMES: readonly Scheme[] = ['udp', 'tcp', 'tls', 'relp'];
+const SCHEMES: readonly Scheme[] = ['udp', 'tcp', 'tls', 'relp', 'unix'];
 
 /**
- * A listener: udp@ (optionally ?split=lf), or tcp@ / tls@ for framed input (optionally ?framing=,
- * and ?proxy=v1|v2 behind a load balancer that sends the PROXY protocol);
- * port 0 (an ephemeral port) allowed. A udp@ listener has always accepted ?framing= (it means
- * nothing there).
+ * A listener: udp@ (optionally ?split=lf), tcp@ / tls@ for framed input (optionally ?framing=,
+ * and ?proxy=v1|v2 behind a load balancer that sends the PROXY protocol), or unix@/PATH
+ * (optionally ?split=lf); port 0 (an ephemeral port) allowed. A udp@ listener has always
+ * accepted ?framing= (it means nothing there).
  */
 export const LISTENER_ADDRESS: ParseOptions = {
-  schemes: ['udp', 'tcp', 'tls'],
+  schemes: ['udp', 'tcp', 'tls', 'unix'],
   allowPortZero: true,
-  query: { udp: ['framing', 'split'], tcp: ['framing', 'proxy'], tls: ['framing', 'proxy'] },
+  query: { udp: ['framing', 'split'], tcp: ['framing', 'proxy'], tls: ['framing', 'proxy'], unix: ['split'] },
   what: 'listener',
 };
 /** A destination: tcp@, or tls@ (TLS over TCP), with an optional ?framing=; or relp@ (RELP frames each message itself). */
@@ -108,6 +113,8 @@ const LABEL_CHARS = /^[A-Za-z0-9-]+$/;
 const NUMERIC_LABEL = /^(?:[0-9]+|0x[0-9a-f]*)$/i;
 const IPV4_OCTET = /^(?:0|[1-9][0-9]{0,2})$/;
 const PORT_DIGITS = /^(?:0|[1-9][0-9]{0,4})$/;
+/** Bytes of a Unix socket path, at most: sockaddr_un's sun_path holds 108 with the final NUL. */
+const MAX_SOCKET_PATH_BYTES = 107;
 
 /** Parses `SCHEME@HOST:PORT[?KEY=VALUE&...]`; throws RelayError('ERR_BAD_ADDRESS') naming the input and what was expected. */
 export function parseEndpoint(input: string, opts: ParseOptions): Endpoint {
@@ -133,11 +140,11 @@ export function parseEndpoint(input: string, opts: ParseOptions): Endpoint {
   const hostPortText = questionMark < 0 ? rest : rest.slice(0, questionMark);
   const query = questionMark < 0 ? undefined : rest.slice(questionMark + 1);
 
-  const { host, port, kind } = splitHostPort(hostPortText, opts.allowPortZero, `${scheme}@`, fail);
+  const { host, port, kind } = scheme === 'unix' ? socketPath(hostPortText, fail) : splitHostPort(hostPortText, opts.allowPortZero, `${scheme}@`, fail);
   let params: QueryParams = {};
   if (query !== undefined) {
     const keys = opts.query[scheme] ?? [];
-    if (keys.length === 0) fail(`a ${scheme} ${opts.what} takes no "?" options, expected ${scheme}@HOST:PORT`);
+    if (keys.length === 0) fail(`a ${scheme} ${opts.what} takes no "?" options, expected ${scheme}@${scheme === 'unix' ? '/PATH' : 'HOST:PORT'}`);
     params = parseQuery(query, keys, `a ${scheme} ${opts.what}`, fail);
   }
   const endpoint: Endpoint = { scheme, host, port, kind, framing: params.framing, text: formatEndpoint(scheme, host, port, params) };
@@ -162,7 +169,7 @@ export function formatHostPort(host: string, port: number): string {
 /** The canonical text of an endpoint, which parseEndpoint reads back to the same value. */
 export function formatEndpoint(scheme: Scheme, host: string, port: number, params: QueryParams): string {
   const query = QUERY_KEYS.flatMap((key) => (params[key] === undefined ? [] : [`${key}=${params[key]}`])).join('&');
-  return `${scheme}@${formatHostPort(host, port)}${query === '' ? '' : `?${query}`}`;
+  return `${scheme}@${scheme === 'unix' ? host : formatHostPort(host, port)}${query === '' ? '' : `?${query}`}`;
 }
 
 type Fail = (reason: string) => never;
@@ -220,6 +227,17 @@ function splitHostPort(text: string, allowPortZero: boolean, prefix: string, fai
   const port = parsePort(portText, allowPortZero, fail);
   if (hostText.includes(':')) return { host: canonicalIPv6(hostText), port, kind: 'ipv6' };
   return { ...parseHostname(hostText, fail), port };
+}
+
+/** The path of a unix@ endpoint: absolute, as typed (a "?" starts the query, so a path holds none). */
+function socketPath(text: string, fail: Fail): { host: string; port: number; kind: 'path' } {
+  if (text === '') fail('empty path, expected unix@/ABSOLUTE/PATH');
+  if (!text.startsWith('/')) fail(`${quote(text)} is a relative path, expected unix@/ABSOLUTE/PATH`);
+  if (text.endsWith('/')) fail(`${quote(text)} ends with "/", expected the path of a socket file`);
+  if (text.includes('\0')) fail(`${quote(text)} holds a NUL byte`);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_SOCKET_PATH_BYTES) fail(`the path is ${bytes} bytes, a Unix socket path holds at most ${MAX_SOCKET_PATH_BYTES}`);
+  return { host: text, port: 0, kind: 'path' };
 }
 
 function parsePort(text: string, allowPortZero: boolean, fail: Fail): number {

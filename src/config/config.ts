@@ -7,7 +7,7 @@ import type { FramingName } from '../framing/index.js';
 import { RelayError } from '../errors.js';
 import type { Endpoint } from './address.js';
 import type { Cidr } from './cidr.js';
-import type { InputLimits, ListenerTls, TlsClientOptions, UdpIngestPath } from '../thread-protocol.js';
+import type { InputLimits, ListenerTls, TlsClientOptions, UdpIngestPath, UnixSocketFile } from '../thread-protocol.js';
 import { defaultOf } from './setting-values.js';
 import type { GroupTable } from './group-config.js';
 import type { RouteSpec } from '../route/route-spec.js';
@@ -48,6 +48,8 @@ export interface RelayConfig {
   listenerTls?: ListenerTls;
   /** --max-connections, --idle-timeout, --rate-limit, --rate-burst. */
   inputLimits: InputLimits;
+  /** --unix-mode and --unix-owner: the socket file of unix@ listeners. */
+  unixSocket: UnixSocketFile;
   drainTimeoutMs: number;
   connectTimeoutMs: number;
   stallTimeoutMs: number;
@@ -91,6 +93,7 @@ export const DEFAULTS = {
   reconnectMaxMs: defaultOf('reconnect-max'),
   relpWindow: defaultOf('relp-window'),
   inputLimits: { maxConnections: defaultOf('max-connections'), idleTimeoutMs: defaultOf('idle-timeout'), rateLimit: undefined },
+  unixSocket: { mode: defaultOf('unix-mode'), owner: undefined },
   reclaimIntervalMs: 1000,
   logIntervalMs: 10_000,
 };

@@ -19,6 +19,7 @@ import { parseRouteOption } from './route-config.js';
 import { formatBytes, formatDurationMs, parseCount } from './size.js';
 import type { FramingName } from '../framing/index.js';
 import { UDP_INGEST_CHOICES, type UdpIngestChoice } from '../ingest/udp-path.js';
+import { parseUnixMode, parseUnixOwner, type UnixOwnerName } from './unix-socket.js';
 import type { LogFormat } from '../logging.js';
 
 const MIB = 1024 * 1024;
@@ -140,9 +141,9 @@ export const SETTINGS = [
     scope: 'relay',
     applied: 'restart',
     show: { line: 'ring', text: (bytes) => `SO_RCVBUF ${formatBytes(bytes)}` },
-    help: 'SO_RCVBUF asked for on UDP listeners (capped by net.core.rmem_max)',
+    help: 'SO_RCVBUF asked for on UDP and unix@ listeners (capped by net.core.rmem_max)',
     readme:
-      'SO_RCVBUF asked for on UDP listeners; Linux caps it at `net.core.rmem_max` (the relay warns). On the native path a relay with CAP_NET_ADMIN (root) gets it past that cap (`SO_RCVBUFFORCE`, as rsyslog does)',
+      'SO_RCVBUF asked for on UDP and `unix@` listeners; Linux caps it at `net.core.rmem_max` (the relay warns). On the native path a relay with CAP_NET_ADMIN (root) gets it past that cap (`SO_RCVBUFFORCE`, as rsyslog does)',
   }),
   row({
     key: 'ingest',
@@ -153,7 +154,33 @@ export const SETTINGS = [
     applied: 'restart',
     show: 'listeners',
     help: 'how UDP is received: native (recvmmsg addon, batched), dgram (node:dgram), or auto (native when built)',
-    readme: 'how UDP is received: `native` (the recvmmsg addon), `dgram` (`node:dgram`), `auto` (native when built)',
+    readme: 'how UDP is received: `native` (the recvmmsg addon), `dgram` (`node:dgram`), `auto` (native when built). `unix@` listeners always use the addon',
+  }),
+  row({
+    key: 'unix-mode',
+    arg: '<mode>',
+    parse: parseUnixMode,
+    default: 0o666,
+    defaultText: '0666',
+    scope: 'relay',
+    applied: 'restart',
+    show: 'listeners',
+    help: "permissions of unix@ listeners' socket files, octal with a leading 0",
+    readme:
+      'permissions of the socket file of `unix@` listeners, octal with a leading 0 (in the TOML file a string, `"0660"`); the default lets every local process log, as rsyslog\'s `/dev/log`. Applied when the socket file is made, so a change waits for a restart (a reload leaves the running files as they are, and a `unix@` listener it adds gets the running value too)',
+  }),
+  row({
+    key: 'unix-owner',
+    arg: '<user[:group]>',
+    parse: parseUnixOwner,
+    default: undefined as UnixOwnerName | undefined,
+    unset: "the relay's user",
+    scope: 'relay',
+    applied: 'restart',
+    show: 'listeners',
+    help: "owner of unix@ listeners' socket files: USER, USER:GROUP or :GROUP (changing it needs root)",
+    readme:
+      'owner of the socket file of `unix@` listeners: `USER`, `USER:GROUP` or `:GROUP`, names or ids (an unknown name is an error when the configuration is read; giving the file away needs root). Applied when the socket file is made, so, like `--unix-mode`, a change waits for a restart',
   }),
   row({
     ...duration('drain-timeout', 5000, { min: 0, max: HOUR_MS }),

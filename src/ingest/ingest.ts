@@ -15,6 +15,7 @@ import type { Intake, Listener, OpenListener } from './listener.js';
 import { openDgramUdpListener } from './udp-dgram-listener.js';
 import { openNativeUdpListener } from './udp-native-listener.js';
 import { openTcpListener } from './tcp-listener.js';
+import { openUnixListener } from './unix-listener.js';
 import { readUntilQuiet } from './stop-reading.js';
 import { SourceRateLimiter, type SourceBucket } from './rate-limit.js';
 import { countLines, datagramBytes, splitLines, type AppendLine, type DropLine } from './line-split.js';
@@ -220,7 +221,9 @@ export class Ingest {
    * listener) unless `keepCounters`: a listener re-opened after a failed reload counts on.
    */
   async listen(listener: ListenerOptions, { keepCounters = false } = {}): Promise<BoundListener> {
-    const address = await resolveHost(listener.host, `cannot listen on ${listener.text}`);
+    // A unix@ listener's host is its socket path: nothing to resolve (its opener does not read `address`).
+    const address =
+      listener.scheme === 'unix' ? { host: listener.host, family: 4 as const } : await resolveHost(listener.host, `cannot listen on ${listener.text}`);
     if (!keepCounters) {
       this.countersOf(listener.index).reset();
       this.limiters[listener.index] = undefined;
@@ -238,18 +241,20 @@ export class Ingest {
 
   /**
    * Applies a reload; resolves with what each added listener bound. Listeners that stay are not
-   * touched (no gap, nothing the kernel queued is lost). An added listener on the port of a removed
-   * one (same port, another host or framing) can only bind once that one is closed, so the other
-   * added ones bind first: if one cannot, those just bound close and this rejects, nothing changed.
+   * touched (no gap, nothing the kernel queued is lost). An added listener on the port (or unix@
+   * path) of a removed one (another host, framing or split) can only bind once that one is closed,
+   * so the other added ones bind first: if one cannot, those just bound close and this rejects, nothing changed.
    * Only then do the removed ones in the way close and the rest bind; if one cannot, those just
    * bound close, the closed ones re-open in their slots and this rejects with the bind's error — or,
    * when one could not re-open, with a ListenersClosedError that names it.
    */
   async reconfigure(change: ListenerChange): Promise<BoundListener[]> {
-    const addedPorts = new Set(change.add.map((l) => l.port).filter((port) => port !== 0));
-    const inTheWay = change.remove.flatMap((slot) => this.open.get(slot) ?? []).filter((l) => addedPorts.has(l.port));
-    const blockedPorts = new Set(inTheWay.map((l) => l.port));
-    const later = change.add.filter((l) => blockedPorts.has(l.port));
+    const addedPlaces = new Set(change.add.flatMap(placeOf));
+    // An open listener's place is where it bound (the port it took, had it asked for 0).
+    const boundPlace = (l: SlotListener): string[] => placeOf({ ...l.options, port: l.port });
+    const inTheWay = change.remove.flatMap((slot) => this.open.get(slot) ?? []).filter((l) => boundPlace(l).some((p) => addedPlaces.has(p)));
+    const blockedPlaces = new Set(inTheWay.flatMap(boundPlace));
+    const later = change.add.filter((l) => placeOf(l).some((p) => blockedPlaces.has(p)));
     const first = change.add.filter((l) => !later.includes(l));
     const bound = new Map<number, BoundListener>();
     // Added tls@ listeners open with the reload's certificate (and CA: client certificates asked for or not).
@@ -326,6 +331,7 @@ export class Ingest {
 
   /** The module that opens `listener`'s kind. */
   private openerFor(listener: ListenerOptions): OpenListener {
+    if (listener.scheme === 'unix') return openUnixListener;
     if (listener.scheme !== 'udp') return openTcpListener;
     return this.options.udpIngest === 'native' ? openNativeUdpListener : openDgramUdpListener;
   }
@@ -336,6 +342,7 @@ export class Ingest {
     return {
       maxMessageBytes: this.options.maxMessageBytes,
       recvBufferBytes: this.options.recvBufferBytes,
+      unixSocket: this.options.unixSocket,
       counters: this.countersOf(l),
       log: this.log,
       allowList: () => this.allowList,
@@ -354,4 +361,13 @@ export class Ingest {
       publishSoon: () => this.publishSoon(),
     };
   }
+}
+
+/**
+ * What a listener binds that another cannot bind while it is open: its port (any host, any
+ * protocol: the conservative choice) or a unix@ socket path; nothing for port 0 (ephemeral).
+ */
+function placeOf(l: Pick<ListenerOptions, 'scheme' | 'host' | 'port'>): string[] {
+  if (l.scheme === 'unix') return [`path ${l.host}`];
+  return l.port === 0 ? [] : [`port ${l.port}`];
 }

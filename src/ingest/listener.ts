@@ -1,6 +1,6 @@
 /**
  * What every listener kind is to Ingest: one module per kind (udp-dgram-listener.ts,
- * udp-native-listener.ts, tcp-listener.ts) opens it with the Intake of its slot and returns a
+ * udp-native-listener.ts, tcp-listener.ts, unix-listener.ts) opens it with the Intake of its slot and returns a
  * Listener. Ingest owns the ring, the counters, the allow-list, the TLS material and the slots; a listener only
  * serves its socket and hands each message over.
  */
@@ -8,7 +8,7 @@ import type { AllowList, Refusal } from '../config/cidr.js';
 import type { ListenerCounters } from '../metrics/counters.js';
 import type { RateLimitedLog } from '../logging.js';
 import { addressKey, type SourceBucket, type SourceRateLimiter } from './rate-limit.js';
-import type { BoundListener, InputLimits, ListenerOptions, ListenerTls } from '../thread-protocol.js';
+import type { BoundListener, InputLimits, ListenerOptions, ListenerTls, UnixSocketFile } from '../thread-protocol.js';
 
 /** A bound listener: what it reports, the port it took (from the socket) and how to close it with its input. */
 export interface Listener {
@@ -27,8 +27,10 @@ export interface Listener {
 /** What Ingest gives the listener in one slot. */
 export interface Intake {
   maxMessageBytes: number;
-  /** SO_RCVBUF to ask for (UDP). */
+  /** SO_RCVBUF to ask for (UDP, unix@). */
   recvBufferBytes: number;
+  /** unix@: the mode and owner its socket file gets (--unix-mode, --unix-owner). */
+  unixSocket: UnixSocketFile;
   counters: ListenerCounters;
   log: RateLimitedLog;
   /** The sources allowed now: a reload replaces it, so ask per datagram, batch or connection. */
@@ -57,7 +59,7 @@ export interface Intake {
    * (src/ingest/line-split.ts), counted as accept() counts them.
    */
   acceptDatagram(source: Buffer, start: number, length: number, from?: SourceBucket): void;
-  /** Bytes to receive a datagram into: --max-message, or for a split listener a whole UDP datagram. */
+  /** Bytes to receive a datagram into: --max-message, or for a split listener (UDP, unix@) a whole UDP datagram. */
   datagramBytes: number;
   /** Makes what was appended visible to egress now. */
   publish(): void;

@@ -1,4 +1,7 @@
-/** One UDP listening socket of the native addon (src/native/addon.ts), with typed access to each batch. */
+/**
+ * One listening datagram socket of the native addon (src/native/addon.ts), UDP or Unix (unix@,
+ * which node:dgram cannot open), with typed access to each batch.
+ */
 import { formatHostPort } from '../config/address.js';
 import { formatAddress } from './native-address.js';
 import {
@@ -16,12 +19,24 @@ import {
   type NativeUdpAddress,
 } from '../native/addon.js';
 
-export interface NativeUdpReceiverOptions {
+/** A UDP address to bind. */
+export interface NativeUdpSocket {
   family: 4 | 6;
   /** Numeric address to bind: '0.0.0.0', '::', '127.0.0.1', 'fe80::1%eth0'. */
   host: string;
   /** 0: an ephemeral port. */
   port: number;
+}
+
+/** A Unix datagram socket to bind. */
+export interface NativeUnixSocket {
+  /** Absolute; a stale socket file there is replaced, anything else refused (NativeUdp.unixOpen). Senders are unnamed: meta family 0. */
+  path: string;
+}
+
+export type NativeUdpReceiverOptions = (NativeUdpSocket | NativeUnixSocket) & NativeReceiveOptions;
+
+export interface NativeReceiveOptions {
   /** SO_RCVBUF asked for (refusal is ignored: compare recvBufferSize() / 2 against it). */
   recvBufferBytes: number;
   /** Slot size: a longer datagram is reported truncated with its real length. */
@@ -38,8 +53,10 @@ export interface NativeUdpReceiverOptions {
   onError?: (error: NodeJS.ErrnoException, receiver: NativeUdpReceiver) => void;
 }
 
-/** One UDP listening socket of the addon, with typed access to the current batch. */
+/** One listening socket of the addon, with typed access to the current batch. */
 export class NativeUdpReceiver {
+  /** A Unix datagram socket's path; undefined for UDP. */
+  readonly path: string | undefined;
   /** Datagram slots per batch. */
   readonly capacity: number;
   readonly maxDatagramBytes: number;
@@ -81,32 +98,30 @@ export class NativeUdpReceiver {
     this.meta = new Int32Array(batchSize * META_FIELDS);
     this.metaBytes = new Uint8Array(this.meta.buffer, this.meta.byteOffset, this.meta.byteLength);
     const { onBatch, onError } = options;
-    this.handle = native.udpOpen(
-      options.family,
-      options.host,
-      options.port,
-      options.recvBufferBytes,
-      this.bytes,
-      this.meta,
-      options.maxDatagramBytes,
-      (count: number) => {
-        if (count >= 0) onBatch(count, this);
-        else onError?.(systemError('recvmmsg', count), this);
-      },
-    );
+    const onCount = (count: number): void => {
+      if (count >= 0) onBatch(count, this);
+      else onError?.(systemError('recvmmsg', count), this);
+    };
+    const { recvBufferBytes, maxDatagramBytes } = options;
+    this.path = 'path' in options ? options.path : undefined;
+    this.handle =
+      'path' in options
+        ? native.unixOpen(options.path, recvBufferBytes, this.bytes, this.meta, maxDatagramBytes, onCount)
+        : native.udpOpen(options.family, options.host, options.port, recvBufferBytes, this.bytes, this.meta, maxDatagramBytes, onCount);
   }
 
   get closed(): boolean {
     return this.isClosed;
   }
 
-  /** The bound address (port 0 resolved). */
+  /** The bound address (port 0 resolved); UDP only. */
   address(): NativeUdpAddress {
     return this.native.udpAddress(this.handle);
   }
 
-  /** `udp@HOST:PORT` of the bound socket, as BoundListener.text. */
+  /** `udp@HOST:PORT` of the bound socket, or `unix@PATH`, as BoundListener.text. */
   boundText(): string {
+    if (this.path !== undefined) return `unix@${this.path}`;
     const a = this.address();
     return `udp@${formatHostPort(a.address, a.port)}`;
   }
@@ -144,6 +159,7 @@ export class NativeUdpReceiver {
     return new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + i * this.maxDatagramBytes, length);
   }
 
+  /** 4 or 6; a Unix socket's senders (family 0 in meta) read as 4 with port and address 0: allow-lists do not apply to them. */
   senderFamily(i: number): 4 | 6 {
     return this.meta[i * META_FIELDS + META_FAMILY] === 6 ? 6 : 4;
   }

@@ -6,12 +6,12 @@
  */
 import { formatHostPort } from '../config/address.js';
 import { loadNativeUdp, type NativeUdp } from '../native/addon.js';
-import { NativeUdpReceiver, type NativeUdpReceiverOptions } from './native-receiver.js';
+import { NativeUdpReceiver, type NativeReceiveOptions, type NativeUdpSocket } from './native-receiver.js';
 import { bucketOfAddress, checkRecvBuffer, type OpenListener } from './listener.js';
 import { ipv4Key, type SourceBucket } from './rate-limit.js';
 
 /** NativeUdpReceiver.open, its errors worded as node:dgram words them (`bind EADDRINUSE 127.0.0.1:2008`). */
-function openReceiver(native: NativeUdp, options: NativeUdpReceiverOptions): NativeUdpReceiver {
+function openReceiver(native: NativeUdp, options: NativeUdpSocket & NativeReceiveOptions): NativeUdpReceiver {
   try {
     return NativeUdpReceiver.open(native, options);
   } catch (error) {

@@ -14,6 +14,7 @@ import { MAX_LISTENERS, destinationKey, type DestinationConfig, type RelayConfig
 import type { SlotTable } from './slot-table.js';
 import type { FramingName } from '../framing/index.js';
 import { formatBytes } from '../config/size.js';
+import { formatUnixMode } from '../config/unix-socket.js';
 import { restartOnlyKeys, type RestartOnlyKey } from '../config/setting-values.js';
 
 export interface ReloadPlan {
@@ -24,14 +25,14 @@ export interface ReloadPlan {
 }
 
 /**
- * A listener's identity: scheme and address, for udp@ how it splits datagrams, for tcp@ and tls@
- * the framing it decodes and the PROXY header it reads first, and for tls@ whether it asks for
- * client certificates (`clientCa`: --listen-tls-ca given). A reload that changes any of these
- * closes the listener and opens another, as for a moved one: a TLS server asks for client
+ * A listener's identity: scheme and address, for udp@ and unix@ how it splits datagrams, for tcp@
+ * and tls@ the framing it decodes and the PROXY header it reads first, and for tls@ whether it
+ * asks for client certificates (`clientCa`: --listen-tls-ca given). A reload that changes any of
+ * these closes the listener and opens another, as for a moved one: a TLS server asks for client
  * certificates or not from its start.
  */
 export function listenerIdentity(l: Endpoint, defaultFraming: FramingName, clientCa: boolean): string {
-  if (l.scheme === 'udp') return `udp@${l.host}:${l.port} split=${l.split ?? 'none'}`;
+  if (l.scheme === 'udp' || l.scheme === 'unix') return `${l.scheme}@${l.host}:${l.port} split=${l.split ?? 'none'}`;
   const tls = l.scheme === 'tls' ? ` client-certificates=${clientCa}` : '';
   return `${l.scheme}@${l.host}:${l.port} ${l.framing ?? defaultFraming} proxy=${l.proxy ?? 'none'}${tls}`;
 }
@@ -57,6 +58,9 @@ const RESTART_ONLY: Record<RestartOnlyKey, RestartOnly> = {
   'spill-dir': { show: (c) => c.spill?.dir ?? '(none)', keep: (r, n) => ({ ...n, spill: r.spill }) },
   'spill-max': { show: (c) => (c.spill ? formatBytes(c.spill.maxBytes) : '(none)'), keep: (r, n) => ({ ...n, spill: r.spill }) },
   'relp-window': { show: (c) => String(c.relpWindow), keep: (r, n) => ({ ...n, relpWindow: r.relpWindow }) },
+  // The socket file settings are one object, fixed whole: the ingest thread was started with it.
+  'unix-mode': { show: (c) => formatUnixMode(c.unixSocket.mode), keep: (r, n) => ({ ...n, unixSocket: r.unixSocket }) },
+  'unix-owner': { show: (c) => c.unixSocket.owner?.text ?? '(none)', keep: (r, n) => ({ ...n, unixSocket: r.unixSocket }) },
 };
 
 /** How the restart-only setting `key` shows in `c` (as the reload's "ignored" phrases say it). */

@@ -36,7 +36,7 @@ export function listenerOptions(config: RelayConfig): ListenerOptions[] {
 export function listenerOptionsFor(config: RelayConfig, l: Endpoint, slot: number): ListenerOptions {
   return {
     index: slot,
-    scheme: l.scheme === 'tcp' || l.scheme === 'tls' ? l.scheme : 'udp',
+    scheme: l.scheme === 'tcp' || l.scheme === 'tls' || l.scheme === 'unix' ? l.scheme : 'udp',
     host: l.host,
     port: l.port,
     text: l.text,
@@ -56,6 +56,7 @@ export function ingestOptions(config: RelayConfig): IngestOptions {
     udpIngest: config.udpIngest,
     tls: config.listenerTls,
     limits: config.inputLimits,
+    unixSocket: config.unixSocket,
   };
 }
 

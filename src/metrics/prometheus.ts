@@ -48,7 +48,7 @@ function families(s: Snapshot): Family[] {
     },
     {
       name: 'relay_kernel_dropped_messages_total',
-      help: 'Datagrams the kernel dropped on the listener socket before the relay read them (receive buffer full).',
+      help: 'Datagrams the kernel dropped on the listener socket before the relay read them (receive buffer full); 0 for unix@ (a full Unix socket makes senders wait).',
       type: 'counter',
       samples: perListener(s, (l) => l.kernelDroppedMessages),
     },

@@ -1,8 +1,8 @@
 /**
  * The native addon (native/*.c, built by the install script into build/Release/relay_udp.node),
  * its loader and the types of its UDP side: batched receive with recvmmsg on the calling thread's
- * own event loop, one JS call per batch instead of one per datagram (src/ingest/), and batched
- * sends with sendmmsg (src/bench/). Its background thread (native/relay_reclaimer.c) is typed
+ * own event loop, one JS call per batch instead of one per datagram (src/ingest/), on UDP and on
+ * Unix datagram sockets (which node:dgram does not have), and batched sends with sendmmsg (src/bench/). Its background thread (native/relay_reclaimer.c) is typed
  * where it is started, src/background/background.ts. Here, not in one of its users' folders,
  * because three threads' code loads it.
  *
@@ -77,6 +77,23 @@ export interface NativeUdp {
     maxDatagramBytes: number,
     onBatch: (count: number) => void,
   ): NativeHandle;
+  /**
+   * Binds a Unix datagram socket at `path` (absolute) and receives on it as udpOpen does (the
+   * sender's family, port and address in meta are 0). A stale socket file at the path (nobody bound
+   * to it) is replaced; a bound one throws EADDRINUSE, anything else there ENOTSOCK (left alone).
+   */
+  unixOpen(
+    path: string,
+    recvBufferBytes: number,
+    batchBuffer: ArrayBuffer | Uint8Array,
+    meta: Int32Array,
+    maxDatagramBytes: number,
+    onBatch: (count: number) => void,
+  ): NativeHandle;
+  /** The uid of a user name (every NSS source), or null when there is none. */
+  unixUserId(name: string): number | null;
+  /** The gid of a group name, or null when there is none. */
+  unixGroupId(name: string): number | null;
   /** Stops receiving and closes the socket (the port is free when this returns); idempotent. */
   udpClose(handle: NativeHandle): void;
   /** getsockname of a receiver or a sender. */
@@ -109,13 +126,14 @@ function firstLine(error: unknown): string {
 }
 
 /**
- * Why a loaded addon cannot be used by this code: udpOpen missing, no `layout` export (a build
- * older than the check), or a meta constant whose value differs from this file's. Undefined when
- * it can be used.
+ * Why a loaded addon cannot be used by this code: udpOpen or unixOpen missing (a build older than
+ * unix@ listeners), no `layout` export (a build older than the check), or a meta constant whose
+ * value differs from this file's. Undefined when it can be used.
  */
 export function addonMismatch(addon: unknown): string | undefined {
   const candidate = addon as Partial<NativeUdp> | undefined;
   if (typeof candidate?.udpOpen !== 'function') return 'it exports no udpOpen function';
+  if (typeof candidate.unixOpen !== 'function') return 'it exports no unixOpen function';
   const layout: Partial<Record<string, unknown>> | undefined = candidate.layout;
   if (typeof layout !== 'object' || layout === null) return 'it exports no meta layout';
   const differences = Object.entries(LAYOUT)

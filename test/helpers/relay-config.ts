@@ -16,6 +16,7 @@ export function relayConfig(listeners: string[], destinations: string[], spillDi
     allow: [],
     deny: [],
     inputLimits: DEFAULTS.inputLimits,
+    unixSocket: DEFAULTS.unixSocket,
     drainTimeoutMs: 1000,
     connectTimeoutMs: DEFAULTS.connectTimeoutMs,
     stallTimeoutMs: DEFAULTS.stallTimeoutMs,

@@ -161,6 +161,7 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
     listeners: [],
     deny: [],
     inputLimits: DEFAULTS.inputLimits,
+    unixSocket: DEFAULTS.unixSocket,
     groups: group ? [group] : [],
     destinations: identities.map((k, i) => ({
       endpoint: endpoints[i]!,

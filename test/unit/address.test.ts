@@ -17,6 +17,10 @@ function tcp(host: string, port: number, kind: HostKind, framing?: Endpoint['fra
 function udp(host: string, port: number, kind: HostKind, split?: Endpoint['split']): Omit<Endpoint, 'text'> {
   return split === undefined ? { scheme: 'udp', host, port, kind, framing: undefined } : { scheme: 'udp', host, port, kind, framing: undefined, split };
 }
+function unix(path: string, split?: Endpoint['split']): Omit<Endpoint, 'text'> {
+  const endpoint: Omit<Endpoint, 'text'> = { scheme: 'unix', host: path, port: 0, kind: 'path', framing: undefined };
+  return split === undefined ? endpoint : { ...endpoint, split };
+}
 
 const VALID: ValidCase[] = [
   // IPv4
@@ -62,6 +66,11 @@ const VALID: ValidCase[] = [
   ['udp@[0:0::1]:2008?split=lf', LISTENER, { ...udp('::1', 2008, 'ipv6', 'lf'), text: 'udp@[::1]:2008?split=lf' }],
   ['udp@0.0.0.0:2008?framing=lf', LISTENER, { ...udp('0.0.0.0', 2008, 'ipv4'), framing: 'lf' }],
   ['udp@0.0.0.0:2008?split=lf&framing=lf', LISTENER, { ...udp('0.0.0.0', 2008, 'ipv4', 'lf'), framing: 'lf', text: 'udp@0.0.0.0:2008?framing=lf&split=lf' }],
+  // unix@: an absolute path as typed (its host), port 0; ?split=lf as on udp@
+  ['unix@/dev/log', LISTENER, unix('/dev/log')],
+  ['unix@/run/relay/log.sock?split=lf', LISTENER, unix('/run/relay/log.sock', 'lf')],
+  ['unix@/a b/ünï:còde@x', LISTENER, unix('/a b/ünï:còde@x')],
+  [`unix@/${'a'.repeat(106)}`, LISTENER, unix(`/${'a'.repeat(106)}`)],
 ];
 
 for (const [input, opts, expected] of VALID) {
@@ -84,9 +93,9 @@ const ERRORS: ErrorCase[] = [
   ['', DESTINATION, 'empty, expected tcp@HOST:PORT'],
   ['host:2009', DESTINATION, 'missing "@", expected tcp@HOST:PORT'],
   ['127.0.0.1:2008', LISTENER, 'missing "@", expected udp@HOST:PORT'],
-  ['ftp@x:1', LISTENER, 'unknown scheme "ftp", expected udp, tcp or tls'],
+  ['ftp@x:1', LISTENER, 'unknown scheme "ftp", expected udp, tcp, tls or unix'],
   ['http@host:80', DESTINATION, 'unknown scheme "http", expected tcp'],
-  ['udp4@0.0.0.0:2008', LISTENER, 'unknown scheme "udp4", expected udp, tcp or tls'],
+  ['udp4@0.0.0.0:2008', LISTENER, 'unknown scheme "udp4", expected udp, tcp, tls or unix'],
   ['TCP@host:2009', DESTINATION, 'unknown scheme "TCP", expected tcp (schemes are lowercase)'],
   ['@host:2009', DESTINATION, 'unknown scheme "", expected tcp'],
   ['udp@host:2009', DESTINATION, 'a destination cannot be udp, expected tcp'],
@@ -160,8 +169,8 @@ const ERRORS: ErrorCase[] = [
   ['tcp@host:2009?Framing=lf', DESTINATION, 'unknown option "Framing"'],
   ['tcp@host:2009?framing=lf?x', DESTINATION, 'unknown framing "lf?x"'],
   // split: udp listeners only, one value, once
-  ['tcp@0.0.0.0:2010?split=lf', LISTENER, 'a tcp listener takes no ?split= (it applies to udp listeners), expected ?framing=len32le|len32be|lf|octet'],
-  ['tcp@host:2009?split=lf', DESTINATION, 'a tcp destination takes no ?split= (it applies to udp listeners), expected ?framing='],
+  ['tcp@0.0.0.0:2010?split=lf', LISTENER, 'a tcp listener takes no ?split= (it applies to udp and unix listeners), expected ?framing=len32le|len32be|lf|octet'],
+  ['tcp@host:2009?split=lf', DESTINATION, 'a tcp destination takes no ?split= (it applies to udp and unix listeners), expected ?framing='],
   ['tcp@host:2009?framing=lf&split=lf', DESTINATION, 'a tcp destination takes no ?split='],
   ['udp@0.0.0.0:2008?split=crlf', LISTENER, 'unknown split "crlf", expected ?split=lf'],
   ['udp@0.0.0.0:2008?split=LF', LISTENER, 'unknown split "LF", expected ?split=lf'],
@@ -171,6 +180,25 @@ const ERRORS: ErrorCase[] = [
   ['udp@0.0.0.0:2008?', LISTENER, 'empty "?" query, expected ?framing=len32le|len32be|lf|octet and/or ?split=lf (joined with &)'],
   ['udp@0.0.0.0:2008?spilt=lf', LISTENER, 'unknown option "spilt", expected ?framing=len32le|len32be|lf|octet and/or ?split=lf'],
   ['udp@0.0.0.0:2008?split=lf', UDP_LISTENER, 'a udp listener takes no "?" options, expected udp@HOST:PORT'],
+  // unix@: listeners only, an absolute path of at most 107 bytes, ?split= only
+  ['unix@', LISTENER, 'empty path, expected unix@/ABSOLUTE/PATH'],
+  ['unix@dev/log', LISTENER, '"dev/log" is a relative path, expected unix@/ABSOLUTE/PATH'],
+  ['unix@./log', LISTENER, '"./log" is a relative path, expected unix@/ABSOLUTE/PATH'],
+  ['unix@~/log', LISTENER, '"~/log" is a relative path'],
+  ['unix@/run/relay/', LISTENER, '"/run/relay/" ends with "/", expected the path of a socket file'],
+  ['unix@/', LISTENER, '"/" ends with "/"'],
+  ['unix@/run/\0log', LISTENER, '"/run/\\u0000log" holds a NUL byte'],
+  [`unix@/${'a'.repeat(107)}`, LISTENER, 'the path is 108 bytes, a Unix socket path holds at most 107'],
+  [`unix@/${'é'.repeat(54)}`, LISTENER, 'the path is 109 bytes, a Unix socket path holds at most 107'],
+  ['unix@/dev/log', DESTINATION, 'a destination cannot be unix, expected tcp'],
+  ['unix@/dev/log', { ...DESTINATION, schemes: ['tcp', 'tls', 'relp'] }, 'a destination cannot be unix, expected tcp, tls or relp'],
+  ['unix@/dev/log', UDP_LISTENER, 'a listener cannot be unix, expected udp'],
+  ['UNIX@/dev/log', LISTENER, 'unknown scheme "UNIX", expected udp, tcp, tls or unix (schemes are lowercase)'],
+  ['unix@/dev/log?framing=lf', LISTENER, 'a unix listener takes no ?framing= (it applies to destinations and tcp listeners), expected ?split=lf'],
+  ['unix@/dev/log?split=crlf', LISTENER, 'unknown split "crlf", expected ?split=lf'],
+  ['unix@/dev/log?', LISTENER, 'empty "?" query, expected ?split=lf'],
+  ['unix@/dev/log?mode=0666', LISTENER, 'unknown option "mode", expected ?split=lf'],
+  ['unix@/dev/log?split=lf', { ...LISTENER, query: {} }, 'a unix listener takes no "?" options, expected unix@/PATH'],
   // one line whatever the input holds
   ['tcp@host:2009\n', DESTINATION, 'port must be an integer 1-65535, got "2009\\n"'],
   ['tcp@ho"st:1', DESTINATION, 'label "ho\\"st"'],

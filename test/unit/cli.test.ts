@@ -27,8 +27,8 @@ const cases: { args: string[]; message: RegExp; line: string }[] = [
   },
   {
     args: ['http@127.0.0.1:2008', 'tcp@127.0.0.1:2009'],
-    message: /unknown scheme "http", expected udp, tcp or tls/,
-    line: 'bad listener "http@127.0.0.1:2008": unknown scheme "http", expected udp, tcp or tls',
+    message: /unknown scheme "http", expected udp, tcp, tls or unix/,
+    line: 'bad listener "http@127.0.0.1:2008": unknown scheme "http", expected udp, tcp, tls or unix',
   },
   {
     args: ['udp@127.0.0.1:2008', 'udp@127.0.0.1:2009'],

@@ -70,7 +70,7 @@ test('config: a udp listener with ?split=lf says it splits into lines; ?split= e
   assert.equal(bad.code, 2);
   assert.match(
     bad.stderr,
-    /bad listener "tcp@127\.0\.0\.1:2008\?split=lf": a tcp listener takes no \?split= \(it applies to udp listeners\), expected \?framing=/,
+    /bad listener "tcp@127\.0\.0\.1:2008\?split=lf": a tcp listener takes no \?split= \(it applies to udp and unix listeners\), expected \?framing=/,
   );
   assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
 });

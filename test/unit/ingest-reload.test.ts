@@ -41,7 +41,16 @@ for (const udpIngest of ['native', 'dgram'] satisfies UdpIngestPath[]) {
     const ingest = new Ingest(
       new RingWriter(viewRing(allocateRing(MIN_CAPACITY, 1, 0))),
       new Float64Array(allocateCounters(2, 1)),
-      { maxMessageBytes: 1024, allow: [], deny: [], recvBufferBytes: 4096, udpIngest, tls: undefined, limits: DEFAULTS.inputLimits },
+      {
+        maxMessageBytes: 1024,
+        allow: [],
+        deny: [],
+        recvBufferBytes: 4096,
+        udpIngest,
+        tls: undefined,
+        limits: DEFAULTS.inputLimits,
+        unixSocket: DEFAULTS.unixSocket,
+      },
       new RateLimitedLog(() => {}, 1000),
     );
     let taken: dgram.Socket | undefined;

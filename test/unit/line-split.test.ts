@@ -108,7 +108,16 @@ for (const udpIngest of ['native', 'dgram'] satisfies UdpIngestPath[]) {
     const ingest = new Ingest(
       writer,
       counterSlots,
-      { maxMessageBytes: MAX_MESSAGE, allow: [], deny: [], recvBufferBytes: 1 << 20, udpIngest, tls: undefined, limits: DEFAULTS.inputLimits },
+      {
+        maxMessageBytes: MAX_MESSAGE,
+        allow: [],
+        deny: [],
+        recvBufferBytes: 1 << 20,
+        udpIngest,
+        tls: undefined,
+        limits: DEFAULTS.inputLimits,
+        unixSocket: DEFAULTS.unixSocket,
+      },
       new RateLimitedLog(() => {}, 1000),
     );
     const sender = dgram.createSocket('udp4');

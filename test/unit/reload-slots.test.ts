@@ -79,6 +79,7 @@ const config = (listeners: string[], destinations: string[], more: Partial<Relay
   allow: [],
   deny: [],
   inputLimits: DEFAULTS.inputLimits,
+  unixSocket: DEFAULTS.unixSocket,
   drainTimeoutMs: 1000,
   connectTimeoutMs: 1000,
   stallTimeoutMs: 1000,
@@ -172,6 +173,7 @@ test('freeze: a reload keeps every restart-only setting of the settings table as
     udpIngest: 'native',
     relpWindow: 4,
     spill: { dir: '/spill/next', maxBytes: 1 << 21 },
+    unixSocket: { mode: 0o600, owner: { text: 'syslog:adm', uid: 104, gid: 4 } },
     stallTimeoutMs: 5000,
   });
   const frozen = frozenForReload(running, next);
@@ -181,6 +183,20 @@ test('freeze: a reload keeps every restart-only setting of the settings table as
   }
   // Putting next's restart-only values back gives next: nothing else was frozen.
   assert.deepEqual(frozenForReload(next, frozen), next);
+});
+
+test('plan: a unix@ listener is its path and split: --framing does not touch it, ?split= makes another', () => {
+  const before = config(['unix@/run/a', 'unix@/run/b', 'unix@/run/c?split=lf'], ['tcp@127.0.0.1:10']);
+  const after = { ...config(['unix@/run/a', 'unix@/run/b?split=lf', 'unix@/run/c'], ['tcp@127.0.0.1:10']), framing: 'lf' as const };
+  const plan = planReload(before, slotsOf(before), after);
+  assert.deepEqual(plan.listeners.remove, [1, 2]);
+  assert.deepEqual(
+    plan.listeners.add.map((a) => [a.slot, a.endpoint.text]),
+    [
+      [3, 'unix@/run/b?split=lf'],
+      [4, 'unix@/run/c'],
+    ],
+  );
 });
 
 test('plan: a udp listener whose ?split= changed is another listener; ?framing= on udp (meaningless there) changes nothing', () => {
