@@ -22,7 +22,7 @@ import { loggedAs, logTo, missingLogger } from '../helpers/logger.js';
 import { relayToml } from '../helpers/reload-config.js';
 
 const native = loadNativeUdp();
-const LINES = 300;
+const LINES = 10_000;
 
 /** The lines of `stderr` that name `text`: a refusal must be exactly one. */
 function linesNaming(stderr: string, text: string): string[] {
