@@ -17,12 +17,10 @@ import { openNativeUdpListener } from './udp-native-listener.js';
 import { openTcpListener } from './tcp-listener.js';
 import { openUnixListener } from './unix-listener.js';
 import { readUntilQuiet } from './stop-reading.js';
-import { SourceRateLimiter, type SourceBucket } from './rate-limit.js';
+import type { SourceBucket } from './rate-limit.js';
+import { ListenerRateLimits } from './listener-rate-limits.js';
 import { countLines, datagramBytes, splitLines, type AppendLine, type DropLine } from './line-split.js';
 import type { BoundListener, DestinationName, IngestOptions, ListenerChange, InputLimits, ListenerOptions, ListenerTls } from '../thread-protocol.js';
-
-/** How long after a rate-limit drop its log line comes: the drops of that second are in it. */
-const RATE_REPORT_DELAY_MS = 1000;
 
 /** A listener in its slot: what it was opened with, and what it bound. */
 interface SlotListener extends Listener {
@@ -48,8 +46,8 @@ export class Ingest {
   /** During a reload, what the listeners it adds open with (the reload's TLS material). */
   private openingTls: ListenerTls | undefined;
   private limits: InputLimits;
-  /** Per listener slot, its sources' rate limits (with --rate-limit; made on first use). */
-  private readonly limiters: (SourceRateLimiter | undefined)[] = [];
+  /** Per listener slot, its sources' rate limits. */
+  private readonly rateLimits: ListenerRateLimits;
   /** Per listener index, its counters (created on first use). */
   private readonly listenerCounters: ListenerCounters[] = [];
   /**
@@ -67,6 +65,7 @@ export class Ingest {
     this.allowList = new AllowList(options.allow, options.deny);
     this.tls = options.tls;
     this.limits = options.limits;
+    this.rateLimits = new ListenerRateLimits(options.limits.rateLimit, log, (l) => this.open.get(l)?.bound.text ?? `listener ${l}`);
   }
 
   private countersOf(l: number): ListenerCounters {
@@ -100,26 +99,14 @@ export class Ingest {
     this.log.log('warn', `${why}:${l}`, `${text}: ignored ${address ?? 'an unknown source'}: ${rule}`);
   }
 
-  /** Listener `l`'s rate limiter, or undefined without --rate-limit. */
-  private limiterOf(l: number): SourceRateLimiter | undefined {
-    const limit = this.limits.rateLimit;
-    if (limit === undefined) return undefined;
-    let limiter = this.limiters[l];
-    if (!limiter) {
-      limiter = new SourceRateLimiter(limit);
-      this.limiters[l] = limiter;
-    }
-    return limiter;
-  }
-
   /**
    * Appends one message from listener `l`: `length` bytes of `source` from `start` (publish() makes
    * it visible); with `from`, only if its source has a token left. Returns false only when the ring
    * had no room (a message dropped as oversize or over the rate limit leaves the ring room).
    */
   private accept(l: number, source: Buffer, start = 0, length = source.length, from?: SourceBucket): boolean {
-    if (from !== undefined && this.limiters[l]?.take(from) === false) {
-      this.dropRateLimited(l);
+    if (from !== undefined && !this.rateLimits.admits(l, from)) {
+      this.countersOf(l).dropped('rate_limited');
       return true;
     }
     if (length > this.options.maxMessageBytes) {
@@ -138,29 +125,6 @@ export class Ingest {
     this.countersOf(l).dropped('oversize');
     this.log.log('warn', `oversize:${l}`, `dropped a ${length}-byte message: larger than --max-message ${this.options.maxMessageBytes}`);
   }
-
-  /**
-   * Counts a message over --rate-limit. The log line comes a second after a drop (once per log
-   * interval at most), so that it names the sources that had the most dropped since the last line.
-   */
-  private dropRateLimited(l: number): void {
-    this.countersOf(l).dropped('rate_limited');
-    if (this.rateReports.has(l)) return;
-    const timer = setTimeout(() => {
-      this.rateReports.delete(l);
-      this.log.log('warn', `rate-limited:${l}`, () => {
-        const limit = this.limits.rateLimit;
-        const top = this.limiters[l]?.takeTopOffenders(3) ?? [];
-        const text = this.open.get(l)?.bound.text ?? `listener ${l}`;
-        return `${text}: dropping messages over --rate-limit ${limit?.perSecond}/s per source (burst ${limit?.burst}); most dropped since the last report: ${top.map((t) => `${t.source} (${t.dropped})`).join(', ')}`;
-      });
-    }, RATE_REPORT_DELAY_MS);
-    timer.unref();
-    this.rateReports.set(l, timer);
-  }
-
-  /** Per listener slot, the rate-limit report waiting to be logged. */
-  private readonly rateReports = new Map<number, NodeJS.Timeout>();
 
   private dropRingFull(l: number): void {
     this.countersOf(l).dropped('ring_full');
@@ -226,7 +190,7 @@ export class Ingest {
       listener.scheme === 'unix' ? { host: listener.host, family: 4 as const } : await resolveHost(listener.host, `cannot listen on ${listener.text}`);
     if (!keepCounters) {
       this.countersOf(listener.index).reset();
-      this.limiters[listener.index] = undefined;
+      this.rateLimits.forget(listener.index);
     }
     let opened: Listener;
     try {
@@ -278,9 +242,7 @@ export class Ingest {
     this.allowList = new AllowList(change.allow, change.deny);
     this.tls = change.tls;
     this.limits = change.limits;
-    const rateLimit = change.limits.rateLimit;
-    if (rateLimit === undefined) this.limiters.length = 0;
-    else for (const limiter of this.limiters) limiter?.set(rateLimit);
+    this.rateLimits.set(change.limits.rateLimit);
     for (const l of this.open.values()) {
       if (change.tls) l.setTls?.(change.tls);
       l.setLimits?.(change.limits);
@@ -351,7 +313,7 @@ export class Ingest {
       refuse: (address, why) => this.refuse(l, listener.text, address, why),
       refuseDatagram: (address, why, source, start, length) =>
         this.refuse(l, listener.text, address, why, listener.split === undefined ? 1 : countLines(source, start, length)),
-      rateLimiter: () => this.limiterOf(l),
+      rateLimiter: () => this.rateLimits.of(l),
       accept: (source, start, length, from) => {
         this.accept(l, source, start, length, from);
       },
