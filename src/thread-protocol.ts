@@ -243,6 +243,8 @@ export interface EgressWorkerData extends Shared {
   routes: RouteSpec | undefined;
   /** Absent without --spill-dir. */
   spill: SpillOptions | undefined;
+  /** --max-delay: after a pump that found a little work, egress waits this long before the next (0: it parks at once). */
+  maxDelayMs: number;
 }
 
 export interface BackgroundWorkerData extends Shared {

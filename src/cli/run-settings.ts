@@ -137,6 +137,7 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
     reconnectMinMs: options.reconnectMin,
     reconnectMaxMs: options.reconnectMax,
     relpWindow: options.relpWindow,
+    maxDelayMs: options.maxDelay,
     reclaimIntervalMs: DEFAULTS.reclaimIntervalMs,
     logIntervalMs: DEFAULTS.logIntervalMs,
     routes: carbon ? carbon.routes : messageRoutes([...(file?.routes ?? []), ...readRouteOptions(options.route)]),

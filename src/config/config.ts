@@ -57,6 +57,8 @@ export interface RelayConfig {
   reconnectMaxMs: number;
   /** relp@ destinations: most commands unanswered at once. */
   relpWindow: number;
+  /** --max-delay (src/egress/egress.ts, Egress.park). */
+  maxDelayMs: number;
   /** --spill-dir and --spill-max; absent: a lagging destination's oldest data is dropped. */
   spill: { dir: string; maxBytes: number } | undefined;
   /** How stale the ring's HEAD may get while ingest does not ask for space. */
@@ -92,6 +94,7 @@ export const DEFAULTS = {
   reconnectMinMs: defaultOf('reconnect-min'),
   reconnectMaxMs: defaultOf('reconnect-max'),
   relpWindow: defaultOf('relp-window'),
+  maxDelayMs: defaultOf('max-delay'),
   inputLimits: { maxConnections: defaultOf('max-connections'), idleTimeoutMs: defaultOf('idle-timeout'), rateLimit: undefined },
   unixSocket: { mode: defaultOf('unix-mode'), owner: undefined },
   reclaimIntervalMs: 1000,

@@ -4,14 +4,24 @@ import { viewRing } from '../ring/layout.js';
 import { RateLimitedLog } from '../logging.js';
 import { currentThreadId } from '../metrics/thread-cpu.js';
 import type { EgressWorkerData, FromEgress, ToEgress } from '../thread-protocol.js';
-import { Egress } from './egress.js';
+import { Egress, systemEnvironment } from './egress.js';
 
 const data = workerData as EgressWorkerData;
 const port = parentPort!;
 const post = (message: FromEgress): void => port.postMessage(message);
 post({ type: 'thread-id', tid: currentThreadId() });
 const log = new RateLimitedLog((level, message) => post({ type: 'log', level, message }), data.logIntervalMs);
-const egress = new Egress(viewRing(data.ring), data.destinations, new Float64Array(data.counters), data.listenerSlots, log, data.spill, undefined, data.routes);
+const environment = { ...systemEnvironment, maxDelayMs: data.maxDelayMs };
+const egress = new Egress(
+  viewRing(data.ring),
+  data.destinations,
+  new Float64Array(data.counters),
+  data.listenerSlots,
+  log,
+  data.spill,
+  environment,
+  data.routes,
+);
 port.on('message', (message: ToEgress) => {
   if (message.type === 'drain') void egress.drain(message.timeoutMs).then((report) => post({ type: 'drained', ...report }));
   if (message.type === 'reconfigure') {

@@ -18,7 +18,7 @@
  * A group member that stays in its changed group without a spill directory hands what it holds to
  * its successor in memory instead (docs/ARCHITECTURE.md, "Groups").
  */
-import type { RingViews } from '../ring/layout.js';
+import { distance, type RingViews } from '../ring/layout.js';
 import { RingReader } from '../ring/ring-reader.js';
 import { DestinationCounters, destinationBase, routeBlockBase } from '../metrics/counters.js';
 import { Retiree } from './retiree.js';
@@ -54,10 +54,19 @@ export interface EgressEnvironment {
   transport: (options: DestinationOptions) => ConnectFn;
   /** False: pump() does not park on the ring (the simulation drives it). */
   park: boolean;
+  /** --max-delay: after a pump that found a little work, wait this long before the next (0 or absent: park at once). */
+  maxDelayMs?: number;
 }
 
 /** The real network and clock. */
-const systemEnvironment: EgressEnvironment = { clock: systemClock, random: Math.random, transport: connectFnFor, park: true };
+export const systemEnvironment: EgressEnvironment = { clock: systemClock, random: Math.random, transport: connectFnFor, park: true };
+
+/**
+ * With --max-delay, a pump that found less than this waits before the next; one that found more,
+ * or nothing, parks on the ring at once (at high rates batches are large anyway, and at rest
+ * nothing wakes the thread).
+ */
+const SMALL_BATCH_BYTES = 16 * 1024;
 
 /** Runs every destination off the shared ring. One instance, in the egress thread. */
 export class Egress {
@@ -72,6 +81,7 @@ export class Egress {
   /** Which items each destination gets, decided once per item (src/route/route-table.ts). */
   private readonly routes: RouteTable;
   private parked = false;
+  private delayed: NodeJS.Timeout | undefined;
   private stopped = false;
   private lastTail = 0;
 
@@ -252,6 +262,7 @@ export class Egress {
   /** Finishes every destination, running and retiring, at the tail of this moment. */
   async stop(): Promise<DrainReport> {
     this.stopped = true;
+    clearTimeout(this.delayed);
     const tail = this.reader.loadTail();
     const running = [...this.destinations.values()];
     const undelivered = await Promise.all([
@@ -268,6 +279,7 @@ export class Egress {
   /** Serves every destination up to the current tail (a retiring one up to where it stops), then parks until the tail moves. */
   pump(): void {
     if (this.stopped) return;
+    const previousTail = this.lastTail;
     this.lastTail = this.reader.loadTail();
     for (const g of this.groups) {
       if (g.isEmpty) this.groups.delete(g);
@@ -275,11 +287,19 @@ export class Egress {
     }
     for (const d of this.destinations.values()) d.service(this.lastTail);
     for (const r of this.retiring.values()) r.serve();
-    if (this.env.park) this.park();
+    if (this.env.park) this.park(distance(this.lastTail, previousTail));
   }
 
-  private park(): void {
-    if (this.parked || this.stopped) return;
+  private park(movedBytes = 0): void {
+    if (this.parked || this.stopped || this.delayed) return;
+    const delay = this.env.maxDelayMs ?? 0;
+    if (delay > 0 && movedBytes > 0 && movedBytes < SMALL_BATCH_BYTES) {
+      this.delayed = setTimeout(() => {
+        this.delayed = undefined;
+        this.pump();
+      }, delay);
+      return;
+    }
     const moved = this.reader.waitForTail(this.lastTail);
     if (!moved) {
       // The tail moved between our pump and the wait: serve it, but let socket events run first.

@@ -13,7 +13,7 @@ import type { Endpoint } from '../config/address.js';
 import { MAX_LISTENERS, destinationKey, type DestinationConfig, type RelayConfig } from '../config/config.js';
 import type { SlotTable } from './slot-table.js';
 import type { FramingName } from '../framing/index.js';
-import { formatBytes } from '../config/size.js';
+import { formatBytes, formatDurationMs } from '../config/size.js';
 import { formatUnixMode } from '../config/unix-socket.js';
 import { restartOnlyKeys, type RestartOnlyKey } from '../config/setting-values.js';
 
@@ -58,6 +58,7 @@ const RESTART_ONLY: Record<RestartOnlyKey, RestartOnly> = {
   'spill-dir': { show: (c) => c.spill?.dir ?? '(none)', keep: (r, n) => ({ ...n, spill: r.spill }) },
   'spill-max': { show: (c) => (c.spill ? formatBytes(c.spill.maxBytes) : '(none)'), keep: (r, n) => ({ ...n, spill: r.spill }) },
   'relp-window': { show: (c) => String(c.relpWindow), keep: (r, n) => ({ ...n, relpWindow: r.relpWindow }) },
+  'max-delay': { show: (c) => formatDurationMs(c.maxDelayMs), keep: (r, n) => ({ ...n, maxDelayMs: r.maxDelayMs }) },
   // The socket file settings are one object, fixed whole: the ingest thread was started with it.
   'unix-mode': { show: (c) => formatUnixMode(c.unixSocket.mode), keep: (r, n) => ({ ...n, unixSocket: r.unixSocket }) },
   'unix-owner': { show: (c) => c.unixSocket.owner?.text ?? '(none)', keep: (r, n) => ({ ...n, unixSocket: r.unixSocket }) },

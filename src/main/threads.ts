@@ -67,6 +67,7 @@ export async function startThreads(config: RelayConfig, log: LogSink, onFatal: (
     destinations: destinationOptions(config),
     routes: config.routes,
     spill: spillOptions(config),
+    maxDelayMs: config.maxDelayMs,
   });
   // Every destination must hold its cursor before the first datagram is appended.
   await nextMessage<FromEgress>(egress, (m) => m.type === 'ready');

@@ -15,6 +15,11 @@
  * and its wait; the wait then started (TAIL unchanged), the next publish saw nobody asleep, and
  * the consumer slept on with items in the ring (test/unit/ring-wake.test.ts catches it).
  * A pending Atomics.waitAsync does not keep a worker's event loop alive.
+ *
+ * With --max-delay, egress after a small batch does not announce at all: it sleeps on a timer for
+ * the budget and then serves whatever was published meanwhile. Producers see the flag at 0 and
+ * pay no notify; nothing can be missed, since the timer pump loads TAIL itself, and the next
+ * park (after a large batch, or an empty one) goes through the protocol above.
  */
 import { EGRESS_SLEEPING, TAIL, type RingViews } from './layout.js';
 

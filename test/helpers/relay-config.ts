@@ -23,6 +23,7 @@ export function relayConfig(listeners: string[], destinations: string[], spillDi
     reconnectMinMs: DEFAULTS.reconnectMinMs,
     reconnectMaxMs: DEFAULTS.reconnectMaxMs,
     relpWindow: DEFAULTS.relpWindow,
+    maxDelayMs: DEFAULTS.maxDelayMs,
     spill: spillDir === undefined ? undefined : { dir: spillDir, maxBytes: DEFAULTS.spillMaxBytes },
     reclaimIntervalMs: DEFAULTS.reclaimIntervalMs,
     logIntervalMs: DEFAULTS.logIntervalMs,

@@ -180,6 +180,7 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
     reconnectMinMs: 10,
     reconnectMaxMs: 1000,
     relpWindow: 128,
+    maxDelayMs: 0,
     spill: spill ? { dir: spill.dir, maxBytes: spill.maxBytes } : undefined,
     reclaimIntervalMs: 1000,
     logIntervalMs: 0,

@@ -61,5 +61,16 @@ test('settings: --help has one option per setting, in table order, with its defa
 });
 
 test('settings: the reload plan keeps exactly the restart settings outside the main thread', () => {
-  assert.deepEqual(restartOnlyKeys(), ['buffer', 'max-message', 'recv-buffer', 'ingest', 'unix-mode', 'unix-owner', 'spill-dir', 'spill-max', 'relp-window']);
+  assert.deepEqual(restartOnlyKeys(), [
+    'buffer',
+    'max-message',
+    'recv-buffer',
+    'ingest',
+    'unix-mode',
+    'unix-owner',
+    'spill-dir',
+    'spill-max',
+    'relp-window',
+    'max-delay',
+  ]);
 });
