@@ -10,7 +10,7 @@
  */
 import type net from 'node:net';
 import type { InputLimits } from '../thread-protocol.js';
-import type { Intake } from './listener.js';
+import { admits, type Intake } from './listener.js';
 
 /** How often idle connections are looked for: a quarter of the timeout, within these bounds. */
 const SWEEP_MIN_MS = 50;
@@ -70,14 +70,10 @@ export class InputConnections {
 
   /** Closes the open connections whose source the allow-list in force refuses, each counted as its refusal. */
   closeRefused(): void {
-    const allowList = this.intake.allowList();
-    if (allowList.allowsEveryone) return;
     for (const [socket, source] of this.sources) {
-      const why = allowList.refusal(source);
-      if (why === undefined) continue;
+      if (admits(this.intake, source)) continue;
       this.sources.delete(socket);
       this.lastMessageMs.delete(socket);
-      this.intake.refuse(source, why);
       socket.destroy();
     }
   }

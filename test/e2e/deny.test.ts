@@ -10,14 +10,12 @@ import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
+import { startRelay, type RelayProcess, portOf } from '../helpers/relay-process.js';
 import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
 import { stopRelayAndSinks, TestSink } from '../helpers/sinks.js';
 import { sendFrom } from '../helpers/udp-sender.js';
 import { withTempDir } from '../helpers/temp-dir.js';
 import { relayToml } from '../helpers/reload-config.js';
-
-const portOf = (listener: string): number => Number(listener.slice(listener.lastIndexOf(':') + 1));
 
 test('--deny 127.0.0.2 inside --allow 127.0.0.0/8: its datagrams and connections are dropped and counted, 127.0.0.1 flows on', async () => {
   const sink = await TestSink.start('lf');

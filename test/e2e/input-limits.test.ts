@@ -11,14 +11,12 @@ import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { noUdpSecondPass, startRelay, type RelayProcess } from '../helpers/relay-process.js';
+import { noUdpSecondPass, startRelay, type RelayProcess, portOf } from '../helpers/relay-process.js';
 import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
 import { stopRelayAndSinks, TestSink } from '../helpers/sinks.js';
 import { sendBurst } from '../helpers/udp-sender.js';
 import { withTempDir } from '../helpers/temp-dir.js';
 import { relayToml } from '../helpers/reload-config.js';
-
-const portOf = (listener: string): number => Number(listener.slice(listener.lastIndexOf(':') + 1));
 
 /** Opens `count` connections to `port`, `at once` of them at a time; resolves with them once each is connected (or was closed). */
 async function openMany(port: number, count: number): Promise<net.Socket[]> {

@@ -12,7 +12,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import path from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { noUdpSecondPass, startRelay, type RelayProcess } from '../helpers/relay-process.js';
+import { noUdpSecondPass, startRelay, type RelayProcess, portOf } from '../helpers/relay-process.js';
 import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
 import { stopRelayAndSinks, TestSink } from '../helpers/sinks.js';
 import { missingHaproxy, startHaproxy } from '../helpers/haproxy.js';
@@ -23,7 +23,6 @@ import { relayToml } from '../helpers/reload-config.js';
 import { freePort } from '../helpers/numbered.js';
 
 const pki = testPkiPerFile();
-const portOf = (listener: string): number => Number(listener.slice(listener.lastIndexOf(':') + 1));
 
 /** Connects from `from` to 127.0.0.1:port, writes `bytes`, ends, and resolves once the connection closed. */
 async function sendTcp(port: number, bytes: string | Buffer, from = '127.0.0.1'): Promise<void> {

@@ -12,14 +12,12 @@ import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { RELAY_BIN, startRelay, type RelayProcess } from '../helpers/relay-process.js';
+import { RELAY_BIN, startRelay, type RelayProcess, portOf } from '../helpers/relay-process.js';
 import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
 import { stopRelayAndSinks, TestSink } from '../helpers/sinks.js';
 import { sendFrom } from '../helpers/udp-sender.js';
 import { withTempDir } from '../helpers/temp-dir.js';
 import { relayToml } from '../helpers/reload-config.js';
-
-const portOf = (listener: string): number => Number(listener.slice(listener.lastIndexOf(':') + 1));
 
 /** Writes `text` on a TCP connection from `from` and closes it; resolves with the milliseconds until it closed. */
 async function writeFrom(from: string, port: number, text: string): Promise<number> {

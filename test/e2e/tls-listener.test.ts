@@ -14,7 +14,7 @@ import tls from 'node:tls';
 import { issueCert } from '../../src/bench/throwaway-certs.js';
 import { mulberry32, randomInt } from '../helpers/prng.js';
 import { testPkiPerFile } from '../helpers/certs.js';
-import { noUdpSecondPass, startRelay, type RelayProcess } from '../helpers/relay-process.js';
+import { noUdpSecondPass, startRelay, type RelayProcess, portOf } from '../helpers/relay-process.js';
 import { eventually, metricsBase, stats } from '../helpers/relay-stats.js';
 import { stopRelayAndSinks, TestSink } from '../helpers/sinks.js';
 import { withTempDir } from '../helpers/temp-dir.js';
@@ -22,8 +22,6 @@ import { relayToml } from '../helpers/reload-config.js';
 import { freePort } from '../helpers/numbered.js';
 
 const pki = testPkiPerFile();
-
-const portOf = (listener: string): number => Number(listener.slice(listener.lastIndexOf(':') + 1));
 
 /** Connects over TLS with `options`; resolves with the socket once its handshake is done, or the error. */
 async function connectTls(port: number, options: tls.ConnectionOptions): Promise<tls.TLSSocket | Error> {

@@ -127,6 +127,11 @@ export function hostPortOf(address: string): { host: string; port: number } {
   return { host: match[1]!, port: Number(match[2]) };
 }
 
+/** The port of a bound address as the relay logs it (`tcp@127.0.0.1:41234`). */
+export function portOf(address: string): number {
+  return hostPortOf(address).port;
+}
+
 /**
  * npm test runs the end-to-end files twice, the second time with RELAY_NATIVE_UDP=0 for the
  * node:dgram receive path. A test that takes no UDP input gains nothing there: it skips that pass
