@@ -497,11 +497,17 @@ static napi_value udp_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* The fd of a receiver handle (-1 once closed), or -2 when v is not a receiver handle. */
+int receiver_fd(napi_env env, napi_value v) {
+  receiver *r = get_receiver(env, v);
+  if (r == NULL) return -2;
+  return r->state == R_OPEN ? r->fd : -1;
+}
+
 /* Returns the fd of a receiver or sender handle, -1 when closed, -2 when not a handle. */
 static int handle_fd(napi_env env, napi_value v) {
-  receiver *r = get_receiver(env, v);
-  if (r != NULL) return r->state == R_OPEN ? r->fd : -1;
-  return sender_fd(env, v);
+  int fd = receiver_fd(env, v);
+  return fd != -2 ? fd : sender_fd(env, v);
 }
 
 /* udpAddress(handle) -> { family, address, port } of a receiver or sender (getsockname). */
@@ -626,6 +632,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"MAX_BATCHES_PER_EVENT", NULL, NULL, NULL, NULL, max_batches, napi_enumerable, NULL},
       {"layout", NULL, NULL, NULL, NULL, layout, napi_enumerable, NULL},
   };
-  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok || !reuseport_exports(env, exports)) return NULL;
   return exports;
 }

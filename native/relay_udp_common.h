@@ -1,7 +1,8 @@
 /*
  * What crosses the source files of the relay_udp addon: relay_udp.c (the receiver and the module's
  * exports) uses relay_udp_send.c (the bench's batched sender), relay_unix.c (Unix datagram sockets,
- * which receive with relay_udp.c's receiver) and relay_reclaimer.c (the background thread); all use
+ * which receive with relay_udp.c's receiver), relay_reuseport.c (listening sockets that share a port)
+ * and relay_reclaimer.c (the background thread); all use
  * relay_udp_args.c (errors and argument checks), which uses none of them.
  * Nothing here is exported from the shared library (binding.gyp builds with -fvisibility=hidden).
  */
@@ -78,6 +79,8 @@ bool receive_args_get(napi_env env, const napi_value *argv, receive_args *a);
 void socket_set_recv_buffer(int fd, int size);
 /* Starts receiving on the bound, non-blocking datagram socket fd into a's buffers: the receiver handle, or NULL with the error thrown (fd closed). */
 napi_value receiver_open(napi_env env, int fd, const receive_args *a);
+/* The fd of a receiver handle (-1 once closed), or -2 when v is not a receiver handle. */
+int receiver_fd(napi_env env, napi_value v);
 
 /* ---------------------------------------------------------------- Unix datagram sockets (relay_unix.c) */
 
@@ -87,6 +90,11 @@ napi_value unix_open(napi_env env, napi_callback_info info);
 napi_value unix_user_id(napi_env env, napi_callback_info info);
 /* unixGroupId(name) -> gid, or null when no such group */
 napi_value unix_group_id(napi_env env, napi_callback_info info);
+
+/* ---------------------------------------------------------------- shared ports, SO_REUSEPORT (relay_reuseport.c) */
+
+/* Adds udpOpenReusePort, tcpListenReusePort and udpLeavePortGroup to the module's exports; false when a napi call failed. */
+bool reuseport_exports(napi_env env, napi_value exports);
 
 /* ---------------------------------------------------------------- the sender (relay_udp_send.c) */
 
