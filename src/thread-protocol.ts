@@ -75,6 +75,8 @@ export interface IngestOptions {
   limits: InputLimits;
   /** The socket file of unix@ listeners (fixed at start, as the ring is). */
   unixSocket: UnixSocketFile;
+  /** udp@, tcp@ and tls@ listeners bind with SO_REUSEPORT (--reuse-port; fixed at start). */
+  reusePort: boolean;
 }
 
 /** The socket file a unix@ listener makes: its mode (--unix-mode) and owner (--unix-owner, looked up by the main thread). */
@@ -113,6 +115,8 @@ export interface BoundListener {
   text: string;
   /** SO_RCVBUF the kernel granted (UDP only). */
   recvBufferBytes?: number;
+  /** Bound with SO_REUSEPORT: other sockets (relays) may share its port (--reuse-port). */
+  reusePort?: boolean;
 }
 
 /**

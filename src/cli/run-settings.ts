@@ -20,6 +20,7 @@ import { DEFAULTS, validateConfig, type DestinationConfig, type GroupConfig, typ
 import { loadTlsClient, loadTlsServer, type TlsSettings } from '../config/tls-files.js';
 import { RelayError } from '../errors.js';
 import { checkUnixListeners, chooseUdpIngest } from '../ingest/udp-path.js';
+import { checkReusePort } from '../ingest/reuse-port.js';
 import { formatUnixMode, unixSocketFile } from '../config/unix-socket.js';
 import type { LogFormat } from '../logging.js';
 import type { ListenerTls, LogLevel } from '../thread-protocol.js';
@@ -112,6 +113,7 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
     throw new RelayError('ERR_BAD_OPTION', `--route with --carbon-config: write the rule in ${cli.carbonConfig} (match … send to …;)`);
   const ingest = chooseUdpIngest(options.ingest);
   checkUnixListeners(listeners);
+  checkReusePort(options.reusePort, listeners, ingest.path);
   const config = validateConfig({
     listeners,
     destinations,
@@ -133,6 +135,7 @@ export function loadSettings(command: Command, addresses: string[], cli: RunOpti
       rateLimit: options.rateLimit === 0 ? undefined : { perSecond: options.rateLimit, burst: burstOf(options.rateLimit, options.rateBurst) },
     },
     unixSocket: unixSocketFile(options.unixMode, options.unixOwner),
+    reusePort: options.reusePort,
     spill: options.spillDir === undefined ? undefined : { dir: options.spillDir, maxBytes: options.spillMax },
     reconnectMinMs: options.reconnectMin,
     reconnectMaxMs: options.reconnectMax,
@@ -215,7 +218,8 @@ export function describeSettings(s: RunSettings): string {
         : l.scheme === 'unix'
           ? unixHow(c, split)
           : `framed ${l.scheme === 'tls' ? `${tlsHow}` : 'TCP'}, ${l.framing ?? c.framing}${l.proxy ? `, after a PROXY ${l.proxy} header` : ''}`;
-    lines.push(`listen      ${l.text} (${how})`);
+    const shared = c.reusePort && l.scheme !== 'unix' ? ', port shared with SO_REUSEPORT' : '';
+    lines.push(`listen      ${l.text} (${how}${shared})`);
   }
   const describe = ({ endpoint: d, tls, member }: DestinationConfig): string => {
     const parts = [`framing ${d.framing ?? c.framing}`];

@@ -84,8 +84,8 @@ async function run(settings: RunSettings, load: () => RunSettings): Promise<void
     // unix@ has one receive path, the addon's.
     const path = bound.text.startsWith('unix@') || config.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram';
     const datagrams = bound.text.startsWith('udp@') || bound.text.startsWith('unix@');
-    const how = datagrams ? ` (${path}${split})` : proxy ? ` (PROXY ${proxy} header first)` : '';
-    log('info', `listening on ${bound.text}${how}`);
+    const notes = [...(datagrams ? [`${path}${split}`] : proxy ? [`PROXY ${proxy} header first`] : []), ...(bound.reusePort ? ['port shared'] : [])];
+    log('info', `listening on ${bound.text}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`);
   }
   const targets = [
     ...config.destinations.filter((d) => !d.member).map((d) => d.endpoint.text),

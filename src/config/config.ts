@@ -50,6 +50,8 @@ export interface RelayConfig {
   inputLimits: InputLimits;
   /** --unix-mode and --unix-owner: the socket file of unix@ listeners. */
   unixSocket: UnixSocketFile;
+  /** --reuse-port: udp@, tcp@ and tls@ listeners bind with SO_REUSEPORT (src/ingest/reuse-port.ts). */
+  reusePort: boolean;
   drainTimeoutMs: number;
   connectTimeoutMs: number;
   stallTimeoutMs: number;
@@ -97,6 +99,7 @@ export const DEFAULTS = {
   maxDelayMs: defaultOf('max-delay'),
   inputLimits: { maxConnections: defaultOf('max-connections'), idleTimeoutMs: defaultOf('idle-timeout'), rateLimit: undefined },
   unixSocket: { mode: defaultOf('unix-mode'), owner: undefined },
+  reusePort: defaultOf('reuse-port'),
   reclaimIntervalMs: 1000,
   logIntervalMs: 10_000,
 };

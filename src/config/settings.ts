@@ -183,6 +183,16 @@ export const SETTINGS = [
       'owner of the socket file of `unix@` listeners: `USER`, `USER:GROUP` or `:GROUP`, names or ids (an unknown name is an error when the configuration is read; giving the file away needs root). Applied when the socket file is made, so, like `--unix-mode`, a change waits for a restart',
   }),
   row({
+    key: 'reuse-port',
+    default: false,
+    scope: 'relay',
+    applied: 'restart',
+    show: 'listeners',
+    help: 'bind udp@, tcp@ and tls@ listeners with SO_REUSEPORT, so several relays (each with it) share each port; needs the native addon',
+    readme:
+      'bind `udp@`, `tcp@` and `tls@` listeners with `SO_REUSEPORT`, so several relays that each have it share one port: the kernel gives each sender (address and port) to one of them (README "Scale out"). A relay without it on a taken port fails (`EADDRINUSE`), as does one of another user. Needs the native addon (Node 20 cannot set it otherwise); refused in one line without it. Applied when a listener binds, so a change waits for a restart',
+  }),
+  row({
     ...duration('drain-timeout', 5000, { min: 0, max: HOUR_MS }),
     arg: '<duration>',
     scope: 'relay',

@@ -197,7 +197,7 @@ export class Ingest {
       opened = await this.openerFor(listener)(listener, address, this.intakeOf(listener));
     } catch (error) {
       const reason = (error as Error).message;
-      throw new RelayError('ERR_BIND', `cannot listen on ${listener.text}: ${reason}`, { cause: error });
+      throw new RelayError('ERR_BIND', `cannot listen on ${listener.text}: ${reason}${portInUseHint(listener, error)}`, { cause: error });
     }
     this.open.set(listener.index, { ...opened, options: listener });
     return opened.bound;
@@ -285,6 +285,15 @@ export class Ingest {
 
   /** Closes every listener and input connection; what was received stays in the ring. */
   async close(): Promise<void> {
+    // A port shared with other relays (--reuse-port): they take its datagrams from now on, so the
+    // reads below end, and what the kernel queued here is not lost at the close.
+    for (const l of this.open.values()) {
+      try {
+        l.leaveSharedPort?.();
+      } catch (error) {
+        this.log.log('warn', `leave-port:${l.options.index}`, `${l.bound.text}: still given datagrams until closed: ${(error as Error).message}`);
+      }
+    }
     // What the kernel already queued on our sockets was sent to us: take it before closing.
     await readUntilQuiet(() => [...this.open.keys()].map((slot) => this.countersOf(slot)));
     await this.closeListeners([...this.open.keys()]);
@@ -305,6 +314,7 @@ export class Ingest {
       maxMessageBytes: this.options.maxMessageBytes,
       recvBufferBytes: this.options.recvBufferBytes,
       unixSocket: this.options.unixSocket,
+      reusePort: this.options.reusePort,
       counters: this.countersOf(l),
       log: this.log,
       allowList: () => this.allowList,
@@ -323,6 +333,16 @@ export class Ingest {
       publishSoon: () => this.publishSoon(),
     };
   }
+}
+
+/**
+ * After a port-in-use error of a udp@, tcp@ or tls@ listener: how a port is shared (--reuse-port),
+ * since the kernel does not say whether the holder would share it.
+ */
+function portInUseHint(listener: ListenerOptions, error: unknown): string {
+  const e = error as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  if (listener.scheme === 'unix' || (e.code ?? e.cause?.code) !== 'EADDRINUSE') return '';
+  return ' (relays share a port only when each binds it with --reuse-port, as one user)';
 }
 
 /**

@@ -22,6 +22,12 @@ export interface Listener {
   setLimits?(limits: InputLimits): void;
   /** TCP/TLS: closes (and counts) the open connections whose source the allow-list now refuses (a reload). */
   recheckSources?(): void;
+  /**
+   * A UDP listener sharing its port (--reuse-port), at a graceful stop: the kernel gives the
+   * port's datagrams to the other sockets on it from now on, and what it queued here stays to be
+   * read (src/ingest/reuse-port.ts).
+   */
+  leaveSharedPort?(): void;
 }
 
 /** What Ingest gives the listener in one slot. */
@@ -31,6 +37,8 @@ export interface Intake {
   recvBufferBytes: number;
   /** unix@: the mode and owner its socket file gets (--unix-mode, --unix-owner). */
   unixSocket: UnixSocketFile;
+  /** udp@, tcp@, tls@: bind with SO_REUSEPORT (--reuse-port; the main thread checked the addon has it). */
+  reusePort: boolean;
   counters: ListenerCounters;
   log: RateLimitedLog;
   /** The sources allowed now: a reload replaces it, so ask per datagram, batch or connection. */

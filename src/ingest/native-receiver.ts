@@ -18,6 +18,7 @@ import {
   type NativeUdp,
   type NativeUdpAddress,
 } from '../native/addon.js';
+import type { ReusePortNative } from './reuse-port.js';
 
 /** A UDP address to bind. */
 export interface NativeUdpSocket {
@@ -26,6 +27,8 @@ export interface NativeUdpSocket {
   host: string;
   /** 0: an ephemeral port. */
   port: number;
+  /** Bind with SO_REUSEPORT (--reuse-port): the addon's udpOpenReusePort, which the caller checked it has. */
+  reusePort?: boolean;
 }
 
 /** A Unix datagram socket to bind. */
@@ -107,7 +110,16 @@ export class NativeUdpReceiver {
     this.handle =
       'path' in options
         ? native.unixOpen(options.path, recvBufferBytes, this.bytes, this.meta, maxDatagramBytes, onCount)
-        : native.udpOpen(options.family, options.host, options.port, recvBufferBytes, this.bytes, this.meta, maxDatagramBytes, onCount);
+        : (options.reusePort ? (native as NativeUdp & ReusePortNative).udpOpenReusePort : native.udpOpen)(
+            options.family,
+            options.host,
+            options.port,
+            recvBufferBytes,
+            this.bytes,
+            this.meta,
+            maxDatagramBytes,
+            onCount,
+          );
   }
 
   get closed(): boolean {
@@ -129,6 +141,14 @@ export class NativeUdpReceiver {
   /** SO_RCVBUF as the kernel reports it (Linux: twice what it grants), as dgram's getRecvBufferSize(). */
   recvBufferSize(): number {
     return this.native.udpRecvBufferSize(this.handle);
+  }
+
+  /**
+   * A socket bound with reusePort: from now on the kernel gives the port's datagrams to the other
+   * sockets sharing it; what it queued here is still read. Throws the addon's error (connect).
+   */
+  leavePortGroup(): void {
+    if (!this.isClosed) (this.native as NativeUdp & ReusePortNative).udpLeavePortGroup(this.handle);
   }
 
   /** Stops receiving and closes the socket now; idempotent. */

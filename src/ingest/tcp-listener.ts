@@ -5,7 +5,8 @@
  * client certificate signed by one of those CAs (mutual TLS); a failed handshake is counted
  * (`tls_handshake`) and logged once per interval per reason. A `?proxy=v1|v2` listener reads each
  * connection's PROXY header first: the client it names is the source allow, deny and rate limits
- * see; a connection without a valid header is refused and counted (`proxy_header`).
+ * see; a connection without a valid header is refused and counted (`proxy_header`). With
+ * --reuse-port the server listens on a socket the addon bound with SO_REUSEPORT (./reuse-port.ts).
  */
 import type net from 'node:net';
 import type tls from 'node:tls';
@@ -14,6 +15,7 @@ import { formatHostPort } from '../config/address.js';
 import type { ListenerOptions, ListenerTls } from '../thread-protocol.js';
 import { InputConnections } from './input-connections.js';
 import { admits, bucketOfAddress, type Intake, type OpenListener } from './listener.js';
+import { tcpListenOn } from './reuse-port.js';
 
 /** Binds a framed TCP (or TLS) listener on `address`; rejects with the server's error (e.g. EADDRINUSE) when it cannot. */
 export const openTcpListener: OpenListener = async (listener, address, intake) => {
@@ -53,7 +55,7 @@ export const openTcpListener: OpenListener = async (listener, address, intake) =
   }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: listener.port, host: address.host }, () => {
+    server.listen(tcpListenOn(listener.port, address, intake.reusePort), () => {
       server.off('error', reject);
       resolve();
     });
@@ -63,7 +65,7 @@ export const openTcpListener: OpenListener = async (listener, address, intake) =
   const connections = new InputConnections(server, listener.text, listener.index, intake);
   const bound = server.address() as net.AddressInfo;
   return {
-    bound: { text: `${listener.scheme}@${formatHostPort(bound.address, bound.port)}` },
+    bound: { text: `${listener.scheme}@${formatHostPort(bound.address, bound.port)}`, reusePort: intake.reusePort },
     port: bound.port,
     close: async () => {
       connections.closeAll();

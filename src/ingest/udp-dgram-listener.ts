@@ -8,6 +8,8 @@ import { bucketOfAddress, checkRecvBuffer, type OpenListener } from './listener.
 
 /** Binds a node:dgram socket on `address`; rejects with its bind error. Each admitted datagram is one message, or one per line with ?split=lf. */
 export const openDgramUdpListener: OpenListener = async (options, address, intake) => {
+  // The main thread refused --reuse-port with --ingest dgram (./reuse-port.ts): Node 20's dgram cannot set it.
+  if (intake.reusePort) throw new Error('node:dgram cannot bind with SO_REUSEPORT on Node 20');
   const socket = dgram.createSocket({ type: address.family === 6 ? 'udp6' : 'udp4' });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', (error) => {

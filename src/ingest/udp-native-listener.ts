@@ -2,7 +2,9 @@
  * A UDP listener on the native addon: recvmmsg batches straight from this thread's event loop,
  * one JS call per batch; each datagram is copied once, from the batch buffer into the ring, and
  * the batch is published at once (one TAIL store, at most one wake of egress). The allow-list
- * and --rate-limit match each IPv4 sender's raw address bytes: no text per datagram.
+ * and --rate-limit match each IPv4 sender's raw address bytes: no text per datagram. With
+ * --reuse-port the socket shares its port (SO_REUSEPORT) and leaves the port's group at a graceful
+ * stop before the last reads (./reuse-port.ts).
  */
 import { formatHostPort } from '../config/address.js';
 import { loadNativeUdp, type NativeUdp } from '../native/addon.js';
@@ -27,6 +29,7 @@ export const openNativeUdpListener: OpenListener = async (options, address, inta
     family: address.family,
     host: address.host,
     port: options.port,
+    reusePort: intake.reusePort,
     recvBufferBytes: intake.recvBufferBytes,
     maxDatagramBytes: intake.datagramBytes,
     onBatch: (count, r) => {
@@ -57,5 +60,10 @@ export const openNativeUdpListener: OpenListener = async (options, address, inta
   });
   const granted = receiver.recvBufferSize();
   checkRecvBuffer(options, intake, granted);
-  return { bound: { text: receiver.boundText(), recvBufferBytes: granted }, port: receiver.address().port, close: async () => receiver.close() };
+  return {
+    bound: { text: receiver.boundText(), recvBufferBytes: granted, reusePort: intake.reusePort },
+    port: receiver.address().port,
+    close: async () => receiver.close(),
+    leaveSharedPort: intake.reusePort ? () => receiver.leavePortGroup() : undefined,
+  };
 };

@@ -11,7 +11,7 @@ import type { UdpIngestPath } from '../thread-protocol.js';
 export type UdpIngestChoice = UdpIngestPath | 'auto';
 export const UDP_INGEST_CHOICES: readonly UdpIngestChoice[] = ['auto', 'native', 'dgram'];
 /** How to get the addon, after the reason it is not there. */
-const BUILD_HINT = 'build it with "npm run build:native" (needs Linux, python3, make and a C compiler)';
+export const BUILD_HINT = 'build it with "npm run build:native" (needs Linux, python3, make and a C compiler)';
 
 /**
  * The path for `--ingest CHOICE`: `auto` takes the addon when it loads and says why not when it

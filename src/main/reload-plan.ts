@@ -62,6 +62,8 @@ const RESTART_ONLY: Record<RestartOnlyKey, RestartOnly> = {
   // The socket file settings are one object, fixed whole: the ingest thread was started with it.
   'unix-mode': { show: (c) => formatUnixMode(c.unixSocket.mode), keep: (r, n) => ({ ...n, unixSocket: r.unixSocket }) },
   'unix-owner': { show: (c) => c.unixSocket.owner?.text ?? '(none)', keep: (r, n) => ({ ...n, unixSocket: r.unixSocket }) },
+  // Applied when a listener binds: a listener a reload adds binds as the running ones did.
+  'reuse-port': { show: (c) => String(c.reusePort), keep: (r, n) => ({ ...n, reusePort: r.reusePort }) },
 };
 
 /** How the restart-only setting `key` shows in `c` (as the reload's "ignored" phrases say it). */

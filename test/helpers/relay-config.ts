@@ -17,6 +17,7 @@ export function relayConfig(listeners: string[], destinations: string[], spillDi
     deny: [],
     inputLimits: DEFAULTS.inputLimits,
     unixSocket: DEFAULTS.unixSocket,
+    reusePort: DEFAULTS.reusePort,
     drainTimeoutMs: 1000,
     connectTimeoutMs: DEFAULTS.connectTimeoutMs,
     stallTimeoutMs: DEFAULTS.stallTimeoutMs,

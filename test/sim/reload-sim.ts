@@ -162,6 +162,7 @@ export async function simulateReload(seed: number, options: SimOptions): Promise
     deny: [],
     inputLimits: DEFAULTS.inputLimits,
     unixSocket: DEFAULTS.unixSocket,
+    reusePort: DEFAULTS.reusePort,
     groups: group ? [group] : [],
     destinations: identities.map((k, i) => ({
       endpoint: endpoints[i]!,

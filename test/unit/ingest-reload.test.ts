@@ -50,6 +50,7 @@ for (const udpIngest of ['native', 'dgram'] satisfies UdpIngestPath[]) {
         tls: undefined,
         limits: DEFAULTS.inputLimits,
         unixSocket: DEFAULTS.unixSocket,
+        reusePort: false,
       },
       new RateLimitedLog(() => {}, 1000),
     );

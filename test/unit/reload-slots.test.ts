@@ -80,6 +80,7 @@ const config = (listeners: string[], destinations: string[], more: Partial<Relay
   deny: [],
   inputLimits: DEFAULTS.inputLimits,
   unixSocket: DEFAULTS.unixSocket,
+  reusePort: false,
   drainTimeoutMs: 1000,
   connectTimeoutMs: 1000,
   stallTimeoutMs: 1000,
@@ -176,6 +177,7 @@ test('freeze: a reload keeps every restart-only setting of the settings table as
     maxDelayMs: 2,
     spill: { dir: '/spill/next', maxBytes: 1 << 21 },
     unixSocket: { mode: 0o600, owner: { text: 'syslog:adm', uid: 104, gid: 4 } },
+    reusePort: true,
     stallTimeoutMs: 5000,
   });
   const frozen = frozenForReload(running, next);

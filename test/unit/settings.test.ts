@@ -68,6 +68,7 @@ test('settings: the reload plan keeps exactly the restart settings outside the m
     'ingest',
     'unix-mode',
     'unix-owner',
+    'reuse-port',
     'spill-dir',
     'spill-max',
     'relp-window',
