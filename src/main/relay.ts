@@ -232,7 +232,7 @@ export class Relay {
       views: viewRing(this.ring),
       counters: this.countersBuffer,
       listenerSlots: MAX_LISTENERS,
-      listeners: [...this.slots.listeners].map(([index, l]) => ({ index, name: l.bound.text })),
+      listeners: [...this.slots.listeners].map(([index, l]) => ({ index, name: l.bound.text, reusePort: l.bound.reusePort })),
       destinations: [...this.slots.running()].map(([index, d]) => ({ index, name: d.endpoint.text, group: d.member?.group.name })),
       threads: [...this.threadIds].map(([name, tid]) => ({ name, tid })),
       startedMs: this.startedMs,

@@ -59,6 +59,12 @@ function families(s: Snapshot): Family[] {
       samples: perListener(s, (l) => l.connectionsAccepted),
     },
     {
+      name: 'relay_listener_reuse_port',
+      help: '1 when the listener binds with SO_REUSEPORT (--reuse-port): other relays may share its port, each taking its share of the senders.',
+      type: 'gauge',
+      samples: perListener(s, (l) => (l.reusePort ? 1 : 0)),
+    },
+    {
       name: 'relay_input_connections_closed_total',
       help: 'Input connections the relay closed, per listener and reason: tls_handshake (the TLS handshake failed), max_connections (past --max-connections), idle_timeout (no whole message for --idle-timeout), proxy_header (a ?proxy= listener got no valid PROXY header).',
       type: 'counter',

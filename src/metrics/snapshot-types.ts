@@ -14,6 +14,8 @@ export type DestinationDropReason = 'overflow' | 'spill_full' | 'unframeable' | 
 export interface ListenerSnapshot {
   /** Canonical bound address, e.g. udp@127.0.0.1:2008 (the `listener` label). */
   name: string;
+  /** Bound with SO_REUSEPORT (--reuse-port): other relays may receive on its port too, each its share of the senders. */
+  reusePort: boolean;
   receivedMessages: number;
   receivedBytes: number;
   /** Datagrams the kernel dropped on this socket before the relay read them (UDP; 0 for TCP). */

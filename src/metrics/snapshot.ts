@@ -25,8 +25,8 @@ export interface SnapshotInputs {
   counters: SharedArrayBuffer;
   /** Counter blocks of listeners: destination blocks follow them. */
   listenerSlots: number;
-  /** Bound listeners (udp@127.0.0.1:2008) with their slots (counter blocks). */
-  listeners: { index: number; name: string }[];
+  /** Bound listeners (udp@127.0.0.1:2008) with their slots (counter blocks), and whether each shares its port (--reuse-port). */
+  listeners: { index: number; name: string; reusePort?: boolean }[];
   /** Destinations with their slots. */
   destinations: { index: number; name: string; group?: string }[];
   /** Relay threads with their kernel thread ids (main included). */
@@ -75,11 +75,12 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
     udpIngest: inputs.udpIngest,
     ring: { capacityBytes: views.capacity, usedBytes: usedBytes(views) },
     reloads: { ...inputs.reloads },
-    listeners: listeners.map(({ index, name }) => {
+    listeners: listeners.map(({ index, name, reusePort = false }) => {
       const b = listenerBase(index);
       const port = name.startsWith('udp@') ? Number(name.slice(name.lastIndexOf(':') + 1)) : undefined;
       return {
         name,
+        reusePort,
         receivedMessages: at(b + ListenerField.receivedMessages),
         receivedBytes: at(b + ListenerField.receivedBytes),
         kernelDroppedMessages: udpDrops.filter((s) => s.port === port).reduce((sum, s) => sum + s.drops, 0),

@@ -64,7 +64,7 @@ export function renderTop(previous: Snapshot | undefined, current: Snapshot, wid
       table([
         ['LISTENER', 'IN/S', 'RECEIVED', 'KERNEL DROPS', 'INGEST DROPS'],
         ...current.listeners.map((l, i) => [
-          l.name,
+          l.reusePort ? `${l.name} (port shared)` : l.name,
           shortCount(delta(previous?.listeners[i]?.receivedMessages, l.receivedMessages) / seconds),
           shortCount(l.receivedMessages),
           shortCount(l.kernelDroppedMessages),

@@ -18,6 +18,7 @@ export function snapshotFixture(): Snapshot {
     listeners: [
       {
         name: 'udp@0.0.0.0:2008',
+        reusePort: true,
         receivedMessages: 1_000_000,
         receivedBytes: 100_000_000,
         kernelDroppedMessages: 12,
@@ -27,6 +28,7 @@ export function snapshotFixture(): Snapshot {
       },
       {
         name: 'tcp@[::]:2010',
+        reusePort: false,
         receivedMessages: 5000,
         receivedBytes: 500_000,
         kernelDroppedMessages: 0,

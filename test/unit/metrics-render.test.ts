@@ -84,6 +84,7 @@ const perListener: [string, 'counter' | 'gauge', (l: ListenerSnapshot) => number
   ['relay_received_bytes_total', 'counter', (l) => l.receivedBytes],
   ['relay_kernel_dropped_messages_total', 'counter', (l) => l.kernelDroppedMessages],
   ['relay_input_connections_total', 'counter', (l) => l.connectionsAccepted],
+  ['relay_listener_reuse_port', 'gauge', (l) => (l.reusePort ? 1 : 0)],
 ];
 const perDestination: [string, 'counter' | 'gauge', (d: DestinationSnapshot) => number][] = [
   ['relay_sent_messages_total', 'counter', (d) => d.sentMessages],
@@ -158,7 +159,7 @@ test('prometheus: exactly the interface families, one series per listener, desti
   expected.set(seriesKey('process_resident_memory_bytes', {}), 150 * 1024 * 1024);
 
   assert.deepEqual(new Map([...types].sort()), new Map([...expectedTypes].sort()), 'families and their types');
-  assert.equal(samples.length, 2 * (4 + 6 + 4) + 3 * (19 + 5) + 4 + 7 + 2, 'series count');
+  assert.equal(samples.length, 2 * (5 + 6 + 4) + 3 * (19 + 5) + 4 + 7 + 2, 'series count');
   assert.deepEqual(new Map(samples.map((x) => [seriesKey(x.name, x.labels), x.value] as const).sort()), new Map([...expected].sort()));
 });
 
@@ -366,7 +367,7 @@ for (const { widthColumns, lagBarCells } of [
     // 2 s apart at 5000/s in and out; the process used 1 s of CPU, the threads their share (see later()).
     assert.match(screen, /^relay top — up 10m2s, ingest running \(native\), cpu 50%, rss 150 MiB\n/);
     assert.match(screen, /\nring \[#{8}\.{22}\] 25\.0% of 64 MiB\n/);
-    assert.match(screen, /\nudp@0\.0\.0\.0:2008 +5\.0k +1\.0M +52 +9\n {4}ingest drops: oversize=1 not_allowed=8\n/);
+    assert.match(screen, /\nudp@0\.0\.0\.0:2008 \(port shared\) +5\.0k +1\.0M +52 +9\n {4}ingest drops: oversize=1 not_allowed=8\n/);
     assert.match(
       screen,
       /\ntcp@\[::\]:2010 +5\.0k +15\.0k +0 +3\n {4}ingest drops: framing=3\n {4}connections closed: tls_handshake=2 max_connections=5 idle_timeout=1\n/,
@@ -395,7 +396,7 @@ test('top: with no previous snapshot, rates since the start and CPU as seconds',
   const screen = renderTop(undefined, snapshotFixture(), 160).join('\n');
   assert.match(screen, /^relay top — up 10m0s, ingest running \(native\), cpu -, rss 150 MiB\n/);
   // 1_000_000 received over 600 s.
-  assert.match(screen, /\nudp@0\.0\.0\.0:2008 +1\.7k +1\.0M +12 +4\n/);
+  assert.match(screen, /\nudp@0\.0\.0\.0:2008 \(port shared\) +1\.7k +1\.0M +12 +4\n/);
   assert.match(screen, /\nthreads: main 1\.5s {2}ingest 120\.0s {2}egress 90\.0s {2}background 0\.5s$/);
 });
 
