@@ -2,7 +2,7 @@
  * nginx's stream module in front of three relays (README "Scale out"), each relay on its own port
  * with its own --spill-dir and sink: what each way of spreading keeps and loses. With
  * `hash $remote_addr$remote_port` every sender stays on one relay, so its lines arrive once and in
- * order; round robin scatters one sender over all three (its order then rests on timing). Either
+ * order; round robin deals one sender's lines to the three in turn (their order then rests on timing). Either
  * way the relays see nginx's address, not the sender's: their --deny of the senders' address never
  * matches (the same senders sending straight to a relay are denied). nginx runs with
  * `proxy_responses 0`: the relays never answer, and each datagram ends its UDP session.
@@ -25,7 +25,7 @@ const SCATTERED = 60;
 /** The senders' own address: every relay denies it. */
 const SENDERS_AT = '127.0.0.2';
 
-test('nginx stream before three relays: hashed by sender, each of 12 senders on one relay, every line once and in order; round robin scatters one sender over all three; the relays see nginx, not the sender', async (t) => {
+test('nginx stream before three relays: hashed by sender, each of 12 senders on one relay, every line once and in order; round robin deals the lines of one sender to all three in turn; the relays see nginx, not the sender', async (t) => {
   if (missingNginxStream(t)) return;
   await withTempDir('relay-nginx-', async (dir) => {
     const sinks: TestSink[] = [];
@@ -79,10 +79,13 @@ test('nginx stream before three relays: hashed by sender, each of 12 senders on 
       }
       await wait(SENDERS * ROUNDS + SCATTERED);
       const [scattered] = checkEveryLineOnce(sinks, 'r', 1, SCATTERED);
-      assert.ok(
-        scattered!.every((lines) => lines.length > 0),
-        `one sender's lines on every relay: ${scattered!.map((l) => l.length)}`,
-      );
+      for (const [k, lines] of scattered!.entries()) {
+        assert.equal(lines.length, SCATTERED / RELAYS, `relay ${k} got a third of the sender's lines: ${lines}`);
+        assert.ok(
+          lines.every((n, j) => j === 0 || n - lines[j - 1]! === RELAYS),
+          `relay ${k} got every third line: ${lines}`,
+        );
+      }
 
       // The relays saw nginx's address: nothing was denied. Straight from the senders, all is.
       const bases = await Promise.all(relays.map((r) => metricsBase(r)));
