@@ -17,6 +17,7 @@ import { openNativeUdpListener } from './udp-native-listener.js';
 import { openTcpListener } from './tcp-listener.js';
 import { openUnixListener } from './unix-listener.js';
 import { readUntilQuiet } from './stop-reading.js';
+import { portInUseHint } from './reuse-port.js';
 import type { SourceBucket } from './rate-limit.js';
 import { ListenerRateLimits } from './listener-rate-limits.js';
 import { countLines, datagramBytes, splitLines, type AppendLine, type DropLine } from './line-split.js';
@@ -197,7 +198,7 @@ export class Ingest {
       opened = await this.openerFor(listener)(listener, address, this.intakeOf(listener));
     } catch (error) {
       const reason = (error as Error).message;
-      throw new RelayError('ERR_BIND', `cannot listen on ${listener.text}: ${reason}${portInUseHint(listener, error)}`, { cause: error });
+      throw new RelayError('ERR_BIND', `cannot listen on ${listener.text}: ${reason}${portInUseHint(listener.scheme, error)}`, { cause: error });
     }
     this.open.set(listener.index, { ...opened, options: listener });
     return opened.bound;
@@ -333,16 +334,6 @@ export class Ingest {
       publishSoon: () => this.publishSoon(),
     };
   }
-}
-
-/**
- * After a port-in-use error of a udp@, tcp@ or tls@ listener: how a port is shared (--reuse-port),
- * since the kernel does not say whether the holder would share it.
- */
-function portInUseHint(listener: ListenerOptions, error: unknown): string {
-  const e = error as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-  if (listener.scheme === 'unix' || (e.code ?? e.cause?.code) !== 'EADDRINUSE') return '';
-  return ' (relays share a port only when each binds it with --reuse-port, as one user)';
 }
 
 /**

@@ -76,3 +76,13 @@ export function tcpListenOn(port: number, address: { host: string; family: 4 | 6
     throw new Error(e.code ? `${e.syscall ?? 'bind'} ${e.code} ${formatHostPort(address.host, port)}` : e.message, { cause: error });
   }
 }
+
+/**
+ * After a port-in-use error of a udp@, tcp@ or tls@ listener: how relays share a port, since the
+ * kernel does not say whether the holder would share it. Empty for other errors and for unix@.
+ */
+export function portInUseHint(scheme: string, error: unknown): string {
+  const e = error as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  if (scheme === 'unix' || (e.code ?? e.cause?.code) !== 'EADDRINUSE') return '';
+  return ' (relays share a port only when each binds it with --reuse-port, as one user)';
+}

@@ -45,7 +45,7 @@ async function stopAll(relays: RelayProcess[]): Promise<void> {
   for (const exit of await Promise.all(relays.map((r) => r.stop('SIGTERM')))) assert.equal(exit.code, 0, exit.stderr);
 }
 
-test('--reuse-port: refused in one line without the native addon (at start, by --check-config, by a reload), and for udp@ on --ingest dgram', async () => {
+test('--reuse-port: refused in one line without the native addon (at start, by --check-config, by a reload), and for udp@ on --ingest dgram; --check-config says which listeners share their port', async () => {
   await withTempDir('relay-reuse-port-', async (dir) => {
     const sink = await TestSink.start();
     const env = { RELAY_NATIVE_UDP: '0' };
@@ -63,6 +63,21 @@ test('--reuse-port: refused in one line without the native addon (at start, by -
       const dgram =
         /^relay: --reuse-port: udp@127\.0\.0\.1:0 would receive with node:dgram \(--ingest dgram\), which cannot set SO_REUSEPORT on Node 20; use --ingest native or auto$/;
       assert.equal((await refused(['udp@127.0.0.1:0', sink.address(), '--reuse-port', '--ingest', 'dgram'], dgram)).code, 2);
+      // With the addon --check-config says which listeners share their port (not unix@: a path is no port).
+      const checked = await spawnRelay([
+        'udp@127.0.0.1:0',
+        '--listen',
+        'tcp@127.0.0.1:0',
+        '--listen',
+        'unix@/run/never',
+        sink.address(),
+        '--reuse-port',
+        '--check-config',
+      ]).exit();
+      assert.equal(checked.code, 0, checked.stderr);
+      assert.match(checked.stdout, /\nlisten {6}udp@127\.0\.0\.1:0 \(UDP via native recvmmsg, port shared with SO_REUSEPORT\)\n/);
+      assert.match(checked.stdout, /\nlisten {6}tcp@127\.0\.0\.1:0 \(framed TCP, len32le, port shared with SO_REUSEPORT\)\n/);
+      assert.match(checked.stdout, /\nlisten {6}unix@\/run\/never \(Unix datagrams via native recvmmsg, socket file mode 0666\)\n/);
     }
     // Set by a reload: refused, the relay runs on with what it had.
     const toml = path.join(dir, 'relay.toml');
