@@ -17,7 +17,7 @@ import { openNativeUdpListener } from './udp-native-listener.js';
 import { openTcpListener } from './tcp-listener.js';
 import { openUnixListener } from './unix-listener.js';
 import { readUntilQuiet } from './stop-reading.js';
-import { portInUseHint } from './reuse-port.js';
+import { PORT_IN_USE_HINT, portInUseHint } from './reuse-port.js';
 import type { SourceBucket } from './rate-limit.js';
 import { ListenerRateLimits } from './listener-rate-limits.js';
 import { countLines, datagramBytes, splitLines, type AppendLine, type DropLine } from './line-split.js';
@@ -265,7 +265,8 @@ export class Ingest {
       try {
         await this.listen({ ...options, port }, { keepCounters: true });
       } catch (reopenError) {
-        const reason = (reopenError as Error).message.replace(`cannot listen on ${options.text}: `, '');
+        // The reload's own error carries the port-sharing hint already.
+        const reason = (reopenError as Error).message.replace(`cannot listen on ${options.text}: `, '').replace(PORT_IN_USE_HINT, '');
         lost.push({ slot: options.index, why: `${bound.text} could not be reopened and is closed: ${reason}` });
       }
     }

@@ -83,6 +83,8 @@ export function tcpListenOn(port: number, address: { host: string; family: 4 | 6
  */
 export function portInUseHint(scheme: string, error: unknown): string {
   const e = error as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-  if (scheme === 'unix' || (e.code ?? e.cause?.code) !== 'EADDRINUSE') return '';
-  return ' (relays share a port only when each binds it with --reuse-port, as one user)';
+  return scheme === 'unix' || (e.code ?? e.cause?.code) !== 'EADDRINUSE' ? '' : PORT_IN_USE_HINT;
 }
+
+/** portInUseHint's text: a message that names several ports in use says it once. */
+export const PORT_IN_USE_HINT = ' (relays share a port only when each binds it with --reuse-port, as one user)';

@@ -73,7 +73,7 @@ for (const udpIngest of ['native', 'dgram'] satisfies UdpIngestPath[]) {
       assert.ok(error instanceof ListenersClosedError, `not a ListenersClosedError: ${error}`);
       assert.equal(
         error.message,
-        `cannot listen on udp@moved.test:${port}: bind EADDRINUSE 127.0.0.1:${port}; udp@127.0.0.1:${port} could not be reopened and is closed: bind EADDRINUSE 127.0.0.1:${port}`,
+        `cannot listen on udp@moved.test:${port}: bind EADDRINUSE 127.0.0.1:${port} (relays share a port only when each binds it with --reuse-port, as one user); udp@127.0.0.1:${port} could not be reopened and is closed: bind EADDRINUSE 127.0.0.1:${port}`,
       );
       assert.deepEqual(error.closedSlots, [0]);
       assert.equal(error.code, 'ERR_BIND');
