@@ -189,7 +189,7 @@ test('an addon whose layout differs from the TypeScript constants is refused, wi
 test('findPackageRoot finds the directory holding package.json from a compiled file', () => {
   const root = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
   assert.ok(root !== undefined);
-  assert.equal(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).name, 'relay');
+  assert.equal(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).name, 'udp-fanout');
   assert.ok(existsSync(path.join(root, 'binding.gyp')));
 });
 
