@@ -75,6 +75,8 @@ export interface IngestOptions {
   limits: InputLimits;
   /** The socket file of unix@ listeners (fixed at start, as the ring is). */
   unixSocket: UnixSocketFile;
+  /** --max-delay: when every listener is a native datagram socket, each is held this long after a small batch (ring/wake.ts); 0: never. */
+  maxDelayMs: number;
 }
 
 /** The socket file a unix@ listener makes: its mode (--unix-mode) and owner (--unix-owner, looked up by the main thread). */

@@ -338,9 +338,9 @@ export const SETTINGS = [
     scope: 'relay',
     applied: 'restart',
     show: { line: 'egress', text: (ms) => (ms === 0 ? 'woken by every batch' : `waits up to ${formatDurationMs(ms)} to gather a batch`) },
-    help: 'how long egress may wait to gather messages before it writes (0: write each batch at once); fewer wakes, less CPU at ordinary rates',
+    help: 'how long the relay may hold messages to gather them into larger batches (0: each batch at once); fewer wakes, less CPU at ordinary rates',
     readme:
-      'how long egress may wait to gather messages before it writes them (`0`: each batch at once, as before). At ordinary rates each wake of a thread costs more than the messages it carries; with a budget the egress thread wakes at most once per budget while batches are small (under 16 KiB), and at once when they are large or after rest. Measured at 20k/s (bench/RESULTS.md "Wake less"): `2ms` cut CPU per message by 31 % with p99 2.6 ms; off by default for now',
+      'how long the relay may hold messages to gather them into fewer, larger batches (`0`: each batch at once, as before). At ordinary rates each wake of a thread costs more than the messages it carries. With a budget, when every listener is a native datagram socket (UDP or `unix@`) ingest stops reading a socket for the budget after a batch that emptied it, so datagrams gather in the kernel and both threads wake about once per budget; with a TCP/TLS or `node:dgram` listener egress gathers instead (it waits up to the budget after a small batch). At once when batches are large or after rest. Measured in bench/RESULTS.md "Wake less"',
   }),
   row({
     key: 'tls-ca',

@@ -200,6 +200,7 @@ export class Ingest {
       throw new RelayError('ERR_BIND', `cannot listen on ${listener.text}: ${reason}`, { cause: error });
     }
     this.open.set(listener.index, { ...opened, options: listener });
+    this.chooseGatherer();
     return opened.bound;
   }
 
@@ -281,10 +282,28 @@ export class Ingest {
         return listener?.close();
       }),
     );
+    this.chooseGatherer();
   }
+
+  /**
+   * --max-delay: ingest gathers (holds its sockets after a small batch) when every listener is a
+   * native datagram socket; otherwise egress does (ring/wake.ts). Told to egress through the ring.
+   */
+  private chooseGatherer(): void {
+    const listeners = [...this.open.values()];
+    const gathers = this.options.maxDelayMs > 0 && !this.closing && listeners.length > 0 && listeners.every((l) => l.gathers === true);
+    this.holdMs = gathers ? this.options.maxDelayMs : 0;
+    this.writer.setGathers(gathers);
+  }
+
+  /** Intake.holdMs of every listener now. */
+  private holdMs = 0;
+  private closing = false;
 
   /** Closes every listener and input connection; what was received stays in the ring. */
   async close(): Promise<void> {
+    this.closing = true;
+    this.chooseGatherer(); // no new holds; a listener's close reads what its hold left queued
     // What the kernel already queued on our sockets was sent to us: take it before closing.
     await readUntilQuiet(() => [...this.open.keys()].map((slot) => this.countersOf(slot)));
     await this.closeListeners([...this.open.keys()]);
@@ -321,6 +340,7 @@ export class Ingest {
       datagramBytes: datagramBytes(listener.split, this.options.maxMessageBytes),
       publish: () => this.writer.publish(),
       publishSoon: () => this.publishSoon(),
+      holdMs: () => this.holdMs,
     };
   }
 }

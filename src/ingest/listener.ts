@@ -22,6 +22,8 @@ export interface Listener {
   setLimits?(limits: InputLimits): void;
   /** TCP/TLS: closes (and counts) the open connections whose source the allow-list now refuses (a reload). */
   recheckSources?(): void;
+  /** A native datagram socket, which --max-delay can hold after a small batch (Intake.holdMs). */
+  gathers?: boolean;
 }
 
 /** What Ingest gives the listener in one slot. */
@@ -63,6 +65,8 @@ export interface Intake {
   datagramBytes: number;
   /** Makes what was appended visible to egress now. */
   publish(): void;
+  /** How long a native datagram socket stops reading after a batch that emptied its queue: --max-delay while every listener can (ring/wake.ts), else 0. */
+  holdMs(): number;
   /** Publishes once this event-loop turn is over: one publish for a burst of single datagrams. */
   publishSoon(): void;
 }

@@ -54,8 +54,13 @@ export const openNativeUdpListener: OpenListener = async (options, address, inta
       intake.publish();
     },
     onError: (error) => intake.log.log('warn', `udp-error:${options.index}`, `${options.text}: ${error.message}`),
+    holdMs: intake.holdMs,
   });
   const granted = receiver.recvBufferSize();
   checkRecvBuffer(options, intake, granted);
-  return { bound: { text: receiver.boundText(), recvBufferBytes: granted }, port: receiver.address().port, close: async () => receiver.close() };
+  const close = async (): Promise<void> => {
+    await receiver.endHold();
+    receiver.close();
+  };
+  return { bound: { text: receiver.boundText(), recvBufferBytes: granted }, port: receiver.address().port, close, gathers: true };
 };

@@ -57,6 +57,7 @@ export function ingestOptions(config: RelayConfig): IngestOptions {
     tls: config.listenerTls,
     limits: config.inputLimits,
     unixSocket: config.unixSocket,
+    maxDelayMs: config.maxDelayMs,
   };
 }
 

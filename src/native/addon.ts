@@ -97,6 +97,10 @@ export interface NativeUdp {
   unixGroupId(name: string): number | null;
   /** Stops receiving and closes the socket (the port is free when this returns); idempotent. */
   udpClose(handle: NativeHandle): void;
+  /** Stops watching a receiver's socket: datagrams wait in the kernel's queue (no-op when closing). */
+  udpPause(handle: NativeHandle): void;
+  /** Watches it again; what queued meanwhile is reported at once. */
+  udpResume(handle: NativeHandle): void;
   /** getsockname of a receiver or a sender. */
   udpAddress(handle: NativeHandle): NativeUdpAddress;
   /** SO_RCVBUF as the kernel reports it (Linux: twice what it grants). */
@@ -133,6 +137,7 @@ export function addonMismatch(addon: unknown): string | undefined {
   const candidate = addon as Partial<NativeUdp> | undefined;
   if (typeof candidate?.udpOpen !== 'function') return 'it exports no udpOpen function';
   if (typeof candidate.unixOpen !== 'function') return 'it exports no unixOpen function';
+  if (typeof candidate.udpPause !== 'function') return 'it exports no udpPause function (a build older than --max-delay)';
   const layout: Partial<Record<string, unknown>> | undefined = candidate.layout;
   if (typeof layout !== 'object' || layout === null) return 'it exports no meta layout';
   const differences = Object.entries(LAYOUT)

@@ -50,6 +50,7 @@ for (const udpIngest of ['native', 'dgram'] satisfies UdpIngestPath[]) {
         tls: undefined,
         limits: DEFAULTS.inputLimits,
         unixSocket: DEFAULTS.unixSocket,
+        maxDelayMs: 0,
       },
       new RateLimitedLog(() => {}, 1000),
     );
