@@ -3,8 +3,9 @@
  * bounds, scope, when a change applies, and help. Derived from it: the run command's options
  * (src/cli/run.ts), the TOML reader's keys and checks (src/config/config-file.ts), the option
  * values' type (`SettingValues`, ./setting-values.ts), `DEFAULTS` (src/config/config.ts), the reload plan's
- * restart-only list (src/main/reload-plan.ts), --check-config's summary lines and README.md's
- * option table (test/unit/settings.test.ts keeps the README in sync). Adding a setting is one row here, plus
+ * restart-only list (src/main/reload-plan.ts), --check-config's summary lines, the manual page's
+ * OPTIONS (src/cli/man-page.ts) and README.md's option table (test/unit/settings.test.ts keeps the
+ * README in sync). Adding a setting is one row here, plus
  * its use: where loadSettings() (src/cli/run-settings.ts) puts its value and what reads it.
  *
  * Every `parse` throws RelayError naming the option as typed (`--buffer "64XB": …`); the CLI turns

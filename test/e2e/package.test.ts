@@ -31,6 +31,8 @@ let packedManifest: { scripts?: Record<string, string>; gypfile?: boolean; bin?:
 /** The installed package's directory and its commands. */
 let installed = '';
 let bin = '';
+/** Where npm links the manual page (package.json's man). */
+let manPage = '';
 
 before(async () => {
   if (secondPass) return;
@@ -44,6 +46,7 @@ before(async () => {
   await run('npm', ['install', '--global', '--prefix', prefix, '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: dir });
   installed = path.join(prefix, 'lib', 'node_modules', 'udp-fanout');
   bin = path.join(prefix, 'bin');
+  manPage = path.join(prefix, 'share', 'man', 'man1', 'relay.1');
   packedManifest = JSON.parse(await readFile(path.join(installed, 'package.json'), 'utf8'));
 });
 
@@ -60,7 +63,7 @@ function spawnInstalled(command: string, args: string[]): RelayProcess {
 
 test('npm pack: the commands, the build and the prebuilt addons; no sources, tests, maps or install scripts', (t) => {
   if (secondPass) return t.skip('packs once, on the first pass');
-  for (const needed of ['bin/relay', 'dist/cli/main.js', 'dist/main/relay.js', 'README.md', 'LICENSE', 'package.json']) {
+  for (const needed of ['bin/relay', 'dist/cli/main.js', 'dist/main/relay.js', 'man/relay.1', 'README.md', 'LICENSE', 'package.json']) {
     assert.ok(files.includes(needed), `${needed} is not in the tarball`);
   }
   assert.ok(files.includes(path.relative(root, prebuildFile(root, 'glibc'))), 'no prebuilt glibc addon in the tarball');
@@ -96,6 +99,7 @@ test("the musl prebuild needs no glibc symbol versions, loads with musl's dynami
 
 test('installed with scripts disabled: udp-fanout relays 2,000 datagrams in order on the native path', async (t) => {
   if (secondPass) return t.skip('runs the native path, on the first pass');
+  assert.match(await readFile(manPage, 'utf8'), /^\.TH RELAY 1/m, 'man relay is not installed');
   const version = spawnInstalled('relay', ['--version']);
   assert.equal((await version.exit()).stdout.trim(), JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')).version);
   const sink = await TestSink.start();
