@@ -40,10 +40,10 @@ sink=$!
 trap 'kill $sink 2>/dev/null' EXIT
 sleep 1
 for b in 0ms 2ms; do
-  ./bin/relay udp@127.0.0.1:0 "tcp@127.0.0.1:$sink_port" -q --stats-interval 0 --max-delay "$b" &
+  ./bin/relay udp@127.0.0.1:0 "tcp@127.0.0.1:$sink_port" -q --stats-interval 0 --max-delay "$b" --metrics "127.0.0.1:$((sink_port + 1))" &
   pid=$!
   sleep 3
-  node bench/peers/thread-wakes.mjs "$pid" 10 "max-delay $b" | tee -a bench/runs-wake-rest.jsonl
+  node bench/peers/thread-wakes.mjs "$pid" "127.0.0.1:$((sink_port + 1))" 10 "max-delay $b" | tee -a bench/runs-wake-rest.jsonl
   kill "$pid"
   wait "$pid" || true
 done
