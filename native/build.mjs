@@ -1,19 +1,27 @@
 /**
- * The package's install script: builds the native UDP addon (build/Release/relay_udp.node) with
- * node-gyp, then checks that it loads. It never fails the install: when the addon cannot be built
- * (not Linux, no compiler, no node-gyp, no headers...) it prints one line saying why and exits 0,
- * and the relay uses node:dgram. The full node-gyp output of a failed build is kept in
- * build/native-build.log.
+ * A clone's native build, run by `npm install` (the root project's `prepare`, after tsc) and by
+ * `npm run build:native`: builds the native UDP addon with node-gyp, checks that it loads, and
+ * puts it where the loader and `npm pack` take it from (src/native/prebuild.ts:
+ * prebuilds/linux-x64/relay_udp.glibc.node). Where Debian's musl toolchain is installed
+ * (musl-gcc), it also compiles the same sources for musl (relay_udp.musl.node), so that the
+ * package runs natively on Alpine too. An installed package runs none of this: it carries the
+ * prebuilt files.
+ *
+ * It never fails the install: when the addon cannot be built (not Linux, no compiler, no
+ * node-gyp, no headers...) it prints one line saying why and exits 0, and the relay uses
+ * node:dgram. The full output of a failed build is kept in build/native-build.log.
  *
  * RELAY_SKIP_NATIVE_BUILD=1 skips the build.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// Built by tsc before this runs (package.json's prepare and build:native).
+const { prebuildFile, runningLibc } = await import(path.join(root, 'dist', 'native', 'prebuild.js'));
 const addon = path.join(root, 'build', 'Release', 'relay_udp.node');
 const log = path.join(root, 'build', 'native-build.log');
 /** node-gyp below npm: <npm>/node_modules/node-gyp/bin/node-gyp.js */
@@ -22,6 +30,15 @@ const GYP_IN_NPM = path.join('node_modules', 'node-gyp', 'bin', 'node-gyp.js');
 function notBuilt(reason) {
   process.stderr.write(`relay: native UDP addon not built (${reason}); the relay will use the slower node:dgram path\n`);
   process.exit(0);
+}
+
+function writeLog(output) {
+  try {
+    mkdirSync(path.dirname(log), { recursive: true });
+    writeFileSync(log, output);
+  } catch {
+    // No log then; the reason line still says what failed.
+  }
 }
 
 /** The first existing file among `candidates`, or undefined. */
@@ -105,12 +122,7 @@ function main() {
   });
   const output = `${run.stdout ?? ''}${run.stderr ?? ''}`;
   if (run.error !== undefined || run.status !== 0) {
-    try {
-      mkdirSync(path.dirname(log), { recursive: true });
-      writeFileSync(log, output);
-    } catch {
-      // No log then; the reason line still says what failed.
-    }
+    writeLog(output);
     if (run.error !== undefined) notBuilt(`cannot run node-gyp: ${run.error.message}`);
     notBuilt(run.status === null ? `node-gyp killed by ${run.signal}` : reasonOf(output, run.status));
   }
@@ -120,6 +132,36 @@ function main() {
     if (typeof loaded.udpOpen !== 'function') throw new Error('udpOpen missing');
   } catch (error) {
     notBuilt(`built but cannot be loaded: ${String(error?.message ?? error).split('\n')[0]}`);
+  }
+  const target = prebuildFile(root);
+  mkdirSync(path.dirname(target), { recursive: true });
+  copyFileSync(addon, target);
+  if (runningLibc() === 'glibc' && process.arch === 'x64') buildMusl();
+}
+
+/**
+ * The musl build of the same sources (binding.gyp's list and flags), with Debian's musl-gcc and
+ * this node's headers; skipped in one line without them. N-API and libuv symbols stay undefined
+ * in the object: a musl node provides them when it loads the addon, as a glibc one does.
+ */
+function buildMusl() {
+  const target = prebuildFile(root, 'musl');
+  rmSync(target, { force: true });
+  const compiler = onPath('musl-gcc')[0];
+  const headers = path.join(path.dirname(process.execPath), '..', 'include', 'node');
+  if (compiler === undefined || !existsSync(path.join(headers, 'node_api.h'))) {
+    process.stderr.write(
+      `relay: musl addon not built (${compiler === undefined ? 'no musl-gcc: apt-get install musl-tools' : `no node headers in ${headers}`})\n`,
+    );
+    return;
+  }
+  const gyp = JSON.parse(readFileSync(path.join(root, 'binding.gyp'), 'utf8')).targets[0];
+  const args = ['-shared', '-fPIC', '-O2', ...gyp.cflags, ...gyp.defines.map((d) => `-D${d}`), `-I${headers}`, ...gyp.sources, '-o', target];
+  const run = spawnSync(compiler, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5 * 60 * 1000 });
+  if (run.status !== 0) {
+    writeLog(`${run.stdout ?? ''}${run.stderr ?? ''}${run.error?.message ?? ''}`);
+    rmSync(target, { force: true });
+    process.stderr.write(`relay: musl addon not built (musl-gcc exited with ${run.status ?? run.signal}; see build/native-build.log)\n`);
   }
 }
 

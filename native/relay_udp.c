@@ -504,6 +504,35 @@ int receiver_fd(napi_env env, napi_value v) {
   return r->state == R_OPEN ? r->fd : -1;
 }
 
+/*
+ * udpPause(handle) / udpResume(handle): stop and restart watching the socket (--max-delay: ingest
+ * lets datagrams gather in the kernel's queue for the budget instead of waking per arrival). Datagrams
+ * that arrive while paused wait in the socket's receive buffer; level-triggered epoll reports them
+ * as soon as the watch restarts. No-ops on a closing receiver or one stopped after a fatal error.
+ */
+static napi_value udp_pause_or_resume(napi_env env, napi_callback_info info, bool resume) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OR_NULL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  receiver *r = argc >= 1 ? get_receiver(env, argv[0]) : NULL;
+  if (r == NULL) {
+    throw_type(env, resume ? "udpResume(handle): not a receiver handle" : "udpPause(handle): not a receiver handle");
+    return NULL;
+  }
+  if (r->state != R_OPEN || r->stopped) return NULL;
+  int rc = resume ? uv_poll_start(&r->poll, UV_READABLE, receiver_readable) : uv_poll_stop(&r->poll);
+  if (rc != 0) throw_errno(env, resume ? "uv_poll_start" : "uv_poll_stop", -rc);
+  return NULL;
+}
+
+static napi_value udp_pause(napi_env env, napi_callback_info info) {
+  return udp_pause_or_resume(env, info, false);
+}
+
+static napi_value udp_resume(napi_env env, napi_callback_info info) {
+  return udp_pause_or_resume(env, info, true);
+}
+
 /* Returns the fd of a receiver or sender handle, -1 when closed, -2 when not a handle. */
 static int handle_fd(napi_env env, napi_value v) {
   int fd = receiver_fd(env, v);
@@ -615,6 +644,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_property_descriptor props[] = {
       {"udpOpen", NULL, udp_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udpClose", NULL, udp_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udpPause", NULL, udp_pause, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udpResume", NULL, udp_resume, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udpAddress", NULL, udp_address, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udpRecvBufferSize", NULL, udp_recv_buffer_size, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unixOpen", NULL, unix_open, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -17,7 +17,12 @@
 void throw_errno(napi_env env, const char *syscall, int err) {
   char text[128];
   char message[192];
-  const char *s = strerror_r(err, text, sizeof text); /* GNU variant: thread-safe */
+  /* strerror_r is thread-safe; glibc gives the GNU variant (returns the text), musl the XSI one (returns 0). */
+#ifdef __GLIBC__
+  const char *s = strerror_r(err, text, sizeof text);
+#else
+  const char *s = strerror_r(err, text, sizeof text) == 0 ? text : "unknown error";
+#endif
   snprintf(message, sizeof message, "%s: %s", syscall, s);
   const char *code = uv_err_name(-err);
   napi_value msg, error, code_value, errno_value, syscall_value;

@@ -77,6 +77,8 @@ export interface IngestOptions {
   unixSocket: UnixSocketFile;
   /** udp@, tcp@ and tls@ listeners bind with SO_REUSEPORT (--reuse-port; fixed at start). */
   reusePort: boolean;
+  /** --max-delay: when every listener is a native datagram socket, each is held this long after a small batch (ring/wake.ts); 0: never. */
+  maxDelayMs: number;
 }
 
 /** The socket file a unix@ listener makes: its mode (--unix-mode) and owner (--unix-owner, looked up by the main thread). */

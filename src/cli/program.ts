@@ -1,6 +1,6 @@
 /**
  * The CLI as a function: buildProgram() makes the commander program (the relay itself is the
- * default command; sink, send, top and bench are subcommands) and runCli() is the one top-level
+ * default command; sink, send, top, bench, route and man are subcommands) and runCli() is the one top-level
  * error handler: every error ends as one `relay: …` line on stderr and an exit code, returned,
  * never passed to process.exit (main.ts decides that), so tests can run the CLI in-process.
  */
@@ -15,6 +15,7 @@ import { sinkCommand } from './sink.js';
 import { topCommand } from './top.js';
 import { benchCommand } from './bench.js';
 import { routeCommand } from './route.js';
+import { manCommand } from './man.js';
 
 const { version } = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
 
@@ -66,6 +67,12 @@ export function buildProgram(io: CliIo = PROCESS_IO): Command {
   program.addCommand(quietExits(topCommand(), io));
   program.addCommand(quietExits(benchCommand(), io));
   program.addCommand(quietExits(routeCommand(), io));
+  program.addCommand(
+    quietExits(
+      manCommand((text) => io.writeOut(text)),
+      io,
+    ),
+  );
   return program;
 }
 

@@ -28,15 +28,20 @@ function settingToOption(setting: Setting): Option {
   return option;
 }
 
+/** The run command's examples, with what each shows: --help's and the manual page's (src/cli/man-page.ts). */
+export const RUN_EXAMPLES: readonly { command: string; note?: string }[] = [
+  { command: 'relay udp@0.0.0.0:2008 tcp@127.0.0.1:2009' },
+  { command: "relay udp@[::]:514 'tcp@logs-a:6514?framing=octet' 'tcp@logs-b:6514?framing=octet'" },
+  { command: 'relay udp@127.0.0.1:2003 --framing lf tcp@graphite:2003 --buffer 256MiB' },
+  { command: 'relay tcp@0.0.0.0:2008 --listen udp@0.0.0.0:2008 tcp@127.0.0.1:2009' },
+  { command: 'relay udp@0.0.0.0:514 tls@logs-a:6514 --tls-ca /etc/relay/ca.pem' },
+  { command: 'relay --config /etc/relay/relay.toml', note: 'kill -HUP reloads it' },
+  { command: 'relay --check-config /etc/relay/relay.toml', note: 'checks it, prints what would run' },
+];
+
 const EXAMPLES = `
 Examples:
-  relay udp@0.0.0.0:2008 tcp@127.0.0.1:2009
-  relay udp@[::]:514 'tcp@logs-a:6514?framing=octet' 'tcp@logs-b:6514?framing=octet'
-  relay udp@127.0.0.1:2003 --framing lf tcp@graphite:2003 --buffer 256MiB
-  relay tcp@0.0.0.0:2008 --listen udp@0.0.0.0:2008 tcp@127.0.0.1:2009
-  relay udp@0.0.0.0:514 tls@logs-a:6514 --tls-ca /etc/relay/ca.pem
-  relay --config /etc/relay/relay.toml            (kill -HUP reloads it)
-  relay --check-config /etc/relay/relay.toml      (checks it, prints what would run)
+${RUN_EXAMPLES.map(({ command, note }) => `  ${note === undefined ? command : `${command.padEnd(48)}(${note})`}`).join('\n')}
 
 With --config, options given on the command line override the file's, and addresses given on
 the command line are destinations added to the file's (listeners come from listen = [...] or --listen).

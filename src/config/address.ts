@@ -40,8 +40,8 @@ export interface QueryParams {
 }
 export type QueryKey = keyof QueryParams;
 
-/** Each `?` key: the values it takes (in the order messages list them) and where it applies (for messages). */
-const QUERY_PARAMS: { readonly [K in QueryKey]-?: { values: readonly NonNullable<QueryParams[K]>[]; appliesTo: string } } = {
+/** Each `?` key: the values it takes (in the order messages list them) and where it applies (for messages and the manual page). */
+export const QUERY_PARAMS: { readonly [K in QueryKey]-?: { values: readonly NonNullable<QueryParams[K]>[]; appliesTo: string } } = {
   framing: { values: FRAMING_NAMES, appliesTo: 'destinations and tcp listeners' },
   split: { values: SPLIT_NAMES, appliesTo: 'udp and unix listeners' },
   proxy: { values: PROXY_VERSIONS, appliesTo: 'tcp and tls listeners' },

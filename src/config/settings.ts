@@ -3,8 +3,9 @@
  * bounds, scope, when a change applies, and help. Derived from it: the run command's options
  * (src/cli/run.ts), the TOML reader's keys and checks (src/config/config-file.ts), the option
  * values' type (`SettingValues`, ./setting-values.ts), `DEFAULTS` (src/config/config.ts), the reload plan's
- * restart-only list (src/main/reload-plan.ts), --check-config's summary lines and README.md's
- * option table (test/unit/settings.test.ts keeps the README in sync). Adding a setting is one row here, plus
+ * restart-only list (src/main/reload-plan.ts), --check-config's summary lines, the manual page's
+ * OPTIONS (src/cli/man-page.ts) and README.md's option table (test/unit/settings.test.ts keeps the
+ * README in sync). Adding a setting is one row here, plus
  * its use: where loadSettings() (src/cli/run-settings.ts) puts its value and what reads it.
  *
  * Every `parse` throws RelayError naming the option as typed (`--buffer "64XB": …`); the CLI turns
@@ -343,14 +344,14 @@ export const SETTINGS = [
     readme: "`relp@` destinations: most `syslog` commands unanswered at once (the default is rsyslog omrelp's)",
   }),
   row({
-    ...duration('max-delay', 0, { min: 0, max: 100 }),
+    ...duration('max-delay', 2, { min: 0, max: 100 }),
     arg: '<duration>',
     scope: 'relay',
     applied: 'restart',
     show: { line: 'egress', text: (ms) => (ms === 0 ? 'woken by every batch' : `waits up to ${formatDurationMs(ms)} to gather a batch`) },
-    help: 'how long egress may wait to gather messages before it writes (0: write each batch at once); fewer wakes, less CPU at ordinary rates',
+    help: 'how long the relay may hold messages to gather them into larger batches (0: each batch at once); fewer wakes, less CPU at ordinary rates',
     readme:
-      'how long egress may wait to gather messages before it writes them (`0`: each batch at once, as before). At ordinary rates each wake of a thread costs more than the messages it carries; with a budget the egress thread wakes at most once per budget while batches are small (under 16 KiB), and at once when they are large or after rest. Measured at 20k/s (bench/RESULTS.md "Wake less"): `2ms` cut CPU per message by 31 % with p99 2.6 ms; off by default for now',
+      'how long the relay may hold messages to gather them into fewer, larger batches (`0`: each batch at once, as before). At ordinary rates each wake of a thread costs more than the messages it carries. With a budget, when every listener is a native datagram socket (UDP or `unix@`) ingest stops reading a socket for the budget after a batch that emptied it, so datagrams gather in the kernel and both threads wake about once per budget; with a TCP/TLS or `node:dgram` listener egress gathers instead (it waits up to the budget after a small batch). At once when batches are large or after rest. The default, 2 ms, was chosen from the curve in bench/RESULTS.md "Wake less": most of the CPU saved, p99 under 3 ms at 20k/s',
   }),
   row({
     key: 'tls-ca',

@@ -54,7 +54,7 @@ export interface EgressEnvironment {
   transport: (options: DestinationOptions) => ConnectFn;
   /** False: pump() does not park on the ring (the simulation drives it). */
   park: boolean;
-  /** --max-delay: after a pump that found a little work, wait this long before the next (0 or absent: park at once). */
+  /** --max-delay: after a pump that found a little work, wait this long before the next unless ingest gathers (ring/wake.ts); 0 or absent: park at once. */
   maxDelayMs?: number;
 }
 
@@ -293,7 +293,8 @@ export class Egress {
   private park(movedBytes = 0): void {
     if (this.parked || this.stopped || this.delayed) return;
     const delay = this.env.maxDelayMs ?? 0;
-    if (delay > 0 && movedBytes > 0 && movedBytes < SMALL_BATCH_BYTES) {
+    // When ingest gathers, it publishes once per budget: park on the ring and wake once per batch.
+    if (delay > 0 && movedBytes > 0 && movedBytes < SMALL_BATCH_BYTES && !this.reader.ingestGathers()) {
       this.delayed = setTimeout(() => {
         this.delayed = undefined;
         this.pump();

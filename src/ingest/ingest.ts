@@ -201,6 +201,7 @@ export class Ingest {
       throw new RelayError('ERR_BIND', `cannot listen on ${listener.text}: ${reason}${portInUseHint(listener.scheme, error)}`, { cause: error });
     }
     this.open.set(listener.index, { ...opened, options: listener });
+    this.chooseGatherer();
     return opened.bound;
   }
 
@@ -283,10 +284,28 @@ export class Ingest {
         return listener?.close();
       }),
     );
+    this.chooseGatherer();
   }
+
+  /**
+   * --max-delay: ingest gathers (holds its sockets after a small batch) when every listener is a
+   * native datagram socket; otherwise egress does (ring/wake.ts). Told to egress through the ring.
+   */
+  private chooseGatherer(): void {
+    const listeners = [...this.open.values()];
+    const gathers = this.options.maxDelayMs > 0 && !this.closing && listeners.length > 0 && listeners.every((l) => l.gathers === true);
+    this.holdMs = gathers ? this.options.maxDelayMs : 0;
+    this.writer.setGathers(gathers);
+  }
+
+  /** Intake.holdMs of every listener now. */
+  private holdMs = 0;
+  private closing = false;
 
   /** Closes every listener and input connection; what was received stays in the ring. */
   async close(): Promise<void> {
+    this.closing = true;
+    this.chooseGatherer(); // no new holds; a listener's close reads what its hold left queued
     // A port shared with other relays (--reuse-port): they take its datagrams from now on, so the
     // reads below end, and what the kernel queued here is not lost at the close.
     for (const l of this.open.values()) {
@@ -333,6 +352,7 @@ export class Ingest {
       datagramBytes: datagramBytes(listener.split, this.options.maxMessageBytes),
       publish: () => this.writer.publish(),
       publishSoon: () => this.publishSoon(),
+      holdMs: () => this.holdMs,
     };
   }
 }

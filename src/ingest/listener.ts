@@ -28,6 +28,8 @@ export interface Listener {
    * read (src/ingest/reuse-port.ts).
    */
   leaveSharedPort?(): void;
+  /** A native datagram socket, which --max-delay can hold after a small batch (Intake.holdMs). */
+  gathers?: boolean;
 }
 
 /** What Ingest gives the listener in one slot. */
@@ -71,6 +73,8 @@ export interface Intake {
   datagramBytes: number;
   /** Makes what was appended visible to egress now. */
   publish(): void;
+  /** How long a native datagram socket stops reading after a batch that emptied its queue: --max-delay while every listener can (ring/wake.ts), else 0. */
+  holdMs(): number;
   /** Publishes once this event-loop turn is over: one publish for a burst of single datagrams. */
   publishSoon(): void;
 }

@@ -52,6 +52,11 @@ export interface NativeReceiveOptions {
    * A throw is an uncaught exception, as from any event callback.
    */
   onBatch: (count: number, receiver: NativeUdpReceiver) => void;
+  /**
+   * After a batch that emptied the socket's queue (fewer than `capacity`), how long to stop
+   * reading so that datagrams gather in the kernel (--max-delay); 0 or absent: never.
+   */
+  holdMs?: () => number;
   /** A receive error; the socket stays open (EFAULT: the buffers were detached, receiving stopped). Default: ignored. */
   onError?: (error: NodeJS.ErrnoException, receiver: NativeUdpReceiver) => void;
 }
@@ -71,6 +76,8 @@ export class NativeUdpReceiver {
   readonly metaBytes: Uint8Array;
   private readonly handle: NativeHandle;
   private isClosed = false;
+  /** Set while a hold keeps the socket unwatched. */
+  private holdTimer: NodeJS.Timeout | undefined;
   // The last sender address computed, reused while the sender stays the same.
   private lastFamily = 0;
   private lastA0 = 0;
@@ -100,10 +107,16 @@ export class NativeUdpReceiver {
     this.bytes = new Uint8Array(batchSize * options.maxDatagramBytes);
     this.meta = new Int32Array(batchSize * META_FIELDS);
     this.metaBytes = new Uint8Array(this.meta.buffer, this.meta.byteOffset, this.meta.byteLength);
-    const { onBatch, onError } = options;
+    const { onBatch, onError, holdMs } = options;
     const onCount = (count: number): void => {
-      if (count >= 0) onBatch(count, this);
-      else onError?.(systemError('recvmmsg', count), this);
+      if (count < 0) {
+        onError?.(systemError('recvmmsg', count), this);
+        return;
+      }
+      onBatch(count, this);
+      // A short batch ends its readable event (the addon stops at an empty queue).
+      const hold = count < this.capacity && holdMs !== undefined ? holdMs() : 0;
+      if (hold > 0) this.holdFor(hold);
     };
     const { recvBufferBytes, maxDatagramBytes } = options;
     this.path = 'path' in options ? options.path : undefined;
@@ -151,10 +164,33 @@ export class NativeUdpReceiver {
     if (!this.isClosed) (this.native as NativeUdp & ReusePortNative).udpLeavePortGroup(this.handle);
   }
 
+  /** Stops watching the socket for `ms` (datagrams wait in the kernel's queue), then watches it again. */
+  private holdFor(ms: number): void {
+    if (this.isClosed || this.holdTimer !== undefined) return;
+    this.native.udpPause(this.handle);
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = undefined;
+      if (!this.isClosed) this.native.udpResume(this.handle);
+    }, ms);
+  }
+
+  /** Ends a hold now and resolves once the event loop has read what queued meanwhile: before a close, so that nothing sent is left unread. */
+  async endHold(): Promise<void> {
+    if (this.holdTimer === undefined) return;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    if (this.isClosed) return;
+    this.native.udpResume(this.handle);
+    // The loop's poll phase (which reads) runs before its check phase (setImmediate).
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
   /** Stops receiving and closes the socket now; idempotent. */
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
     this.native.udpClose(this.handle);
   }
 

@@ -12,9 +12,8 @@
 import type net from 'node:net';
 import { formatHostPort } from '../config/address.js';
 import { RelayError } from '../errors.js';
-import { loadNativeUdp, nativeUdpUnavailableReason, type NativeHandle, type NativeUdp } from '../native/addon.js';
+import { addonBuildHint, loadNativeUdp, nativeUdpUnavailableReason, type NativeHandle, type NativeUdp } from '../native/addon.js';
 import type { UdpIngestPath } from '../thread-protocol.js';
-import { BUILD_HINT } from './udp-path.js';
 
 /** What the addon exports for shared ports. Each throws an Error with `code` and `syscall` (EADDRINUSE…). */
 export interface ReusePortNative {
@@ -45,7 +44,7 @@ export function checkReusePort(reusePort: boolean, listeners: readonly { scheme:
   if (!reusePort) return;
   if (reusePortNative() === undefined) {
     const reason = nativeUdpUnavailableReason() ?? 'the addon was built before --reuse-port (it has no udpOpenReusePort)';
-    const how = process.env.RELAY_NATIVE_UDP === '0' ? 'unset RELAY_NATIVE_UDP' : BUILD_HINT;
+    const how = process.env.RELAY_NATIVE_UDP === '0' ? 'unset RELAY_NATIVE_UDP' : addonBuildHint();
     throw new RelayError(
       'ERR_BAD_OPTION',
       `--reuse-port needs the native addon (Node 20's node:dgram and net cannot set SO_REUSEPORT), which is not available: ${reason}; ${how}`,

@@ -57,13 +57,19 @@ export const openNativeUdpListener: OpenListener = async (options, address, inta
       intake.publish();
     },
     onError: (error) => intake.log.log('warn', `udp-error:${options.index}`, `${options.text}: ${error.message}`),
+    holdMs: intake.holdMs,
   });
   const granted = receiver.recvBufferSize();
   checkRecvBuffer(options, intake, granted);
+  const close = async (): Promise<void> => {
+    await receiver.endHold();
+    receiver.close();
+  };
   return {
     bound: { text: receiver.boundText(), recvBufferBytes: granted, reusePort: intake.reusePort },
     port: receiver.address().port,
-    close: async () => receiver.close(),
+    close,
+    gathers: true,
     leaveSharedPort: intake.reusePort ? () => receiver.leavePortGroup() : undefined,
   };
 };

@@ -5,13 +5,11 @@
  * one way only, the addon: node:dgram cannot open them, so without it they are refused here.
  */
 import { RelayError } from '../errors.js';
-import { loadNativeUdp, nativeUdpUnavailableReason } from '../native/addon.js';
+import { addonBuildHint, loadNativeUdp, nativeUdpUnavailableReason } from '../native/addon.js';
 
 import type { UdpIngestPath } from '../thread-protocol.js';
 export type UdpIngestChoice = UdpIngestPath | 'auto';
 export const UDP_INGEST_CHOICES: readonly UdpIngestChoice[] = ['auto', 'native', 'dgram'];
-/** How to get the addon, after the reason it is not there. */
-export const BUILD_HINT = 'build it with "npm run build:native" (needs Linux, python3, make and a C compiler)';
 
 /**
  * The path for `--ingest CHOICE`: `auto` takes the addon when it loads and says why not when it
@@ -22,7 +20,7 @@ export function chooseUdpIngest(choice: UdpIngestChoice): { path: UdpIngestPath;
   if (loadNativeUdp()) return { path: 'native' };
   const reason = nativeUdpUnavailableReason() ?? 'unknown reason';
   if (choice === 'native') {
-    throw new RelayError('ERR_BAD_OPTION', `--ingest native: the native UDP addon is not available (${reason}); ${BUILD_HINT} or use --ingest dgram`);
+    throw new RelayError('ERR_BAD_OPTION', `--ingest native: the native UDP addon is not available (${reason}); ${addonBuildHint()} or use --ingest dgram`);
   }
   return { path: 'dgram', warning: `native UDP receive not available (${reason}); using node:dgram, which loses datagrams sooner under load` };
 }
@@ -36,7 +34,7 @@ export function checkUnixListeners(listeners: readonly { scheme: string; text: s
   const unix = listeners.find((l) => l.scheme === 'unix');
   if (unix === undefined || loadNativeUdp()) return;
   const reason = nativeUdpUnavailableReason() ?? 'unknown reason';
-  const how = process.env.RELAY_NATIVE_UDP === '0' ? 'unset RELAY_NATIVE_UDP' : BUILD_HINT;
+  const how = process.env.RELAY_NATIVE_UDP === '0' ? 'unset RELAY_NATIVE_UDP' : addonBuildHint();
   throw new RelayError(
     'ERR_BAD_OPTION',
     `${unix.text} needs the native addon (node:dgram has no Unix datagram sockets), which is not available: ${reason}; ${how}`,

@@ -81,6 +81,7 @@ export const openUnixListener: OpenListener = async (options, _address, intake) 
         intake.publish();
       },
       onError: (error) => intake.log.log('warn', `unix-error:${options.index}`, `${options.text}: ${error.message}`),
+      holdMs: intake.holdMs,
     });
   } catch (error) {
     throw bindError(error as NodeJS.ErrnoException, path);
@@ -99,11 +100,12 @@ export const openUnixListener: OpenListener = async (options, _address, intake) 
     }
     throw error;
   }
-  const close = (): void => {
+  const close = async (): Promise<void> => {
+    await receiver.endHold();
     receiver.close();
     if (made !== undefined) removeIfOurs(path, made);
   };
   const granted = receiver.recvBufferSize();
   checkRecvBuffer(options, intake, granted);
-  return { bound: { text: receiver.boundText(), recvBufferBytes: granted }, port: 0, close: async () => close() };
+  return { bound: { text: receiver.boundText(), recvBufferBytes: granted }, port: 0, close, gathers: true };
 };

@@ -58,6 +58,7 @@ export function ingestOptions(config: RelayConfig): IngestOptions {
     limits: config.inputLimits,
     unixSocket: config.unixSocket,
     reusePort: config.reusePort,
+    maxDelayMs: config.maxDelayMs,
   };
 }
 

@@ -94,6 +94,7 @@ export interface Snapshot {
   /** Routing (README "Routing"): messages no rule sent anywhere, by reason, and what each rule matched; absent without rules. */
   routes?: RoutesSnapshot;
   /** CPU seconds per relay thread: main, ingest, egress, background. */
-  threads: { name: string; cpuSeconds: number }[];
+  /** Each thread's kernel id (as in /proc/PID/task/TID) and CPU time. */
+  threads: { name: string; tid: number; cpuSeconds: number }[];
   process: { cpuSeconds: number; residentBytes: number };
 }

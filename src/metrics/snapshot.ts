@@ -98,7 +98,7 @@ export async function takeSnapshot(inputs: SnapshotInputs): Promise<Snapshot> {
     routes: inputs.routes && routesOf(slots, inputs.routes),
     threads: inputs.threads.flatMap(({ name, tid }) => {
       const cpuSeconds = threadCpuSeconds(tid);
-      return cpuSeconds === undefined ? [] : [{ name, cpuSeconds }];
+      return cpuSeconds === undefined ? [] : [{ name, tid, cpuSeconds }];
     }),
     process: { cpuSeconds: (cpu.user + cpu.system) / 1e6, residentBytes: process.memoryUsage.rss() },
   };

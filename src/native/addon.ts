@@ -1,6 +1,6 @@
 /**
- * The native addon (native/*.c, built by the install script into build/Release/relay_udp.node),
- * its loader and the types of its UDP side: batched receive with recvmmsg on the calling thread's
+ * The native addon (native/*.c; prebuilt in the package, or built in a clone by native/build.mjs,
+ * at the place src/native/prebuild.ts names), its loader and the types of its UDP side: batched receive with recvmmsg on the calling thread's
  * own event loop, one JS call per batch instead of one per datagram (src/ingest/), on UDP and on
  * Unix datagram sockets (which node:dgram does not have), and batched sends with sendmmsg (src/bench/). Its background thread (native/relay_reclaimer.c) is typed
  * where it is started, src/background/background.ts. Here, not in one of its users' folders,
@@ -19,6 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
 import { findPackageRoot } from '../package-root.js';
+import { platformTag, prebuildFile, runningLibc } from './prebuild.js';
 
 /** Int32 slots per datagram in the meta array. */
 export const META_FIELDS = 8;
@@ -96,6 +97,10 @@ export interface NativeUdp {
   unixGroupId(name: string): number | null;
   /** Stops receiving and closes the socket (the port is free when this returns); idempotent. */
   udpClose(handle: NativeHandle): void;
+  /** Stops watching a receiver's socket: datagrams wait in the kernel's queue (no-op when closing). */
+  udpPause(handle: NativeHandle): void;
+  /** Watches it again; what queued meanwhile is reported at once. */
+  udpResume(handle: NativeHandle): void;
   /** getsockname of a receiver or a sender. */
   udpAddress(handle: NativeHandle): NativeUdpAddress;
   /** SO_RCVBUF as the kernel reports it (Linux: twice what it grants). */
@@ -110,8 +115,6 @@ export interface NativeUdp {
   /** Idempotent. */
   udpSenderClose(handle: NativeHandle): void;
 }
-
-const ADDON_PATH = ['build', 'Release', 'relay_udp.node'];
 
 interface LoadResult {
   native: NativeUdp | undefined;
@@ -134,6 +137,7 @@ export function addonMismatch(addon: unknown): string | undefined {
   const candidate = addon as Partial<NativeUdp> | undefined;
   if (typeof candidate?.udpOpen !== 'function') return 'it exports no udpOpen function';
   if (typeof candidate.unixOpen !== 'function') return 'it exports no unixOpen function';
+  if (typeof candidate.udpPause !== 'function') return 'it exports no udpPause function (a build older than --max-delay)';
   const layout: Partial<Record<string, unknown>> | undefined = candidate.layout;
   if (typeof layout !== 'object' || layout === null) return 'it exports no meta layout';
   const differences = Object.entries(LAYOUT)
@@ -149,9 +153,10 @@ function load(): LoadResult {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const root = findPackageRoot(here);
   if (root === undefined) return { native: undefined, reason: `no package.json above ${here}` };
-  const file = path.join(root, ...ADDON_PATH);
+  const file = prebuildFile(root);
   if (!existsSync(file)) {
-    return { native: undefined, reason: `${file} not built (run: npm run build:native)` };
+    const libc = runningLibc();
+    return { native: undefined, reason: `no native addon for ${platformTag()}${libc ? ` (${libc})` : ''} at ${file}` };
   }
   let native: NativeUdp;
   try {
@@ -178,6 +183,18 @@ export function nativeUdpUnavailableReason(): string | undefined {
   if (process.env.RELAY_NATIVE_UDP === '0') return 'disabled by RELAY_NATIVE_UDP=0';
   loaded ??= load();
   return loaded.reason;
+}
+
+/**
+ * How to get the addon, said after the reason it is not there: in a clone (native/build.mjs is
+ * there), build it; in an installed package, which ships prebuilt addons only, from a clone.
+ */
+export function addonBuildHint(): string {
+  const root = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
+  if (root !== undefined && existsSync(path.join(root, 'native', 'build.mjs'))) {
+    return 'build it with "npm run build:native" (needs Linux, python3, make and a C compiler)';
+  }
+  return 'this package carries prebuilt addons for linux-x64 (glibc and musl) only; for another platform build one in a clone of the source (git clone, then npm install)';
 }
 
 /** An Error like node's own system errors: `${syscall}: ${code}`, with code, errno and syscall. */

@@ -16,6 +16,7 @@
  * | BG_SLEEPING         | 1 = bg waits     | background sets, ingest clears | ingest          | background is parked in Atomics.wait on BG_WAKE (the native thread: on its own condition variable) |
  * | BG_WAKE             | wake counter     | ingest, main (Atomics.add)  | background         | futex word the background thread waits on |
  * | STOP                | 1 = stop         | main                        | background         | background thread leaves its loop |
+ * | INGEST_GATHERS      | 1 = ingest gathers | ingest (Atomics.store)    | egress             | --max-delay: ingest holds its sockets for the budget after a small batch (every listener is a native datagram socket), so egress parks on the ring instead of on a timer (ring/wake.ts) |
  * | SLOT_GENERATION     | slot changes     | egress (Atomics.add)        | background, ingest, metrics | bumped after every change of a SLOT_FREE flag (a reload added or retired a destination) |
  * | RELEASED + d        | released of d    | egress (Atomics.store)      | background         | destination d no longer needs bytes below it: every write that carried them has called back |
  * | SLOT_FREE + d       | 1 = slot unused  | egress (Atomics.store)      | background, ingest, metrics | slot d holds no destination: its RELEASED is ignored |
@@ -60,6 +61,8 @@ export const EGRESS_SLEEPING = 2 * LINE;
 export const BG_SLEEPING = 3 * LINE;
 export const BG_WAKE = BG_SLEEPING + 1;
 export const STOP = 4 * LINE;
+/** On STOP's line: both are written rarely (at start, stop and reloads). */
+export const INGEST_GATHERS = STOP + 1;
 export const SLOT_GENERATION = 5 * LINE;
 /** First of `destinationSlots` consecutive slots, all written by the egress thread. */
 export const RELEASED = 6 * LINE;

@@ -4,7 +4,7 @@
  */
 import { ITEM_HEADER_BYTES, REFUSED_APPENDS, RELEASED, TAIL, TAIL_ID, WRAP_MARKER, advance, distance, type RingViews } from './layout.js';
 import { freeSlot, takeSlot } from './positions.js';
-import { waitForTail } from './wake.js';
+import { ingestGathers, waitForTail } from './wake.js';
 
 /**
  * Walks items from a consumer's cursor. Holds no position of its own: callers pass positions and
@@ -34,6 +34,11 @@ export class RingReader {
   /** Parks until TAIL differs from `lastTail` (the consumer half of ./wake.ts); undefined when it already does. */
   waitForTail(lastTail: number): Promise<void> | undefined {
     return waitForTail(this.v, lastTail);
+  }
+
+  /** Whether ingest gathers for --max-delay (then egress parks on the ring after a small batch too). */
+  ingestGathers(): boolean {
+    return ingestGathers(this.v);
   }
 
   /** Takes slot `d` for a destination starting at `position` (./positions.ts, takeSlot). */

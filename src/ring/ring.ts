@@ -21,7 +21,7 @@
 import { BG_SLEEPING, BG_WAKE, HEAD, ITEM_HEADER_BYTES, REFUSED_APPENDS, TAIL, TAIL_ID, WRAP_MARKER, advance, distance, type RingViews } from './layout.js';
 import { computeHeadAndHolder } from './positions.js';
 import { RING_POLICY } from './policies.js';
-import { publishTail } from './wake.js';
+import { publishTail, setIngestGathers } from './wake.js';
 
 /** The ingest side: appends items and publishes them. One instance, in the ingest thread. */
 export class RingWriter {
@@ -104,6 +104,11 @@ export class RingWriter {
     this.tail = advance(this.tail, need);
     this.tailId = (this.tailId + 1) >>> 0;
     return offset + ITEM_HEADER_BYTES;
+  }
+
+  /** --max-delay: tells egress whether ingest gathers for the budget (ring/wake.ts). */
+  setGathers(gathers: boolean): void {
+    setIngestGathers(this.v, gathers);
   }
 
   /** Makes every appended item visible to readers and wakes whoever said it is going to sleep. */

@@ -16,12 +16,29 @@
  * the consumer slept on with items in the ring (test/unit/ring-wake.test.ts catches it).
  * A pending Atomics.waitAsync does not keep a worker's event loop alive.
  *
- * With --max-delay, egress after a small batch does not announce at all: it sleeps on a timer for
- * the budget and then serves whatever was published meanwhile. Producers see the flag at 0 and
- * pay no notify; nothing can be missed, since the timer pump loads TAIL itself, and the next
- * park (after a large batch, or an empty one) goes through the protocol above.
+ * With --max-delay one thread gathers work for the budget after a small batch, and the other
+ * wakes once per gathered batch; which one is ingest's choice, published in INGEST_GATHERS:
+ * - Ingest gathers (INGEST_GATHERS = 1) when every listener is a native datagram socket: it stops
+ *   watching its sockets for the budget (datagrams queue in the kernel), then reads them all in
+ *   one batch and publishes it. Egress parks through the protocol above, so it wakes once per
+ *   batch, at most one budget after the first datagram of it arrived.
+ * - Otherwise (a stream or node:dgram listener, which cannot be held cheaply) egress gathers:
+ *   after a small batch it does not announce at all but sleeps on a timer for the budget and then
+ *   serves whatever was published meanwhile. Producers see the flag at 0 and pay no notify.
+ * Both are safe whatever the flag says when egress reads it (a reload changes it): a timer pump
+ * loads TAIL itself, and an announced park is the protocol above. The flag picks the cheaper one.
  */
-import { EGRESS_SLEEPING, TAIL, type RingViews } from './layout.js';
+import { EGRESS_SLEEPING, INGEST_GATHERS, TAIL, type RingViews } from './layout.js';
+
+/** Ingest says whether it gathers for the budget (true) or egress must (false). */
+export function setIngestGathers(v: RingViews, gathers: boolean): void {
+  Atomics.store(v.control, INGEST_GATHERS, gathers ? 1 : 0);
+}
+
+/** Whether ingest gathers, so that egress may park on the ring after a small batch. */
+export function ingestGathers(v: RingViews): boolean {
+  return Atomics.load(v.control, INGEST_GATHERS) === 1;
+}
 
 /** Producer half: publishes `tail` (the items below it are written) and wakes a consumer that parked. */
 export function publishTail(v: RingViews, tail: number): void {

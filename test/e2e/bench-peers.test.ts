@@ -60,7 +60,8 @@ for (const peer of PEERS) {
       ]);
       assert.equal(run.loss_pct, 0);
       assert.equal(run.kernel_drops, 0);
-      assert.ok(run.relay_cpu_s > 0 && run.relay_peak_rss_mb > 0, JSON.stringify(run));
+      // CPU is counted in clock ticks (10 ms): HAProxy can relay 200 messages within one, so 0 is a measurement too.
+      assert.ok(Number.isFinite(run.relay_cpu_s) && run.relay_cpu_s >= 0 && run.relay_peak_rss_mb > 0, JSON.stringify(run));
       assert.deepEqual(await emptied(tmp), [], 'the script removed its temp dir');
     });
   });

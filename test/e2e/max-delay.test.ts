@@ -38,3 +38,24 @@ test('--max-delay 5ms: 20,000 messages in small batches all arrive, in order; af
   const check = execFileSync(process.execPath, [RELAY_BIN, 'udp@127.0.0.1:1', 'tcp@127.0.0.1:2', '--max-delay', '2ms', '--check-config'], { encoding: 'utf8' });
   assert.match(check, /waits up to 2ms to gather a batch/);
 });
+
+test('--max-delay 100ms: datagrams a hold left in the kernel queue are read and delivered when SIGTERM stops the relay', async () => {
+  const sink = await TestSink.start();
+  let relay: RelayProcess | undefined;
+  try {
+    const started = await startRelay(['udp@127.0.0.1:0', sink.address(), '--max-delay', '100ms', '--stats-interval', '0']);
+    relay = started.relay;
+    const target = hostPortOf(started.listeners[0]!);
+    // One datagram after rest arrives at once; its small batch starts a hold (native path: ingest stops reading for 100 ms).
+    await sendBurst(target, [numbered(0, 100)]);
+    await sink.waitFor(1, 1000);
+    const rest = Array.from({ length: 50 }, (_, i) => numbered(i + 1, 100));
+    await sendBurst(target, rest);
+    const exit = await relay.stop('SIGTERM');
+    assert.equal(exit.code, 0, exit.stderr);
+    await sink.waitFor(51, 5000);
+    assertRun('after SIGTERM during a hold', sequence(sink), 0, 51);
+  } finally {
+    await stopRelayAndSinks(relay, [sink]);
+  }
+});

@@ -43,10 +43,10 @@ export function snapshotFixture(): Snapshot {
       dest('tcp@logs-b:6514?framing=octet', true, T0 + 1000, 990_000, { overflow: 7, spill_full: 8, unframeable: 9, shutdown: 10, rejected: 0 }, 4),
     ],
     threads: [
-      { name: 'main', cpuSeconds: 1.5 },
-      { name: 'ingest', cpuSeconds: 120 },
-      { name: 'egress', cpuSeconds: 90 },
-      { name: 'background', cpuSeconds: 0.5 },
+      { name: 'main', tid: 100, cpuSeconds: 1.5 },
+      { name: 'ingest', tid: 101, cpuSeconds: 120 },
+      { name: 'egress', tid: 102, cpuSeconds: 90 },
+      { name: 'background', tid: 103, cpuSeconds: 0.5 },
     ],
     process: { cpuSeconds: 212, residentBytes: 150 * 1024 * 1024 },
   };

@@ -179,7 +179,7 @@ test('runCli: an error that is not a RelayError is "relay: internal error: …" 
   assert.equal(program.name(), 'relay');
   assert.deepEqual(
     program.commands.map((c) => c.name()),
-    ['sink', 'send', 'top', 'bench', 'route'],
+    ['sink', 'send', 'top', 'bench', 'route', 'man'],
   );
   // runCli builds its own program: make one of its actions fail with a plain Error.
   const { Command } = await import('commander');

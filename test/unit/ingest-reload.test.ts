@@ -51,6 +51,7 @@ for (const udpIngest of ['native', 'dgram'] satisfies UdpIngestPath[]) {
         limits: DEFAULTS.inputLimits,
         unixSocket: DEFAULTS.unixSocket,
         reusePort: false,
+        maxDelayMs: 0,
       },
       new RateLimitedLog(() => {}, 1000),
     );

@@ -166,21 +166,27 @@ test('the addon exports the meta layout, equal to the TypeScript constants', (t)
 test('an addon whose layout differs from the TypeScript constants is refused, with the reason', () => {
   const udpOpen = () => {};
   const unixOpen = () => {};
+  const udpPause = () => {};
   const cases: { name: string; addon: unknown; reason: string }[] = [
-    { name: 'the same layout', addon: { udpOpen, unixOpen, layout: TS_LAYOUT }, reason: '' },
+    { name: 'the same layout', addon: { udpOpen, unixOpen, udpPause, layout: TS_LAYOUT }, reason: '' },
     {
       name: 'one constant differs',
-      addon: { udpOpen, unixOpen, layout: { ...TS_LAYOUT, META_FLAGS: 5 } },
+      addon: { udpOpen, unixOpen, udpPause, layout: { ...TS_LAYOUT, META_FLAGS: 5 } },
       reason: 'its meta layout differs: META_FLAGS is 5 in the addon, 1 here',
     },
     {
       name: 'two differ, one missing',
-      addon: { udpOpen, unixOpen, layout: { ...TS_LAYOUT, META_FIELDS: 9, FLAG_TRUNCATED: undefined } },
+      addon: { udpOpen, unixOpen, udpPause, layout: { ...TS_LAYOUT, META_FIELDS: 9, FLAG_TRUNCATED: undefined } },
       reason: 'its meta layout differs: META_FIELDS is 9 in the addon, 8 here, FLAG_TRUNCATED is undefined in the addon, 1 here',
     },
-    { name: 'no layout (an older build)', addon: { udpOpen, unixOpen, META_FIELDS: 8 }, reason: 'it exports no meta layout' },
+    { name: 'no layout (an older build)', addon: { udpOpen, unixOpen, udpPause, META_FIELDS: 8 }, reason: 'it exports no meta layout' },
     { name: 'no udpOpen', addon: { layout: TS_LAYOUT }, reason: 'it exports no udpOpen function' },
     { name: 'no unixOpen (a build older than unix@ listeners)', addon: { udpOpen, layout: TS_LAYOUT }, reason: 'it exports no unixOpen function' },
+    {
+      name: 'no udpPause (a build older than --max-delay)',
+      addon: { udpOpen, unixOpen, layout: TS_LAYOUT },
+      reason: 'it exports no udpPause function (a build older than --max-delay)',
+    },
     { name: 'not an object', addon: undefined, reason: 'it exports no udpOpen function' },
   ];
   for (const c of cases) assert.equal(addonMismatch(c.addon) ?? '', c.reason, c.name);
@@ -189,7 +195,7 @@ test('an addon whose layout differs from the TypeScript constants is refused, wi
 test('findPackageRoot finds the directory holding package.json from a compiled file', () => {
   const root = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
   assert.ok(root !== undefined);
-  assert.equal(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).name, 'relay');
+  assert.equal(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).name, 'udp-fanout');
   assert.ok(existsSync(path.join(root, 'binding.gyp')));
 });
 
