@@ -2,13 +2,12 @@
  * The ingest side: owns every listening socket, appends each message as one ring item and
  * publishes. Never waits for a destination: a message the ring has no room for is counted
  * (droppedRingFull) and dropped. Oversize and malformed input is counted, never fatal. Each
- * listener kind is a module of its own behind ./listener.ts; this class holds the slots, the
- * counters and the allow-list, and applies reloads.
+ * listener kind is a module of its own behind ./listener.ts; what they hand over goes through
+ * ./message-path.ts. This class holds the slots, the allow-list and the input limits, and applies reloads.
  */
 import { resolveHost } from '../config/resolve.js';
-import { AllowList, type Refusal } from '../config/cidr.js';
+import { AllowList } from '../config/cidr.js';
 import { RelayError } from '../errors.js';
-import { ListenerCounters, listenerBase } from '../metrics/counters.js';
 import type { RingWriter } from '../ring/ring.js';
 import type { RateLimitedLog } from '../logging.js';
 import type { Intake, Listener, OpenListener } from './listener.js';
@@ -18,9 +17,9 @@ import { openTcpListener } from './tcp-listener.js';
 import { openUnixListener } from './unix-listener.js';
 import { readUntilQuiet } from './stop-reading.js';
 import { PORT_IN_USE_HINT, portInUseHint } from './reuse-port.js';
-import type { SourceBucket } from './rate-limit.js';
 import { ListenerRateLimits } from './listener-rate-limits.js';
-import { countLines, datagramBytes, splitLines, type AppendLine, type DropLine } from './line-split.js';
+import { countLines, datagramBytes } from './line-split.js';
+import { MessagePath } from './message-path.js';
 import type { BoundListener, DestinationName, IngestOptions, ListenerChange, InputLimits, ListenerOptions, ListenerTls } from '../thread-protocol.js';
 
 /** A listener in its slot: what it was opened with, and what it bound. */
@@ -49,17 +48,12 @@ export class Ingest {
   private limits: InputLimits;
   /** Per listener slot, its sources' rate limits. */
   private readonly rateLimits: ListenerRateLimits;
-  /** Per listener index, its counters (created on first use). */
-  private readonly listenerCounters: ListenerCounters[] = [];
-  /**
-   * Destination names by ring slot, for the ring-full line. A removed destination keeps its name
-   * while it drains (it may still hold the ring); a reload adds to free slots only, which overwrites it.
-   */
-  private readonly destinationNames = new Map<number, string>();
+  /** Where the listeners' messages go (appended, or counted and dropped). */
+  private readonly path: MessagePath;
 
   constructor(
     private readonly writer: RingWriter,
-    private readonly counters: Float64Array,
+    counters: Float64Array,
     private readonly options: IngestOptions,
     private readonly log: RateLimitedLog,
   ) {
@@ -67,117 +61,17 @@ export class Ingest {
     this.tls = options.tls;
     this.limits = options.limits;
     this.rateLimits = new ListenerRateLimits(options.limits.rateLimit, log, (l) => this.open.get(l)?.bound.text ?? `listener ${l}`);
+    this.path = new MessagePath(writer, counters, options.maxMessageBytes, this.rateLimits, log);
   }
 
-  private countersOf(l: number): ListenerCounters {
-    let counters = this.listenerCounters[l];
-    if (!counters) {
-      counters = new ListenerCounters(this.counters, listenerBase(l));
-      this.listenerCounters[l] = counters;
-    }
-    return counters;
-  }
-
-  /**
-   * Publishes once per event-loop turn: libuv hands over up to 32 datagrams per poll, so one
-   * TAIL store and at most one wake of egress (a futex syscall here, ~25 µs there) serve the batch.
-   */
-  private publishSoon(): void {
-    if (this.publishScheduled) return;
-    this.publishScheduled = true;
-    setImmediate(() => {
-      this.publishScheduled = false;
-      this.writer.publish();
-    });
-  }
-
-  private publishScheduled = false;
-
-  /** Counts (`messages` of them) and logs a source outside --allow, or inside --deny, that tried listener `l`. */
-  private refuse(l: number, text: string, address: string | undefined, why: Refusal, messages = 1): void {
-    this.countersOf(l).dropped(why, messages);
-    const rule = why === 'denied' ? 'in --deny' : 'not in --allow';
-    this.log.log('warn', `${why}:${l}`, `${text}: ignored ${address ?? 'an unknown source'}: ${rule}`);
-  }
-
-  /**
-   * Appends one message from listener `l`: `length` bytes of `source` from `start` (publish() makes
-   * it visible); with `from`, only if its source has a token left. Returns false only when the ring
-   * had no room (a message dropped as oversize or over the rate limit leaves the ring room).
-   */
-  private accept(l: number, source: Buffer, start = 0, length = source.length, from?: SourceBucket): boolean {
-    if (from !== undefined && !this.rateLimits.admits(l, from)) {
-      this.countersOf(l).dropped('rate_limited');
-      return true;
-    }
-    if (length > this.options.maxMessageBytes) {
-      this.dropOversize(l, length);
-      return true;
-    }
-    if (!this.writer.appendFrom(source, start, length)) {
-      this.dropRingFull(l);
-      return false;
-    }
-    this.countersOf(l).received(length);
-    return true;
-  }
-
-  private dropOversize(l: number, length: number): void {
-    this.countersOf(l).dropped('oversize');
-    this.log.log('warn', `oversize:${l}`, `dropped a ${length}-byte message: larger than --max-message ${this.options.maxMessageBytes}`);
-  }
-
-  private dropRingFull(l: number): void {
-    this.countersOf(l).dropped('ring_full');
-    // Ingest computed HEAD itself before giving up (RingWriter.reserve): the destination it came
-    // from, the one furthest behind, holds the ring. Named only when the line is logged.
-    this.log.log('warn', `ring-full:${l}`, () => {
-      const slot = this.writer.heldBy;
-      const name = slot === undefined ? undefined : (this.destinationNames.get(slot) ?? `the destination in slot ${slot}`);
-      return `ring full: dropped an incoming message${name === undefined ? '' : `: ${name} is the destination furthest behind, the ring waits for it`}`;
-    });
-  }
-
-  /**
-   * Appends the relay's own messages (latin1 text; carbon-c-relay's statistics lines) as if they
-   * had arrived: no listener counts them. Those the ring has no room for are dropped and logged.
-   */
+  /** Appends the relay's own messages (MessagePath.inject). */
   inject(messages: readonly string[]): void {
-    let dropped = 0;
-    for (const m of messages) {
-      const bytes = Buffer.from(m, 'latin1');
-      if (bytes.length > this.options.maxMessageBytes || !this.writer.appendFrom(bytes, 0, bytes.length)) dropped++;
-    }
-    if (dropped > 0) this.log.log('warn', 'inject', `dropped ${dropped} of the relay's own ${messages.length} statistics line(s): the ring is full`);
-    this.publishSoon();
+    this.path.inject(messages);
   }
 
   /** Names destinations by ring slot (those at start, then those each reload adds). */
   nameDestinations(names: DestinationName[]): void {
-    for (const { index, text } of names) this.destinationNames.set(index, text);
-  }
-
-  /**
-   * How listener `listener` takes one datagram: as one message, or with `?split=lf` one per line;
-   * once the ring is full, the datagram's remaining lines are dropped as ring-full (oversize ones
-   * as oversize) without trying the ring again. The closures are made once per listener.
-   */
-  private datagramTaker(listener: ListenerOptions): Intake['acceptDatagram'] {
-    const l = listener.index;
-    if (listener.split === undefined) {
-      return (source, start, length, from) => {
-        this.accept(l, source, start, length, from);
-      };
-    }
-    // Each line is a message: each takes a token of the datagram's source.
-    let lineSource: SourceBucket | undefined;
-    const append: AppendLine = (bytes, lineStart, lineLength) => this.accept(l, bytes, lineStart, lineLength, lineSource);
-    const drop: DropLine = (lineLength) => (lineLength > this.options.maxMessageBytes ? this.dropOversize(l, lineLength) : this.dropRingFull(l));
-    return (source, start, length, from) => {
-      lineSource = from;
-      splitLines(source, start, length, append, drop);
-      lineSource = undefined;
-    };
+    this.path.nameDestinations(names);
   }
 
   /**
@@ -190,7 +84,7 @@ export class Ingest {
     const address =
       listener.scheme === 'unix' ? { host: listener.host, family: 4 as const } : await resolveHost(listener.host, `cannot listen on ${listener.text}`);
     if (!keepCounters) {
-      this.countersOf(listener.index).reset();
+      this.path.countersOf(listener.index).reset();
       this.rateLimits.forget(listener.index);
     }
     let opened: Listener;
@@ -316,7 +210,7 @@ export class Ingest {
       }
     }
     // What the kernel already queued on our sockets was sent to us: take it before closing.
-    await readUntilQuiet(() => [...this.open.keys()].map((slot) => this.countersOf(slot)));
+    await readUntilQuiet(() => [...this.open.keys()].map((slot) => this.path.countersOf(slot)));
     await this.closeListeners([...this.open.keys()]);
     this.writer.publish();
   }
@@ -336,22 +230,22 @@ export class Ingest {
       recvBufferBytes: this.options.recvBufferBytes,
       unixSocket: this.options.unixSocket,
       reusePort: this.options.reusePort,
-      counters: this.countersOf(l),
+      counters: this.path.countersOf(l),
       log: this.log,
       allowList: () => this.allowList,
       tls: () => this.openingTls ?? this.tls,
       limits: () => this.limits,
-      refuse: (address, why) => this.refuse(l, listener.text, address, why),
+      refuse: (address, why) => this.path.refuse(l, listener.text, address, why),
       refuseDatagram: (address, why, source, start, length) =>
-        this.refuse(l, listener.text, address, why, listener.split === undefined ? 1 : countLines(source, start, length)),
+        this.path.refuse(l, listener.text, address, why, listener.split === undefined ? 1 : countLines(source, start, length)),
       rateLimiter: () => this.rateLimits.of(l),
       accept: (source, start, length, from) => {
-        this.accept(l, source, start, length, from);
+        this.path.accept(l, source, start, length, from);
       },
-      acceptDatagram: this.datagramTaker(listener),
+      acceptDatagram: this.path.datagramTaker(listener),
       datagramBytes: datagramBytes(listener.split, this.options.maxMessageBytes),
       publish: () => this.writer.publish(),
-      publishSoon: () => this.publishSoon(),
+      publishSoon: () => this.path.publishSoon(),
       holdMs: () => this.holdMs,
     };
   }
