@@ -2,7 +2,8 @@
  * What crosses the source files of the relay_udp addon: relay_udp.c (the receiver and the module's
  * exports) uses relay_udp_send.c (the bench's batched sender), relay_unix.c (Unix datagram sockets,
  * which receive with relay_udp.c's receiver) and relay_reclaimer.c (the background thread); all use
- * relay_udp_args.c (errors and argument checks), which uses none of them.
+ * relay_udp_args.c (errors and argument checks), which uses none of them; relay_notify.c (systemd:
+ * sd_notify, passed sockets) adds its exports and receives with relay_udp.c's receiver.
  * Nothing here is exported from the shared library (binding.gyp builds with -fvisibility=hidden).
  */
 #ifndef RELAY_UDP_COMMON_H
@@ -87,6 +88,11 @@ napi_value unix_open(napi_env env, napi_callback_info info);
 napi_value unix_user_id(napi_env env, napi_callback_info info);
 /* unixGroupId(name) -> gid, or null when no such group */
 napi_value unix_group_id(napi_env env, napi_callback_info info);
+
+/* ---------------------------------------------------------------- systemd (relay_notify.c) */
+
+/* Adds notifySend, socketInfo, fdDuplicate and udpAdopt to exports; false when a napi call failed. */
+bool notify_exports(napi_env env, napi_value exports);
 
 /* ---------------------------------------------------------------- the sender (relay_udp_send.c) */
 
