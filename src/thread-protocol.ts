@@ -228,6 +228,8 @@ interface Shared {
   destinationSlots: number;
   /** One line per cause per interval for repeated warnings. */
   logIntervalMs: number;
+  /** Every how many ms the thread bumps its heartbeat for systemd's watchdog (src/service/heartbeat.ts); 0: it does not. */
+  heartbeatMs: number;
 }
 
 export interface IngestWorkerData extends Shared {

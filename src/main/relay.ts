@@ -17,6 +17,7 @@ import { frozenForReload, planReload, type ReloadPlan } from './reload-plan.js';
 import { SlotTable } from './slot-table.js';
 import { nextMessage, request, startThreads, type RelayThreads } from './threads.js';
 import type { LogSink } from '../logging.js';
+import { readBeats } from '../service/heartbeat.js';
 import { takeSnapshot } from '../metrics/snapshot.js';
 import type { Snapshot } from '../metrics/snapshot-types.js';
 import type { BoundListener, FromEgress, FromIngest, ToEgress, RetiredReport, ToIngest } from '../thread-protocol.js';
@@ -224,6 +225,11 @@ export class Relay {
   inject(messages: string[]): void {
     if (this.stopping || messages.length === 0) return;
     this.ingest.postMessage({ type: 'inject', messages } satisfies ToIngest);
+  }
+
+  /** Each thread's heartbeat count, for systemd's watchdog (src/service/heartbeat.ts). */
+  threadBeats(): number[] {
+    return readBeats(new Int32Array(this.ring.control));
   }
 
   /** Every number the relay reports, now (counters may be a moment stale). */

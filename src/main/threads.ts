@@ -39,12 +39,13 @@ export interface RelayThreads {
 /**
  * Starts the background, egress and ingest threads on a new ring, in that order (every destination
  * holds its cursor before the first datagram is appended), and waits until every listener is bound.
+ * `heartbeatMs`: how often ingest and egress bump their heartbeat (src/service/heartbeat.ts); 0: never.
  * Rejects with the ingest thread's RelayError (nothing is left running then).
  */
-export async function startThreads(config: RelayConfig, log: LogSink, onFatal: (error: Error) => void): Promise<RelayThreads> {
+export async function startThreads(config: RelayConfig, log: LogSink, onFatal: (error: Error) => void, heartbeatMs = 0): Promise<RelayThreads> {
   const ring = allocateRing(config.ringBytes, DESTINATION_SLOTS, config.destinations.length);
   const counters = allocateCounters(MAX_LISTENERS, DESTINATION_SLOTS);
-  const shared = { ring, counters, listenerSlots: MAX_LISTENERS, destinationSlots: DESTINATION_SLOTS, logIntervalMs: config.logIntervalMs };
+  const shared = { ring, counters, listenerSlots: MAX_LISTENERS, destinationSlots: DESTINATION_SLOTS, logIntervalMs: config.logIntervalMs, heartbeatMs };
   const threadIds = new Map<string, number>([['main', process.pid]]);
   /** Every thread reports its id and sends log lines; anything else is for whoever waits on it. */
   const spawn = (name: string, file: string, workerData: IngestWorkerData | EgressWorkerData | BackgroundWorkerData): Worker => {
