@@ -16,6 +16,7 @@ import type { DestinationDropReason } from './metrics/snapshot-types.js';
 import type { SplitName } from './ingest/line-split.js';
 import type { RateLimit } from './ingest/rate-limit.js';
 import type { ProxyVersion } from './framing/proxy-header.js';
+import type { ActivatedSocket } from './service/activated-socket.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -57,6 +58,8 @@ export interface ListenerOptions {
   split: SplitName | undefined;
   /** TCP/TLS: each connection begins with a PROXY protocol header of this version; undefined: none. */
   proxy: ProxyVersion | undefined;
+  /** Under socket activation, the FileDescriptorName= of the socket to take (src/service/activated-socket.ts); undefined: matched by address. */
+  fdname?: string;
 }
 
 /** What every listener of the ingest thread shares. */
@@ -75,6 +78,8 @@ export interface IngestOptions {
   limits: InputLimits;
   /** The socket file of unix@ listeners (fixed at start, as the ring is). */
   unixSocket: UnixSocketFile;
+  /** The sockets systemd passed (socket activation, src/service/socket-activation.ts); undefined or empty: none. */
+  activated?: ActivatedSocket[];
 }
 
 /** The socket file a unix@ listener makes: its mode (--unix-mode) and owner (--unix-owner, looked up by the main thread). */
@@ -113,6 +118,8 @@ export interface BoundListener {
   text: string;
   /** SO_RCVBUF the kernel granted (UDP only). */
   recvBufferBytes?: number;
+  /** The socket systemd passed that it uses, instead of one it bound (socket activation). */
+  activated?: { fd: number; name: string | undefined };
 }
 
 /**

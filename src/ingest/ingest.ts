@@ -20,6 +20,7 @@ import { readUntilQuiet } from './stop-reading.js';
 import type { SourceBucket } from './rate-limit.js';
 import { ListenerRateLimits } from './listener-rate-limits.js';
 import { countLines, datagramBytes, splitLines, type AppendLine, type DropLine } from './line-split.js';
+import { ActivatedSockets } from '../service/activated-socket.js';
 import type { BoundListener, DestinationName, IngestOptions, ListenerChange, InputLimits, ListenerOptions, ListenerTls } from '../thread-protocol.js';
 
 /** A listener in its slot: what it was opened with, and what it bound. */
@@ -55,6 +56,8 @@ export class Ingest {
    * while it drains (it may still hold the ring); a reload adds to free slots only, which overwrites it.
    */
   private readonly destinationNames = new Map<number, string>();
+  /** The sockets systemd passed, and which listener took which. */
+  private readonly activated: ActivatedSockets;
 
   constructor(
     private readonly writer: RingWriter,
@@ -66,6 +69,7 @@ export class Ingest {
     this.tls = options.tls;
     this.limits = options.limits;
     this.rateLimits = new ListenerRateLimits(options.limits.rateLimit, log, (l) => this.open.get(l)?.bound.text ?? `listener ${l}`);
+    this.activated = new ActivatedSockets(options.activated ?? []);
   }
 
   private countersOf(l: number): ListenerCounters {
@@ -194,7 +198,8 @@ export class Ingest {
     }
     let opened: Listener;
     try {
-      opened = await this.openerFor(listener)(listener, address, this.intakeOf(listener));
+      // On the socket systemd passed for it, if it did (src/service/activated-socket.ts).
+      opened = await this.activated.open(listener, address, (where) => this.openerFor(listener)(listener, where, this.intakeOf(listener)));
     } catch (error) {
       const reason = (error as Error).message;
       throw new RelayError('ERR_BIND', `cannot listen on ${listener.text}: ${reason}`, { cause: error });
@@ -327,9 +332,11 @@ export class Ingest {
 
 /**
  * What a listener binds that another cannot bind while it is open: its port (any host, any
- * protocol: the conservative choice) or a unix@ socket path; nothing for port 0 (ephemeral).
+ * protocol: the conservative choice) or a unix@ socket path; nothing for port 0 (ephemeral). And
+ * the passed socket it names (?fdname=), which one listener holds at a time.
  */
-function placeOf(l: Pick<ListenerOptions, 'scheme' | 'host' | 'port'>): string[] {
-  if (l.scheme === 'unix') return [`path ${l.host}`];
-  return l.port === 0 ? [] : [`port ${l.port}`];
+function placeOf(l: Pick<ListenerOptions, 'scheme' | 'host' | 'port' | 'fdname'>): string[] {
+  const named = l.fdname === undefined ? [] : [`socket ${l.fdname}`];
+  if (l.scheme === 'unix') return [`path ${l.host}`, ...named];
+  return [...(l.port === 0 ? [] : [`port ${l.port}`]), ...named];
 }
