@@ -32,5 +32,6 @@ export function startHeartbeat(control: Int32Array, index: number, periodMs: num
 
 /** Each beating thread's count now, in BEATING_THREADS order (main thread). */
 export function readBeats(control: Int32Array): number[] {
+  // Acquires nothing but the counts: a count that moved means its thread ran since the last read.
   return BEATING_THREADS.map(({ index }) => Atomics.load(control, index));
 }

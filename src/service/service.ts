@@ -36,6 +36,7 @@ export interface ServedRelay {
   threadBeats(): number[];
 }
 
+/** The relay's dealings with systemd for one run: what the environment asked at start, and what the manager is told since. */
 export class SystemdService {
   private statusTimer: NodeJS.Timeout | undefined;
   private watchdog: Watchdog | undefined;
