@@ -33,6 +33,7 @@
 /* Indices into the control words, named as in layout.ts. */
 typedef struct {
   int64_t head, tail, released, slot_generation, slot_free, destination_slots, bg_sleeping, stop;
+  int64_t beat; /* BACKGROUND_BEAT, bumped once per round (src/service/heartbeat.ts); -1 when not given */
 } control_indices;
 
 typedef struct {
@@ -97,6 +98,8 @@ static void *run(void *arg) {
   r->tid = (pid_t)syscall(SYS_gettid);
   sem_post(&r->started);
   while (LOAD(r, r->at.stop) == 0) {
+    /* The heartbeat the main thread's watchdog reads: this loop went round. */
+    if (r->at.beat >= 0) __atomic_add_fetch(&r->control[r->at.beat], 1, __ATOMIC_SEQ_CST);
     STORE(r, r->at.head, (int32_t)compute_head(r));
     STORE(r, r->at.bg_sleeping, 1);
     sleep_interval(r, r->interval_ms);
@@ -120,6 +123,15 @@ static bool get_control(napi_env env, napi_value array, napi_value names, reclai
     napi_value v;
     NAPI_OR_RETURN(env, napi_get_named_property(env, names, NAMES[i], &v), false);
     if (!get_int(env, v, NAMES[i], 0, (int64_t)r->words, fields[i])) return false;
+  }
+  /* Optional: a caller that wants no heartbeat (reclaimerComputeHead's tests) leaves it out. */
+  bool has_beat = false;
+  r->at.beat = -1;
+  NAPI_OR_RETURN(env, napi_has_named_property(env, names, "BEAT", &has_beat), false);
+  if (has_beat) {
+    napi_value v;
+    NAPI_OR_RETURN(env, napi_get_named_property(env, names, "BEAT", &v), false);
+    if (!get_int(env, v, "BEAT", 0, (int64_t)r->words - 1, &r->at.beat)) return false;
   }
   if (r->at.destination_slots > MAX_SLOTS || r->at.slot_free + r->at.destination_slots > (int64_t)r->words ||
       r->at.released + r->at.destination_slots > (int64_t)r->words) {

@@ -663,6 +663,9 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"MAX_BATCHES_PER_EVENT", NULL, NULL, NULL, NULL, max_batches, napi_enumerable, NULL},
       {"layout", NULL, NULL, NULL, NULL, layout, napi_enumerable, NULL},
   };
-  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok || !reuseport_exports(env, exports)) return NULL;
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok || !reuseport_exports(env, exports) ||
+      !notify_exports(env, exports)) {
+    return NULL;
+  }
   return exports;
 }

@@ -3,7 +3,8 @@
  * exports) uses relay_udp_send.c (the bench's batched sender), relay_unix.c (Unix datagram sockets,
  * which receive with relay_udp.c's receiver), relay_reuseport.c (listening sockets that share a port)
  * and relay_reclaimer.c (the background thread); all use
- * relay_udp_args.c (errors and argument checks), which uses none of them.
+ * relay_udp_args.c (errors and argument checks), which uses none of them; relay_notify.c (systemd:
+ * sd_notify, passed sockets) adds its exports and receives with relay_udp.c's receiver.
  * Nothing here is exported from the shared library (binding.gyp builds with -fvisibility=hidden).
  */
 #ifndef RELAY_UDP_COMMON_H
@@ -95,6 +96,10 @@ napi_value unix_group_id(napi_env env, napi_callback_info info);
 
 /* Adds udpOpenReusePort, tcpListenReusePort and udpLeavePortGroup to the module's exports; false when a napi call failed. */
 bool reuseport_exports(napi_env env, napi_value exports);
+/* ---------------------------------------------------------------- systemd (relay_notify.c) */
+
+/* Adds notifySend, socketInfo, fdDuplicate and udpAdopt to exports; false when a napi call failed. */
+bool notify_exports(napi_env env, napi_value exports);
 
 /* ---------------------------------------------------------------- the sender (relay_udp_send.c) */
 

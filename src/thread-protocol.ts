@@ -16,6 +16,7 @@ import type { DestinationDropReason } from './metrics/snapshot-types.js';
 import type { SplitName } from './ingest/line-split.js';
 import type { RateLimit } from './ingest/rate-limit.js';
 import type { ProxyVersion } from './framing/proxy-header.js';
+import type { ActivatedSocket } from './service/activated-socket.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -57,6 +58,8 @@ export interface ListenerOptions {
   split: SplitName | undefined;
   /** TCP/TLS: each connection begins with a PROXY protocol header of this version; undefined: none. */
   proxy: ProxyVersion | undefined;
+  /** Under socket activation, the FileDescriptorName= of the socket to take (src/service/activated-socket.ts); undefined: matched by address. */
+  fdname?: string;
 }
 
 /** What every listener of the ingest thread shares. */
@@ -79,6 +82,8 @@ export interface IngestOptions {
   reusePort: boolean;
   /** --max-delay: when every listener is a native datagram socket, each is held this long after a small batch (ring/wake.ts); 0: never. */
   maxDelayMs: number;
+  /** The sockets systemd passed (socket activation, src/service/socket-activation.ts); undefined or empty: none. */
+  activated?: ActivatedSocket[];
 }
 
 /** The socket file a unix@ listener makes: its mode (--unix-mode) and owner (--unix-owner, looked up by the main thread). */
@@ -119,6 +124,8 @@ export interface BoundListener {
   recvBufferBytes?: number;
   /** Bound with SO_REUSEPORT: other sockets (relays) may share its port (--reuse-port). */
   reusePort?: boolean;
+  /** The socket systemd passed that it uses, instead of one it bound (socket activation). */
+  activated?: { fd: number; name: string | undefined };
 }
 
 /**
@@ -234,6 +241,8 @@ interface Shared {
   destinationSlots: number;
   /** One line per cause per interval for repeated warnings. */
   logIntervalMs: number;
+  /** Every how many ms the thread bumps its heartbeat for systemd's watchdog (src/service/heartbeat.ts); 0: it does not. */
+  heartbeatMs: number;
 }
 
 export interface IngestWorkerData extends Shared {

@@ -12,7 +12,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { loadNativeUdp } from '../native/addon.js';
-import { BG_SLEEPING, HEAD, RELEASED, SLOT_GENERATION, STOP, TAIL, type RingViews } from '../ring/layout.js';
+import { BACKGROUND_BEAT, BG_SLEEPING, HEAD, RELEASED, SLOT_GENERATION, STOP, TAIL, type RingViews } from '../ring/layout.js';
 import { stopReclaimer } from './reclaimer.js';
 
 /** The ring's control words the native loop uses, by their names in src/ring/layout.ts. */
@@ -25,6 +25,8 @@ export interface ControlIndices {
   destinationSlots: number;
   BG_SLEEPING: number;
   STOP: number;
+  /** The word the loop bumps once per round (src/service/heartbeat.ts); optional for the C code. */
+  BEAT?: number;
 }
 
 /** The addon's background-thread functions (native/relay_reclaimer.c). */
@@ -45,7 +47,7 @@ export function loadReclaimerAddon(): ReclaimerAddon | undefined {
 
 /** The control indices of a ring, for the addon. */
 export function controlIndices(v: RingViews): ControlIndices {
-  return { HEAD, TAIL, RELEASED, SLOT_GENERATION, slotFree: v.slotFree, destinationSlots: v.destinationSlots, BG_SLEEPING, STOP };
+  return { HEAD, TAIL, RELEASED, SLOT_GENERATION, slotFree: v.slotFree, destinationSlots: v.destinationSlots, BG_SLEEPING, STOP, BEAT: BACKGROUND_BEAT };
 }
 
 /** A running background thread. */

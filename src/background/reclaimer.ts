@@ -8,13 +8,15 @@
  * value differs and the wait returns at once; after, the notify ends it. Blocking is fine here:
  * this thread has no sockets to serve.
  */
-import { BG_SLEEPING, BG_WAKE, STOP, type RingViews } from '../ring/layout.js';
+import { BACKGROUND_BEAT, BG_SLEEPING, BG_WAKE, STOP, type RingViews } from '../ring/layout.js';
 import { computeHead, publishHead } from '../ring/positions.js';
 
 /** Reclaims until STOP is set. `intervalMs` bounds how stale HEAD gets while nobody asks. */
 export function runReclaimer(v: RingViews, intervalMs: number): void {
   const c = v.control;
   while (Atomics.load(c, STOP) === 0) {
+    // The heartbeat systemd's watchdog reads (src/service/heartbeat.ts): this loop went round.
+    Atomics.add(c, BACKGROUND_BEAT, 1);
     publishHead(v, computeHead(v));
     const seen = Atomics.load(c, BG_WAKE);
     // Announce: from here on a waker must bump BG_WAKE and notify.

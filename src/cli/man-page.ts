@@ -8,7 +8,7 @@
  * test/unit/man-page.test.ts keeps it in step with `--help` and checks it with groff.
  */
 import type { Command, Help, Option } from 'commander';
-import { DESTINATION_ADDRESS, LISTENER_ADDRESS, QUERY_PARAMS, type ParseOptions, type Scheme } from '../config/address.js';
+import { DESTINATION_ADDRESS, LISTENER_ADDRESS, QUERY_PARAMS, type FreeValue, type ParseOptions, type Scheme } from '../config/address.js';
 import type { Setting } from '../config/setting-kinds.js';
 import { SETTINGS } from '../config/settings.js';
 import { EXIT_CODES, type RelayErrorCode } from '../errors.js';
@@ -136,7 +136,10 @@ function addresses(): string[] {
 /** `a listener it takes ?framing=… and ?split=lf`, from an address kind's table. */
 function roleText(kind: ParseOptions, scheme: Scheme): string {
   const keys = kind.query[scheme] ?? [];
-  const params = keys.map((key) => `\`?${key}=${QUERY_PARAMS[key].values.join('|')}\``);
+  const params = keys.map((key) => {
+    const values = QUERY_PARAMS[key].values;
+    return `\`?${key}=${Array.isArray(values) ? values.join('|') : (values as FreeValue).shown}\``;
+  });
   return `a ${kind.what} it takes ${params.length === 0 ? 'no `?` parameters' : params.join(' and ')}`;
 }
 

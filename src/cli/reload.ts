@@ -8,6 +8,7 @@
 import type { Relay } from '../main/relay.js';
 import type { LogSink } from '../logging.js';
 import type { RunSettings } from './run-settings.js';
+import { passedSocketNote } from '../service/socket-activation.js';
 
 export interface ReloadWiring {
   relay: Relay;
@@ -20,8 +21,8 @@ export interface ReloadWiring {
   applied: (next: RunSettings) => void;
 }
 
-/** Returns the SIGHUP action: each call queues one reload. */
-export function watchReloads(w: ReloadWiring): () => void {
+/** Returns the SIGHUP action: each call queues one reload, and settles (never rejects) once it applied or failed. */
+export function watchReloads(w: ReloadWiring): () => Promise<void> {
   let running = w.running;
   // The file is read when the signal comes; Relay.reload queues the reloads (and the stop) in one
   // queue, so they apply, and are logged, in the order of the signals.
@@ -42,7 +43,7 @@ export function watchReloads(w: ReloadWiring): () => void {
       running = next;
       w.applied(next);
       const changes = [
-        ...report.addedListeners.map((l) => `listening on ${l.text}`),
+        ...report.addedListeners.map((l) => `listening on ${l.text}${passedSocketNote(l)}`),
         ...report.removedListeners.map((l) => `closed ${l}`),
         ...report.addedDestinations.map((d) => `added ${d}`),
         ...report.removedDestinations.map((d) => `removing ${d} (draining up to ${next.config.drainTimeoutMs} ms)`),
@@ -54,5 +55,5 @@ export function watchReloads(w: ReloadWiring): () => void {
       w.log('error', `reload failed, still running the previous configuration: ${(error as Error).message}`);
     }
   };
-  return () => void reload();
+  return reload;
 }

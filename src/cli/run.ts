@@ -1,6 +1,7 @@
 /**
  * The default command: `relay LISTENER DESTINATION...` (or `relay --config relay.toml`) runs the
- * relay until SIGINT/SIGTERM; SIGHUP reloads the configuration (src/cli/reload.ts).
+ * relay until SIGINT/SIGTERM; SIGHUP reloads the configuration (src/cli/reload.ts). Under systemd
+ * it takes the sockets passed and tells the manager how it is doing (src/service/).
  */
 import { type Command, Option } from 'commander';
 import type { Setting } from '../config/setting-kinds.js';
@@ -17,6 +18,8 @@ import type { Snapshot } from '../metrics/snapshot-types.js';
 import { statisticsLines, statisticsPrefix } from '../metrics/graphite-statistics.js';
 import type { GraphiteStatistics } from '../config/config.js';
 import { hostname } from 'node:os';
+import { SystemdService } from '../service/service.js';
+import { passedSocketNote } from '../service/socket-activation.js';
 
 /** A setting's command-line option: its flags, help, default (shown as `defaultText`), choices and parser. */
 function settingToOption(setting: Setting): Option {
@@ -78,10 +81,12 @@ async function run(settings: RunSettings, load: () => RunSettings): Promise<void
   let sink = stderrSink(settings.logLevel, settings.logFormat);
   const log: LogSink = (level, message, fields) => sink(level, message, fields);
   const started = deferSignals();
-  const relay = await Relay.start(config, log, (error) => {
+  const service = SystemdService.fromEnvironment(process.env, process.pid, log);
+  const onFatal = (error: Error): void => {
     log('error', `a relay thread failed: ${error.message}`);
     process.exit(1);
-  });
+  };
+  const relay = await Relay.start(config, log, onFatal, service.threads);
   if (settings.ingestWarning) log('warn', settings.ingestWarning);
   for (const [i, bound] of relay.listening.entries()) {
     const split = config.listeners[i]?.split === undefined ? '' : ', split into lines';
@@ -90,7 +95,7 @@ async function run(settings: RunSettings, load: () => RunSettings): Promise<void
     const path = bound.text.startsWith('unix@') || config.udpIngest === 'native' ? 'native recvmmsg' : 'node:dgram';
     const datagrams = bound.text.startsWith('udp@') || bound.text.startsWith('unix@');
     const notes = [...(datagrams ? [`${path}${split}`] : proxy ? [`PROXY ${proxy} header first`] : []), ...(bound.reusePort ? ['port shared'] : [])];
-    log('info', `listening on ${bound.text}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`);
+    log('info', `listening on ${bound.text}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}${passedSocketNote(bound)}`);
   }
   const targets = [
     ...config.destinations.filter((d) => !d.member).map((d) => d.endpoint.text),
@@ -125,6 +130,7 @@ async function run(settings: RunSettings, load: () => RunSettings): Promise<void
       process.exit(1);
     }
     log('info', `${signal}: stopping; draining for up to ${relay.config.drainTimeoutMs} ms`);
+    service.stopping(relay.config.drainTimeoutMs);
     relay
       .stop()
       .then(async (report) => {
@@ -140,7 +146,8 @@ async function run(settings: RunSettings, load: () => RunSettings): Promise<void
         process.exit(1);
       });
   };
-  started({ SIGINT: () => stop('SIGINT'), SIGTERM: () => stop('SIGTERM'), SIGHUP: reload });
+  await service.ready(relay, config.reclaimIntervalMs);
+  started({ SIGINT: () => stop('SIGINT'), SIGTERM: () => stop('SIGTERM'), SIGHUP: () => service.reloading(reload()) });
 }
 
 /** Logs a stats line every interval: rates since the previous one. */

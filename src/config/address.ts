@@ -37,14 +37,31 @@ export interface QueryParams {
   split?: SplitName;
   /** `?proxy=v1|v2`: a tcp@ or tls@ listener's connections each begin with a PROXY protocol header. */
   proxy?: ProxyVersion;
+  /** `?fdname=NAME`: under socket activation, the listener takes the socket systemd passed under this FileDescriptorName= (src/service/). */
+  fdname?: string;
 }
 export type QueryKey = keyof QueryParams;
 
-/** Each `?` key: the values it takes (in the order messages list them) and where it applies (for messages and the manual page). */
-export const QUERY_PARAMS: { readonly [K in QueryKey]-?: { values: readonly NonNullable<QueryParams[K]>[]; appliesTo: string } } = {
+/** A value that is a name, not one of a list: what it may hold, how messages show it, and the rule in words. */
+export interface FreeValue {
+  pattern: RegExp;
+  shown: string;
+  rule: string;
+}
+
+/**
+ * Each `?` key: the values it takes (in the order messages list them, or a FreeValue) and where it
+ * applies (for messages and the manual page).
+ */
+export const QUERY_PARAMS: { readonly [K in QueryKey]-?: { values: readonly NonNullable<QueryParams[K]>[] | FreeValue; appliesTo: string } } = {
   framing: { values: FRAMING_NAMES, appliesTo: 'destinations and tcp listeners' },
   split: { values: SPLIT_NAMES, appliesTo: 'udp and unix listeners' },
   proxy: { values: PROXY_VERSIONS, appliesTo: 'tcp and tls listeners' },
+  // What systemd takes in FileDescriptorName= (printable ASCII without ':', LISTEN_FDNAMES's separator), less the query's own '&' and '='.
+  fdname: {
+    values: { pattern: /^(?!.*[:&=])[\x21-\x7e]{1,255}$/, shown: 'NAME', rule: '1 to 255 printable ASCII characters without spaces, ":", "&" or "="' },
+    appliesTo: 'listeners',
+  },
 };
 /** Canonical order of the keys in `text`. */
 const QUERY_KEYS = Object.keys(QUERY_PARAMS) as QueryKey[];
@@ -62,6 +79,8 @@ export interface Endpoint {
   split?: SplitName;
   /** Only from '?proxy=v1|v2' (tcp and tls listeners): the PROXY protocol header each connection begins with. */
   proxy?: ProxyVersion;
+  /** Only from '?fdname=NAME' (listeners): the FileDescriptorName= of the socket systemd passes it. */
+  fdname?: string;
   /** Canonical text: 'tcp@[::1]:2009', 'udp@127.0.0.1:2008?split=lf', 'tcp@host:1?framing=lf'. */
   text: string;
 }
@@ -90,13 +109,14 @@ const SCHEMES: readonly Scheme[] = ['udp', 'tcp', 'tls', 'relp', 'unix'];
 /**
  * A listener: udp@ (optionally ?split=lf), tcp@ / tls@ for framed input (optionally ?framing=,
  * and ?proxy=v1|v2 behind a load balancer that sends the PROXY protocol), or unix@/PATH
- * (optionally ?split=lf); port 0 (an ephemeral port) allowed. A udp@ listener has always
+ * (optionally ?split=lf); each may name the socket systemd passes it (?fdname=NAME); port 0 (an
+ * ephemeral port) allowed. A udp@ listener has always
  * accepted ?framing= (it means nothing there).
  */
 export const LISTENER_ADDRESS: ParseOptions = {
   schemes: ['udp', 'tcp', 'tls', 'unix'],
   allowPortZero: true,
-  query: { udp: ['framing', 'split'], tcp: ['framing', 'proxy'], tls: ['framing', 'proxy'], unix: ['split'] },
+  query: { udp: ['framing', 'split', 'fdname'], tcp: ['framing', 'proxy', 'fdname'], tls: ['framing', 'proxy', 'fdname'], unix: ['split', 'fdname'] },
   what: 'listener',
 };
 /** A destination: tcp@, or tls@ (TLS over TCP), with an optional ?framing=; or relp@ (RELP frames each message itself). */
@@ -150,6 +170,7 @@ export function parseEndpoint(input: string, opts: ParseOptions): Endpoint {
   const endpoint: Endpoint = { scheme, host, port, kind, framing: params.framing, text: formatEndpoint(scheme, host, port, params) };
   if (params.split !== undefined) endpoint.split = params.split;
   if (params.proxy !== undefined) endpoint.proxy = params.proxy;
+  if (params.fdname !== undefined) endpoint.fdname = params.fdname;
   return endpoint;
 }
 
@@ -290,7 +311,14 @@ function canonicalIPv6(text: string): string {
 
 /** `?KEY=VALUE` as a message shows what a key takes: `?framing=len32le|len32be|lf|octet`. */
 function expectedParam(key: QueryKey): string {
-  return `?${key}=${QUERY_PARAMS[key].values.join('|')}`;
+  const values = QUERY_PARAMS[key].values;
+  return `?${key}=${'shown' in values ? values.shown : values.join('|')}`;
+}
+
+/** Whether `value` is one that `key` takes. */
+function isValueOf(key: QueryKey, value: string): boolean {
+  const values = QUERY_PARAMS[key].values;
+  return 'pattern' in values ? values.pattern.test(value) : (values as readonly string[]).includes(value);
 }
 
 /**
@@ -310,7 +338,10 @@ function parseQuery(query: string, keys: readonly QueryKey[], who: string, fail:
     if (!keys.includes(key)) fail(`${who} takes no ?${key}= (it applies to ${QUERY_PARAMS[key].appliesTo}), ${expected}`);
     if (params[key] !== undefined) fail(`${key} given twice, ${keyExpected}`);
     if (value === '') fail(`empty ${key}, ${keyExpected}`);
-    if (!(QUERY_PARAMS[key].values as readonly string[]).includes(value)) fail(`unknown ${key} ${quote(value)}, ${keyExpected}`);
+    if (!isValueOf(key, value)) {
+      const values = QUERY_PARAMS[key].values;
+      fail('rule' in values ? `bad ${key} ${quote(value)}: ${values.rule}, ${keyExpected}` : `unknown ${key} ${quote(value)}, ${keyExpected}`);
+    }
     params[key] = value;
   }
   // Every value was checked against its key's table row.

@@ -1,9 +1,10 @@
 /** Egress (client) thread entry: wiring only (logic in ./egress.ts and ./destination.ts). */
 import { parentPort, workerData } from 'node:worker_threads';
-import { viewRing } from '../ring/layout.js';
+import { EGRESS_BEAT, viewRing } from '../ring/layout.js';
 import { RateLimitedLog } from '../logging.js';
 import { currentThreadId } from '../metrics/thread-cpu.js';
 import type { EgressWorkerData, FromEgress, ToEgress } from '../thread-protocol.js';
+import { startHeartbeat } from '../service/heartbeat.js';
 import { Egress, systemEnvironment } from './egress.js';
 
 const data = workerData as EgressWorkerData;
@@ -22,6 +23,7 @@ const egress = new Egress(
   environment,
   data.routes,
 );
+startHeartbeat(new Int32Array(data.ring.control), EGRESS_BEAT, data.heartbeatMs);
 port.on('message', (message: ToEgress) => {
   if (message.type === 'drain') void egress.drain(message.timeoutMs).then((report) => post({ type: 'drained', ...report }));
   if (message.type === 'reconfigure') {

@@ -1,11 +1,12 @@
 /** Ingest (server) thread entry: wiring only (logic in ./ingest.ts). */
 import { parentPort, workerData } from 'node:worker_threads';
-import { viewRing } from '../ring/layout.js';
+import { INGEST_BEAT, viewRing } from '../ring/layout.js';
 import { RingWriter } from '../ring/ring.js';
 import { RateLimitedLog } from '../logging.js';
 import { currentThreadId } from '../metrics/thread-cpu.js';
 import { RelayError } from '../errors.js';
 import type { FromIngest, IngestWorkerData, ToIngest } from '../thread-protocol.js';
+import { startHeartbeat } from '../service/heartbeat.js';
 import { Ingest, ListenersClosedError } from './ingest.js';
 
 const data = workerData as IngestWorkerData;
@@ -15,6 +16,7 @@ post({ type: 'thread-id', tid: currentThreadId() });
 const log = new RateLimitedLog((level, message) => post({ type: 'log', level, message }), data.logIntervalMs);
 const ingest = new Ingest(new RingWriter(viewRing(data.ring)), new Float64Array(data.counters), data.options, log);
 ingest.nameDestinations(data.destinations);
+startHeartbeat(new Int32Array(data.ring.control), INGEST_BEAT, data.heartbeatMs);
 port.on('message', (message: ToIngest) => {
   if (message.type === 'stop') void ingest.close().then(() => post({ type: 'stopped' }));
   if (message.type === 'inject') ingest.inject(message.messages);

@@ -20,6 +20,7 @@ import { PORT_IN_USE_HINT, portInUseHint } from './reuse-port.js';
 import { ListenerRateLimits } from './listener-rate-limits.js';
 import { countLines, datagramBytes } from './line-split.js';
 import { MessagePath } from './message-path.js';
+import { ActivatedSockets } from '../service/activated-socket.js';
 import type { BoundListener, DestinationName, IngestOptions, ListenerChange, InputLimits, ListenerOptions, ListenerTls } from '../thread-protocol.js';
 
 /** A listener in its slot: what it was opened with, and what it bound. */
@@ -50,6 +51,8 @@ export class Ingest {
   private readonly rateLimits: ListenerRateLimits;
   /** Where the listeners' messages go (appended, or counted and dropped). */
   private readonly path: MessagePath;
+  /** The sockets systemd passed, and which listener took which. */
+  private readonly activated: ActivatedSockets;
 
   constructor(
     private readonly writer: RingWriter,
@@ -62,6 +65,7 @@ export class Ingest {
     this.limits = options.limits;
     this.rateLimits = new ListenerRateLimits(options.limits.rateLimit, log, (l) => this.open.get(l)?.bound.text ?? `listener ${l}`);
     this.path = new MessagePath(writer, counters, options.maxMessageBytes, this.rateLimits, log);
+    this.activated = new ActivatedSockets(options.activated ?? []);
   }
 
   /** Appends the relay's own messages (MessagePath.inject). */
@@ -89,7 +93,8 @@ export class Ingest {
     }
     let opened: Listener;
     try {
-      opened = await this.openerFor(listener)(listener, address, this.intakeOf(listener));
+      // On the socket systemd passed for it, if it did (src/service/activated-socket.ts).
+      opened = await this.activated.open(listener, address, (where) => this.openerFor(listener)(listener, where, this.intakeOf(listener)));
     } catch (error) {
       const reason = (error as Error).message;
       throw new RelayError('ERR_BIND', `cannot listen on ${listener.text}: ${reason}${portInUseHint(listener.scheme, error)}`, { cause: error });
@@ -253,9 +258,11 @@ export class Ingest {
 
 /**
  * What a listener binds that another cannot bind while it is open: its port (any host, any
- * protocol: the conservative choice) or a unix@ socket path; nothing for port 0 (ephemeral).
+ * protocol: the conservative choice) or a unix@ socket path; nothing for port 0 (ephemeral). And
+ * the passed socket it names (?fdname=), which one listener holds at a time.
  */
-function placeOf(l: Pick<ListenerOptions, 'scheme' | 'host' | 'port'>): string[] {
-  if (l.scheme === 'unix') return [`path ${l.host}`];
-  return l.port === 0 ? [] : [`port ${l.port}`];
+function placeOf(l: Pick<ListenerOptions, 'scheme' | 'host' | 'port' | 'fdname'>): string[] {
+  const named = l.fdname === undefined ? [] : [`socket ${l.fdname}`];
+  if (l.scheme === 'unix') return [`path ${l.host}`, ...named];
+  return [...(l.port === 0 ? [] : [`port ${l.port}`]), ...named];
 }

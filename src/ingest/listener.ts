@@ -79,8 +79,12 @@ export interface Intake {
   publishSoon(): void;
 }
 
-/** Opens one listener kind on the resolved `address`; rejects with the socket's error (e.g. EADDRINUSE) when it cannot bind. */
-export type OpenListener = (options: ListenerOptions, address: { host: string; family: 4 | 6 }, intake: Intake) => Promise<Listener>;
+/**
+ * Opens one listener kind on the resolved `address`, or with `address.fd` on the socket systemd
+ * passed (it adopts a duplicate: src/service/activated-socket.ts); rejects with the socket's error
+ * (e.g. EADDRINUSE) when it cannot bind.
+ */
+export type OpenListener = (options: ListenerOptions, address: { host: string; family: 4 | 6; fd?: number }, intake: Intake) => Promise<Listener>;
 
 /** Whether a source at `address` (as a socket reports it) may send; a refused one is counted and logged. */
 export function admits(intake: Intake, address: string | undefined): boolean {

@@ -15,6 +15,7 @@ import {
   META_PORT,
   systemError,
   type NativeHandle,
+  type NativeSystemd,
   type NativeUdp,
   type NativeUdpAddress,
 } from '../native/addon.js';
@@ -37,7 +38,14 @@ export interface NativeUnixSocket {
   path: string;
 }
 
-export type NativeUdpReceiverOptions = (NativeUdpSocket | NativeUnixSocket) & NativeReceiveOptions;
+/** A bound datagram socket systemd passed (socket activation): the receiver reads a duplicate of it (NativeSystemd.udpAdopt). */
+export interface NativeAdoptedSocket {
+  fd: number;
+  /** A Unix socket's path (its senders are unnamed, as on unixOpen's); undefined for UDP. */
+  path: string | undefined;
+}
+
+export type NativeUdpReceiverOptions = (NativeUdpSocket | NativeUnixSocket | NativeAdoptedSocket) & NativeReceiveOptions;
 
 export interface NativeReceiveOptions {
   /** SO_RCVBUF asked for (refusal is ignored: compare recvBufferSize() / 2 against it). */
@@ -86,7 +94,7 @@ export class NativeUdpReceiver {
   private lastA3 = 0;
   private lastText = '';
 
-  /** Binds and starts receiving; throws the addon's Error (code EADDRINUSE, EACCES...) when it cannot. */
+  /** Binds (or adopts) and starts receiving; throws the addon's Error (code EADDRINUSE, EACCES...) when it cannot. */
   static open(native: NativeUdp, options: NativeUdpReceiverOptions): NativeUdpReceiver {
     return new NativeUdpReceiver(native, options);
   }
@@ -120,6 +128,12 @@ export class NativeUdpReceiver {
     };
     const { recvBufferBytes, maxDatagramBytes } = options;
     this.path = 'path' in options ? options.path : undefined;
+    if ('fd' in options) {
+      const adopting = native as NativeUdp & Partial<NativeSystemd>;
+      if (adopting.udpAdopt === undefined) throw new Error('this build of the addon cannot adopt a socket (rebuild it with npm run build:native)');
+      this.handle = adopting.udpAdopt(options.fd, recvBufferBytes, this.bytes, this.meta, maxDatagramBytes, onCount);
+      return;
+    }
     this.handle =
       'path' in options
         ? native.unixOpen(options.path, recvBufferBytes, this.bytes, this.meta, maxDatagramBytes, onCount)

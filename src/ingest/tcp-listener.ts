@@ -6,12 +6,14 @@
  * (`tls_handshake`) and logged once per interval per reason. A `?proxy=v1|v2` listener reads each
  * connection's PROXY header first: the client it names is the source allow, deny and rate limits
  * see; a connection without a valid header is refused and counted (`proxy_header`). With
- * --reuse-port the server listens on a socket the addon bound with SO_REUSEPORT (./reuse-port.ts).
+ * --reuse-port the server listens on a socket the addon bound with SO_REUSEPORT (./reuse-port.ts). A socket
+ * systemd passed (socket activation) is listened on as it is.
  */
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { createFramedServer, type FramedConnection, type FramedServerTls } from '../framing/framed-server.js';
 import { formatHostPort } from '../config/address.js';
+import { adoptedFd } from '../service/activated-socket.js';
 import type { ListenerOptions, ListenerTls } from '../thread-protocol.js';
 import { InputConnections } from './input-connections.js';
 import { admits, bucketOfAddress, type Intake, type OpenListener } from './listener.js';
@@ -55,7 +57,8 @@ export const openTcpListener: OpenListener = async (listener, address, intake) =
   }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(tcpListenOn(listener.port, address, intake.reusePort), () => {
+    // A socket systemd passed: a duplicate, which the server closes when it closes (src/service/activated-socket.ts).
+    server.listen(address.fd === undefined ? tcpListenOn(listener.port, address, intake.reusePort) : { fd: adoptedFd(address.fd) }, () => {
       server.off('error', reject);
       resolve();
     });

@@ -4,9 +4,13 @@
  */
 import dgram from 'node:dgram';
 import { formatHostPort } from '../config/address.js';
+import { adoptedFd } from '../service/activated-socket.js';
 import { bucketOfAddress, checkRecvBuffer, type OpenListener } from './listener.js';
 
-/** Binds a node:dgram socket on `address`; rejects with its bind error. Each admitted datagram is one message, or one per line with ?split=lf. */
+/**
+ * Binds a node:dgram socket on `address`, or adopts (bind({ fd })) a duplicate of the socket systemd
+ * passed; rejects with its bind error. Each admitted datagram is one message, or one per line with ?split=lf.
+ */
 export const openDgramUdpListener: OpenListener = async (options, address, intake) => {
   // The main thread refused --reuse-port with --ingest dgram (./reuse-port.ts): Node 20's dgram cannot set it.
   if (intake.reusePort) throw new Error('node:dgram cannot bind with SO_REUSEPORT on Node 20');
@@ -16,13 +20,16 @@ export const openDgramUdpListener: OpenListener = async (options, address, intak
       socket.close();
       reject(error);
     });
-    socket.bind(options.port, address.host, () => {
+    const bound = (): void => {
       socket.removeAllListeners('error');
       resolve();
-    });
+    };
+    if (address.fd === undefined) socket.bind(options.port, address.host, bound);
+    else socket.bind({ fd: adoptedFd(address.fd) }, bound);
   });
   try {
-    socket.setRecvBufferSize(intake.recvBufferBytes);
+    // A passed socket may hold more than this process may ask for (ReceiveBuffer=): never lowered.
+    if (address.fd === undefined || socket.getRecvBufferSize() / 2 < intake.recvBufferBytes) socket.setRecvBufferSize(intake.recvBufferBytes);
   } catch {
     // Refused outright: keep the kernel default, reported below.
   }

@@ -8,27 +8,27 @@
  */
 import { formatHostPort } from '../config/address.js';
 import { loadNativeUdp, type NativeUdp } from '../native/addon.js';
-import { NativeUdpReceiver, type NativeReceiveOptions, type NativeUdpSocket } from './native-receiver.js';
+import { NativeUdpReceiver, type NativeReceiveOptions, type NativeUdpReceiverOptions } from './native-receiver.js';
 import { bucketOfAddress, checkRecvBuffer, type OpenListener } from './listener.js';
 import { ipv4Key, type SourceBucket } from './rate-limit.js';
 
 /** NativeUdpReceiver.open, its errors worded as node:dgram words them (`bind EADDRINUSE 127.0.0.1:2008`). */
-function openReceiver(native: NativeUdp, options: NativeUdpSocket & NativeReceiveOptions): NativeUdpReceiver {
+function openReceiver(native: NativeUdp, options: NativeUdpReceiverOptions & NativeReceiveOptions): NativeUdpReceiver {
   try {
     return NativeUdpReceiver.open(native, options);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    throw new Error(e.code ? `${e.syscall ?? 'bind'} ${e.code} ${formatHostPort(options.host, options.port)}` : e.message, { cause: error });
+    const where = 'fd' in options ? `fd ${options.fd}` : 'host' in options ? formatHostPort(options.host, options.port) : options.path;
+    throw new Error(e.code ? `${e.syscall ?? 'bind'} ${e.code} ${where}` : e.message, { cause: error });
   }
 }
 
-/** Binds a native receiver on `address` (the main thread checked the addon loads); rejects with its bind error. */
+/** Binds a native receiver on `address`, or adopts the socket systemd passed (the main thread checked the addon loads); rejects with its bind error. */
 export const openNativeUdpListener: OpenListener = async (options, address, intake) => {
   let batch: Buffer | undefined;
+  const socket = address.fd === undefined ? { family: address.family, host: address.host, port: options.port } : { fd: address.fd, path: undefined };
   const receiver = openReceiver(loadNativeUdp()!, {
-    family: address.family,
-    host: address.host,
-    port: options.port,
+    ...socket,
     reusePort: intake.reusePort,
     recvBufferBytes: intake.recvBufferBytes,
     maxDatagramBytes: intake.datagramBytes,

@@ -9,7 +9,8 @@
  * The socket file: the addon binds it, replacing a stale one and refusing a live one or a path that
  * is not a socket (native/relay_unix.c); then it gets --unix-mode and --unix-owner. At close it is
  * removed if it is still the file this listener made (same device, inode and change time): a file
- * put there since is someone else's.
+ * put there since is someone else's. A socket systemd passed (socket activation) is used as it is:
+ * its file is systemd's (SocketMode=, SocketUser=), neither changed nor removed here.
  */
 import { chmodSync, chownSync, lstatSync, unlinkSync } from 'node:fs';
 import { loadNativeUdp, nativeUdpUnavailableReason } from '../native/addon.js';
@@ -58,16 +59,20 @@ function applySocketFile(path: string, intake: Intake): void {
   if (owner !== undefined) step(`give ${path} to ${owner.text}`, () => chownSync(path, owner.uid, owner.gid));
 }
 
-/** Binds a Unix datagram socket at the listener's path (its `host`; `address` is not used); rejects with one line when it cannot. */
-export const openUnixListener: OpenListener = async (options, _address, intake) => {
-  const path = options.host;
+/**
+ * Binds a Unix datagram socket at the listener's path (its `host`), or adopts the one systemd passed
+ * (`address.fd`, bound at `address.host`); rejects with one line when it cannot.
+ */
+export const openUnixListener: OpenListener = async (options, address, intake) => {
+  const passed = address.fd;
+  const path = passed === undefined ? options.host : address.host;
   const native = loadNativeUdp();
   if (native === undefined) throw new Error(`the native addon is not available: ${nativeUdpUnavailableReason()}`);
   let batch: Buffer | undefined;
   let receiver: NativeUdpReceiver;
   try {
     receiver = NativeUdpReceiver.open(native, {
-      path,
+      ...(passed === undefined ? { path } : { fd: passed, path }),
       recvBufferBytes: intake.recvBufferBytes,
       maxDatagramBytes: intake.datagramBytes,
       onBatch: (count, r) => {
@@ -85,6 +90,16 @@ export const openUnixListener: OpenListener = async (options, _address, intake) 
     });
   } catch (error) {
     throw bindError(error as NodeJS.ErrnoException, path);
+  }
+  const granted = receiver.recvBufferSize();
+  checkRecvBuffer(options, intake, granted);
+  const bound = { text: receiver.boundText(), recvBufferBytes: granted };
+  if (passed !== undefined) {
+    const closePassed = async (): Promise<void> => {
+      await receiver.endHold();
+      receiver.close();
+    };
+    return { bound, port: 0, close: closePassed, gathers: true };
   }
   let made: string | undefined;
   try {
@@ -105,7 +120,5 @@ export const openUnixListener: OpenListener = async (options, _address, intake) 
     receiver.close();
     if (made !== undefined) removeIfOurs(path, made);
   };
-  const granted = receiver.recvBufferSize();
-  checkRecvBuffer(options, intake, granted);
-  return { bound: { text: receiver.boundText(), recvBufferBytes: granted }, port: 0, close, gathers: true };
+  return { bound, port: 0, close, gathers: true };
 };

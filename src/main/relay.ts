@@ -17,6 +17,8 @@ import { frozenForReload, planReload, type ReloadPlan } from './reload-plan.js';
 import { SlotTable } from './slot-table.js';
 import { nextMessage, request, startThreads, type RelayThreads } from './threads.js';
 import type { LogSink } from '../logging.js';
+import { readBeats } from '../service/heartbeat.js';
+import type { ServiceThreads } from '../service/service.js';
 import { takeSnapshot } from '../metrics/snapshot.js';
 import type { Snapshot } from '../metrics/snapshot-types.js';
 import type { BoundListener, FromEgress, FromIngest, ToEgress, RetiredReport, ToIngest } from '../thread-protocol.js';
@@ -106,12 +108,18 @@ export class Relay {
    * Starts the three threads and binds every listener. Rejects with RelayError('ERR_BIND') when
    * a listener cannot bind, ERR_RESOLVE when its host name does not resolve, ERR_SPILL when
    * --spill-dir cannot be used or another relay holds it (nothing is left running then). `onFatal` is called if a thread dies.
+   * `service`: what systemd asks of the threads (src/service/service.ts); by default nothing.
    */
-  static async start(config: RelayConfig, log: LogSink, onFatal: (error: Error) => void): Promise<Relay> {
+  static async start(
+    config: RelayConfig,
+    log: LogSink,
+    onFatal: (error: Error) => void,
+    service: ServiceThreads = { heartbeatMs: 0, activated: [] },
+  ): Promise<Relay> {
     if (config.spill) await ensureWritableDirectory(config.spill.dir);
     const spillLock = config.spill ? await lockSpillRoot(config.spill.dir) : undefined;
     if (spillLock?.tookOver) log('warn', spillLock.tookOver);
-    const threads = await startThreads(config, log, onFatal).catch(async (error: unknown) => {
+    const threads = await startThreads(config, log, onFatal, service).catch(async (error: unknown) => {
       await spillLock?.release();
       throw error;
     });
@@ -224,6 +232,11 @@ export class Relay {
   inject(messages: string[]): void {
     if (this.stopping || messages.length === 0) return;
     this.ingest.postMessage({ type: 'inject', messages } satisfies ToIngest);
+  }
+
+  /** Each thread's heartbeat count, for systemd's watchdog (src/service/heartbeat.ts). */
+  threadBeats(): number[] {
+    return readBeats(new Int32Array(this.ring.control));
   }
 
   /** Every number the relay reports, now (counters may be a moment stale). */

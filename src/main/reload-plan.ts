@@ -25,16 +25,17 @@ export interface ReloadPlan {
 }
 
 /**
- * A listener's identity: scheme and address, for udp@ and unix@ how it splits datagrams, for tcp@
+ * A listener's identity: scheme, address and the passed socket it names (?fdname=), for udp@ and unix@ how it splits datagrams, for tcp@
  * and tls@ the framing it decodes and the PROXY header it reads first, and for tls@ whether it
  * asks for client certificates (`clientCa`: --listen-tls-ca given). A reload that changes any of
  * these closes the listener and opens another, as for a moved one: a TLS server asks for client
  * certificates or not from its start.
  */
 export function listenerIdentity(l: Endpoint, defaultFraming: FramingName, clientCa: boolean): string {
-  if (l.scheme === 'udp' || l.scheme === 'unix') return `${l.scheme}@${l.host}:${l.port} split=${l.split ?? 'none'}`;
+  const fd = l.fdname === undefined ? '' : ` fdname=${l.fdname}`;
+  if (l.scheme === 'udp' || l.scheme === 'unix') return `${l.scheme}@${l.host}:${l.port} split=${l.split ?? 'none'}${fd}`;
   const tls = l.scheme === 'tls' ? ` client-certificates=${clientCa}` : '';
-  return `${l.scheme}@${l.host}:${l.port} ${l.framing ?? defaultFraming} proxy=${l.proxy ?? 'none'}${tls}`;
+  return `${l.scheme}@${l.host}:${l.port} ${l.framing ?? defaultFraming} proxy=${l.proxy ?? 'none'}${tls}${fd}`;
 }
 
 /** What the reload does with one setting fixed at start (settings.ts, `applied: 'restart'`). */

@@ -43,6 +43,7 @@ export function listenerOptionsFor(config: RelayConfig, l: Endpoint, slot: numbe
     framing: l.framing ?? config.framing,
     split: l.split,
     proxy: l.proxy,
+    fdname: l.fdname,
   };
 }
 

@@ -10,6 +10,7 @@ import { allocateCounters } from '../metrics/counters.js';
 import { RelayError } from '../errors.js';
 import { DESTINATION_SLOTS, MAX_LISTENERS, type RelayConfig } from '../config/config.js';
 import type { LogSink } from '../logging.js';
+import type { ServiceThreads } from '../service/service.js';
 import { destinationName, destinationOptions, ingestOptions, listenerOptions, spillOptions } from './thread-options.js';
 import type {
   BackgroundWorkerData,
@@ -39,12 +40,14 @@ export interface RelayThreads {
 /**
  * Starts the background, egress and ingest threads on a new ring, in that order (every destination
  * holds its cursor before the first datagram is appended), and waits until every listener is bound.
+ * `service`: what systemd asks of them (heartbeats, sockets it passed: src/service/).
  * Rejects with the ingest thread's RelayError (nothing is left running then).
  */
-export async function startThreads(config: RelayConfig, log: LogSink, onFatal: (error: Error) => void): Promise<RelayThreads> {
+export async function startThreads(config: RelayConfig, log: LogSink, onFatal: (error: Error) => void, service: ServiceThreads): Promise<RelayThreads> {
   const ring = allocateRing(config.ringBytes, DESTINATION_SLOTS, config.destinations.length);
   const counters = allocateCounters(MAX_LISTENERS, DESTINATION_SLOTS);
-  const shared = { ring, counters, listenerSlots: MAX_LISTENERS, destinationSlots: DESTINATION_SLOTS, logIntervalMs: config.logIntervalMs };
+  const { heartbeatMs } = service;
+  const shared = { ring, counters, listenerSlots: MAX_LISTENERS, destinationSlots: DESTINATION_SLOTS, logIntervalMs: config.logIntervalMs, heartbeatMs };
   const threadIds = new Map<string, number>([['main', process.pid]]);
   /** Every thread reports its id and sends log lines; anything else is for whoever waits on it. */
   const spawn = (name: string, file: string, workerData: IngestWorkerData | EgressWorkerData | BackgroundWorkerData): Worker => {
@@ -74,7 +77,7 @@ export async function startThreads(config: RelayConfig, log: LogSink, onFatal: (
   const ingest = spawn('ingest', '../ingest/ingest-thread.js', {
     ...shared,
     listeners: listenerOptions(config),
-    options: ingestOptions(config),
+    options: { ...ingestOptions(config), activated: service.activated },
     destinations: config.destinations.map(destinationName),
   });
   const ready = await nextMessage<FromIngest>(ingest, (m) => m.type === 'listening' || m.type === 'fatal');

@@ -3,7 +3,8 @@
  * at the place src/native/prebuild.ts names), its loader and the types of its UDP side: batched receive with recvmmsg on the calling thread's
  * own event loop, one JS call per batch instead of one per datagram (src/ingest/), on UDP and on
  * Unix datagram sockets (which node:dgram does not have), and batched sends with sendmmsg (src/bench/). Its background thread (native/relay_reclaimer.c) is typed
- * where it is started, src/background/background.ts. Here, not in one of its users' folders,
+ * where it is started, src/background/background.ts; its systemd side (sd_notify, sockets systemd
+ * passes) is NativeSystemd, used by src/service/. Here, not in one of its users' folders,
  * because three threads' code loads it.
  *
  * Optional: loadNativeUdp() returns undefined (never throws) when the addon was not built or
@@ -116,6 +117,41 @@ export interface NativeUdp {
   udpSenderClose(handle: NativeHandle): void;
 }
 
+/** What socketInfo reports of a file descriptor: a socket's type, family and where it is bound. */
+export interface NativeSocketInfo {
+  type: 'dgram' | 'stream' | 'seqpacket' | 'other';
+  family: 'ipv4' | 'ipv6' | 'unix' | 'other';
+  /** IP: the bound address and port. */
+  address?: string;
+  port?: number;
+  /** Unix: the bound path, '@name' for an abstract one, '' when unnamed. */
+  path?: string;
+  /** A stream socket that listen() was called on. */
+  listening: boolean;
+}
+
+/**
+ * The addon's systemd functions (native/relay_notify.c): optional, so that a build older than them
+ * still loads for everything else; loadNativeSystemd() returns the addon only when it has them.
+ */
+export interface NativeSystemd {
+  /** One datagram to $NOTIFY_SOCKET (an absolute path, or '@name' for an abstract one); throws the errno (EAGAIN when its queue is full). */
+  notifySend(socket: string, message: string): void;
+  /** getsockopt(SO_TYPE, SO_ACCEPTCONN) and getsockname of `fd`; throws ENOTSOCK, EBADF. */
+  socketInfo(fd: number): NativeSocketInfo;
+  /** A close-on-exec duplicate of `fd`, owned by the caller. */
+  fdDuplicate(fd: number): number;
+  /** Receives on a duplicate of the bound datagram socket `fd` (UDP or Unix) as udpOpen does; the handle closes the duplicate only. */
+  udpAdopt(
+    fd: number,
+    recvBufferBytes: number,
+    batchBuffer: ArrayBuffer | Uint8Array,
+    meta: Int32Array,
+    maxDatagramBytes: number,
+    onBatch: (count: number) => void,
+  ): NativeHandle;
+}
+
 interface LoadResult {
   native: NativeUdp | undefined;
   reason: string | undefined;
@@ -176,6 +212,18 @@ export function loadNativeUdp(): NativeUdp | undefined {
   if (process.env.RELAY_NATIVE_UDP === '0') return undefined;
   loaded ??= load();
   return loaded.native;
+}
+
+/** The addon with its systemd functions, or undefined (not available, or a build older than them: see nativeSystemdUnavailableReason). */
+export function loadNativeSystemd(): (NativeUdp & NativeSystemd) | undefined {
+  const addon = loadNativeUdp() as (NativeUdp & Partial<NativeSystemd>) | undefined;
+  return typeof addon?.notifySend === 'function' && typeof addon.udpAdopt === 'function' ? (addon as NativeUdp & NativeSystemd) : undefined;
+}
+
+/** Why loadNativeSystemd() returns undefined; undefined when it returns the addon. */
+export function nativeSystemdUnavailableReason(): string | undefined {
+  if (loadNativeSystemd() !== undefined) return undefined;
+  return nativeUdpUnavailableReason() ?? 'the addon is a build older than its systemd functions (rebuild it with npm run build:native)';
 }
 
 /** Why loadNativeUdp() returns undefined; undefined when it returns the addon. */

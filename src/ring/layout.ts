@@ -18,6 +18,9 @@
  * | STOP                | 1 = stop         | main                        | background         | background thread leaves its loop |
  * | INGEST_GATHERS      | 1 = ingest gathers | ingest (Atomics.store)    | egress             | --max-delay: ingest holds its sockets for the budget after a small batch (every listener is a native datagram socket), so egress parks on the ring instead of on a timer (ring/wake.ts) |
  * | SLOT_GENERATION     | slot changes     | egress (Atomics.add)        | background, ingest, metrics | bumped after every change of a SLOT_FREE flag (a reload added or retired a destination) |
+ * | INGEST_BEAT         | ingest heartbeat | ingest (Atomics.add)        | main               | bumped by a timer of ingest's event loop while systemd's watchdog is on (src/service/heartbeat.ts) |
+ * | EGRESS_BEAT         | egress heartbeat | egress (Atomics.add)        | main               | the same for egress |
+ * | BACKGROUND_BEAT     | background beat  | background (Atomics.add)    | main               | bumped once per round of the background loop, always |
  * | RELEASED + d        | released of d    | egress (Atomics.store)      | background         | destination d no longer needs bytes below it: every write that carried them has called back |
  * | SLOT_FREE + d       | 1 = slot unused  | egress (Atomics.store)      | background, ingest, metrics | slot d holds no destination: its RELEASED is ignored |
  *
@@ -64,8 +67,15 @@ export const STOP = 4 * LINE;
 /** On STOP's line: both are written rarely (at start, stop and reloads). */
 export const INGEST_GATHERS = STOP + 1;
 export const SLOT_GENERATION = 5 * LINE;
+/**
+ * Three writers share this line: each bumps its word at most a few times a second (and only the
+ * main thread reads them, once per watchdog interval), so the false sharing costs nothing.
+ */
+export const INGEST_BEAT = 6 * LINE;
+export const EGRESS_BEAT = INGEST_BEAT + 1;
+export const BACKGROUND_BEAT = INGEST_BEAT + 2;
 /** First of `destinationSlots` consecutive slots, all written by the egress thread. */
-export const RELEASED = 6 * LINE;
+export const RELEASED = 7 * LINE;
 
 /** Lines of `destinationSlots` consecutive Int32 slots. */
 function linesFor(destinationSlots: number): number {

@@ -23,7 +23,7 @@ export type OracleAnswer =
 export type AskOracle = (pairs: readonly (readonly [pattern: string, subject: string])[]) => Promise<OracleAnswer[]>;
 
 /** $CC when set (a path, or a name looked up on PATH; one that is not there tests the skip), else `cc`. */
-function findCc(): string | undefined {
+export function findCc(): string | undefined {
   const name = process.env.CC ?? 'cc';
   const candidates = path.isAbsolute(name)
     ? [name]

@@ -177,8 +177,8 @@ const ERRORS: ErrorCase[] = [
   ['udp@0.0.0.0:2008?split=', LISTENER, 'empty split, expected ?split=lf'],
   ['udp@0.0.0.0:2008?split', LISTENER, 'empty split, expected ?split=lf'],
   ['udp@0.0.0.0:2008?split=lf&split=lf', LISTENER, 'split given twice, expected ?split=lf'],
-  ['udp@0.0.0.0:2008?', LISTENER, 'empty "?" query, expected ?framing=len32le|len32be|lf|octet and/or ?split=lf (joined with &)'],
-  ['udp@0.0.0.0:2008?spilt=lf', LISTENER, 'unknown option "spilt", expected ?framing=len32le|len32be|lf|octet and/or ?split=lf'],
+  ['udp@0.0.0.0:2008?', LISTENER, 'empty "?" query, expected ?framing=len32le|len32be|lf|octet, ?split=lf, ?fdname=NAME (joined with &)'],
+  ['udp@0.0.0.0:2008?spilt=lf', LISTENER, 'unknown option "spilt", expected ?framing=len32le|len32be|lf|octet, ?split=lf, ?fdname=NAME'],
   ['udp@0.0.0.0:2008?split=lf', UDP_LISTENER, 'a udp listener takes no "?" options, expected udp@HOST:PORT'],
   // unix@: listeners only, an absolute path of at most 107 bytes, ?split= only
   ['unix@', LISTENER, 'empty path, expected unix@/ABSOLUTE/PATH'],

@@ -210,7 +210,8 @@ test('man page: every ? parameter an address documents parses for that scheme an
       const said = new RegExp(`[Aa]s a ${what} it takes (.*?)[.;]`).exec(text.replace(/\s+/g, ' '));
       assert.equal(said !== null, kind.schemes.includes(scheme), `${scheme}@ as a ${what}: ${text}`);
       if (said === null) continue;
-      const params = [...said[1]!.matchAll(/\?([a-z]+)=([a-z0-9|]+)/g)].map((m) => [m[1] as QueryKey, m[2]!.split('|')] as const);
+      // A free value (?fdname=NAME) is tried with a sample name.
+      const params = [...said[1]!.matchAll(/\?([a-z]+)=([A-Za-z0-9|]+)/g)].map((m) => [m[1] as QueryKey, m[2]!.split('|').map(sampleOf)] as const);
       for (const [key, values] of params) {
         for (const value of values) {
           assert.doesNotThrow(() => parseEndpoint(`${scheme}@${place}?${key}=${value}`, kind), `${scheme}@ ${what} ?${key}=${value}`);
@@ -219,7 +220,8 @@ test('man page: every ? parameter an address documents parses for that scheme an
       }
       for (const key of Object.keys(QUERY_PARAMS) as QueryKey[]) {
         if (params.some(([k]) => k === key)) continue;
-        const value = QUERY_PARAMS[key].values[0]!;
+        const values = QUERY_PARAMS[key].values;
+        const value = Array.isArray(values) ? values[0]! : sampleOf('NAME');
         assert.throws(
           () => parseEndpoint(`${scheme}@${place}?${key}=${value}`, kind),
           /bad/,
@@ -230,6 +232,11 @@ test('man page: every ? parameter an address documents parses for that scheme an
   }
   assert.ok(checked > 15, `${checked} documented parameters`);
 });
+
+/** A value as the page shows it, with a free one (NAME) replaced by a name it takes. */
+function sampleOf(shown: string): string {
+  return shown === 'NAME' ? 'relay-udp' : shown;
+}
 
 test('man page: EXIT STATUS has 0 and each of EXIT_CODES, every error under its own, and 2 is what a usage error exits with', async () => {
   const body = section(await manPage(), 'EXIT STATUS');
