@@ -16,7 +16,6 @@ import type { DestinationDropReason } from './metrics/snapshot-types.js';
 import type { SplitName } from './ingest/line-split.js';
 import type { RateLimit } from './ingest/rate-limit.js';
 import type { ProxyVersion } from './framing/proxy-header.js';
-import type { ActivatedSocket } from './service/activated-socket.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -309,3 +308,19 @@ export type FromEgress =
   | LogMessage;
 /** background -> main */
 export type FromBackground = ThreadIdMessage | LogMessage;
+
+/** A socket systemd passed, as the main thread found it (plain data: it is posted to the ingest thread; src/service/activated-socket.ts matches listeners to it). */
+export interface ActivatedSocket {
+  fd: number;
+  /** Its FileDescriptorName= (LISTEN_FDNAMES); undefined when systemd gave no names. */
+  name: string | undefined;
+  /** What listener it can serve: 'other' for a socket none can (a stream socket not listening, a Unix stream socket...). */
+  kind: 'udp' | 'tcp' | 'unix' | 'other';
+  /** IP: the bound address and port. */
+  host?: string;
+  port?: number;
+  /** Unix: the bound path. */
+  path?: string;
+  /** For log lines: `udp [::]:514 (fd 3, "relay.socket")`. */
+  text: string;
+}

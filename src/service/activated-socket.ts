@@ -20,23 +20,9 @@
 import net from 'node:net';
 import { loadNativeSystemd } from '../native/addon.js';
 import type { Listener } from '../ingest/listener.js';
-import type { ListenerOptions } from '../thread-protocol.js';
+import type { ActivatedSocket, ListenerOptions } from '../thread-protocol.js';
 
-/** A socket systemd passed, as the main thread found it (plain data: it is posted to the ingest thread). */
-export interface ActivatedSocket {
-  fd: number;
-  /** Its FileDescriptorName= (LISTEN_FDNAMES); undefined when systemd gave no names. */
-  name: string | undefined;
-  /** What listener it can serve: 'other' for a socket none can (a stream socket not listening, a Unix stream socket...). */
-  kind: 'udp' | 'tcp' | 'unix' | 'other';
-  /** IP: the bound address and port. */
-  host?: string;
-  port?: number;
-  /** Unix: the bound path. */
-  path?: string;
-  /** For log lines: `udp [::]:514 (fd 3, "relay.socket")`. */
-  text: string;
-}
+export type { ActivatedSocket };
 
 /** A passed socket a listener took: the fd to hand its opener a duplicate of, and its family. */
 export interface Taken {
