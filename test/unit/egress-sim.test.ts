@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { simulateMany } from '../sim/egress-sim.js';
 
 const only = process.env.RELAY_SIM_SEED;
-const seeds = only !== undefined ? [Number(only)] : Array.from({ length: Number(process.env.RELAY_SIM_SEEDS ?? 1000) }, (_, i) => i + 1);
+const seeds = only !== undefined ? [Number(only)] : Array.from({ length: Number(process.env.RELAY_SIM_SEEDS ?? 500) }, (_, i) => i + 1);
 const STEPS = Number(process.env.RELAY_SIM_STEPS ?? 250);
 
 test(`egress simulation: ${seeds.length} seeds x ${STEPS} steps, every invariant after every step`, async () => {
