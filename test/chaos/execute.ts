@@ -9,11 +9,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { DestinationSnapshot } from '../../src/metrics/snapshot-types.js';
-import { numberOf } from '../helpers/numbered.js';
+import { freeUdpPort, numberOf } from '../helpers/numbered.js';
 import { TestSink } from '../helpers/sinks.js';
 import { checkLedger, type IdentityFacts } from './ledger.js';
 import { Receiver } from './receivers.js';
-import { chaosToml, freeUdpPort, RelayRun } from './relay-run.js';
+import { chaosToml, RelayRun } from './relay-run.js';
 import type { ConfigState, Fault, Schedule } from './schedule.js';
 import { spillLeft } from './spill-left.js';
 import { GROUP, Timeline } from './timeline.js';
@@ -57,6 +57,7 @@ export async function runSchedule(schedule: Schedule): Promise<Outcome> {
         [witnessName, ...state.plain.map((id) => receivers.get(id)!.address)],
         state.group && { ...state.group, members: state.group.members.map((id) => receivers.get(id)!.address) },
       );
+    // The file names the listener's real port from the start: a reload of udp@127.0.0.1:0 would be another listener (closed, bound again, counters new).
     const listen = `udp@127.0.0.1:${await freeUdpPort()}`;
     await writeFile(configFile, toml(schedule.initial, listen));
     const first = await RelayRun.start(configFile);

@@ -1,11 +1,3 @@
-/**
- * One run of the real `bin/relay --config FILE` in a chaos schedule: the file it reads (rewritten
- * before each SIGHUP), its /stats, its reloads, and what it says at the end — the retired
- * destinations' tally lines and the final snapshot of the `stopped` line (with
- * `log-format = "json"` that line carries every running destination's counters after the drain).
- */
-import dgram from 'node:dgram';
-import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { type GroupMode, isHashMode } from '../../src/group/group-spec.js';
 import type { DestinationSnapshot, Snapshot } from '../../src/metrics/snapshot-types.js';
@@ -137,19 +129,6 @@ export class RelayRun {
   async kill(): Promise<void> {
     await this.process.stop('SIGKILL');
   }
-}
-
-/**
- * A UDP port of 127.0.0.1 that was free a moment ago. The file names the listener's real port from
- * the start: a reload of `udp@127.0.0.1:0` would be another listener (closed, bound again, counters new).
- */
-export async function freeUdpPort(): Promise<number> {
-  const probe = dgram.createSocket('udp4');
-  probe.bind(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 /** The relay.toml of a chaos run: the listener, small timeouts, JSON logs, metrics, and `destinations` / `group` tables. */

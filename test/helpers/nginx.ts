@@ -8,15 +8,13 @@
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import dgram from 'node:dgram';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { waitAccepting } from './carbon-relay.js';
 import { findExecutable, missingServer } from './haproxy.js';
-import { freePort } from './numbered.js';
+import { freePort, freeUdpPort } from './numbered.js';
 import { RelayProcess } from './relay-process.js';
 
 /** Where Debian's libnginx-mod-stream puts the stream module (or $NGINX_STREAM_MODULE). */
@@ -31,16 +29,6 @@ export function missingNginxStream(t: TestContext): boolean {
   if (process.env.CI === 'true') assert.fail(`${why}, and CI=true requires it`);
   t.skip(why);
   return true;
-}
-
-/** A UDP port nobody is bound to now on 127.0.0.1. */
-async function freeUdpPort(): Promise<number> {
-  const probe = dgram.createSocket('udp4');
-  probe.bind(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 /**

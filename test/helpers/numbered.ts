@@ -1,4 +1,5 @@
 /** Numbered test messages: the sequence number, padded with dots, so order, gaps and duplicates are checked exactly (lf-safe ASCII). */
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { once } from 'node:events';
 
@@ -22,6 +23,16 @@ export async function freePort(): Promise<number> {
   const probe = net.createServer().listen(0, '127.0.0.1');
   await once(probe, 'listening');
   const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** A UDP port of 127.0.0.1 nobody is bound to now (a listener the test binds later, or a fixed one a reload keeps). */
+export async function freeUdpPort(): Promise<number> {
+  const probe = dgram.createSocket('udp4');
+  probe.bind(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address();
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return port;
 }

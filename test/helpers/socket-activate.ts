@@ -7,25 +7,15 @@
  */
 import type { TestContext } from 'node:test';
 import { spawn } from 'node:child_process';
-import dgram from 'node:dgram';
-import { once } from 'node:events';
 import { findExecutable, missingServer } from './haproxy.js';
-import { freePort } from './numbered.js';
+import { freePort, freeUdpPort } from './numbered.js';
+
+export { freeUdpPort };
 import { RELAY_BIN, RelayProcess } from './relay-process.js';
 
 /** True when systemd-socket-activate is missing: skips the test, or fails it when CI=true. */
 export function missingSocketActivate(t: TestContext): boolean {
   return missingServer(t, 'systemd-socket-activate', 'SYSTEMD_SOCKET_ACTIVATE', 'apt-get install systemd');
-}
-
-/** A UDP port of 127.0.0.1 nobody uses now. */
-export async function freeUdpPort(): Promise<number> {
-  const probe = dgram.createSocket('udp4');
-  probe.bind(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 export interface Activation {
