@@ -188,8 +188,8 @@ export class NativeUdpReceiver {
     }, ms);
   }
 
-  /** Ends a hold now and resolves once the event loop has read what queued meanwhile: before a close, so that nothing sent is left unread. */
-  async endHold(): Promise<void> {
+  /** Ends a hold now and resolves once the event loop has read what queued meanwhile. */
+  private async endHold(): Promise<void> {
     if (this.holdTimer === undefined) return;
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
@@ -199,7 +199,13 @@ export class NativeUdpReceiver {
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
-  /** Stops receiving and closes the socket now; idempotent. */
+  /** How a listener closes: ends a hold first, so that what it left in the kernel's queue is read, not lost; then close(). */
+  async finish(): Promise<void> {
+    await this.endHold();
+    this.close();
+  }
+
+  /** Stops receiving and closes the socket now (what a hold left queued is lost: see finish()); idempotent. */
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;

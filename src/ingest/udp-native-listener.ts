@@ -61,14 +61,10 @@ export const openNativeUdpListener: OpenListener = async (options, address, inta
   });
   const granted = receiver.recvBufferSize();
   checkRecvBuffer(options, intake, granted);
-  const close = async (): Promise<void> => {
-    await receiver.endHold();
-    receiver.close();
-  };
   return {
     bound: { text: receiver.boundText(), recvBufferBytes: granted, reusePort: intake.reusePort },
     port: receiver.address().port,
-    close,
+    close: () => receiver.finish(),
     gathers: true,
     leaveSharedPort: intake.reusePort ? () => receiver.leavePortGroup() : undefined,
   };

@@ -95,11 +95,7 @@ export const openUnixListener: OpenListener = async (options, address, intake) =
   checkRecvBuffer(options, intake, granted);
   const bound = { text: receiver.boundText(), recvBufferBytes: granted };
   if (passed !== undefined) {
-    const closePassed = async (): Promise<void> => {
-      await receiver.endHold();
-      receiver.close();
-    };
-    return { bound, port: 0, close: closePassed, gathers: true };
+    return { bound, port: 0, close: () => receiver.finish(), gathers: true };
   }
   let made: string | undefined;
   try {
@@ -116,8 +112,7 @@ export const openUnixListener: OpenListener = async (options, address, intake) =
     throw error;
   }
   const close = async (): Promise<void> => {
-    await receiver.endHold();
-    receiver.close();
+    await receiver.finish();
     if (made !== undefined) removeIfOurs(path, made);
   };
   return { bound, port: 0, close, gathers: true };

@@ -17,7 +17,8 @@ import { loadNativeSystemd } from '../../src/native/addon.js';
 import type { RelayProcess } from '../helpers/relay-process.js';
 import { stopRelayAndSinks, TestSink } from '../helpers/sinks.js';
 import { withTempDir } from '../helpers/temp-dir.js';
-import { freeUdpPort, missingSocketActivate, socketActivate } from '../helpers/socket-activate.js';
+import { freeUdpPort } from '../helpers/numbered.js';
+import { missingSocketActivate, socketActivate } from '../helpers/socket-activate.js';
 import { NotifySocket } from '../helpers/notify-socket.js';
 import { relayToml } from '../helpers/reload-config.js';
 

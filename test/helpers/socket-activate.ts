@@ -9,8 +9,6 @@ import type { TestContext } from 'node:test';
 import { spawn } from 'node:child_process';
 import { findExecutable, missingServer } from './haproxy.js';
 import { freePort, freeUdpPort } from './numbered.js';
-
-export { freeUdpPort };
 import { RELAY_BIN, RelayProcess } from './relay-process.js';
 
 /** True when systemd-socket-activate is missing: skips the test, or fails it when CI=true. */
